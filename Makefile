@@ -1,0 +1,85 @@
+# EnergyLens build. `make` builds the library (static + shared), the CLI, the
+# unit tests and the benchmarks into $(BUILD)/; `make test` runs every test and
+# ends with the tally line. Sanitizer build: `make SAN=1 test` (into build-san/).
+#
+# Dependencies (Debian 12): libnlopt-dev libgsl-dev libjansson-dev libcsv-dev
+# libyaml-dev libcmocka-dev libxgboost-dev
+
+CC      ?= cc
+SAN     ?= 0
+WERROR  ?= 0
+BUILD   ?= $(if $(filter 1,$(SAN)),build-san,build)
+
+WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wconversion -Wdouble-promotion -Wformat=2 -Wvla -Wwrite-strings -Wcast-qual -Wundef
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+OPT     ?= -O2 -g
+ifeq ($(SAN),1)
+OPT     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+CPPFLAGS := -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+CFLAGS  := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -pthread
+LDFLAGS := $(if $(filter 1,$(SAN)),-fsanitize=address,undefined) -pthread
+LIBS    := -lnlopt -ljansson -lcsv -lyaml -lgsl -lgslcblas -lxgboost -ldl -lm
+
+LIB_SRC   := $(sort $(wildcard src/*/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_SRC   := $(sort $(wildcard tools/energylens/*.c))
+CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TESTLIB_SRC := $(sort $(wildcard tests/unit/support/*.c))
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/obj/%.o)
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+FAKE_SRC  := $(sort $(wildcard tests/fakes/*.c))
+FAKE_SO   := $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/fakes/%.so)
+
+.PHONY: all lib cli tests bench test clean format-check
+all: lib cli tests bench $(FAKE_SO)
+lib: $(BUILD)/libenergylens.a $(BUILD)/libenergylens.so
+cli: $(BUILD)/energylens
+tests: $(TEST_BIN)
+bench: $(BENCH_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libenergylens.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libenergylens.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/energylens: $(CLI_OBJ) $(BUILD)/libenergylens.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libenergylens.a $(LIBS)
+
+# Unit tests may reach internals (src/*/..._int.h), so they get -Isrc.
+$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(BUILD)/libenergylens.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc -Itests/unit $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TESTLIB_OBJ) \
+	  $(BUILD)/libenergylens.a $(LDFLAGS) $(LIBS) -lcmocka
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libenergylens.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -o $@ $< $(BUILD)/libenergylens.a $(LDFLAGS) $(LIBS)
+
+$(BUILD)/fakes/%.so: tests/fakes/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -shared -o $@ $<
+
+test: all
+	@BUILD=$(BUILD) sh tests/run-tests.sh
+
+format-check:
+	clang-format --dry-run --Werror include/energylens/*.h src/*/*.c src/*/*.h tools/energylens/*.c
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d)

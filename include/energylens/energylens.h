@@ -1,0 +1,504 @@
+/*
+ * energylens.h - the whole public API of libenergylens (and its reference).
+ *
+ * EnergyLens fits interpretable closed-form energy models of LLM inference
+ * serving from a few dozen measured configurations, and picks the
+ * energy-optimal configuration from them.
+ *
+ * Conventions (apply to every function unless its comment says otherwise):
+ *  - Every fallible call returns el_status (EL_OK == 0). Out-parameters are
+ *    written only on success; pointer out-parameters are set to NULL on
+ *    failure.
+ *  - Inputs are borrowed for the duration of the call only: the library copies
+ *    what it keeps.
+ *  - Borrowed outputs (const pointers returned by getters) stay valid until the
+ *    next call that modifies the same handle, or its destruction.
+ *  - Every *_destroy() accepts NULL.
+ *  - Functions that can fail and have no handle to hold a message take a
+ *    `struct el_error *err` (may be NULL) that receives a one-line, lower-case
+ *    message naming the file, row and column where they apply.
+ *  - The library never prints, never exits and never aborts on bad input.
+ *  - Handles are not thread-safe; distinct handles may be used from distinct
+ *    threads at once. const handles may be read from several threads at once.
+ *  - Strings returned as `char *` are owned by the caller: free with el_free().
+ */
+#ifndef ENERGYLENS_H
+#define ENERGYLENS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#    define EL_API __attribute__((visibility("default")))
+#else
+#    define EL_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                   */
+/* ------------------------------------------------------------------------ */
+
+#define EL_VERSION_MAJOR  0
+#define EL_VERSION_MINOR  3
+#define EL_VERSION_PATCH  0
+#define EL_VERSION_NUMBER (EL_VERSION_MAJOR * 10000 + EL_VERSION_MINOR * 100 + EL_VERSION_PATCH)
+#define EL_VERSION_STRING "0.3.0"
+
+/* @return EL_VERSION_NUMBER the library was built with (compare with the header's). */
+EL_API int el_version_number(void);
+/* @return "MAJOR.MINOR.PATCH" of the library; static, never NULL. */
+EL_API const char *el_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes and errors                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum {             /* ABI: append only, never renumber or reuse */
+    EL_OK              = 0,
+    EL_ERR_INVALID_ARG = -1,  /* a caller error: NULL, bad option, unknown name */
+    EL_ERR_NOMEM       = -2,
+    EL_ERR_IO          = -3,  /* open/read/write/rename failed */
+    EL_ERR_PARSE       = -4,  /* malformed text: CSV, JSON, YAML, formula */
+    EL_ERR_NUMERIC     = -5,  /* non-finite value where a finite one is required */
+    EL_ERR_UNAVAILABLE = -6,  /* optional backend absent: GPU counters, server */
+    EL_ERR_LIMIT       = -7,  /* input over a configured size/depth limit */
+    EL_ERR_DATA        = -8,  /* well-formed input with invalid content (energy <= 0, ...) */
+    EL_ERR_MISSING     = -9   /* a column or variable the job needs is absent */
+} el_status;
+
+/* @return a static description of s; never NULL (unknown codes included). */
+EL_API const char *el_strerror(el_status s);
+
+/* Filled by functions that take one; every field is always NUL-terminated. */
+struct el_error {
+    el_status status;
+    char text[512];   /* "file.csv:14: column 'energy_j': \"abc\" is not a number" */
+    char file[256];   /* "" when not about a file */
+    long row;         /* 1-based line in the file (header = line 1), 0 if none */
+    long column;      /* 1-based column index, 0 if none */
+};
+
+/* Frees memory the library handed over as `char *` (strings, arrays). NULL ok. */
+EL_API void el_free(void *p);
+
+/* ------------------------------------------------------------------------ */
+/* Tables: measurement data as named columns                                 */
+/* ------------------------------------------------------------------------ */
+/*
+ * A table holds n rows and named columns. Every column keeps the original text
+ * of each cell (so extra columns travel unchanged into output files); a column
+ * whose cells all parse as finite numbers is also numeric. Canonical variables
+ * (see DESIGN.md section 2: tp, pp, batch, max_batched_tokens, s_in, s_out,
+ * energy_j, latency_s, ttft_s, tpot_s, power_w, num_gpus) must be numeric.
+ */
+typedef struct el_table el_table;
+
+/* Creates an empty table with `nrows` rows and no columns. */
+EL_API el_status el_table_create(size_t nrows, el_table **out);
+EL_API void el_table_destroy(el_table *t);
+EL_API el_status el_table_clone(const el_table *t, el_table **out);
+
+EL_API size_t el_table_nrows(const el_table *t);
+EL_API size_t el_table_ncols(const el_table *t);
+/* @return the name of column j (j < ncols), or NULL. */
+EL_API const char *el_table_col_name(const el_table *t, size_t j);
+/* @return the index of the column called `name`, or -1 when absent. */
+EL_API long el_table_col_index(const el_table *t, const char *name);
+/* @return the column's values when it is numeric, else NULL. Borrowed. */
+EL_API const double *el_table_col_values(const el_table *t, size_t j);
+/* @return the text of cell (i, j) as read (numeric cells added by the library
+ * are printed with %.17g). Borrowed; NULL when out of range. */
+EL_API const char *el_table_cell(const el_table *t, size_t i, size_t j);
+/* @return the 1-based line of row i in the file it came from (0 if built in memory). */
+EL_API long el_table_row_line(const el_table *t, size_t i);
+/* @return the file the table was read from ("" if built in memory). Borrowed. */
+EL_API const char *el_table_source(const el_table *t);
+
+/* Adds (or replaces) a numeric column. Values are copied; all must be finite. */
+EL_API el_status el_table_set_numeric(el_table *t, const char *name, const double *values,
+                                      size_t n, struct el_error *err);
+/* Adds (or replaces) a text column; cells are copied. */
+EL_API el_status el_table_set_text(el_table *t, const char *name, const char *const *cells,
+                                   size_t n, struct el_error *err);
+/* New table holding rows idx[0..n) of t, in that order (indices may repeat). */
+EL_API el_status el_table_take(const el_table *t, const size_t *idx, size_t n, el_table **out);
+/* Appends the rows of b to a; b must have the same column names (any order). */
+EL_API el_status el_table_append(el_table *a, const el_table *b, struct el_error *err);
+/* 64-bit FNV-1a checksum over column names and cell texts (order sensitive). */
+EL_API uint64_t el_table_checksum(const el_table *t);
+/*
+ * Writes t as CSV to `path` ("-" is not accepted: the CLI handles stdout via
+ * el_table_to_csv). The file is written to a temporary sibling, flushed and
+ * renamed, so a reader never sees a partial file.
+ */
+EL_API el_status el_table_write_csv(const el_table *t, const char *path, struct el_error *err);
+/* @return the table as CSV text (header + rows); caller frees with el_free. */
+EL_API char *el_table_to_csv(const el_table *t);
+
+/* Reading CSV files -------------------------------------------------------- */
+/*
+ * A reader holds how to read measurement files: a schema preset, column
+ * mappings, constants, row filters and the policy for invalid rows.
+ *
+ * Order applied to each file: parse CSV (libcsv) -> apply schema/map
+ * (rename or derive canonical columns) -> add constants -> filter rows
+ * (--where) -> validate canonical columns (drop or fail) -> pp defaults to 1.
+ */
+typedef struct el_reader el_reader;
+
+EL_API el_status el_reader_create(el_reader **out);
+EL_API void el_reader_destroy(el_reader *r);
+/*
+ * Selects a built-in schema preset: "canonical" (default: names as in
+ * DESIGN.md) or "mlenergy" (the ML.ENERGY v3 files as published; latency_s is
+ * approximated as avg_output_tokens x median inter-token latency, s_in is the
+ * constant 1 because the files carry no input length).
+ */
+EL_API el_status el_reader_set_schema(el_reader *r, const char *name, struct el_error *err);
+/* @return a static note on approximations the schema makes ("" if none). */
+EL_API const char *el_reader_schema_note(const el_reader *r);
+/*
+ * Maps canonical column `name` from `source`: a column of the file, or an
+ * expression over its numeric columns ("avg_output_tokens*median_itl_ms/1000").
+ * A later map for the same name replaces an earlier one (and the schema's).
+ */
+EL_API el_status el_reader_add_map(el_reader *r, const char *name, const char *source,
+                                   struct el_error *err);
+/* Parses "tp=vllm_tensor_parallel_size,batch=max_num_seqs". */
+EL_API el_status el_reader_add_map_list(el_reader *r, const char *spec, struct el_error *err);
+/* Adds a constant column (`--const s_in=1`), used when the file lacks it. */
+EL_API el_status el_reader_set_const(el_reader *r, const char *name, double value,
+                                     struct el_error *err);
+/*
+ * Adds a row filter "col=value", "col!=value", "col<value", "col<=value",
+ * "col>value", "col>=value". Several filters all have to hold. = and != compare
+ * text exactly (and numerically when both sides are numbers); the others
+ * compare numbers. A filter on a column the file lacks is an error.
+ */
+EL_API el_status el_reader_add_where(el_reader *r, const char *expr, struct el_error *err);
+/* Declares a column numeric and required (the fit target and formula
+ * variables are declared by the caller). Validation: finite; for energy_j,
+ * latency_s, ttft_s, tpot_s, power_w > 0; for tp, pp, batch >= 1. */
+EL_API el_status el_reader_require(el_reader *r, const char *name, struct el_error *err);
+/* 0 (default): an invalid row is an error. 1: drop it and count why. */
+EL_API void el_reader_set_drop_invalid(el_reader *r, int on);
+/*
+ * Reads one CSV file. On success *out holds the rows that passed the filters.
+ * @return EL_ERR_IO, EL_ERR_PARSE (ragged row, empty file, duplicate or empty
+ * header), EL_ERR_DATA (invalid value) or EL_ERR_MISSING (required column
+ * absent), with err naming file, row and column.
+ */
+EL_API el_status el_reader_read(el_reader *r, const char *path, el_table **out,
+                                struct el_error *err);
+/* Rows dropped by the last read (drop-invalid on), and rows filtered out. */
+EL_API size_t el_reader_dropped(const el_reader *r);
+EL_API size_t el_reader_filtered(const el_reader *r);
+/* One line per distinct drop reason of the last read: "3 rows: energy_j <= 0
+ * (first at line 17)". @return NULL when k is out of range. Borrowed. */
+EL_API const char *el_reader_drop_reason(const el_reader *r, size_t k);
+
+/* ------------------------------------------------------------------------ */
+/* Expressions: the one engine for templates, fits, selection and discovery  */
+/* ------------------------------------------------------------------------ */
+/*
+ * Grammar: numbers, identifiers, + - * / ^ (right-associative, binds tighter
+ * than unary minus on its left: -x^2 = -(x^2)), parentheses, and the
+ * functions log exp sqrt abs sin cos tanh. An identifier listed in `vars` is a
+ * variable (a data column); any other identifier is a parameter, numbered in
+ * order of first appearance. Evaluation is protected only where noted: log,
+ * sqrt and ^ follow C's libm and may produce NaN/inf, which callers check.
+ */
+typedef struct el_expr el_expr;
+
+typedef enum {
+    EL_FMT_TEXT  = 0,  /* our own syntax; parses back to the same expression */
+    EL_FMT_LATEX = 1,  /* for rendering */
+    EL_FMT_SYMPY = 2   /* Python's sympy.sympify() reads it (** for ^) */
+} el_format;
+
+EL_API el_status el_expr_parse(const char *text, const char *const *vars, size_t nvars,
+                               el_expr **out, struct el_error *err);
+EL_API void el_expr_destroy(el_expr *e);
+EL_API el_status el_expr_clone(const el_expr *e, el_expr **out);
+
+EL_API size_t el_expr_nvars(const el_expr *e);              /* size of the vars table given */
+EL_API const char *el_expr_var_name(const el_expr *e, size_t k);
+EL_API int el_expr_uses_var(const el_expr *e, size_t k);    /* 1 if variable k occurs */
+EL_API size_t el_expr_nparams(const el_expr *e);
+EL_API const char *el_expr_param_name(const el_expr *e, size_t k);
+/* @return the parameter index of `name`, or -1. */
+EL_API long el_expr_param_index(const el_expr *e, const char *name);
+/* @return the number of nodes (the complexity used by symbolic regression). */
+EL_API size_t el_expr_size(const el_expr *e);
+
+/*
+ * Evaluates e on n rows. cols[k] is the column of variable k (NULL allowed for
+ * variables e does not use); params[k] the value of parameter k (NULL when
+ * nparams == 0). out receives n values (not checked for finiteness).
+ */
+EL_API el_status el_expr_eval(const el_expr *e, const double *const *cols, size_t n,
+                              const double *params, double *out);
+/*
+ * Values and exact derivatives with respect to the parameters (reverse mode,
+ * one backward sweep). jac is n x nparams, row-major (jac[i*nparams + k] =
+ * d out[i] / d params[k]); out or jac may be NULL.
+ */
+EL_API el_status el_expr_eval_grad(const el_expr *e, const double *const *cols, size_t n,
+                                   const double *params, double *out, double *jac);
+/*
+ * Same sweep, but returns only g[k] = sum_i w[i] * d out[i] / d params[k]
+ * (the gradient of a loss whose derivative with respect to out[i] is w[i]).
+ * Cheaper than the full Jacobian when n is large.
+ */
+EL_API el_status el_expr_grad_weighted(const el_expr *e, const double *const *cols, size_t n,
+                                       const double *params, const double *w, double *g);
+/*
+ * Prints e. params may be NULL (parameter names are printed) or hold values
+ * (printed with `digits` significant digits, 0 = round-trip precision).
+ * @return a string to free with el_free, or NULL on allocation failure.
+ */
+EL_API char *el_expr_to_string(const el_expr *e, el_format fmt, const double *params,
+                               int digits);
+/*
+ * Splits e at its top-level additions/subtractions into terms (a - b gives
+ * a and -(b)). Each term is a new expression over the same variables and the
+ * same parameter numbering. *terms is an array of *nterms handles; free each
+ * with el_expr_destroy and the array with el_free.
+ */
+EL_API el_status el_expr_split_terms(const el_expr *e, el_expr ***terms, size_t *nterms);
+
+/* ------------------------------------------------------------------------ */
+/* Models: a formula with named, bounded parameters, fitted or not           */
+/* ------------------------------------------------------------------------ */
+typedef struct el_model el_model;
+
+/* Names of built-in templates, NULL-terminated: "energylens12", "text-motif",
+ * "multimodal-motif". */
+EL_API const char *const *el_template_names(void);
+/* @return a static one-line description of a template, or NULL if unknown. */
+EL_API const char *el_template_description(const char *name);
+
+/* A model from a built-in template (parameters at their starting values). */
+EL_API el_status el_model_from_template(const char *name, el_model **out,
+                                        struct el_error *err);
+/*
+ * A model from any formula. Identifiers in `vars` are variables, the rest are
+ * parameters, each with bounds (-inf, inf) and start 1 unless set later.
+ */
+EL_API el_status el_model_from_formula(const char *formula, const char *const *vars,
+                                       size_t nvars, el_model **out, struct el_error *err);
+EL_API void el_model_destroy(el_model *m);
+EL_API el_status el_model_clone(const el_model *m, el_model **out);
+
+EL_API const el_expr *el_model_expr(const el_model *m);
+/* @return the formula text (our syntax, parameter names). Borrowed. */
+EL_API const char *el_model_formula(const el_model *m);
+/* @return the template name, or "" for a user formula. Borrowed. */
+EL_API const char *el_model_template(const el_model *m);
+/* The column the model predicts: "energy_j" unless set. */
+EL_API const char *el_model_target(const el_model *m);
+EL_API el_status el_model_set_target(el_model *m, const char *column);
+
+EL_API size_t el_model_nparams(const el_model *m);
+EL_API const char *el_model_param_name(const el_model *m, size_t k);
+EL_API const char *el_model_param_meaning(const el_model *m, size_t k); /* "" if none */
+EL_API double el_model_param_value(const el_model *m, size_t k);
+EL_API void el_model_param_bounds(const el_model *m, size_t k, double *lo, double *hi);
+EL_API double el_model_param_start(const el_model *m, size_t k);
+/* @return 1 if parameter k is fitted in log space (positive, wide bounds). */
+EL_API int el_model_param_logscale(const el_model *m, size_t k);
+/* @return 1 if the fitted value is within 1e-6 (relative) of a finite bound. */
+EL_API int el_model_param_at_bound(const el_model *m, size_t k);
+/* Setters validate: lo <= hi, no NaN (+-INFINITY = unbounded); value and start
+ * are clamped into the bounds. Unknown names give EL_ERR_INVALID_ARG. */
+EL_API el_status el_model_set_bounds(el_model *m, const char *name, double lo, double hi,
+                                     struct el_error *err);
+EL_API el_status el_model_set_value(el_model *m, const char *name, double v,
+                                    struct el_error *err);
+EL_API el_status el_model_set_start(el_model *m, const char *name, double v,
+                                    struct el_error *err);
+EL_API el_status el_model_set_values(el_model *m, const double *values, size_t n);
+/* Parses "name=lo:hi" (either side may be empty for unbounded). */
+EL_API el_status el_model_set_bound_spec(el_model *m, const char *spec, struct el_error *err);
+
+/* Variables the formula uses (names of table columns it reads). */
+EL_API size_t el_model_nvars(const el_model *m);
+EL_API const char *el_model_var_name(const el_model *m, size_t k);
+
+/* Additive terms with labels ("prefill", "decode", "static" for energylens12). */
+EL_API size_t el_model_nterms(const el_model *m);
+EL_API const char *el_model_term_label(const el_model *m, size_t k);
+EL_API const el_expr *el_model_term_expr(const el_model *m, size_t k);
+
+/*
+ * Predicts the target for every row of t into out[0..nrows). A variable the
+ * table lacks is EL_ERR_MISSING naming it; a non-finite prediction is
+ * EL_ERR_NUMERIC naming the row (its file line when known).
+ */
+EL_API el_status el_model_predict(const el_model *m, const el_table *t, double *out,
+                                  struct el_error *err);
+/* Per-term values: out is nrows x nterms, row-major. */
+EL_API el_status el_model_predict_terms(const el_model *m, const el_table *t, double *out,
+                                        struct el_error *err);
+
+/* What the last fit did (all zero / empty before a fit). */
+struct el_fit_info {
+    int fitted;             /* 1 once a fit succeeded */
+    char method[32];        /* "lbfgs" */
+    char loss_kind[16];     /* "rel2", "log2" or "abs2" */
+    char stop[48];          /* stop reason of the best start */
+    double loss;            /* final loss of the best start */
+    double mape, r2, rmse;  /* on the training rows */
+    size_t nrows;           /* training rows */
+    size_t nstarts;         /* starting points tried */
+    size_t nevals;          /* objective evaluations, all starts */
+    uint64_t seed;
+    uint64_t data_checksum; /* el_table_checksum of the training table */
+    double seconds;         /* wall time of the fit */
+};
+EL_API void el_model_fit_info(const el_model *m, struct el_fit_info *out);
+
+/*
+ * Saves the model as JSON (formula, parameters with value/bounds/meaning,
+ * terms, target, variables, fit info, tool version). Atomic like
+ * el_table_write_csv. Non-finite numbers are written as null.
+ */
+EL_API el_status el_model_save(const el_model *m, const char *path, struct el_error *err);
+EL_API char *el_model_to_json(const el_model *m);
+EL_API el_status el_model_load(const char *path, el_model **out, struct el_error *err);
+EL_API el_status el_model_from_json(const char *json, el_model **out, struct el_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Fitting (bounded L-BFGS through NLopt, multi-start)                        */
+/* ------------------------------------------------------------------------ */
+typedef struct el_fit el_fit;
+
+typedef enum {
+    EL_LOSS_REL2 = 0,  /* mean ((pred - y) / y)^2: relative error (default) */
+    EL_LOSS_LOG2 = 1,  /* mean (log pred - log y)^2 (pred <= 0 is a failed evaluation) */
+    EL_LOSS_ABS2 = 2   /* mean (pred - y)^2 / mean(y)^2 */
+} el_loss;
+
+typedef enum {             /* outcome, not an error; append only */
+    EL_STOP_NONE = 0,
+    EL_STOP_FTOL,          /* relative loss change below ftol */
+    EL_STOP_XTOL,          /* parameter change below xtol */
+    EL_STOP_PGTOL,         /* projected gradient ~ 0 (NLopt reports it as success) */
+    EL_STOP_MAXITER,       /* evaluation budget reached */
+    EL_STOP_LINESEARCH_FAILED, /* roundoff-limited or repeated non-finite evaluations */
+    EL_STOP_CANCELLED,     /* progress callback asked to stop */
+    EL_STOP_STOPVAL        /* loss reached the requested value */
+} el_stop;
+EL_API const char *el_stop_str(el_stop s);
+
+EL_API el_status el_fit_create(el_fit **out);
+EL_API void el_fit_destroy(el_fit *f);
+EL_API el_status el_fit_set_seed(el_fit *f, uint64_t seed);
+EL_API el_status el_fit_set_starts(el_fit *f, size_t nstarts);      /* >= 1 */
+EL_API el_status el_fit_set_loss(el_fit *f, el_loss loss);
+EL_API el_status el_fit_set_max_evals(el_fit *f, size_t per_start); /* >= 10 */
+EL_API el_status el_fit_set_ftol(el_fit *f, double rel);            /* > 0 */
+/* Ridge pull of log-scale parameters toward their template starts, in units
+ * of the loss; 0 disables. Defaults to a small value that helps tiny fits. */
+EL_API el_status el_fit_set_prior(el_fit *f, double weight);
+/* Progress callback: called after each start; return nonzero to cancel. */
+typedef int (*el_fit_progress_fn)(size_t start, size_t nstarts, double best_loss,
+                                  void *userdata);
+EL_API void el_fit_set_progress(el_fit *f, el_fit_progress_fn fn, void *userdata);
+
+/*
+ * Fits m's parameters to the rows of t (target column = el_model_target(m)).
+ * Starts: the model's start vector, then seeded random points inside the
+ * bounds (log-uniform for log-scale parameters). Each start runs NLopt
+ * LD_LBFGS with the analytic gradient. m keeps the best parameters and the
+ * fit info. Deterministic for a given seed.
+ * @return EL_ERR_MISSING (a variable not in t), EL_ERR_DATA (target <= 0 or
+ * too few rows), EL_ERR_NUMERIC (no start gave a finite loss). *why gets the
+ * best start's stop reason (may be NULL).
+ */
+EL_API el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why);
+/* @return the last error message of f ("" if none). Borrowed. */
+EL_API const char *el_fit_errmsg(const el_fit *f);
+
+/* ------------------------------------------------------------------------ */
+/* Metrics (DESIGN.md section 5)                                             */
+/* ------------------------------------------------------------------------ */
+/* y are true values, p predictions, n rows. Each writes *out; a metric that is
+ * undefined for the input (n too small, y == 0 for MAPE, no ordered pair)
+ * returns EL_ERR_DATA. Non-finite inputs give EL_ERR_NUMERIC. */
+EL_API el_status el_metric_mape(const double *y, const double *p, size_t n, double *out);
+EL_API el_status el_metric_r2(const double *y, const double *p, size_t n, double *out);
+EL_API el_status el_metric_rmse(const double *y, const double *p, size_t n, double *out);
+/* Share of pairs with y[i] != y[j] ordered the same way by p (ties in p count
+ * as wrong). *npairs (may be NULL) receives how many pairs were compared. */
+EL_API el_status el_metric_pairwise(const double *y, const double *p, size_t n, double *out,
+                                    size_t *npairs);
+/* Spearman rank correlation with average ranks for ties. */
+EL_API el_status el_metric_spearman(const double *y, const double *p, size_t n, double *out);
+/* 1 if argmin p is a row whose y equals min y, else 0. */
+EL_API el_status el_metric_top1(const double *y, const double *p, size_t n, double *out);
+/* (y[argmin p] - min y) / min y x 100. */
+EL_API el_status el_metric_regret(const double *y, const double *p, size_t n, double *out);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration spaces and selection                                        */
+/* ------------------------------------------------------------------------ */
+typedef struct el_space el_space;
+
+EL_API el_status el_space_create(el_space **out);
+EL_API void el_space_destroy(el_space *s);
+/* Adds an axis with explicit values (replaces an axis of the same name). */
+EL_API el_status el_space_set_values(el_space *s, const char *name, const double *v, size_t n,
+                                     struct el_error *err);
+/*
+ * Adds an axis from text: "1,2,4", "1..512" (every integer), "1..512:x2"
+ * (geometric: 1,2,4,...,512), "64..512:64" (step), or a mix "1,3,8..32:x2".
+ */
+EL_API el_status el_space_set_spec(el_space *s, const char *name, const char *spec,
+                                   struct el_error *err);
+/* Adds a constraint "lhs OP rhs", OP one of <= < >= > == !=, both sides
+ * expressions over axis names (e.g. "tp*pp <= 8"). */
+EL_API el_status el_space_add_constraint(el_space *s, const char *text, struct el_error *err);
+/*
+ * Loads a YAML file: a mapping of axis name to a list, a spec string or a
+ * number, plus optional `constraints:` (list of strings) and `gpus:` (adds
+ * "tp*pp <= gpus"). Errors name the key and line.
+ */
+EL_API el_status el_space_load_yaml(el_space *s, const char *path, struct el_error *err);
+EL_API size_t el_space_naxes(const el_space *s);
+EL_API const char *el_space_axis_name(const el_space *s, size_t k);
+/* @return the number of points before constraints (product of axis sizes). */
+EL_API double el_space_size(const el_space *s);
+/* Enumerates every point satisfying all constraints into a numeric table
+ * with one column per axis. EL_ERR_LIMIT above 10 million points. */
+EL_API el_status el_space_enumerate(const el_space *s, el_table **out, struct el_error *err);
+
+typedef struct el_selection el_selection;
+
+/*
+ * Evaluates `energy` (and `latency`, may be NULL) over every point of the
+ * space, ranks points by predicted energy and marks the energy-latency Pareto
+ * front. Fails with EL_ERR_MISSING if a model variable is neither an axis nor
+ * a constant of the space, and EL_ERR_DATA if no point satisfies the
+ * constraints.
+ */
+EL_API el_status el_select(const el_model *energy, const el_model *latency,
+                           const el_space *space, el_selection **out, struct el_error *err);
+EL_API void el_selection_destroy(el_selection *s);
+/* Points sorted by predicted energy (ascending), with columns for every axis,
+ * "energy_j_pred", and when a latency model was given "latency_s_pred" and
+ * "pareto" (1/0). Borrowed. */
+EL_API const el_table *el_selection_table(const el_selection *s);
+/* Rank (row of the table) of the latency-optimal point; 0 when no latency model. */
+EL_API size_t el_selection_latency_best(const el_selection *s);
+/* (E(latency-optimal) - E(energy-optimal)) / E(latency-optimal) x 100, or 0. */
+EL_API double el_selection_saving_pct(const el_selection *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ENERGYLENS_H */

@@ -1,0 +1,87 @@
+/* core_int.h - internals shared by every layer of the library: allocation,
+ * error reporting, growable buffers, random numbers, number formatting. */
+#ifndef ELI_CORE_INT_H
+#define ELI_CORE_INT_H
+
+#include <energylens/energylens.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#    define ELI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#    define ELI_PRINTF(a, b)
+#endif
+
+/* All allocation goes through these so tests can fail the Nth allocation
+ * (see eli_alloc_fail_after); they never abort. */
+void *eli_malloc(size_t n);
+void *eli_calloc(size_t n, size_t size);
+void *eli_realloc(void *p, size_t n);
+void *eli_mallocarray(size_t n, size_t size); /* NULL on overflow */
+void eli_free(void *p);
+char *eli_strdup(const char *s);
+char *eli_strndup(const char *s, size_t n);
+/* Testing hook: the k-th allocation from now fails (0 disables). Per-thread. */
+void eli_alloc_fail_after(long k);
+
+/* Fills err (if non-NULL) and returns st. */
+el_status eli_err(struct el_error *err, el_status st, const char *fmt, ...) ELI_PRINTF(3, 4);
+/* Same, with the file/row/column fields set (row or column 0 = none). */
+el_status eli_err_at(struct el_error *err, el_status st, const char *file, long row, long col,
+                     const char *fmt, ...) ELI_PRINTF(6, 7);
+void eli_err_clear(struct el_error *err);
+
+#define ELI_TRY(expr)                                                                              \
+    do {                                                                                           \
+        el_status eli_try_st_ = (expr);                                                            \
+        if (eli_try_st_ != EL_OK)                                                                  \
+            return eli_try_st_;                                                                    \
+    } while (0)
+
+/* Growable text buffer with a hard cap (curl's "toobig"). */
+struct eli_buf {
+    char *data;
+    size_t len, cap;
+    int failed; /* set on allocation failure or cap; later appends are no-ops */
+};
+#define ELI_BUF_MAX ((size_t)1 << 30)
+void eli_buf_init(struct eli_buf *b);
+void eli_buf_free(struct eli_buf *b);
+void eli_buf_putc(struct eli_buf *b, char c);
+void eli_buf_puts(struct eli_buf *b, const char *s);
+void eli_buf_putn(struct eli_buf *b, const char *s, size_t n);
+void eli_buf_printf(struct eli_buf *b, const char *fmt, ...) ELI_PRINTF(2, 3);
+/* Hands the string over (NULL if failed); the buffer is reset. */
+char *eli_buf_take(struct eli_buf *b);
+
+/* Deterministic RNG (xoshiro256**, seeded by splitmix64): state lives in the
+ * caller's handle, never in a global. */
+struct eli_rng {
+    uint64_t s[4];
+};
+void eli_rng_seed(struct eli_rng *r, uint64_t seed);
+uint64_t eli_rng_next(struct eli_rng *r);
+double eli_rng_uniform(struct eli_rng *r);           /* [0, 1) */
+double eli_rng_normal(struct eli_rng *r);            /* N(0, 1) */
+size_t eli_rng_below(struct eli_rng *r, size_t n);   /* [0, n), n > 0 */
+void eli_rng_shuffle(struct eli_rng *r, size_t *idx, size_t n);
+
+/* Number text: shortest "%.*g" that round-trips (digits = 0) or `digits`
+ * significant digits. buf must hold 32 bytes. */
+void eli_fmt_double(char *buf, size_t len, double v, int digits);
+/* Strict strtod in the "C" locale: whole string, finite, no ERANGE overflow.
+ * Leading/trailing blanks allowed. @return 1 on success. */
+int eli_parse_double(const char *s, double *out);
+
+/* Atomic file write: temp sibling, fsync, rename. */
+el_status eli_write_file_atomic(const char *path, const char *data, size_t len,
+                                struct el_error *err);
+/* Reads a whole file (NUL-terminated). Capped at `max` bytes (EL_ERR_LIMIT). */
+el_status eli_read_file(const char *path, size_t max, char **out, size_t *len,
+                        struct el_error *err);
+
+double eli_now(void); /* monotonic seconds */
+
+#endif

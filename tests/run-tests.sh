@@ -1,0 +1,45 @@
+#!/bin/sh
+# Runs every unit-test binary (cmocka) and every CLI golden case, then prints
+# the tally as its last line: "N passed, N failed".
+# BUILD selects the build folder (default build). Exit status 1 if any failed.
+BUILD=${BUILD:-build}
+passed=0
+failed=0
+bad_bins=""
+log=$(mktemp)
+for t in "$BUILD"/tests/test_*; do
+    [ -x "$t" ] || continue
+    "$t" >"$log" 2>&1
+    rc=$?
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
+    p=${p:-0}
+    f=${f:-0}
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1 # crashed or exited before its summary
+    fi
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$f" -ne 0 ]; then
+        bad_bins="$bad_bins $(basename "$t")"
+        cat "$log"
+    fi
+    printf '%-28s %3s passed, %s failed\n' "$(basename "$t")" "$p" "$f"
+done
+rm -f "$log"
+if [ -f tests/cli/run-cli-tests.sh ]; then
+    out=$(BUILD="$BUILD" sh tests/cli/run-cli-tests.sh)
+    rc=$?
+    printf '%s\n' "$out" | grep -v '^cli-tally' 
+    p=$(printf '%s\n' "$out" | sed -n 's/^cli-tally \([0-9]*\) \([0-9]*\)$/\1/p')
+    f=$(printf '%s\n' "$out" | sed -n 's/^cli-tally \([0-9]*\) \([0-9]*\)$/\2/p')
+    p=${p:-0}
+    f=${f:-1}
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -ne 0 ] && bad_bins="$bad_bins cli"
+fi
+[ -n "$bad_bins" ] && echo "failing:$bad_bins"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
