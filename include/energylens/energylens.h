@@ -277,7 +277,8 @@ EL_API el_status el_expr_split_terms(const el_expr *e, el_expr ***terms, size_t 
 typedef struct el_model el_model;
 
 /* Names of built-in templates, NULL-terminated: "energylens12", "text-motif",
- * "multimodal-motif". */
+ * "multimodal-motif", "latency" (per-request latency, the default for
+ * target latency_s). */
 EL_API const char *const *el_template_names(void);
 /* @return a static one-line description of a template, or NULL if unknown. */
 EL_API const char *el_template_description(const char *name);
@@ -344,6 +345,14 @@ EL_API el_status el_model_predict(const el_model *m, const el_table *t, double *
 /* Per-term values: out is nrows x nterms, row-major. */
 EL_API el_status el_model_predict_terms(const el_model *m, const el_table *t, double *out,
                                         struct el_error *err);
+
+/* Free-form provenance saved with the model under "data" (the CLI records the
+ * data file, schema, maps and filters). Replaces an existing key. */
+EL_API el_status el_model_set_note(el_model *m, const char *key, const char *value);
+/* @return the note `key`, or NULL. Borrowed. */
+EL_API const char *el_model_note(const el_model *m, const char *key);
+EL_API size_t el_model_nnotes(const el_model *m);
+EL_API const char *el_model_note_key(const el_model *m, size_t k);
 
 /* What the last fit did (all zero / empty before a fit). */
 struct el_fit_info {

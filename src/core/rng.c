@@ -59,7 +59,8 @@ double eli_rng_normal(struct eli_rng *r)
 size_t eli_rng_below(struct eli_rng *r, size_t n)
 {
     /* Lemire's multiply-shift is biased by at most n/2^64: negligible here. */
-    return (size_t)(((unsigned __int128)eli_rng_next(r) * n) >> 64);
+    __extension__ typedef unsigned __int128 u128;
+    return (size_t)(((u128)eli_rng_next(r) * n) >> 64);
 }
 
 void eli_rng_shuffle(struct eli_rng *r, size_t *idx, size_t n)

@@ -1,0 +1,608 @@
+/* fit.c - least-squares fitting of a model's parameters to a table.
+ *
+ * Optimiser: NLopt's bounded L-BFGS (NLOPT_LD_LBFGS, Nocedal 1980 / Liu &
+ * Nocedal 1989 as implemented by Luksan) with the exact gradient from the
+ * expression engine's reverse sweep. Losses are relative (DESIGN.md: energy
+ * spans decades across configurations, so absolute errors would fit only the
+ * largest rows).
+ *
+ * Three things make small-sample fits reliable:
+ *  - parameters flagged log-scale are optimised as log(value), others are
+ *    divided by a typical magnitude, so all coordinates are O(1);
+ *  - at every starting point, the parameters the formula is linear in (the
+ *    energy scales of EnergyLens-12) are first solved exactly by bounded
+ *    weighted least squares ("variable projection" initialisation, Golub &
+ *    Pereyra 1973), so a start is never off by orders of magnitude;
+ *  - several seeded starts; the best final loss wins. */
+#include "../core/core_int.h"
+#include "../eval/eval_int.h"
+#include "../model/model_int.h"
+
+#include <math.h>
+#include <nlopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/banned.h"
+
+#define FIT_DEFAULT_STARTS    24
+#define FIT_DEFAULT_MAX_EVALS 600
+#define FIT_DEFAULT_FTOL      1e-10
+#define FIT_DEFAULT_PRIOR     0.0
+
+struct el_fit {
+    uint64_t seed;
+    size_t nstarts;
+    size_t max_evals;
+    double ftol;
+    double prior;
+    el_loss loss;
+    el_fit_progress_fn progress;
+    void *userdata;
+    char errmsg[512];
+};
+
+const char *el_stop_str(el_stop s)
+{
+    switch (s) {
+    case EL_STOP_NONE:
+        return "none";
+    case EL_STOP_FTOL:
+        return "ftol: relative loss change below tolerance";
+    case EL_STOP_XTOL:
+        return "xtol: parameter change below tolerance";
+    case EL_STOP_PGTOL:
+        return "converged: gradient ~ 0";
+    case EL_STOP_MAXITER:
+        return "maxiter: evaluation budget reached";
+    case EL_STOP_LINESEARCH_FAILED:
+        return "line search failed (roundoff-limited)";
+    case EL_STOP_CANCELLED:
+        return "cancelled";
+    case EL_STOP_STOPVAL:
+        return "loss reached the stop value";
+    }
+    return "unknown";
+}
+
+el_status el_fit_create(el_fit **out)
+{
+    if (!out)
+        return EL_ERR_INVALID_ARG;
+    el_fit *f = eli_calloc(1, sizeof *f);
+    *out = f;
+    if (!f)
+        return EL_ERR_NOMEM;
+    f->seed = 0;
+    f->nstarts = FIT_DEFAULT_STARTS;
+    f->max_evals = FIT_DEFAULT_MAX_EVALS;
+    f->ftol = FIT_DEFAULT_FTOL;
+    f->prior = FIT_DEFAULT_PRIOR;
+    f->loss = EL_LOSS_REL2;
+    return EL_OK;
+}
+
+void el_fit_destroy(el_fit *f)
+{
+    eli_free(f);
+}
+
+el_status el_fit_set_seed(el_fit *f, uint64_t seed)
+{
+    if (!f)
+        return EL_ERR_INVALID_ARG;
+    f->seed = seed;
+    return EL_OK;
+}
+
+el_status el_fit_set_starts(el_fit *f, size_t nstarts)
+{
+    if (!f || nstarts < 1 || nstarts > 100000)
+        return EL_ERR_INVALID_ARG;
+    f->nstarts = nstarts;
+    return EL_OK;
+}
+
+el_status el_fit_set_loss(el_fit *f, el_loss loss)
+{
+    if (!f || (loss != EL_LOSS_REL2 && loss != EL_LOSS_LOG2 && loss != EL_LOSS_ABS2))
+        return EL_ERR_INVALID_ARG;
+    f->loss = loss;
+    return EL_OK;
+}
+
+el_status el_fit_set_max_evals(el_fit *f, size_t per_start)
+{
+    if (!f || per_start < 10)
+        return EL_ERR_INVALID_ARG;
+    f->max_evals = per_start;
+    return EL_OK;
+}
+
+el_status el_fit_set_ftol(el_fit *f, double rel)
+{
+    if (!f || !(rel > 0.0 && rel < 1.0))
+        return EL_ERR_INVALID_ARG;
+    f->ftol = rel;
+    return EL_OK;
+}
+
+el_status el_fit_set_prior(el_fit *f, double weight)
+{
+    if (!f || !(weight >= 0.0 && isfinite(weight)))
+        return EL_ERR_INVALID_ARG;
+    f->prior = weight;
+    return EL_OK;
+}
+
+void el_fit_set_progress(el_fit *f, el_fit_progress_fn fn, void *userdata)
+{
+    if (!f)
+        return;
+    f->progress = fn;
+    f->userdata = userdata;
+}
+
+const char *el_fit_errmsg(const el_fit *f)
+{
+    return f ? f->errmsg : "";
+}
+
+static el_status fit_fail(el_fit *f, el_status st, const char *fmt, ...) ELI_PRINTF(3, 4);
+static el_status fit_fail(el_fit *f, el_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->errmsg, sizeof f->errmsg, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Objective                                                                 */
+/* ------------------------------------------------------------------------ */
+
+struct obj {
+    const el_expr *e;
+    const double **cols;
+    size_t n, np;
+    const double *y;
+    double ymean2;            /* mean(y)^2 for the abs2 loss */
+    const struct eli_param *p;
+    const double *scale;      /* linear-scale divisor per parameter */
+    const double *prior_x;    /* prior centre in x space (log-scale parameters) */
+    double prior;
+    el_loss loss;
+    double *theta, *pred, *jac;
+    size_t nevals;
+};
+
+static void x_to_theta(const struct obj *o, const double *x, double *theta)
+{
+    for (size_t k = 0; k < o->np; k++)
+        theta[k] = o->p[k].logscale ? exp(x[k]) : x[k] * o->scale[k];
+}
+
+static void theta_to_x(const struct obj *o, const double *theta, double *x)
+{
+    for (size_t k = 0; k < o->np; k++)
+        x[k] = o->p[k].logscale ? log(theta[k]) : theta[k] / o->scale[k];
+}
+
+/* Loss and its gradient with respect to theta (g may be NULL).
+ * @return +HUGE_VAL when any prediction is non-finite (a failed evaluation). */
+static double loss_theta(struct obj *o, const double *theta, double *g)
+{
+    size_t n = o->n, np = o->np;
+    if (el_expr_eval_grad(o->e, o->cols, n, theta, o->pred, g ? o->jac : NULL) != EL_OK)
+        return HUGE_VAL;
+    double sum = 0.0;
+    if (g)
+        for (size_t k = 0; k < np; k++)
+            g[k] = 0.0;
+    double inv_n = 1.0 / (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double f = o->pred[i], y = o->y[i], r, w;
+        if (!isfinite(f))
+            return HUGE_VAL;
+        switch (o->loss) {
+        case EL_LOSS_LOG2:
+            if (!(f > 0.0))
+                return HUGE_VAL;
+            r = log(f) - log(y);
+            w = 2.0 * r * inv_n / f;
+            break;
+        case EL_LOSS_ABS2:
+            r = (f - y) / sqrt(o->ymean2);
+            w = 2.0 * r * inv_n / sqrt(o->ymean2);
+            break;
+        default:
+            r = (f - y) / y;
+            w = 2.0 * r * inv_n / y;
+            break;
+        }
+        sum += r * r;
+        if (g) {
+            const double *ji = o->jac + i * np;
+            for (size_t k = 0; k < np; k++)
+                g[k] += w * ji[k];
+        }
+    }
+    sum *= inv_n;
+    if (g)
+        for (size_t k = 0; k < np; k++)
+            if (!isfinite(g[k]))
+                return HUGE_VAL;
+    return sum;
+}
+
+static double nlopt_objective(unsigned nx, const double *x, double *grad, void *data)
+{
+    struct obj *o = data;
+    o->nevals++;
+    x_to_theta(o, x, o->theta);
+    double gt[64];
+    double L = loss_theta(o, o->theta, grad ? gt : NULL);
+    if (!isfinite(L)) {
+        /* Failed evaluation: a huge but finite value with a zero gradient
+         * makes L-BFGS shorten its step instead of propagating NaN. */
+        if (grad)
+            for (unsigned k = 0; k < nx; k++)
+                grad[k] = 0.0;
+        return 1e300;
+    }
+    for (unsigned k = 0; k < nx; k++) {
+        double dx = o->p[k].logscale ? o->theta[k] : o->scale[k];
+        if (grad)
+            grad[k] = gt[k] * dx;
+        if (o->prior > 0.0 && o->p[k].logscale && !o->p[k].linear) {
+            double d = x[k] - o->prior_x[k];
+            L += o->prior * d * d;
+            if (grad)
+                grad[k] += 2.0 * o->prior * d;
+        }
+    }
+    return L;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Variable projection of the linear parameters                              */
+/* ------------------------------------------------------------------------ */
+
+/* Solves the symmetric positive system a x = b (m x m) by Cholesky with a
+ * small ridge; hand-written because m <= 64 and it runs at every start,
+ * where GSL's workspace setup would cost more than the solve. */
+static int chol_solve(double *a, double *b, size_t m)
+{
+    for (size_t j = 0; j < m; j++) {
+        double d = a[j * m + j];
+        for (size_t k = 0; k < j; k++)
+            d -= a[j * m + k] * a[j * m + k];
+        if (!(d > 0.0))
+            return 0;
+        d = sqrt(d);
+        a[j * m + j] = d;
+        for (size_t i = j + 1; i < m; i++) {
+            double s = a[i * m + j];
+            for (size_t k = 0; k < j; k++)
+                s -= a[i * m + k] * a[j * m + k];
+            a[i * m + j] = s / d;
+        }
+    }
+    for (size_t i = 0; i < m; i++) {
+        double s = b[i];
+        for (size_t k = 0; k < i; k++)
+            s -= a[i * m + k] * b[k];
+        b[i] = s / a[i * m + i];
+    }
+    for (size_t i = m; i-- > 0;) {
+        double s = b[i];
+        for (size_t k = i + 1; k < m; k++)
+            s -= a[k * m + i] * b[k];
+        b[i] = s / a[i * m + i];
+    }
+    return 1;
+}
+
+/* Sets the linear parameters of theta to the bounded least-squares optimum
+ * of the relative residuals, given the others. Bounds by a simple active
+ * set: a coefficient that leaves its box is pinned there and the rest are
+ * re-solved. */
+static void project_linear(struct obj *o, double *theta)
+{
+    size_t np = o->np, n = o->n;
+    size_t lin[64], nl = 0;
+    for (size_t k = 0; k < np; k++)
+        if (o->p[k].linear)
+            lin[nl++] = k;
+    if (nl == 0)
+        return;
+    if (el_expr_eval_grad(o->e, o->cols, n, theta, o->pred, o->jac) != EL_OK)
+        return;
+    int pinned[64] = {0};
+    for (size_t round = 0; round <= nl; round++) {
+        size_t fr[64], nf = 0;
+        for (size_t a = 0; a < nl; a++)
+            if (!pinned[a])
+                fr[nf++] = a;
+        if (nf == 0)
+            return;
+        double A[64 * 64], b[64];
+        memset(A, 0, nf * nf * sizeof *A);
+        memset(b, 0, nf * sizeof *b);
+        for (size_t i = 0; i < n; i++) {
+            double wy = o->loss == EL_LOSS_ABS2 ? 1.0 : 1.0 / o->y[i];
+            /* residual target: y minus everything but the free linear terms */
+            double rest = o->pred[i];
+            for (size_t a = 0; a < nf; a++) {
+                size_t k = lin[fr[a]];
+                rest -= theta[k] * o->jac[i * np + k];
+            }
+            double t = (o->y[i] - rest) * wy;
+            if (!isfinite(t))
+                return;
+            for (size_t a = 0; a < nf; a++) {
+                double ja = o->jac[i * np + lin[fr[a]]] * wy;
+                b[a] += ja * t;
+                for (size_t c = 0; c <= a; c++)
+                    A[a * nf + c] += ja * o->jac[i * np + lin[fr[c]]] * wy;
+            }
+        }
+        double tr = 0.0;
+        for (size_t a = 0; a < nf; a++)
+            tr += A[a * nf + a];
+        for (size_t a = 0; a < nf; a++) {
+            for (size_t c = 0; c < a; c++)
+                A[c * nf + a] = A[a * nf + c];
+            A[a * nf + a] += 1e-9 * tr / (double)nf + 1e-300;
+        }
+        if (!chol_solve(A, b, nf))
+            return;
+        int moved = 0;
+        for (size_t a = 0; a < nf; a++) {
+            size_t k = lin[fr[a]];
+            double v = b[a], lo = o->p[k].lo, hi = o->p[k].hi;
+            if (!isfinite(v))
+                return;
+            /* the pred/jac above were computed at the old theta; keep pred
+             * consistent by updating it for the change of this coefficient */
+            double nv = v < lo ? lo : (v > hi ? hi : v);
+            if (nv != v) {
+                pinned[fr[a]] = 1;
+                moved = 1;
+            }
+            for (size_t i = 0; i < n; i++)
+                o->pred[i] += (nv - theta[k]) * o->jac[i * np + k];
+            theta[k] = nv;
+        }
+        if (!moved)
+            return;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Driver                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static el_stop stop_from_nlopt(nlopt_result r)
+{
+    switch (r) {
+    case NLOPT_SUCCESS:
+        return EL_STOP_PGTOL;
+    case NLOPT_STOPVAL_REACHED:
+        return EL_STOP_STOPVAL;
+    case NLOPT_FTOL_REACHED:
+        return EL_STOP_FTOL;
+    case NLOPT_XTOL_REACHED:
+        return EL_STOP_XTOL;
+    case NLOPT_MAXEVAL_REACHED:
+    case NLOPT_MAXTIME_REACHED:
+        return EL_STOP_MAXITER;
+    case NLOPT_FORCED_STOP:
+        return EL_STOP_CANCELLED;
+    default:
+        return EL_STOP_LINESEARCH_FAILED;
+    }
+}
+
+/* Box from which random starts are drawn: the bounds, narrowed around the
+ * template's start where the bounds are wide or infinite. */
+static void start_box(const struct eli_param *p, double *lo, double *hi)
+{
+    double s = p->start;
+    if (p->logscale) {
+        *lo = fmax(p->lo, s / 100.0);
+        *hi = fmin(p->hi, s * 100.0);
+        return;
+    }
+    double w = 10.0 * fmax(1.0, fabs(s));
+    *lo = isfinite(p->lo) && p->hi - p->lo <= 2.0 * w ? p->lo : fmax(p->lo, s - w);
+    *hi = isfinite(p->hi) && p->hi - p->lo <= 2.0 * w ? p->hi : fmin(p->hi, s + w);
+}
+
+static double clampd(double v, double lo, double hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
+{
+    if (why)
+        *why = EL_STOP_NONE;
+    if (!f)
+        return EL_ERR_INVALID_ARG;
+    f->errmsg[0] = '\0';
+    if (!m || !t)
+        return fit_fail(f, EL_ERR_INVALID_ARG, "fit: no model or no table");
+    double t0 = eli_now();
+    size_t n = el_table_nrows(t), np = m->np, nv = m->expr->nvars;
+    if (np == 0)
+        return fit_fail(f, EL_ERR_INVALID_ARG, "the formula has no parameters to fit");
+    if (np > 64)
+        return fit_fail(f, EL_ERR_LIMIT, "the formula has %zu parameters (at most 64)", np);
+    const char *src = el_table_source(t);
+    long tj = el_table_col_index(t, m->target);
+    if (tj < 0)
+        return fit_fail(f, EL_ERR_MISSING, "%s%starget column '%s' is missing",
+                        src && *src ? src : "", src && *src ? ": " : "", m->target);
+    const double *y = el_table_col_values(t, (size_t)tj);
+    if (!y)
+        return fit_fail(f, EL_ERR_DATA, "%s%starget column '%s' is not numeric",
+                        src && *src ? src : "", src && *src ? ": " : "", m->target);
+    if (n == 0)
+        return fit_fail(f, EL_ERR_DATA, "no rows to fit");
+    for (size_t i = 0; i < n; i++) {
+        if (!(y[i] > 0.0) && f->loss != EL_LOSS_ABS2) {
+            long line = el_table_row_line(t, i);
+            return fit_fail(f, EL_ERR_DATA,
+                            "%s:%ld: target '%s' is %g; the relative loss needs values > 0",
+                            src && *src ? src : "row", line ? line : (long)i + 1, m->target, y[i]);
+        }
+    }
+    struct el_error err;
+    const double **cols = eli_mallocarray(nv + 1, sizeof *cols);
+    if (!cols)
+        return fit_fail(f, EL_ERR_NOMEM, "out of memory");
+    el_status st = eli_model_bind(m, t, cols, &err);
+    if (st != EL_OK) {
+        eli_free(cols);
+        return fit_fail(f, st, "%s", err.text);
+    }
+
+    struct obj o;
+    memset(&o, 0, sizeof o);
+    o.e = m->expr;
+    o.cols = cols;
+    o.n = n;
+    o.np = np;
+    o.y = y;
+    o.p = m->p;
+    o.loss = f->loss;
+    o.prior = f->prior;
+    double ysum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        ysum += y[i];
+    o.ymean2 = (ysum / (double)n) * (ysum / (double)n);
+    double *scale = eli_mallocarray(np, sizeof *scale);
+    double *prior_x = eli_mallocarray(np, sizeof *prior_x);
+    double *x = eli_mallocarray(np, sizeof *x), *best_theta = eli_mallocarray(np, sizeof *x);
+    double *lb = eli_mallocarray(np, sizeof *lb), *ub = eli_mallocarray(np, sizeof *ub);
+    o.theta = eli_mallocarray(np, sizeof *o.theta);
+    o.pred = eli_mallocarray(n, sizeof *o.pred);
+    o.jac = eli_mallocarray(n * np, sizeof *o.jac);
+    nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, (unsigned)np);
+    if (!scale || !prior_x || !x || !best_theta || !lb || !ub || !o.theta || !o.pred || !o.jac ||
+        !opt) {
+        st = fit_fail(f, EL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < np; k++) {
+        const struct eli_param *p = &m->p[k];
+        if (p->logscale && !(p->lo > 0.0))
+            m->p[k].logscale = 0;
+        scale[k] = fmax(fabs(p->start), 1e-3);
+        if (isfinite(p->lo) && isfinite(p->hi) && p->hi > p->lo)
+            scale[k] = fmin(scale[k], fmax(p->hi - p->lo, 1e-12));
+    }
+    o.scale = scale;
+    for (size_t k = 0; k < np; k++) {
+        const struct eli_param *p = &m->p[k];
+        lb[k] = p->logscale ? log(p->lo) : p->lo / scale[k];
+        ub[k] = p->logscale ? log(p->hi) : p->hi / scale[k];
+        prior_x[k] = p->logscale ? log(p->start) : p->start / scale[k];
+    }
+    o.prior_x = prior_x;
+    nlopt_set_lower_bounds(opt, lb);
+    nlopt_set_upper_bounds(opt, ub);
+    nlopt_set_min_objective(opt, nlopt_objective, &o);
+    nlopt_set_ftol_rel(opt, f->ftol);
+    nlopt_set_xtol_rel(opt, 1e-10);
+    nlopt_set_maxeval(opt, (int)(f->max_evals > 1000000 ? 1000000 : f->max_evals));
+
+    struct eli_rng rng;
+    eli_rng_seed(&rng, f->seed);
+    double best = HUGE_VAL;
+    el_stop best_stop = EL_STOP_NONE;
+    size_t done_starts = 0;
+    int cancelled = 0;
+    for (size_t s = 0; s < f->nstarts && !cancelled; s++) {
+        for (size_t k = 0; k < np; k++) {
+            const struct eli_param *p = &m->p[k];
+            double v = p->start;
+            if (s > 0) {
+                double lo, hi;
+                start_box(p, &lo, &hi);
+                double u = eli_rng_uniform(&rng);
+                v = p->logscale ? exp(log(lo) + u * (log(hi) - log(lo))) : lo + u * (hi - lo);
+            }
+            o.theta[k] = clampd(v, p->lo, p->hi);
+        }
+        project_linear(&o, o.theta);
+        theta_to_x(&o, o.theta, x);
+        for (size_t k = 0; k < np; k++)
+            x[k] = clampd(x[k], lb[k], ub[k]);
+        double L = HUGE_VAL;
+        nlopt_result r = nlopt_optimize(opt, x, &L);
+        done_starts++;
+        if (r > 0 || r == NLOPT_ROUNDOFF_LIMITED || r == NLOPT_FAILURE) {
+            /* NLopt returns the best point it saw even on roundoff/failure. */
+            if (isfinite(L) && L < 1e299 && L < best) {
+                best = L;
+                x_to_theta(&o, x, best_theta);
+                best_stop = stop_from_nlopt(r);
+            }
+        }
+        if (f->progress && f->progress(s + 1, f->nstarts, best, f->userdata)) {
+            cancelled = 1;
+            if (best_stop == EL_STOP_NONE)
+                best_stop = EL_STOP_CANCELLED;
+        }
+    }
+    if (!(best < 1e299)) {
+        st = fit_fail(f, EL_ERR_NUMERIC,
+                      "no starting point gave a finite loss (%zu starts); check the formula's "
+                      "domain (log, sqrt, ^ of negatives) and the bounds",
+                      done_starts);
+        goto done;
+    }
+    for (size_t k = 0; k < np; k++)
+        m->p[k].value = best_theta[k];
+    /* Training metrics on the fitted parameters. */
+    double Lb = loss_theta(&o, best_theta, NULL);
+    struct el_fit_info *fi = &m->info;
+    memset(fi, 0, sizeof *fi);
+    fi->fitted = 1;
+    snprintf(fi->method, sizeof fi->method, "lbfgs");
+    snprintf(fi->loss_kind, sizeof fi->loss_kind, "%s",
+             f->loss == EL_LOSS_LOG2 ? "log2" : f->loss == EL_LOSS_ABS2 ? "abs2" : "rel2");
+    snprintf(fi->stop, sizeof fi->stop, "%s", el_stop_str(best_stop));
+    fi->loss = Lb;
+    if (el_metric_mape(y, o.pred, n, &fi->mape) != EL_OK)
+        fi->mape = (double)NAN;
+    if (el_metric_r2(y, o.pred, n, &fi->r2) != EL_OK)
+        fi->r2 = (double)NAN;
+    if (el_metric_rmse(y, o.pred, n, &fi->rmse) != EL_OK)
+        fi->rmse = (double)NAN;
+    fi->nrows = n;
+    fi->nstarts = done_starts;
+    fi->nevals = o.nevals;
+    fi->seed = f->seed;
+    fi->data_checksum = el_table_checksum(t);
+    fi->seconds = eli_now() - t0;
+    if (why)
+        *why = best_stop;
+    st = EL_OK;
+done:
+    nlopt_destroy(opt);
+    eli_free(cols);
+    eli_free(scale);
+    eli_free(prior_x);
+    eli_free(x);
+    eli_free(best_theta);
+    eli_free(lb);
+    eli_free(ub);
+    eli_free(o.theta);
+    eli_free(o.pred);
+    eli_free(o.jac);
+    return st;
+}

@@ -1,0 +1,327 @@
+/* model_json.c - model files (JSON, through jansson).
+ *
+ * JSON has no NaN or infinity: non-finite numbers (an unbounded parameter's
+ * bounds, an undefined metric) are written as null and read back as
+ * -inf/+inf for bounds and NaN for metrics. Doubles are written with 17
+ * significant digits so a saved model predicts bit-for-bit as the fitted one. */
+#include "model_int.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/banned.h"
+
+#define MODEL_FORMAT 1
+#define MODEL_MAX_BYTES ((size_t)64 << 20)
+
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+
+char *el_model_to_json(const el_model *m)
+{
+    if (!m)
+        return NULL;
+    json_t *root = json_object();
+    json_t *vars = json_array();
+    json_t *params = json_array();
+    json_t *terms = json_array();
+    json_t *data = json_object();
+    json_t *fit = json_object();
+    char *latex = el_expr_to_string(m->expr, EL_FMT_LATEX, NULL, 0);
+    char *sympy = el_expr_to_string(m->expr, EL_FMT_SYMPY, NULL, 0);
+    char *out = NULL;
+    if (!root || !vars || !params || !terms || !data || !fit || !latex || !sympy)
+        goto done;
+    json_object_set_new(root, "energylens_model", json_integer(MODEL_FORMAT));
+    json_object_set_new(root, "tool_version", json_string(EL_VERSION_STRING));
+    json_object_set_new(root, "method", json_string("formula"));
+    json_object_set_new(root, "template", json_string(m->template_name));
+    json_object_set_new(root, "target", json_string(m->target));
+    json_object_set_new(root, "formula", json_string(m->formula));
+    json_object_set_new(root, "formula_latex", json_string(latex));
+    json_object_set_new(root, "formula_sympy", json_string(sympy));
+    for (size_t v = 0; v < m->expr->nvars; v++)
+        json_array_append_new(vars, json_string(m->expr->vars[v]));
+    json_object_set(root, "variables", vars);
+    for (size_t k = 0; k < m->np; k++) {
+        const struct eli_param *p = &m->p[k];
+        json_t *o = json_object();
+        if (!o)
+            goto done;
+        json_object_set_new(o, "name", json_string(p->name));
+        json_object_set_new(o, "value", num(p->value));
+        json_object_set_new(o, "lo", num(p->lo));
+        json_object_set_new(o, "hi", num(p->hi));
+        json_object_set_new(o, "start", num(p->start));
+        json_object_set_new(o, "logscale", json_boolean(p->logscale));
+        json_object_set_new(o, "at_bound", json_boolean(el_model_param_at_bound(m, k)));
+        json_object_set_new(o, "meaning", json_string(p->meaning));
+        json_array_append_new(params, o);
+    }
+    json_object_set(root, "parameters", params);
+    for (size_t k = 0; k < m->nterms; k++) {
+        json_t *o = json_object();
+        char *tx = el_expr_to_string(m->terms[k], EL_FMT_TEXT, NULL, 0);
+        if (!o || !tx) {
+            json_decref(o);
+            el_free(tx);
+            goto done;
+        }
+        json_object_set_new(o, "label", json_string(m->term_labels[k]));
+        json_object_set_new(o, "formula", json_string(tx));
+        el_free(tx);
+        json_array_append_new(terms, o);
+    }
+    json_object_set(root, "terms", terms);
+    for (size_t k = 0; k < m->nnotes; k++)
+        json_object_set_new(data, m->note_keys[k], json_string(m->note_values[k]));
+    json_object_set(root, "data", data);
+    const struct el_fit_info *fi = &m->info;
+    json_object_set_new(fit, "fitted", json_boolean(fi->fitted));
+    json_object_set_new(fit, "method", json_string(fi->method));
+    json_object_set_new(fit, "loss_kind", json_string(fi->loss_kind));
+    json_object_set_new(fit, "stop", json_string(fi->stop));
+    json_object_set_new(fit, "loss", num(fi->loss));
+    json_object_set_new(fit, "mape", num(fi->mape));
+    json_object_set_new(fit, "r2", num(fi->r2));
+    json_object_set_new(fit, "rmse", num(fi->rmse));
+    json_object_set_new(fit, "rows", json_integer((json_int_t)fi->nrows));
+    json_object_set_new(fit, "starts", json_integer((json_int_t)fi->nstarts));
+    json_object_set_new(fit, "evaluations", json_integer((json_int_t)fi->nevals));
+    char hex[32];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fi->seed);
+    json_object_set_new(fit, "seed", json_string(hex));
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fi->data_checksum);
+    json_object_set_new(fit, "data_checksum", json_string(hex));
+    json_object_set_new(fit, "seconds", num(fi->seconds));
+    json_object_set(root, "fit", fit);
+    out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+done:
+    json_decref(root);
+    json_decref(vars);
+    json_decref(params);
+    json_decref(terms);
+    json_decref(data);
+    json_decref(fit);
+    el_free(latex);
+    el_free(sympy);
+    if (!out)
+        return NULL;
+    /* jansson allocates with malloc; hand over a string el_free() can free. */
+    char *copy = eli_strdup(out);
+    free(out);
+    return copy;
+}
+
+el_status el_model_save(const el_model *m, const char *path, struct el_error *err)
+{
+    if (!m || !path)
+        return eli_err(err, EL_ERR_INVALID_ARG, "save: no model or path");
+    char *json = el_model_to_json(m);
+    if (!json)
+        return eli_err(err, EL_ERR_NOMEM, "out of memory serialising the model");
+    struct eli_buf b;
+    eli_buf_init(&b);
+    eli_buf_puts(&b, json);
+    eli_buf_putc(&b, '\n');
+    el_free(json);
+    if (b.failed) {
+        eli_buf_free(&b);
+        return eli_err(err, EL_ERR_NOMEM, "out of memory serialising the model");
+    }
+    el_status st = eli_write_file_atomic(path, b.data, b.len, err);
+    eli_buf_free(&b);
+    return st;
+}
+
+/* Reads a number that may be null (-> dflt). Returns 0 if present but not a number. */
+static int get_num(json_t *o, const char *key, double dflt, double *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        *out = dflt;
+        return 1;
+    }
+    if (!json_is_number(v))
+        return 0;
+    *out = json_number_value(v);
+    return 1;
+}
+
+static const char *get_str(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static unsigned long long get_hex(json_t *o, const char *key)
+{
+    const char *s = get_str(o, key);
+    unsigned long long v = 0;
+    for (; s && *s; s++) {
+        int c = *s;
+        int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return 0;
+        v = v * 16 + (unsigned)d;
+    }
+    return v;
+}
+
+el_status el_model_from_json(const char *text, el_model **out, struct el_error *err)
+{
+    if (!out)
+        return eli_err(err, EL_ERR_INVALID_ARG, "no output handle");
+    *out = NULL;
+    if (!text)
+        return eli_err(err, EL_ERR_INVALID_ARG, "no JSON text");
+    json_error_t jerr;
+    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root)
+        return eli_err_at(err, EL_ERR_PARSE, NULL, jerr.line, jerr.column,
+                          "model JSON line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+    el_status st = EL_ERR_PARSE;
+    el_model *m = NULL;
+    const char **vnames = NULL;
+    struct eli_param_spec *specs = NULL;
+    const char **labels = NULL;
+    if (!json_is_object(root) || !json_is_integer(json_object_get(root, "energylens_model"))) {
+        eli_err(err, st, "not an EnergyLens model file (no \"energylens_model\" key)");
+        goto done;
+    }
+    const char *method = get_str(root, "method");
+    if (method && strcmp(method, "formula") != 0) {
+        eli_err(err, EL_ERR_UNAVAILABLE, "model method '%s' is not supported by this version",
+                method);
+        st = EL_ERR_UNAVAILABLE;
+        goto done;
+    }
+    const char *formula = get_str(root, "formula");
+    json_t *vars = json_object_get(root, "variables");
+    json_t *params = json_object_get(root, "parameters");
+    if (!formula || !json_is_array(vars) || !json_is_array(params)) {
+        eli_err(err, st, "model file lacks \"formula\", \"variables\" or \"parameters\"");
+        goto done;
+    }
+    size_t nv = json_array_size(vars), np = json_array_size(params);
+    vnames = eli_calloc(nv + 1, sizeof *vnames);
+    specs = eli_calloc(np + 1, sizeof *specs);
+    if (!vnames || !specs) {
+        st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t v = 0; v < nv; v++) {
+        vnames[v] = json_string_value(json_array_get(vars, v));
+        if (!vnames[v]) {
+            eli_err(err, st, "model file: variable %zu is not a string", v + 1);
+            goto done;
+        }
+    }
+    for (size_t k = 0; k < np; k++) {
+        json_t *o = json_array_get(params, k);
+        struct eli_param_spec *sp = &specs[k];
+        sp->name = get_str(o, "name");
+        sp->meaning = get_str(o, "meaning");
+        double val;
+        if (!sp->name || !get_num(o, "lo", -INFINITY, &sp->lo) ||
+            !get_num(o, "hi", INFINITY, &sp->hi) || !get_num(o, "start", 1.0, &sp->start) ||
+            !get_num(o, "value", (double)NAN, &val)) {
+            eli_err(err, st, "model file: parameter %zu lacks a name or has a non-number field",
+                    k + 1);
+            goto done;
+        }
+        sp->logscale = json_is_true(json_object_get(o, "logscale"));
+    }
+    json_t *terms = json_object_get(root, "terms");
+    size_t nt = json_array_size(terms);
+    labels = eli_calloc(nt + 1, sizeof *labels);
+    if (!labels) {
+        st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < nt; k++)
+        labels[k] = get_str(json_array_get(terms, k), "label");
+    for (size_t k = 0; k < nt; k++)
+        if (!labels[k])
+            nt = 0;
+    const char *tmpl = get_str(root, "template");
+    st = eli_model_build(formula, vnames, nv, specs, np, labels, nt, tmpl, &m, err);
+    if (st != EL_OK)
+        goto done;
+    if (m->np != np) {
+        st = eli_err(err, EL_ERR_PARSE,
+                     "model file: formula has %zu parameters but the file lists %zu", m->np, np);
+        goto done;
+    }
+    for (size_t k = 0; k < np; k++) {
+        double val = m->p[k].start;
+        if (get_num(json_array_get(params, k), "value", m->p[k].start, &val) && isfinite(val))
+            m->p[k].value = val;
+    }
+    const char *target = get_str(root, "target");
+    if (target && (st = el_model_set_target(m, target)) != EL_OK)
+        goto done;
+    json_t *data = json_object_get(root, "data");
+    const char *key;
+    json_t *val;
+    json_object_foreach(data, key, val)
+    {
+        if (json_is_string(val) && (st = el_model_set_note(m, key, json_string_value(val))) != EL_OK)
+            goto done;
+    }
+    json_t *fit = json_object_get(root, "fit");
+    if (json_is_object(fit)) {
+        struct el_fit_info *fi = &m->info;
+        fi->fitted = json_is_true(json_object_get(fit, "fitted"));
+        snprintf(fi->method, sizeof fi->method, "%s", get_str(fit, "method") ? get_str(fit, "method") : "");
+        snprintf(fi->loss_kind, sizeof fi->loss_kind, "%s",
+                 get_str(fit, "loss_kind") ? get_str(fit, "loss_kind") : "");
+        snprintf(fi->stop, sizeof fi->stop, "%s", get_str(fit, "stop") ? get_str(fit, "stop") : "");
+        get_num(fit, "loss", (double)NAN, &fi->loss);
+        get_num(fit, "mape", (double)NAN, &fi->mape);
+        get_num(fit, "r2", (double)NAN, &fi->r2);
+        get_num(fit, "rmse", (double)NAN, &fi->rmse);
+        get_num(fit, "seconds", (double)NAN, &fi->seconds);
+        json_t *r = json_object_get(fit, "rows");
+        fi->nrows = json_is_integer(r) ? (size_t)json_integer_value(r) : 0;
+        r = json_object_get(fit, "starts");
+        fi->nstarts = json_is_integer(r) ? (size_t)json_integer_value(r) : 0;
+        r = json_object_get(fit, "evaluations");
+        fi->nevals = json_is_integer(r) ? (size_t)json_integer_value(r) : 0;
+        fi->seed = get_hex(fit, "seed");
+        fi->data_checksum = get_hex(fit, "data_checksum");
+    }
+    *out = m;
+    m = NULL;
+    st = EL_OK;
+done:
+    el_model_destroy(m);
+    eli_free(vnames);
+    eli_free(specs);
+    eli_free(labels);
+    json_decref(root);
+    return st;
+}
+
+el_status el_model_load(const char *path, el_model **out, struct el_error *err)
+{
+    if (!out)
+        return eli_err(err, EL_ERR_INVALID_ARG, "no output handle");
+    *out = NULL;
+    char *text;
+    ELI_TRY(eli_read_file(path, MODEL_MAX_BYTES, &text, NULL, err));
+    el_status st = el_model_from_json(text, out, err);
+    eli_free(text);
+    if (st != EL_OK && err) {
+        char msg[sizeof err->text];
+        snprintf(msg, sizeof msg, "%s", err->text);
+        snprintf(err->text, sizeof err->text, "%.200s: %.300s", path, msg);
+        snprintf(err->file, sizeof err->file, "%s", path);
+    }
+    return st;
+}

@@ -1,0 +1,170 @@
+/* select.c - energy-optimal configuration selection.
+ *
+ * Enumerates the configuration space, evaluates the energy model (and a
+ * latency model when given) on every point, sorts by predicted energy and
+ * marks the energy-latency Pareto front: a point is on the front when no
+ * other point is at least as good on both and better on one. The saving
+ * reported is the energy of the latency-optimal pick minus that of the
+ * energy-optimal pick, relative to the former. */
+#include "model_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/banned.h"
+
+struct el_selection {
+    el_table *table;
+    size_t latency_best;
+    double saving_pct;
+};
+
+void el_selection_destroy(el_selection *s)
+{
+    if (!s)
+        return;
+    el_table_destroy(s->table);
+    eli_free(s);
+}
+
+const el_table *el_selection_table(const el_selection *s)
+{
+    return s ? s->table : NULL;
+}
+
+size_t el_selection_latency_best(const el_selection *s)
+{
+    return s ? s->latency_best : 0;
+}
+
+double el_selection_saving_pct(const el_selection *s)
+{
+    return s ? s->saving_pct : 0.0;
+}
+
+struct rank_item {
+    size_t row;
+    double e, l;
+};
+
+static int by_energy(const void *a, const void *b)
+{
+    const struct rank_item *x = a, *y = b;
+    if (x->e < y->e)
+        return -1;
+    if (x->e > y->e)
+        return 1;
+    if (x->l < y->l)
+        return -1;
+    if (x->l > y->l)
+        return 1;
+    return x->row < y->row ? -1 : (x->row > y->row);
+}
+
+static el_status check_vars(const el_model *m, const el_table *pts, struct el_error *err)
+{
+    for (size_t v = 0; v < el_model_nvars(m); v++) {
+        const char *name = el_model_var_name(m, v);
+        if (el_table_col_index(pts, name) < 0)
+            return eli_err(err, EL_ERR_MISSING,
+                           "the model needs '%s' but the space has no such axis (add it, e.g. "
+                           "--axis %s=VALUE or a '%s:' key in the space file)",
+                           name, name, name);
+    }
+    return EL_OK;
+}
+
+el_status el_select(const el_model *energy, const el_model *latency, const el_space *space,
+                    el_selection **out, struct el_error *err)
+{
+    if (!out)
+        return eli_err(err, EL_ERR_INVALID_ARG, "no output handle");
+    *out = NULL;
+    if (!energy || !space)
+        return eli_err(err, EL_ERR_INVALID_ARG, "select: no model or no space");
+    el_table *pts = NULL, *sorted = NULL;
+    double *e = NULL, *l = NULL, *col = NULL;
+    struct rank_item *items = NULL;
+    size_t *idx = NULL;
+    el_selection *sel = NULL;
+    el_status st = el_space_enumerate(space, &pts, err);
+    if (st != EL_OK)
+        return st;
+    if ((st = check_vars(energy, pts, err)) != EL_OK ||
+        (latency && (st = check_vars(latency, pts, err)) != EL_OK))
+        goto done;
+    size_t n = el_table_nrows(pts);
+    st = EL_ERR_NOMEM;
+    e = eli_mallocarray(n, sizeof *e);
+    l = eli_mallocarray(n, sizeof *l);
+    col = eli_mallocarray(n, sizeof *col);
+    items = eli_mallocarray(n, sizeof *items);
+    idx = eli_mallocarray(n, sizeof *idx);
+    sel = eli_calloc(1, sizeof *sel);
+    if (!e || !l || !col || !items || !idx || !sel) {
+        eli_err(err, st, "out of memory for %zu configurations", n);
+        goto done;
+    }
+    if ((st = el_model_predict(energy, pts, e, err)) != EL_OK)
+        goto done;
+    if (latency && (st = el_model_predict(latency, pts, l, err)) != EL_OK)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        items[i].row = i;
+        items[i].e = e[i];
+        items[i].l = latency ? l[i] : 0.0;
+    }
+    qsort(items, n, sizeof *items, by_energy);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = items[i].row;
+    if ((st = el_table_take(pts, idx, n, &sorted)) != EL_OK) {
+        eli_err(err, st, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        col[i] = items[i].e;
+    char name[96];
+    snprintf(name, sizeof name, "%s_pred", el_model_target(energy));
+    if ((st = el_table_set_numeric(sorted, name, col, n, err)) != EL_OK)
+        goto done;
+    sel->latency_best = 0;
+    sel->saving_pct = 0.0;
+    if (latency) {
+        for (size_t i = 0; i < n; i++)
+            col[i] = items[i].l;
+        snprintf(name, sizeof name, "%s_pred", el_model_target(latency));
+        if ((st = el_table_set_numeric(sorted, name, col, n, err)) != EL_OK)
+            goto done;
+        /* Sorted by energy (ties by latency): a point is on the front iff its
+         * latency is below every latency seen before it. */
+        double best_l = HUGE_VAL;
+        for (size_t i = 0; i < n; i++) {
+            col[i] = items[i].l < best_l ? 1.0 : 0.0;
+            if (items[i].l < best_l)
+                best_l = items[i].l;
+            if (items[i].l < items[sel->latency_best].l)
+                sel->latency_best = i;
+        }
+        if ((st = el_table_set_numeric(sorted, "pareto", col, n, err)) != EL_OK)
+            goto done;
+        double el_ = items[sel->latency_best].e, ee = items[0].e;
+        sel->saving_pct = el_ > 0.0 ? (el_ - ee) / el_ * 100.0 : 0.0;
+    }
+    sel->table = sorted;
+    sorted = NULL;
+    *out = sel;
+    sel = NULL;
+    st = EL_OK;
+done:
+    el_table_destroy(pts);
+    el_table_destroy(sorted);
+    el_selection_destroy(sel);
+    eli_free(e);
+    eli_free(l);
+    eli_free(col);
+    eli_free(items);
+    eli_free(idx);
+    return st;
+}
