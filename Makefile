@@ -16,12 +16,14 @@ ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
 OPT     ?= -O2 -g
+SANFLAGS :=
 ifeq ($(SAN),1)
-OPT     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+OPT     := -O1 -g $(SANFLAGS) -fno-omit-frame-pointer
 endif
 CPPFLAGS := -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 CFLAGS  := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -pthread
-LDFLAGS := $(if $(filter 1,$(SAN)),-fsanitize=address,undefined) -pthread
+LDFLAGS := $(SANFLAGS) -pthread
 LIBS    := -lnlopt -ljansson -lcsv -lyaml -lgsl -lgslcblas -lxgboost -ldl -lm
 
 LIB_SRC   := $(sort $(wildcard src/*/*.c))
@@ -55,6 +57,9 @@ $(BUILD)/libenergylens.a: $(LIB_OBJ)
 
 $(BUILD)/libenergylens.so: $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The CLI finds the shipped data (data/) of the tree it was built from.
+$(CLI_OBJ): CPPFLAGS += -DEL_DATADIR='"$(CURDIR)/data"'
 
 $(BUILD)/energylens: $(CLI_OBJ) $(BUILD)/libenergylens.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libenergylens.a $(LIBS)

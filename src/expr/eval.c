@@ -188,6 +188,7 @@ struct plan {
     unsigned char *hasp;  /* subtree contains a parameter */
     double *sval;         /* value of scalar (variable-free) nodes */
     size_t maxdepth;
+    size_t cs;            /* chunk stride: min(rows, ELI_CHUNK), so small fits stay small */
 };
 
 static void plan_free(struct plan *p)
@@ -199,11 +200,12 @@ static void plan_free(struct plan *p)
     eli_free(p->sval);
 }
 
-static el_status plan_make(const el_expr *e, const double *params, struct plan *p)
+static el_status plan_make(const el_expr *e, const double *params, size_t rows, struct plan *p)
 {
     size_t n = e->n;
     memset(p, 0, sizeof *p);
     p->n = n;
+    p->cs = rows < ELI_CHUNK ? (rows ? rows : 1) : ELI_CHUNK;
     p->ca = eli_mallocarray(n, sizeof *p->ca);
     p->cb = eli_mallocarray(n, sizeof *p->cb);
     p->vec = eli_malloc(n);
@@ -267,7 +269,7 @@ el_status el_expr_eval(const el_expr *e, const double *const *cols, size_t n,
     if (!out && n)
         return EL_ERR_INVALID_ARG;
     struct plan p;
-    ELI_TRY(plan_make(e, params, &p));
+    ELI_TRY(plan_make(e, params, n, &p));
     size_t root = e->n - 1;
     if (!p.vec[root]) {
         for (size_t i = 0; i < n; i++)
@@ -276,7 +278,7 @@ el_status el_expr_eval(const el_expr *e, const double *const *cols, size_t n,
         return EL_OK;
     }
     /* Stack slot d owns buffer d; a vector node at depth d writes there. */
-    double *bufs = eli_mallocarray(p.maxdepth * ELI_CHUNK, sizeof *bufs);
+    double *bufs = eli_mallocarray(p.maxdepth * p.cs, sizeof *bufs);
     struct opnd *stk = eli_mallocarray(p.maxdepth, sizeof *stk);
     if (!bufs || !stk) {
         eli_free(bufs);
@@ -284,8 +286,8 @@ el_status el_expr_eval(const el_expr *e, const double *const *cols, size_t n,
         plan_free(&p);
         return EL_ERR_NOMEM;
     }
-    for (size_t off = 0; off < n; off += ELI_CHUNK) {
-        size_t m = n - off < ELI_CHUNK ? n - off : ELI_CHUNK;
+    for (size_t off = 0; off < n; off += p.cs) {
+        size_t m = n - off < p.cs ? n - off : p.cs;
         size_t sp = 0;
         for (size_t k = 0; k < e->n; k++) {
             const struct eli_node *nd = &e->nodes[k];
@@ -304,7 +306,7 @@ el_status el_expr_eval(const el_expr *e, const double *const *cols, size_t n,
                 sp++;
                 continue;
             }
-            double *d = (k == root) ? out + off : bufs + (sp - (size_t)ar) * ELI_CHUNK;
+            double *d = (k == root) ? out + off : bufs + (sp - (size_t)ar) * p.cs;
             if (ar == 2) {
                 struct opnd a = stk[sp - 2], b = stk[sp - 1];
                 kernel2(nd->op, d, a, b, m);
@@ -331,7 +333,7 @@ static void forward_all(const el_expr *e, const struct plan *p, const double *co
 {
     for (size_t k = 0; k < e->n; k++) {
         const struct eli_node *nd = &e->nodes[k];
-        double *d = vbuf + k * ELI_CHUNK;
+        double *d = vbuf + k * p->cs;
         if (nd->op == ELI_OP_VAR) {
             val[k] = cols[nd->arg] + off;
             continue;
@@ -392,8 +394,8 @@ static void backward(const el_expr *e, const struct plan *p, const double **val,
         const double *restrict av = val[a];
         const double *restrict bv = val[b];
         int hpa = p->hasp[a], hpb = (ar == 2) && p->hasp[b];
-        double *restrict da = hpa ? abuf + (size_t)a * ELI_CHUNK : NULL;
-        double *restrict db = hpb ? abuf + (size_t)b * ELI_CHUNK : NULL;
+        double *restrict da = hpa ? abuf + (size_t)a * p->cs : NULL;
+        double *restrict db = hpb ? abuf + (size_t)b * p->cs : NULL;
         switch (nd->op) {
         case ELI_OP_ADD:
             if (hpa)
@@ -423,9 +425,12 @@ static void backward(const el_expr *e, const struct plan *p, const double **val,
                     db[i] = -ad[i] * out[i] / bv[i];
             break;
         case ELI_OP_POW:
+            /* d/da a^b = b a^(b-1) = b out / a: saves a pow() per row where
+             * a != 0 (pow dominates the cost of fitting power laws). */
             if (hpa)
                 for (size_t i = 0; i < m; i++)
-                    da[i] = ad[i] * bv[i] * pow(av[i], bv[i] - 1.0);
+                    da[i] = ad[i] * bv[i] *
+                            (av[i] != 0.0 ? out[i] / av[i] : pow(av[i], bv[i] - 1.0));
             if (hpb)
                 for (size_t i = 0; i < m; i++) {
                     double l = av[i] > 0.0 ? log(av[i]) : (out[i] == 0.0 ? 0.0 : (double)NAN);
@@ -484,11 +489,11 @@ static el_status grad_common(const el_expr *e, const double *const *cols, size_t
     if (jac && np && n > SIZE_MAX / np / sizeof(double))
         return EL_ERR_LIMIT;
     struct plan p;
-    ELI_TRY(plan_make(e, params, &p));
+    ELI_TRY(plan_make(e, params, n, &p));
     size_t nn = e->n;
-    double *vbuf = eli_mallocarray(nn * ELI_CHUNK, sizeof *vbuf);
-    double *abuf = eli_mallocarray(nn * ELI_CHUNK, sizeof *abuf);
-    double *seed = eli_mallocarray(ELI_CHUNK, sizeof *seed);
+    double *vbuf = eli_mallocarray(nn * p.cs, sizeof *vbuf);
+    double *abuf = eli_mallocarray(nn * p.cs, sizeof *abuf);
+    double *seed = eli_mallocarray(p.cs, sizeof *seed);
     const double **val = eli_mallocarray(nn, sizeof *val);
     double **adj = eli_mallocarray(nn, sizeof *adj);
     if (!vbuf || !abuf || !seed || !val || !adj) {
@@ -506,8 +511,8 @@ static el_status grad_common(const el_expr *e, const double *const *cols, size_t
         for (size_t k = 0; k < np; k++)
             g[k] = 0.0;
     size_t root = nn - 1;
-    for (size_t off = 0; off < n; off += ELI_CHUNK) {
-        size_t m = n - off < ELI_CHUNK ? n - off : ELI_CHUNK;
+    for (size_t off = 0; off < n; off += p.cs) {
+        size_t m = n - off < p.cs ? n - off : p.cs;
         forward_all(e, &p, cols, off, m, vbuf, val);
         if (out)
             memcpy(out + off, val[root], m * sizeof *out);

@@ -25,7 +25,7 @@
 
 #include "../core/banned.h"
 
-#define FIT_DEFAULT_STARTS    24
+#define FIT_DEFAULT_STARTS    12
 #define FIT_DEFAULT_MAX_EVALS 600
 #define FIT_DEFAULT_FTOL      1e-10
 #define FIT_DEFAULT_PRIOR     0.0

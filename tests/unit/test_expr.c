@@ -193,7 +193,7 @@ static void test_gradient_matches_central_differences(void **state)
     size_t n = 600;
     double *cols_data = malloc(NV * n * sizeof(double));
     const double *cols[NV];
-    for (int k = 0; k < NV; k++) {
+    for (size_t k = 0; k < NV; k++) {
         for (size_t i = 0; i < n; i++)
             cols_data[k * n + i] = 1.0 + 7.0 * rand() / (double)RAND_MAX;
         cols[k] = cols_data + k * n;

@@ -1,0 +1,97 @@
+/* cli.h - shared pieces of the energylens command-line tool: exit codes,
+ * error printing, and the data options every data-reading command takes.
+ * The CLI uses only the public API (<energylens/energylens.h>). */
+#ifndef ENERGYLENS_CLI_H
+#define ENERGYLENS_CLI_H
+
+#include <energylens/energylens.h>
+#include <stdio.h>
+
+/* Exit codes (documented in the README and `energylens --help`). */
+enum cli_exit {
+    CLI_OK = 0,
+    CLI_USAGE = 1,       /* bad command line */
+    CLI_IO = 2,          /* cannot read or write a file */
+    CLI_INPUT = 3,       /* bad input data, formula or model file */
+    CLI_NUMERIC = 4,     /* numeric failure (fit found no finite loss, non-finite prediction) */
+    CLI_UNAVAILABLE = 5  /* backend unavailable */
+};
+
+int cli_exit_code(el_status st);
+/* Prints "energylens CMD: message" to stderr; returns the exit code for st. */
+int cli_fail(const char *cmd, el_status st, const char *msg);
+int cli_fail_err(const char *cmd, const struct el_error *err);
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Options shared by every command that reads measurement files. */
+#define CLI_MAX_LIST 64
+struct data_opts {
+    const char *schema;
+    const char *maps[CLI_MAX_LIST];
+    size_t nmaps;
+    const char *wheres[CLI_MAX_LIST];
+    size_t nwheres;
+    const char *consts[CLI_MAX_LIST];
+    size_t nconsts;
+    int drop_invalid;
+    int quiet;
+};
+
+/* getopt_long ids of the shared data options, and their table entries. */
+enum {
+    OPT_SCHEMA = 1000,
+    OPT_MAP,
+    OPT_WHERE,
+    OPT_CONST,
+    OPT_DROP_INVALID,
+    OPT_FIRST_FREE /* commands number their own long-only options from here */
+};
+#define CLI_DATA_LONGOPTS                                                                          \
+    {"schema", 1, NULL, OPT_SCHEMA}, {"map", 1, NULL, OPT_MAP}, {"where", 1, NULL, OPT_WHERE},     \
+        {"const", 1, NULL, OPT_CONST}, {"drop-invalid", 0, NULL, OPT_DROP_INVALID}
+#define CLI_DATA_HELP                                                                              \
+    "data options:\n"                                                                              \
+    "  --schema NAME        column preset: canonical (default), mlenergy, tokenpowerbench, "       \
+    "wilkins\n"                                                                                    \
+    "  --map NAME=SRC,...   take canonical column NAME from file column or expression SRC\n"      \
+    "  --where COL=VALUE    keep rows where it holds (also != < <= > >=); repeatable\n"           \
+    "  --const NAME=VALUE   constant column for a variable the file lacks (e.g. s_in=1)\n"        \
+    "  --drop-invalid       drop invalid rows (reported on stderr) instead of failing\n"
+
+/* Handles a shared data option; returns 1 if `opt` was one, 0 if not, -1 on error. */
+int data_opts_handle(struct data_opts *d, int opt, const char *arg, const char *cmd);
+/*
+ * Reads and concatenates files with the data options. `require` lists
+ * columns that must be present and valid (may be NULL). Drops and filters are
+ * reported on stderr unless quiet. Returns an exit code (CLI_OK on success).
+ */
+int cli_read_tables(const char *cmd, const struct data_opts *d, char *const *files, int nfiles,
+                    const char *const *require, size_t nreq, el_table **out);
+/* A one-line description of the data options, for model provenance notes. */
+void data_opts_describe(const struct data_opts *d, char *buf, size_t len);
+
+/* Prints a table (columns `cols`, or all when NULL) as aligned text, CSV or
+ * JSON records to f; at most `limit` rows (0 = all). */
+enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
+int parse_format(const char *s, enum out_format *out);
+void print_table(FILE *f, const el_table *t, const char *const *cols, size_t ncols, size_t limit,
+                 enum out_format fmt);
+
+/* Parses an unsigned integer / a double; returns 1 on success. */
+int parse_size(const char *s, size_t *out);
+int parse_u64(const char *s, unsigned long long *out);
+int parse_num(const char *s, double *out);
+
+/* Command entry points. */
+int cmd_fit(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_select(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_templates(int argc, char **argv);
+
+/* Explains a model at a configuration (shared by explain and demo). */
+int explain_print(FILE *f, const el_model *m, const el_table *at, int show_params);
+
+#endif

@@ -1,0 +1,261 @@
+/* cmd_demo.c - `energylens demo`, the README's main job: on the shipped copy
+ * of the ML.ENERGY v3 measurements, fit EnergyLens-12 (and a latency model)
+ * for one deployment, print the formula with its parameters, the
+ * energy-optimal configuration and its saving against the latency-optimal
+ * one, and check the pick against the measured optimum. */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifndef EL_DATADIR
+#    define EL_DATADIR "data"
+#endif
+#define DEMO_FILE "/mlenergy_v3/mlenergy_v3_llm_mllm.csv"
+
+void print_fit_summary(FILE *f, const el_model *m);
+
+static void demo_help(void)
+{
+    printf("usage: energylens demo [--data FILE] [--model ID] [--gpu NAME] [--task NAME]\n"
+           "                       [-o DIR]\n\n"
+           "Fits EnergyLens-12 to one deployment of the ML.ENERGY v3 measurements shipped\n"
+           "with EnergyLens (default: Qwen/Qwen3-30B-A3B-Instruct-2507 on H100, lm-arena-chat),\n"
+           "prints the fitted formula, the energy-optimal configuration and the energy it\n"
+           "saves against the latency-optimal one.\n\n"
+           "options:\n"
+           "  --data FILE   ML.ENERGY v3 LLM file (default %s%s,\n"
+           "                or $ENERGYLENS_DATA)\n"
+           "  --model ID  --gpu NAME  --task NAME   the deployment to fit\n"
+           "  -o DIR        also write energy_model.json and latency_model.json there\n",
+           EL_DATADIR, DEMO_FILE);
+}
+
+static int fit_one(const char *tmpl, const char *target, const el_table *t, el_model **out)
+{
+    struct el_error err;
+    el_model *m = NULL;
+    el_fit *f = NULL;
+    if (el_model_from_template(tmpl, &m, &err) != EL_OK)
+        return cli_fail_err("demo", &err);
+    el_model_set_target(m, target);
+    if (el_fit_create(&f) != EL_OK) {
+        el_model_destroy(m);
+        return cli_fail("demo", EL_ERR_NOMEM, NULL);
+    }
+    el_status st = el_fit_run(f, m, t, NULL);
+    if (st != EL_OK) {
+        int rc = cli_fail("demo", st, el_fit_errmsg(f));
+        el_fit_destroy(f);
+        el_model_destroy(m);
+        return rc;
+    }
+    el_fit_destroy(f);
+    *out = m;
+    return CLI_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* "v1,v2,..." of the distinct values of a column. */
+static void distinct_spec(const double *v, size_t n, char *buf, size_t len)
+{
+    double *s = malloc(n * sizeof *s);
+    buf[0] = '\0';
+    if (!s)
+        return;
+    memcpy(s, v, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_double);
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i && s[i] == s[i - 1])
+            continue;
+        int w = snprintf(buf + off, len - off, "%s%.17g", off ? "," : "", s[i]);
+        if (w > 0 && (size_t)w < len - off)
+            off += (size_t)w;
+    }
+    free(s);
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", 0, NULL, 'h'},  {"data", 1, NULL, 'd'},   {"model", 1, NULL, 'm'},
+        {"gpu", 1, NULL, 'g'},   {"task", 1, NULL, 't'},   {"output", 1, NULL, 'o'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *cmd = "demo";
+    char default_data[4096];
+    const char *env = getenv("ENERGYLENS_DATA");
+    snprintf(default_data, sizeof default_data, "%s%s", EL_DATADIR, DEMO_FILE);
+    const char *data = env && *env ? env : default_data;
+    const char *model = "Qwen/Qwen3-30B-A3B-Instruct-2507", *gpu = "H100", *task = "lm-arena-chat";
+    const char *outdir = NULL;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            demo_help();
+            return CLI_OK;
+        case 'd':
+            data = optarg;
+            break;
+        case 'm':
+            model = optarg;
+            break;
+        case 'g':
+            gpu = optarg;
+            break;
+        case 't':
+            task = optarg;
+            break;
+        case 'o':
+            outdir = optarg;
+            break;
+        default:
+            return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    char w1[512], w2[128], w3[128];
+    snprintf(w1, sizeof w1, "model=%s", model);
+    snprintf(w2, sizeof w2, "gpu=%s", gpu);
+    snprintf(w3, sizeof w3, "task=%s", task);
+    struct data_opts d;
+    memset(&d, 0, sizeof d);
+    d.schema = "mlenergy";
+    d.wheres[0] = w1;
+    d.wheres[1] = w2;
+    d.wheres[2] = w3;
+    d.nwheres = 3;
+    d.quiet = 1;
+    const char *req[] = {"energy_j", "latency_s"};
+    el_table *t = NULL;
+    char *files[1] = {(char *)(uintptr_t)data};
+    int rc = cli_read_tables(cmd, &d, files, 1, req, 2, &t);
+    if (rc != CLI_OK)
+        return rc;
+    size_t n = el_table_nrows(t);
+    printf("EnergyLens demo: %s on %s, task %s\n", model, gpu, task);
+    printf("data: %s (ML.ENERGY Benchmark v3, Apache-2.0; see data/mlenergy_v3/SOURCE.md)\n", data);
+    printf("%zu measured configurations (tp x max_num_seqs). Per-request energy is steady-state\n"
+           "J/token x mean output tokens; latency_s is approximated as output tokens x median\n"
+           "inter-token latency, because the public files carry no per-request latency.\n\n",
+           n);
+    el_model *me = NULL, *ml = NULL;
+    el_space *s = NULL;
+    el_selection *sel = NULL;
+    if ((rc = fit_one("energylens12", "energy_j", t, &me)) != CLI_OK ||
+        (rc = fit_one("latency", "latency_s", t, &ml)) != CLI_OK)
+        goto done;
+    printf("== EnergyLens-12 energy model ==\n");
+    print_fit_summary(stdout, me);
+    struct el_fit_info fl;
+    el_model_fit_info(ml, &fl);
+    printf("\n== latency model (for the Pareto front) ==\nlatency_s = %s\ntraining MAPE %.2f%%, "
+           "R^2 %.4f\n",
+           el_model_formula(ml), fl.mape, fl.r2);
+
+    /* The space a user of this deployment chooses from: the measured TP
+     * degrees and batch limits, at the deployment's typical output length. */
+    const double *tp = el_table_col_values(t, (size_t)el_table_col_index(t, "tp"));
+    const double *batch = el_table_col_values(t, (size_t)el_table_col_index(t, "batch"));
+    const double *sout = el_table_col_values(t, (size_t)el_table_col_index(t, "s_out"));
+    const double *energy = el_table_col_values(t, (size_t)el_table_col_index(t, "energy_j"));
+    char tps[256], batches[1024], souts[64];
+    distinct_spec(tp, n, tps, sizeof tps);
+    distinct_spec(batch, n, batches, sizeof batches);
+    double *tmp = malloc(n * sizeof *tmp);
+    if (!tmp) {
+        rc = cli_fail(cmd, EL_ERR_NOMEM, NULL);
+        goto done;
+    }
+    memcpy(tmp, sout, n * sizeof *tmp);
+    qsort(tmp, n, sizeof *tmp, cmp_double);
+    snprintf(souts, sizeof souts, "%.0f", tmp[n / 2]);
+    free(tmp);
+    struct el_error err;
+    if (el_space_create(&s) != EL_OK || el_space_set_spec(s, "tp", tps, &err) != EL_OK ||
+        el_space_set_spec(s, "pp", "1", &err) != EL_OK ||
+        el_space_set_spec(s, "batch", batches, &err) != EL_OK ||
+        el_space_set_spec(s, "s_in", "1", &err) != EL_OK ||
+        el_space_set_spec(s, "s_out", souts, &err) != EL_OK) {
+        rc = cli_fail_err(cmd, &err);
+        goto done;
+    }
+    if (el_select(me, ml, s, &sel, &err) != EL_OK) {
+        rc = cli_fail_err(cmd, &err);
+        goto done;
+    }
+    const el_table *r = el_selection_table(sel);
+    size_t lb = el_selection_latency_best(sel);
+    const double *rt = el_table_col_values(r, (size_t)el_table_col_index(r, "tp"));
+    const double *rb = el_table_col_values(r, (size_t)el_table_col_index(r, "batch"));
+    const double *re = el_table_col_values(r, (size_t)el_table_col_index(r, "energy_j_pred"));
+    const double *rl = el_table_col_values(r, (size_t)el_table_col_index(r, "latency_s_pred"));
+    printf("\n== selection over tp {%s} x max_num_seqs {%s}, s_out %s ==\n", tps, batches, souts);
+    printf("energy-optimal:  tp=%g batch=%g  -> %.1f J/request, %.1f s\n", rt[0], rb[0], re[0],
+           rl[0]);
+    printf("latency-optimal: tp=%g batch=%g  -> %.1f J/request, %.1f s\n", rt[lb], rb[lb], re[lb],
+           rl[lb]);
+    printf("choosing for energy saves %.1f%% energy per request against the latency-optimal "
+           "configuration\n",
+           el_selection_saving_pct(sel));
+    /* Check the pick against the measurements themselves. */
+    size_t best_i = 0;
+    for (size_t i = 1; i < n; i++)
+        if (energy[i] < energy[best_i])
+            best_i = i;
+    double measured_pick = NAN;
+    for (size_t i = 0; i < n; i++)
+        if (tp[i] == rt[0] && batch[i] == rb[0] && !(measured_pick <= energy[i]))
+            measured_pick = energy[i];
+    printf("measured: the cheapest measured configuration is tp=%g batch=%g at %.1f J/request;\n",
+           tp[best_i], batch[best_i], energy[best_i]);
+    if (isfinite(measured_pick))
+        printf("          the model's pick measured %.1f J/request (regret %.1f%%)\n",
+               measured_pick, 100.0 * (measured_pick - energy[best_i]) / energy[best_i]);
+    else
+        printf("          the model's pick was not measured (it extrapolates across the grid)\n");
+    printf("\n== why (explain at the energy-optimal configuration) ==");
+    {
+        el_table *at = NULL;
+        if (el_table_take(r, (size_t[]){0}, 1, &at) == EL_OK) {
+            explain_print(stdout, me, at, 0);
+            el_table_destroy(at);
+        }
+    }
+    if (outdir) {
+        char path[4096];
+        mkdir(outdir, 0755);
+        snprintf(path, sizeof path, "%s/energy_model.json", outdir);
+        if (el_model_save(me, path, &err) != EL_OK) {
+            rc = cli_fail_err(cmd, &err);
+            goto done;
+        }
+        snprintf(path, sizeof path, "%s/latency_model.json", outdir);
+        if (el_model_save(ml, path, &err) != EL_OK) {
+            rc = cli_fail_err(cmd, &err);
+            goto done;
+        }
+        printf("\nwrote %s/energy_model.json and %s/latency_model.json\n", outdir, outdir);
+    }
+done:
+    el_selection_destroy(sel);
+    el_space_destroy(s);
+    el_model_destroy(me);
+    el_model_destroy(ml);
+    el_table_destroy(t);
+    return rc;
+}

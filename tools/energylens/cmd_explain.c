@@ -1,0 +1,261 @@
+/* cmd_explain.c - `energylens explain MODEL`: the fitted formula with each
+ * parameter's value and physical meaning, the prefill / decode / static
+ * split of the energy at one configuration, and what doubling TP versus PP
+ * would do there. */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void explain_help(void)
+{
+    printf("usage: energylens explain MODEL.json [--at tp=2,pp=1,batch=64,...] [--latex]\n\n"
+           "Prints the fitted formula, each parameter with its value and meaning, the share\n"
+           "of energy in each term (prefill, decode, static for EnergyLens-12) at a\n"
+           "configuration, and the effect of doubling TP versus PP there.\n\n"
+           "options:\n"
+           "  --at CONFIG          the configuration (default: the median configuration of the\n"
+           "                       training data, recorded in the model file)\n"
+           "  --latex              also print the formula as LaTeX\n"
+           "  --format text|json\n");
+}
+
+/* Builds a one-row table from "k=v,k=v". Returns NULL and prints on error. */
+static el_table *parse_point(const char *spec)
+{
+    el_table *t = NULL;
+    if (el_table_create(1, &t) != EL_OK)
+        return NULL;
+    char *copy = strdup(spec);
+    if (!copy) {
+        el_table_destroy(t);
+        return NULL;
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        double v;
+        if (!eq || !parse_num(eq + 1, &v)) {
+            fprintf(stderr, "energylens explain: --at: '%s' is not NAME=NUMBER\n", tok);
+            el_table_destroy(t);
+            free(copy);
+            return NULL;
+        }
+        *eq = '\0';
+        el_table_set_numeric(t, tok, &v, 1, NULL);
+    }
+    free(copy);
+    return t;
+}
+
+/* Total and per-label energy for each row of t. labels[] are the distinct
+ * term labels in order of first appearance. */
+struct split {
+    size_t nl;
+    const char *labels[16];
+    double part[3][16];
+    double total[3];
+};
+
+static int compute_split(const el_model *m, const el_table *t, struct split *s, FILE *f)
+{
+    size_t nt = el_model_nterms(m), n = el_table_nrows(t);
+    double *terms = malloc(n * nt * sizeof *terms);
+    struct el_error err;
+    if (!terms)
+        return CLI_NUMERIC;
+    if (el_model_predict_terms(m, t, terms, &err) != EL_OK) {
+        fprintf(f, "energylens explain: %s\n", err.text);
+        free(terms);
+        return cli_exit_code(err.status);
+    }
+    s->nl = 0;
+    for (size_t k = 0; k < nt; k++) {
+        const char *lab = el_model_term_label(m, k);
+        size_t j = 0;
+        while (j < s->nl && strcmp(s->labels[j], lab) != 0)
+            j++;
+        if (j == s->nl && s->nl < 16)
+            s->labels[s->nl++] = lab;
+    }
+    for (size_t i = 0; i < n && i < 3; i++) {
+        s->total[i] = 0;
+        for (size_t j = 0; j < s->nl; j++)
+            s->part[i][j] = 0;
+        for (size_t k = 0; k < nt; k++) {
+            const char *lab = el_model_term_label(m, k);
+            for (size_t j = 0; j < s->nl; j++)
+                if (strcmp(s->labels[j], lab) == 0)
+                    s->part[i][j] += terms[i * nt + k];
+            s->total[i] += terms[i * nt + k];
+        }
+    }
+    free(terms);
+    return CLI_OK;
+}
+
+static int uses(const el_model *m, const char *var)
+{
+    for (size_t v = 0; v < el_model_nvars(m); v++)
+        if (strcmp(el_model_var_name(m, v), var) == 0)
+            return 1;
+    return 0;
+}
+
+int explain_print(FILE *f, const el_model *m, const el_table *at, int show_params)
+{
+    const char *target = el_model_target(m);
+    if (show_params) {
+        fprintf(f, "%s = %s\n\n", target, el_model_formula(m));
+        fprintf(f, "%-6s %12s  %s\n", "param", "value", "meaning");
+        for (size_t k = 0; k < el_model_nparams(m); k++)
+            fprintf(f, "%-6s %12.6g  %s%s\n", el_model_param_name(m, k),
+                    el_model_param_value(m, k), el_model_param_meaning(m, k),
+                    el_model_param_at_bound(m, k) ? " [at bound]" : "");
+    }
+    if (!at)
+        return CLI_OK;
+    /* Rows: the point, TP doubled, PP doubled. */
+    size_t nv = el_model_nvars(m);
+    double vals[3][64];
+    for (size_t v = 0; v < nv && v < 64; v++) {
+        const char *name = el_model_var_name(m, v);
+        long j = el_table_col_index(at, name);
+        if (j < 0) {
+            fprintf(stderr, "energylens explain: the configuration lacks '%s' (give --at %s=...)\n",
+                    name, name);
+            return CLI_USAGE;
+        }
+        double x = el_table_col_values(at, (size_t)j)[0];
+        vals[0][v] = vals[1][v] = vals[2][v] = x;
+        if (strcmp(name, "tp") == 0)
+            vals[1][v] = 2 * x;
+        if (strcmp(name, "pp") == 0)
+            vals[2][v] = 2 * x;
+    }
+    el_table *t3 = NULL;
+    if (el_table_create(3, &t3) != EL_OK)
+        return CLI_NUMERIC;
+    for (size_t v = 0; v < nv; v++) {
+        double col[3] = {vals[0][v], vals[1][v], vals[2][v]};
+        el_table_set_numeric(t3, el_model_var_name(m, v), col, 3, NULL);
+    }
+    struct split s;
+    memset(&s, 0, sizeof s);
+    int rc = compute_split(m, t3, &s, stderr);
+    if (rc != CLI_OK) {
+        el_table_destroy(t3);
+        return rc;
+    }
+    fprintf(f, "\nat ");
+    for (size_t v = 0; v < nv; v++)
+        fprintf(f, "%s%s=%g", v ? ", " : "", el_model_var_name(m, v), vals[0][v]);
+    fprintf(f, ":\n  %s = %.6g\n", target, s.total[0]);
+    for (size_t j = 0; j < s.nl; j++)
+        fprintf(f, "  %-10s %12.6g  (%5.1f%%)\n", s.labels[j], s.part[0][j],
+                s.total[0] != 0 ? 100.0 * s.part[0][j] / s.total[0] : 0.0);
+    const char *axes[2] = {"tp", "pp"};
+    const char *axis_names[2] = {"TP (tensor parallelism)", "PP (pipeline parallelism)"};
+    double change[2] = {NAN, NAN};
+    for (int a = 0; a < 2; a++) {
+        if (!uses(m, axes[a]))
+            continue;
+        int r = a + 1;
+        change[a] = 100.0 * (s.total[r] - s.total[0]) / s.total[0];
+        fprintf(f, "\ndoubling %s: %s %.6g -> %.6g (%+.1f%%)\n", axis_names[a], target, s.total[0],
+                s.total[r], change[a]);
+        for (size_t j = 0; j < s.nl; j++) {
+            double d = s.part[r][j] - s.part[0][j];
+            fprintf(f, "  %-10s %+12.6g", s.labels[j], d);
+            if (s.part[0][j] != 0)
+                fprintf(f, "  (%+.1f%%)", 100.0 * d / s.part[0][j]);
+            fprintf(f, "\n");
+        }
+    }
+    if (isfinite(change[0]) && isfinite(change[1])) {
+        const char *better = change[0] < change[1] ? "TP" : "PP";
+        fprintf(f, "\nat this configuration, spending twice the GPUs on %s costs less energy per "
+                   "request (%+.1f%% vs %+.1f%%)\n",
+                better, change[0] < change[1] ? change[0] : change[1],
+                change[0] < change[1] ? change[1] : change[0]);
+    }
+    el_table_destroy(t3);
+    return CLI_OK;
+}
+
+int cmd_explain(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", 0, NULL, 'h'},   {"at", 1, NULL, 'a'},    {"latex", 0, NULL, 'l'},
+        {"format", 1, NULL, 'f'}, {NULL, 0, NULL, 0},
+    };
+    const char *cmd = "explain";
+    const char *at = NULL;
+    int latex = 0;
+    enum out_format fmt = FMT_TABLE;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            explain_help();
+            return CLI_OK;
+        case 'a':
+            at = optarg;
+            break;
+        case 'l':
+            latex = 1;
+            break;
+        case 'f':
+            if (!parse_format(optarg, &fmt) || fmt == FMT_CSV)
+                return cli_usage_error(cmd, "--format '%s': expected text or json", optarg);
+            break;
+        default:
+            return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error(cmd, "expected one MODEL.json");
+    struct el_error err;
+    el_model *m = NULL;
+    if (el_model_load(argv[optind], &m, &err) != EL_OK)
+        return cli_fail_err(cmd, &err);
+    if (fmt == FMT_JSON) {
+        char *json = el_model_to_json(m);
+        printf("%s\n", json ? json : "null");
+        el_free(json);
+        el_model_destroy(m);
+        return CLI_OK;
+    }
+    const char *point = at ? at : el_model_note(m, "reference_point");
+    struct el_fit_info fi;
+    el_model_fit_info(m, &fi);
+    if (fi.fitted)
+        printf("fitted on %zu rows: training MAPE %.2f%%, R^2 %.4f (loss %s, %s)\n\n", fi.nrows,
+               fi.mape, fi.r2, fi.loss_kind, fi.stop);
+    int rc = CLI_OK;
+    if (latex) {
+        char *lx = el_expr_to_string(el_model_expr(m), EL_FMT_LATEX, NULL, 0);
+        printf("LaTeX: %s = %s\n\n", el_model_target(m), lx ? lx : "");
+        el_free(lx);
+    }
+    if (!point || !*point) {
+        rc = explain_print(stdout, m, NULL, 1);
+    } else {
+        el_table *t = parse_point(point);
+        if (!t) {
+            el_model_destroy(m);
+            return CLI_USAGE;
+        }
+        if (!at)
+            printf("(configuration: the training data's median; change it with --at)\n");
+        rc = explain_print(stdout, m, t, 1);
+        el_table_destroy(t);
+    }
+    el_model_destroy(m);
+    return rc;
+}

@@ -1,0 +1,316 @@
+/* cmd_fit.c - `energylens fit`: fits a formula's parameters to measurement
+ * files and writes the model file. */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const CANONICAL[] = {"tp",   "pp",    "batch",    "max_batched_tokens",
+                                        "s_in", "s_out", "num_gpus", "power_w"};
+#define NCANON (sizeof CANONICAL / sizeof CANONICAL[0])
+
+static void fit_help(void)
+{
+    printf("usage: energylens fit DATA.csv... [-o MODEL.json] [options]\n\n"
+           "Fits a closed-form model (EnergyLens-12 by default) to measured rows by bounded\n"
+           "L-BFGS (NLopt) on a relative-error loss with exact gradients, from several\n"
+           "seeded starting points, and writes the model file.\n\n"
+           "options:\n"
+           "  -o, --output FILE    write the model (JSON) here\n"
+           "  --template NAME      energylens12 (default), text-motif, multimodal-motif, latency\n"
+           "                       (latency is the default for --target latency_s)\n"
+           "  --formula EXPR       fit any formula; names that are not columns are parameters\n"
+           "  --target COL         column to predict (default energy_j)\n"
+           "  --bound NAME=LO:HI   parameter bounds (either side may be empty); repeatable\n"
+           "  --start NAME=VALUE   starting value of a parameter; repeatable\n"
+           "  --seed N             seed of the random starts (default 0)\n"
+           "  --starts N           starting points (default 12)\n"
+           "  --loss KIND          rel2 (default: mean squared relative error), log2, abs2\n"
+           "  --max-evals N        objective evaluations per start (default 600)\n"
+           "  --format text|json   summary on stdout (json prints the model file)\n"
+           "  -q, --quiet          no summary\n\n%s",
+           CLI_DATA_HELP);
+}
+
+enum { OPT_TEMPLATE = OPT_FIRST_FREE, OPT_FORMULA, OPT_TARGET, OPT_BOUND, OPT_START, OPT_SEED,
+       OPT_STARTS, OPT_LOSS, OPT_MAXEVALS, OPT_FORMAT };
+
+static int median_note(el_model *m, const el_table *t)
+{
+    /* The median configuration of the training data: explain's default point. */
+    char buf[512];
+    size_t off = 0;
+    buf[0] = '\0';
+    size_t n = el_table_nrows(t);
+    double *tmp = malloc(n * sizeof *tmp);
+    if (!tmp)
+        return 0;
+    for (size_t v = 0; v < el_model_nvars(m); v++) {
+        const char *name = el_model_var_name(m, v);
+        long j = el_table_col_index(t, name);
+        const double *col = j >= 0 ? el_table_col_values(t, (size_t)j) : NULL;
+        if (!col)
+            continue;
+        memcpy(tmp, col, n * sizeof *tmp);
+        /* insertion sort: training tables are small */
+        for (size_t i = 1; i < n; i++) {
+            double x = tmp[i];
+            size_t k = i;
+            while (k > 0 && tmp[k - 1] > x) {
+                tmp[k] = tmp[k - 1];
+                k--;
+            }
+            tmp[k] = x;
+        }
+        double med = tmp[(n - 1) / 2];
+        int w = snprintf(buf + off, sizeof buf - off, "%s%s=%.6g", off ? "," : "", name, med);
+        if (w > 0 && (size_t)w < sizeof buf - off)
+            off += (size_t)w;
+    }
+    free(tmp);
+    return el_model_set_note(m, "reference_point", buf) == EL_OK;
+}
+
+void print_fit_summary(FILE *f, const el_model *m);
+void print_fit_summary(FILE *f, const el_model *m)
+{
+    struct el_fit_info fi;
+    el_model_fit_info(m, &fi);
+    const char *tmpl = el_model_template(m);
+    fprintf(f, "model:    %s\n", *tmpl ? tmpl : "user formula");
+    fprintf(f, "target:   %s\n", el_model_target(m));
+    fprintf(f, "formula:  %s = %s\n", el_model_target(m), el_model_formula(m));
+    fprintf(f, "fit:      %zu rows, %zu starts, %zu evaluations, %.3f s; stop: %s\n", fi.nrows,
+            fi.nstarts, fi.nevals, fi.seconds, fi.stop);
+    fprintf(f, "training: loss %.6g (%s), MAPE %.2f%%, R^2 %.4f, RMSE %.4g\n", fi.loss,
+            fi.loss_kind, fi.mape, fi.r2, fi.rmse);
+    fprintf(f, "parameters:\n");
+    size_t nat = 0;
+    for (size_t k = 0; k < el_model_nparams(m); k++) {
+        double lo, hi;
+        el_model_param_bounds(m, k, &lo, &hi);
+        int at = el_model_param_at_bound(m, k);
+        nat += (size_t)at;
+        fprintf(f, "  %-6s = %-12.6g [%g, %g]%s  %s\n", el_model_param_name(m, k),
+                el_model_param_value(m, k), lo, hi, at ? " AT BOUND" : "",
+                el_model_param_meaning(m, k));
+    }
+    if (nat)
+        fprintf(f, "note: %zu parameter%s at a bound: the data do not pin %s down, or the "
+                   "bound is too tight (widen with --bound NAME=LO:HI)\n",
+                nat, nat == 1 ? " is" : "s are", nat == 1 ? "it" : "them");
+}
+
+int cmd_fit(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", 0, NULL, 'h'},
+        {"output", 1, NULL, 'o'},
+        {"quiet", 0, NULL, 'q'},
+        {"template", 1, NULL, OPT_TEMPLATE},
+        {"formula", 1, NULL, OPT_FORMULA},
+        {"target", 1, NULL, OPT_TARGET},
+        {"bound", 1, NULL, OPT_BOUND},
+        {"start", 1, NULL, OPT_START},
+        {"seed", 1, NULL, OPT_SEED},
+        {"starts", 1, NULL, OPT_STARTS},
+        {"loss", 1, NULL, OPT_LOSS},
+        {"max-evals", 1, NULL, OPT_MAXEVALS},
+        {"format", 1, NULL, OPT_FORMAT},
+        CLI_DATA_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    const char *cmd = "fit";
+    struct data_opts d;
+    memset(&d, 0, sizeof d);
+    const char *output = NULL, *tmpl = NULL, *formula = NULL, *target = "energy_j";
+    const char *bounds[CLI_MAX_LIST], *starts[CLI_MAX_LIST];
+    size_t nbounds = 0, nstarts_opt = 0, nstarts = 0, max_evals = 0;
+    unsigned long long seed = 0;
+    el_loss loss = EL_LOSS_REL2;
+    enum out_format fmt = FMT_TABLE;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "ho:q", longopts, NULL)) != -1) {
+        int h = data_opts_handle(&d, c, optarg, cmd);
+        if (h < 0)
+            return CLI_USAGE;
+        if (h)
+            continue;
+        switch (c) {
+        case 'h':
+            fit_help();
+            return CLI_OK;
+        case 'o':
+            output = optarg;
+            break;
+        case 'q':
+            d.quiet = 1;
+            break;
+        case OPT_TEMPLATE:
+            tmpl = optarg;
+            break;
+        case OPT_FORMULA:
+            formula = optarg;
+            break;
+        case OPT_TARGET:
+            target = optarg;
+            break;
+        case OPT_BOUND:
+            if (nbounds >= CLI_MAX_LIST)
+                return cli_usage_error(cmd, "too many --bound options");
+            bounds[nbounds++] = optarg;
+            break;
+        case OPT_START:
+            if (nstarts_opt >= CLI_MAX_LIST)
+                return cli_usage_error(cmd, "too many --start options");
+            starts[nstarts_opt++] = optarg;
+            break;
+        case OPT_SEED:
+            if (!parse_u64(optarg, &seed))
+                return cli_usage_error(cmd, "--seed '%s': expected a non-negative integer", optarg);
+            break;
+        case OPT_STARTS:
+            if (!parse_size(optarg, &nstarts) || nstarts < 1)
+                return cli_usage_error(cmd, "--starts '%s': expected an integer >= 1", optarg);
+            break;
+        case OPT_MAXEVALS:
+            if (!parse_size(optarg, &max_evals) || max_evals < 10)
+                return cli_usage_error(cmd, "--max-evals '%s': expected an integer >= 10", optarg);
+            break;
+        case OPT_LOSS:
+            if (strcmp(optarg, "rel2") == 0)
+                loss = EL_LOSS_REL2;
+            else if (strcmp(optarg, "log2") == 0)
+                loss = EL_LOSS_LOG2;
+            else if (strcmp(optarg, "abs2") == 0)
+                loss = EL_LOSS_ABS2;
+            else
+                return cli_usage_error(cmd, "--loss '%s': expected rel2, log2 or abs2", optarg);
+            break;
+        case OPT_FORMAT:
+            if (!parse_format(optarg, &fmt) || fmt == FMT_CSV)
+                return cli_usage_error(cmd, "--format '%s': expected text or json", optarg);
+            break;
+        default:
+            return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error(cmd, "no data file given");
+    if (tmpl && formula)
+        return cli_usage_error(cmd, "give --template or --formula, not both");
+    if (!tmpl && !formula)
+        tmpl = strcmp(target, "latency_s") == 0 ? "latency" : "energylens12";
+
+    const char *req[1] = {target};
+    el_table *t = NULL;
+    int rc = cli_read_tables(cmd, &d, argv + optind, argc - optind, req, 1, &t);
+    if (rc != CLI_OK)
+        return rc;
+
+    struct el_error err;
+    el_model *m = NULL;
+    el_fit *f = NULL;
+    el_status st;
+    if (formula) {
+        size_t nc = el_table_ncols(t);
+        const char **vars = malloc((nc + NCANON) * sizeof *vars);
+        if (!vars) {
+            el_table_destroy(t);
+            return cli_fail(cmd, EL_ERR_NOMEM, NULL);
+        }
+        size_t nv = 0;
+        for (size_t k = 0; k < NCANON; k++)
+            vars[nv++] = CANONICAL[k];
+        for (size_t j = 0; j < nc; j++)
+            if (strcmp(el_table_col_name(t, j), target) != 0)
+                vars[nv++] = el_table_col_name(t, j);
+        st = el_model_from_formula(formula, vars, nv, &m, &err);
+        free(vars);
+    } else {
+        st = el_model_from_template(tmpl, &m, &err);
+    }
+    if (st != EL_OK) {
+        rc = cli_fail_err(cmd, &err);
+        goto done;
+    }
+    if ((st = el_model_set_target(m, target)) != EL_OK) {
+        rc = cli_fail(cmd, st, "cannot set the target");
+        goto done;
+    }
+    for (size_t i = 0; i < nbounds; i++) {
+        if ((st = el_model_set_bound_spec(m, bounds[i], &err)) != EL_OK) {
+            rc = cli_fail_err(cmd, &err);
+            goto done;
+        }
+    }
+    for (size_t i = 0; i < nstarts_opt; i++) {
+        const char *eq = strchr(starts[i], '=');
+        double v;
+        char name[128];
+        if (!eq || !parse_num(eq + 1, &v)) {
+            rc = cli_usage_error(cmd, "--start '%s': expected NAME=NUMBER", starts[i]);
+            goto done;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(eq - starts[i]), starts[i]);
+        if ((st = el_model_set_start(m, name, v, &err)) != EL_OK) {
+            rc = cli_fail_err(cmd, &err);
+            goto done;
+        }
+    }
+    if ((st = el_fit_create(&f)) != EL_OK) {
+        rc = cli_fail(cmd, st, NULL);
+        goto done;
+    }
+    el_fit_set_seed(f, seed);
+    el_fit_set_loss(f, loss);
+    if (nstarts)
+        el_fit_set_starts(f, nstarts);
+    if (max_evals)
+        el_fit_set_max_evals(f, max_evals);
+    el_stop why;
+    if ((st = el_fit_run(f, m, t, &why)) != EL_OK) {
+        rc = cli_fail(cmd, st, el_fit_errmsg(f));
+        goto done;
+    }
+    {
+        char desc[1024], files[1024];
+        size_t off = 0;
+        files[0] = '\0';
+        for (int i = optind; i < argc; i++) {
+            int w = snprintf(files + off, sizeof files - off, "%s%s", i > optind ? " " : "",
+                             argv[i]);
+            if (w > 0 && (size_t)w < sizeof files - off)
+                off += (size_t)w;
+        }
+        data_opts_describe(&d, desc, sizeof desc);
+        el_model_set_note(m, "files", files);
+        el_model_set_note(m, "options", desc);
+        median_note(m, t);
+    }
+    if (output && (st = el_model_save(m, output, &err)) != EL_OK) {
+        rc = cli_fail_err(cmd, &err);
+        goto done;
+    }
+    if (fmt == FMT_JSON) {
+        char *json = el_model_to_json(m);
+        if (json)
+            printf("%s\n", json);
+        el_free(json);
+    } else if (!d.quiet) {
+        print_fit_summary(stdout, m);
+        if (output)
+            printf("wrote %s\n", output);
+    }
+    rc = CLI_OK;
+done:
+    el_fit_destroy(f);
+    el_model_destroy(m);
+    el_table_destroy(t);
+    return rc;
+}

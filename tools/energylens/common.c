@@ -1,0 +1,320 @@
+/* common.c - helpers shared by the energylens subcommands: exit codes, error
+ * messages, the data options (--schema --map --where --const --drop-invalid)
+ * and table printing. */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_exit_code(el_status st)
+{
+    switch (st) {
+    case EL_OK:
+        return CLI_OK;
+    case EL_ERR_INVALID_ARG:
+        return CLI_USAGE;
+    case EL_ERR_IO:
+        return CLI_IO;
+    case EL_ERR_NUMERIC:
+        return CLI_NUMERIC;
+    case EL_ERR_UNAVAILABLE:
+        return CLI_UNAVAILABLE;
+    default:
+        return CLI_INPUT;
+    }
+}
+
+int cli_fail(const char *cmd, el_status st, const char *msg)
+{
+    fprintf(stderr, "energylens %s: %s\n", cmd, msg && *msg ? msg : el_strerror(st));
+    return cli_exit_code(st);
+}
+
+int cli_fail_err(const char *cmd, const struct el_error *err)
+{
+    return cli_fail(cmd, err->status, err->text);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "energylens %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see 'energylens %s --help')\n", cmd);
+    va_end(ap);
+    return CLI_USAGE;
+}
+
+static int push(const char **list, size_t *n, const char *arg, const char *what, const char *cmd)
+{
+    if (*n >= CLI_MAX_LIST) {
+        cli_usage_error(cmd, "more than %d %s options", CLI_MAX_LIST, what);
+        return -1;
+    }
+    list[(*n)++] = arg;
+    return 1;
+}
+
+int data_opts_handle(struct data_opts *d, int opt, const char *arg, const char *cmd)
+{
+    switch (opt) {
+    case OPT_SCHEMA:
+        d->schema = arg;
+        return 1;
+    case OPT_MAP:
+        return push(d->maps, &d->nmaps, arg, "--map", cmd);
+    case OPT_WHERE:
+        return push(d->wheres, &d->nwheres, arg, "--where", cmd);
+    case OPT_CONST:
+        return push(d->consts, &d->nconsts, arg, "--const", cmd);
+    case OPT_DROP_INVALID:
+        d->drop_invalid = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void data_opts_describe(const struct data_opts *d, char *buf, size_t len)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        if (off < len) {                                                                           \
+            int w_ = snprintf(buf + off, len - off, __VA_ARGS__);                                  \
+            if (w_ > 0)                                                                            \
+                off += (size_t)w_;                                                                 \
+        }                                                                                          \
+    } while (0)
+    ADD("--schema %s", d->schema ? d->schema : "canonical");
+    for (size_t i = 0; i < d->nmaps; i++)
+        ADD(" --map '%s'", d->maps[i]);
+    for (size_t i = 0; i < d->nwheres; i++)
+        ADD(" --where '%s'", d->wheres[i]);
+    for (size_t i = 0; i < d->nconsts; i++)
+        ADD(" --const %s", d->consts[i]);
+    if (d->drop_invalid)
+        ADD(" --drop-invalid");
+#undef ADD
+}
+
+int cli_read_tables(const char *cmd, const struct data_opts *d, char *const *files, int nfiles,
+                    const char *const *require, size_t nreq, el_table **out)
+{
+    *out = NULL;
+    struct el_error err;
+    el_reader *r = NULL;
+    el_table *all = NULL;
+    el_status st = el_reader_create(&r);
+    if (st != EL_OK)
+        return cli_fail(cmd, st, "cannot create a reader");
+    if (d->schema && (st = el_reader_set_schema(r, d->schema, &err)) != EL_OK)
+        goto fail;
+    for (size_t i = 0; i < d->nmaps; i++)
+        if ((st = el_reader_add_map_list(r, d->maps[i], &err)) != EL_OK)
+            goto fail;
+    for (size_t i = 0; i < d->nconsts; i++) {
+        const char *eq = strchr(d->consts[i], '=');
+        double v;
+        char name[128];
+        if (!eq || eq == d->consts[i] || !parse_num(eq + 1, &v)) {
+            el_reader_destroy(r);
+            return cli_usage_error(cmd, "--const '%s': expected NAME=NUMBER", d->consts[i]);
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(eq - d->consts[i]), d->consts[i]);
+        if ((st = el_reader_set_const(r, name, v, &err)) != EL_OK)
+            goto fail;
+    }
+    for (size_t i = 0; i < d->nwheres; i++)
+        if ((st = el_reader_add_where(r, d->wheres[i], &err)) != EL_OK)
+            goto fail;
+    for (size_t i = 0; i < nreq; i++)
+        if ((st = el_reader_require(r, require[i], &err)) != EL_OK)
+            goto fail;
+    el_reader_set_drop_invalid(r, d->drop_invalid);
+    const char *note = el_reader_schema_note(r);
+    if (!d->quiet && note && *note)
+        fprintf(stderr, "energylens %s: note: %s\n", cmd, note);
+    for (int f = 0; f < nfiles; f++) {
+        el_table *t = NULL;
+        if ((st = el_reader_read(r, files[f], &t, &err)) != EL_OK)
+            goto fail;
+        size_t dropped = el_reader_dropped(r);
+        if (dropped && !d->quiet) {
+            fprintf(stderr, "energylens %s: %s: dropped %zu invalid row%s:\n", cmd, files[f],
+                    dropped, dropped == 1 ? "" : "s");
+            for (size_t k = 0; el_reader_drop_reason(r, k); k++)
+                fprintf(stderr, "  %s\n", el_reader_drop_reason(r, k));
+        }
+        if (!d->quiet && (d->nwheres || dropped))
+            fprintf(stderr, "energylens %s: %s: %zu rows kept, %zu filtered out by --where\n",
+                    cmd, files[f], el_table_nrows(t), el_reader_filtered(r));
+        if (!all) {
+            all = t;
+        } else {
+            st = el_table_append(all, t, &err);
+            el_table_destroy(t);
+            if (st != EL_OK)
+                goto fail;
+        }
+    }
+    el_reader_destroy(r);
+    if (!all || el_table_nrows(all) == 0) {
+        el_table_destroy(all);
+        return cli_fail(cmd, EL_ERR_DATA,
+                        "no rows left to use (check --where filters and --drop-invalid)");
+    }
+    *out = all;
+    return CLI_OK;
+fail:
+    el_reader_destroy(r);
+    el_table_destroy(all);
+    return cli_fail_err(cmd, &err);
+}
+
+int parse_format(const char *s, enum out_format *out)
+{
+    if (strcmp(s, "table") == 0 || strcmp(s, "text") == 0)
+        *out = FMT_TABLE;
+    else if (strcmp(s, "csv") == 0)
+        *out = FMT_CSV;
+    else if (strcmp(s, "json") == 0)
+        *out = FMT_JSON;
+    else
+        return 0;
+    return 1;
+}
+
+int parse_u64(const char *s, unsigned long long *out)
+{
+    if (!s || !*s || *s == '-')
+        return 0;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int parse_size(const char *s, size_t *out)
+{
+    unsigned long long v;
+    if (!parse_u64(s, &v) || v > (unsigned long long)SIZE_MAX)
+        return 0;
+    *out = (size_t)v;
+    return 1;
+}
+
+int parse_num(const char *s, double *out)
+{
+    if (!s || !*s)
+        return 0;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+static void json_string_out(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+void print_table(FILE *f, const el_table *t, const char *const *cols, size_t ncols, size_t limit,
+                 enum out_format fmt)
+{
+    size_t idx[128], nc = 0;
+    size_t total = cols ? ncols : el_table_ncols(t);
+    for (size_t c = 0; c < total && nc < 128; c++) {
+        long j = cols ? el_table_col_index(t, cols[c]) : (long)c;
+        if (j >= 0)
+            idx[nc++] = (size_t)j;
+    }
+    size_t n = el_table_nrows(t);
+    if (limit && limit < n)
+        n = limit;
+    if (fmt == FMT_JSON) {
+        fprintf(f, "[");
+        for (size_t i = 0; i < n; i++) {
+            fprintf(f, "%s\n  {", i ? "," : "");
+            for (size_t c = 0; c < nc; c++) {
+                fprintf(f, "%s", c ? ", " : "");
+                json_string_out(f, el_table_col_name(t, idx[c]));
+                fprintf(f, ": ");
+                const double *v = el_table_col_values(t, idx[c]);
+                if (v)
+                    fprintf(f, "%.10g", v[i]);
+                else
+                    json_string_out(f, el_table_cell(t, i, idx[c]));
+            }
+            fprintf(f, "}");
+        }
+        fprintf(f, "\n]\n");
+        return;
+    }
+    if (fmt == FMT_CSV) {
+        for (size_t c = 0; c < nc; c++)
+            fprintf(f, "%s%s", c ? "," : "", el_table_col_name(t, idx[c]));
+        fprintf(f, "\n");
+        for (size_t i = 0; i < n; i++) {
+            for (size_t c = 0; c < nc; c++) {
+                const double *v = el_table_col_values(t, idx[c]);
+                if (v)
+                    fprintf(f, "%s%.10g", c ? "," : "", v[i]);
+                else
+                    fprintf(f, "%s%s", c ? "," : "", el_table_cell(t, i, idx[c]));
+            }
+            fprintf(f, "\n");
+        }
+        return;
+    }
+    /* aligned text: width per column from header and cells */
+    int w[128];
+    char cell[64];
+    for (size_t c = 0; c < nc; c++) {
+        w[c] = (int)strlen(el_table_col_name(t, idx[c]));
+        const double *v = el_table_col_values(t, idx[c]);
+        for (size_t i = 0; i < n; i++) {
+            int len = v ? snprintf(cell, sizeof cell, "%.6g", v[i])
+                        : (int)strlen(el_table_cell(t, i, idx[c]));
+            if (len > w[c])
+                w[c] = len;
+        }
+    }
+    for (size_t c = 0; c < nc; c++)
+        fprintf(f, "%s%*s", c ? "  " : "", w[c], el_table_col_name(t, idx[c]));
+    fprintf(f, "\n");
+    for (size_t i = 0; i < n; i++) {
+        for (size_t c = 0; c < nc; c++) {
+            const double *v = el_table_col_values(t, idx[c]);
+            if (v) {
+                snprintf(cell, sizeof cell, "%.6g", v[i]);
+                fprintf(f, "%s%*s", c ? "  " : "", w[c], cell);
+            } else {
+                fprintf(f, "%s%*s", c ? "  " : "", w[c], el_table_cell(t, i, idx[c]));
+            }
+        }
+        fprintf(f, "\n");
+    }
+}

@@ -1,0 +1,60 @@
+/* main.c - `energylens <command>`: dispatches to one function per command
+ * (git's builtin table). Each command parses its own options, calls only the
+ * public API, prints data to stdout and diagnostics to stderr, and returns an
+ * exit code from enum cli_exit. */
+#include "cli.h"
+
+#include <locale.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+} commands[] = {
+    {"demo", cmd_demo, "fit one ML.ENERGY deployment from the shipped data and pick its config"},
+    {"fit", cmd_fit, "fit a model (EnergyLens-12 by default) to measurement files"},
+    {"predict", cmd_predict, "predict energy (or the model's target) for every row of a file"},
+    {"select", cmd_select, "rank a configuration space by predicted energy; Pareto front"},
+    {"explain", cmd_explain, "parameters and their meaning, energy split, TP vs PP doubling"},
+    {"evaluate", cmd_evaluate, "score a model on measured data (MAPE, R^2, ranking metrics)"},
+    {"templates", cmd_templates, "list the built-in formula templates"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: energylens <command> [options]\n\n"
+               "EnergyLens fits interpretable closed-form energy models of LLM inference serving\n"
+               "and picks the energy-optimal deployment configuration.\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'energylens <command> --help' describes a command's options.\n"
+               "\nexit codes: 0 ok, 1 usage, 2 I/O error, 3 bad input data or model file,\n"
+               "            4 numeric failure, 5 backend unavailable\n");
+}
+
+int main(int argc, char **argv)
+{
+    /* Numbers are read and written in the "C" locale whatever the user's. */
+    setlocale(LC_ALL, "C");
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("energylens %s (library %s)\n", EL_VERSION_STRING, el_version());
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, cmd) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "energylens: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return CLI_USAGE;
+}
