@@ -36,11 +36,13 @@ TESTLIB_SRC := $(sort $(wildcard tests/unit/support/*.c))
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/obj/%.o)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 FAKE_SRC  := $(sort $(wildcard tests/fakes/*.c))
 FAKE_SO   := $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/fakes/%.so)
 
 .PHONY: all lib cli tests bench test clean format-check
-all: lib cli tests bench $(FAKE_SO)
+all: lib cli tests bench $(FAKE_SO) $(REPLAY_BIN)
 lib: $(BUILD)/libenergylens.a $(BUILD)/libenergylens.so
 cli: $(BUILD)/energylens
 tests: $(TEST_BIN)
@@ -73,6 +75,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(BUILD)/libenergylens.a
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libenergylens.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -o $@ $< $(BUILD)/libenergylens.a $(LDFLAGS) $(LIBS)
+
+# Corpus replay drivers: each fuzz target linked with a plain main() so the
+# saved corpus runs in every build (the fuzzing itself: tests/fuzz/run-fuzz.sh).
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libenergylens.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c \
+	  $(BUILD)/libenergylens.a $(LDFLAGS) $(LIBS)
 
 $(BUILD)/fakes/%.so: tests/fakes/%.c
 	@mkdir -p $(dir $@)

@@ -26,6 +26,18 @@ for t in "$BUILD"/tests/test_*; do
     fi
     printf '%-28s %3s passed, %s failed\n' "$(basename "$t")" "$p" "$f"
 done
+for r in "$BUILD"/fuzz/replay_*; do
+    [ -x "$r" ] || continue
+    name=${r##*/replay_}
+    if "$r" "tests/fuzz/corpus/$name" >"$log" 2>&1; then
+        passed=$((passed + 1))
+        printf '%-28s %3s passed, %s failed\n' "fuzz-replay-$name" 1 0
+    else
+        failed=$((failed + 1))
+        bad_bins="$bad_bins fuzz-replay-$name"
+        cat "$log"
+    fi
+done
 rm -f "$log"
 if [ -f tests/cli/run-cli-tests.sh ]; then
     out=$(BUILD="$BUILD" sh tests/cli/run-cli-tests.sh)

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Builds every tests/fuzz/fuzz_*.c as a libFuzzer target (clang, ASan+UBSan)
+# against a fuzzer-instrumented library, runs each for SECONDS (default 60)
+# on a scratch copy of its corpus, then replays the saved corpus.
+# usage: sh tests/fuzz/run-fuzz.sh [SECONDS]
+set -e
+secs=${1:-60}
+out=build-fuzz
+make -s BUILD=$out CC=clang SAN=1 OPT="-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer" $out/libenergylens.a
+libs="-lnlopt -ljansson -lcsv -lyaml -lgsl -lgslcblas -lxgboost -lcurl -ldl -lm -pthread"
+for src in tests/fuzz/fuzz_*.c; do
+    name=$(basename "$src" .c)
+    corpus=tests/fuzz/corpus/${name#fuzz_}
+    mkdir -p "$corpus"
+    clang -std=c11 -g -O1 -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+        "$src" $out/libenergylens.a $libs -o "$out/$name"
+    scratch=$(mktemp -d)
+    cp -r "$corpus"/. "$scratch"/ 2>/dev/null || true
+    echo "fuzzing $name for $secs s"
+    "$out/$name" -max_total_time="$secs" -max_len=4096 -timeout=10 "$scratch" 2>&1 | tail -n 3
+    rm -rf "$scratch"
+    "$out/$name" -runs=0 "$corpus" 2>&1 | tail -n 1
+done
