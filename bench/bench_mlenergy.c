@@ -11,7 +11,9 @@
  * splits), pooled pairwise, and fit-time statistics.
  *
  * usage: bench_mlenergy [--cli build/energylens] [--data FILE] [--seeds 3]
- *                       [--extra 'fit options'] [--quiet]
+ *                       [--extra 'fit options'] [--dump DIR] [--quiet]
+ * --dump DIR writes every split as DIR/NNN_train.csv and DIR/NNN_test.csv, so
+ * other tools (bench/sklearn_splits.py) can be scored on identical splits.
  */
 #define _GNU_SOURCE
 #include <energylens/energylens.h>
@@ -78,7 +80,7 @@ int main(int argc, char **argv)
 {
     const char *cli = "build/energylens";
     const char *data = "data/mlenergy_v3/mlenergy_v3_llm_mllm.csv";
-    const char *extra = NULL;
+    const char *extra = NULL, *dump = NULL;
     int seeds = 3, quiet = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--cli") == 0 && i + 1 < argc)
@@ -89,6 +91,8 @@ int main(int argc, char **argv)
             seeds = (int)strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--extra") == 0 && i + 1 < argc)
             extra = argv[++i];
+        else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc)
+            dump = argv[++i];
         else if (strcmp(argv[i], "--quiet") == 0)
             quiet = 1;
         else {
@@ -164,6 +168,17 @@ int main(int argc, char **argv)
             if (el_table_write_csv(train, train_path, &err) != EL_OK) {
                 fprintf(stderr, "bench_mlenergy: %s\n", err.text);
                 return 2;
+            }
+            if (dump) {
+                char p1[512], p2[512];
+                size_t k = nsplit + nfail;
+                snprintf(p1, sizeof p1, "%s/%03zu_train.csv", dump, k);
+                snprintf(p2, sizeof p2, "%s/%03zu_test.csv", dump, k);
+                if (el_table_write_csv(train, p1, &err) != EL_OK ||
+                    el_table_write_csv(test, p2, &err) != EL_OK) {
+                    fprintf(stderr, "bench_mlenergy: %s\n", err.text);
+                    return 2;
+                }
             }
             double t0 = now();
             int rc = run_fit(cli, train_path, model_path, s, extra);

@@ -145,8 +145,10 @@ EL_API char *el_table_to_csv(const el_table *t);
  * mappings, constants, row filters and the policy for invalid rows.
  *
  * Order applied to each file: parse CSV (libcsv) -> apply schema/map
- * (rename or derive canonical columns) -> add constants -> filter rows
- * (--where) -> validate canonical columns (drop or fail) -> pp defaults to 1.
+ * (rename or derive canonical columns) -> add constants and pp = 1 where the
+ * file has no pp -> filter rows (--where) -> validate canonical columns (drop
+ * or fail). Filters apply before validation, so invalid rows of other models
+ * do not fail a filtered read.
  */
 typedef struct el_reader el_reader;
 
@@ -434,6 +436,38 @@ EL_API el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *
 EL_API const char *el_fit_errmsg(const el_fit *f);
 
 /* ------------------------------------------------------------------------ */
+/* Methods: EnergyLens-12 and the baselines behind one call                  */
+/* ------------------------------------------------------------------------ */
+/*
+ * Fitting methods, NULL-terminated:
+ *   "energylens"        EnergyLens-12 through el_fit (the default)
+ *   "linreg"            least squares on the same features (GSL)
+ *   "rf"                random forest, 100 trees (XGBoost C API)
+ *   "gbdt"              gradient-boosted trees (XGBoost C API)
+ *   "maveriq"           MaverIQ's TP/PP latency form, linear in batch, times
+ *                       the measured power_w of each row, refitted on energy MAPE
+ *   "maveriq-meanpower" the same with the training rows' mean power
+ * Every method gives an el_model that predicts, saves, loads, selects and
+ * explains like any other (black boxes have no parameters and one term).
+ */
+EL_API const char *const *el_method_names(void);
+/* @return the method that produced m ("energylens", "rf", ..., or "formula"
+ * for a user formula). Borrowed. */
+EL_API const char *el_model_method(const el_model *m);
+/*
+ * Fits `method` to the rows of t for `target` (e.g. "energy_j"), with the
+ * features tp, pp, batch, s_in, s_out that t has (and power_w for maveriq).
+ * Deterministic for a seed. On failure *out is NULL and err says why.
+ * Thread-safe for distinct tables/models.
+ */
+EL_API el_status el_fit_method(const char *method, const el_table *t, const char *target,
+                               uint64_t seed, el_model **out, struct el_error *err);
+/* Feature importance of a tree model (gain share per feature, sums to 1):
+ * names[k]/share[k] for k < *n (n <= cap). EL_ERR_INVALID_ARG for formulas. */
+EL_API el_status el_model_importance(const el_model *m, const char **names, double *share,
+                                     size_t cap, size_t *n);
+
+/* ------------------------------------------------------------------------ */
 /* Metrics (DESIGN.md section 5)                                             */
 /* ------------------------------------------------------------------------ */
 /* y are true values, p predictions, n rows. Each writes *out; a metric that is
@@ -506,6 +540,348 @@ EL_API const el_table *el_selection_table(const el_selection *s);
 EL_API size_t el_selection_latency_best(const el_selection *s);
 /* (E(latency-optimal) - E(energy-optimal)) / E(latency-optimal) x 100, or 0. */
 EL_API double el_selection_saving_pct(const el_selection *s);
+
+/* ======================================================================== */
+/* Profiling: energy meters, sweep plans, the profiler (DESIGN.md section 8) */
+/* ======================================================================== */
+/*
+ * Energy meters read hardware energy counters through vendor libraries that
+ * are loaded with dlopen at run time (one binary runs on any machine): NVML,
+ * ROCm SMI, Level Zero Sysman, the Linux powercap RAPL tree, or an external
+ * command. A meter sums the devices it has selected and reports cumulative
+ * energy since it was created, corrected for counter wraps; stalls, backward
+ * steps and implausible jumps are detected and counted (el_meter_health).
+ * When a device has no working counter, energy integrates sampled power
+ * (trapezoid rule) and el_meter_method() says so.
+ */
+typedef struct el_meter el_meter;
+
+struct el_meter_config {
+    const char *kind;            /* "nvml" "rocm" "levelzero" "rapl" "command" or "auto"
+                                    (NULL = "auto": the first of nvml, rocm, levelzero, rapl
+                                    that works) */
+    const char *library;         /* vendor library to dlopen instead of the default soname
+                                    (libnvidia-ml.so.1, librocm_smi64.so.1, libze_loader.so.1);
+                                    NULL = default */
+    const char *root;            /* rapl: the powercap tree; NULL = /sys/class/powercap */
+    const char *const *command;  /* command: argv (NULL-terminated), run without a shell at
+                                    each read; it prints one number */
+    const char *unit;            /* command: what the number is: "j" (cumulative joules,
+                                    default), "mj", "uj", or "w", "mw" (power, integrated) */
+    double stall_s;              /* no counter movement for this long is a stall (0 = 1 s) */
+    double max_power_w;          /* a step implying more than this per device is a jump and
+                                    is ignored (0 = 5000 W) */
+};
+
+/* Names of the meter kinds, NULL-terminated (without "auto"). */
+EL_API const char *const *el_meter_kinds(void);
+/*
+ * Opens a meter (all devices selected). cfg may be NULL (auto).
+ * @return EL_ERR_UNAVAILABLE when the library, device or file is absent or
+ * not permitted (err says which, e.g. the missing symbol or the vendor error
+ * code), EL_ERR_INVALID_ARG for an unknown kind.
+ */
+EL_API el_status el_meter_create(const struct el_meter_config *cfg, el_meter **out,
+                                 struct el_error *err);
+EL_API void el_meter_destroy(el_meter *m);
+/* "nvml", "rocm", ...; borrowed. */
+EL_API const char *el_meter_kind(const el_meter *m);
+/* "counter" or "power-integration": how energy_j is produced; borrowed. */
+EL_API const char *el_meter_method(const el_meter *m);
+/* "nvml (libnvidia-ml.so.1): 4 devices, energy counter, power"; borrowed. */
+EL_API const char *el_meter_description(const el_meter *m);
+/* Driver version as the vendor library reports it ("" when unknown); borrowed. */
+EL_API const char *el_meter_driver_version(const el_meter *m);
+EL_API size_t el_meter_ndevices(const el_meter *m);
+/* 1 when the meter can read power (needed by el_meter_use_power and validation). */
+EL_API int el_meter_has_power(const el_meter *m);
+/* Selects the devices to sum (NULL/0 = all). Cumulative energy changes
+ * when the selection does: compare readings only within one selection. */
+EL_API el_status el_meter_select(el_meter *m, const unsigned *devices, size_t n);
+/* Switches to power integration (EL_ERR_UNAVAILABLE without power readings). */
+EL_API el_status el_meter_use_power(el_meter *m);
+
+struct el_meter_sample {
+    double t;        /* monotonic clock (CLOCK_MONOTONIC), seconds */
+    double energy_j; /* cumulative energy of the selected devices, J */
+    double power_w;  /* power of the selected devices, W; NaN when not read */
+};
+/*
+ * Reads the meter now. Counters are only as fresh as the hardware updates
+ * them (20-100 ms on GPUs), so measure windows of seconds. To catch wraps,
+ * read at least every few seconds. A device whose read fails keeps its
+ * last value and counts a read error.
+ */
+EL_API el_status el_meter_read(el_meter *m, struct el_meter_sample *out);
+
+struct el_meter_health {
+    unsigned long reads, read_errors;
+    unsigned long wraps;          /* counter wrapped (handled) */
+    unsigned long backward_steps; /* counter went back (treated as a reset, step ignored) */
+    unsigned long stalls;         /* counter did not move for stall_s */
+    unsigned long jumps;          /* step above max_power_w (ignored) */
+};
+EL_API void el_meter_health(const el_meter *m, struct el_meter_health *out);
+
+struct el_meter_validation {
+    int checked;      /* 0: not possible (note says why) */
+    int ok;           /* |ratio - 1| <= tolerance */
+    double ratio;     /* counter energy / integrated power, over `seconds` */
+    double counter_j, power_j, seconds;
+    char note[192];
+};
+/*
+ * Validates the counter once against power x time: reads counter and power
+ * every 10 ms for `seconds` and compares the counter's energy between two of
+ * its updates with the integral of power over the same interval. The meter
+ * must have both readings (otherwise checked = 0). Blocks for `seconds`.
+ */
+EL_API el_status el_meter_validate(el_meter *m, double seconds, double tolerance,
+                                   struct el_meter_validation *out);
+
+/* Sweep plans --------------------------------------------------------------- */
+/*
+ * A plan (YAML, docs/PROFILING.md) says how to start the server (an argv
+ * template, no shell), what workload to send, which settings to sweep
+ * (heavy ones restart the server, light ones do not), how to sample the
+ * points (all, n random with a seed, or a Latin hypercube), which meter to
+ * use and where to write. Errors name the file, line and key:
+ * "plan.yaml:9: sweep.heavy.tp: expected a list of values".
+ */
+typedef struct el_plan el_plan;
+
+EL_API el_status el_plan_load(const char *path, el_plan **out, struct el_error *err);
+/* Same from text; `name` is used in messages and relative paths resolve
+ * against the current directory. */
+EL_API el_status el_plan_parse(const char *text, size_t len, const char *name, el_plan **out,
+                               struct el_error *err);
+EL_API void el_plan_destroy(el_plan *p);
+/* Points after sampling, ordered so that each heavy configuration's points
+ * are consecutive. */
+EL_API size_t el_plan_npoints(const el_plan *p);
+/* "tp=2,pp=1,max_tokens=64,concurrency=8": the point's stable identity
+ * (used to resume). Borrowed; NULL when i is out of range. */
+EL_API const char *el_plan_point_key(const el_plan *p, size_t i);
+/* Heavy configurations that have at least one point (Slurm array size). */
+EL_API size_t el_plan_nheavy(const el_plan *p);
+/* Output directory (the plan's `output`, or the override). Borrowed. */
+EL_API const char *el_plan_output(const el_plan *p);
+EL_API el_status el_plan_set_output(el_plan *p, const char *dir);
+/*
+ * A Slurm batch script running one heavy configuration per array task:
+ * `exe profile PLAN --shard $SLURM_ARRAY_TASK_ID`, each task writing
+ * OUTPUT/shards/heavy-NNN/; join with el_profile_merge. `sbatch` lines
+ * (e.g. "--gres=gpu:4") are added to the plan's. Caller frees (el_free).
+ */
+EL_API char *el_plan_slurm_script(const el_plan *p, const char *plan_path, const char *exe,
+                                  const char *const *sbatch, size_t nsbatch);
+
+/* The profiler ----------------------------------------------------------- */
+/*
+ * Runs a plan: for each heavy configuration it starts the server (own
+ * process group, log in OUTPUT/logs/), polls its health, warms it up, waits
+ * the cool-down, measures idle power, then measures each light point in a
+ * steady-state window (from when the batch is full until the queue starts
+ * draining). Each finished point is appended to OUTPUT/measurements.csv or
+ * OUTPUT/failures.csv and made durable (fsync) before the next starts; its
+ * raw series goes to OUTPUT/series/. A rerun resumes: points already in
+ * either file are skipped, and a server left by a killed run is stopped.
+ */
+typedef struct el_profiler el_profiler;
+
+enum el_profile_event_kind {
+    EL_PROF_LOG = 0,       /* message: a note or warning */
+    EL_PROF_SERVER_START,  /* heavy configuration starting */
+    EL_PROF_SERVER_READY,
+    EL_PROF_POINT_START,
+    EL_PROF_POINT_DONE,    /* measured */
+    EL_PROF_POINT_FAILED,  /* message: the reason */
+    EL_PROF_SERVER_STOP
+};
+struct el_profile_event {
+    int kind;             /* enum el_profile_event_kind */
+    const char *point;    /* point key or heavy configuration; "" when none */
+    const char *message;  /* "" when none */
+    size_t done, failed;  /* points finished in this run */
+    size_t resumed;       /* points found on disk at the start */
+    size_t total;         /* points of the plan (or of the shard) */
+    double elapsed_s, eta_s; /* eta_s < 0 until it can be estimated */
+};
+/* Return nonzero to cancel the run (same as el_profiler_cancel). */
+typedef int (*el_profile_fn)(const struct el_profile_event *ev, void *userdata);
+
+struct el_profile_summary {
+    size_t total, measured, failed, resumed, remaining;
+    int cancelled;
+};
+
+/* The plan is copied. */
+EL_API el_status el_profiler_create(const el_plan *plan, el_profiler **out,
+                                    struct el_error *err);
+EL_API void el_profiler_destroy(el_profiler *p);
+EL_API void el_profiler_set_callback(el_profiler *p, el_profile_fn fn, void *userdata);
+/* Runs only heavy configuration k (0 <= k < el_plan_nheavy) into
+ * OUTPUT/shards/heavy-NNN/ (a Slurm array task). */
+EL_API el_status el_profiler_set_shard(el_profiler *p, size_t k);
+/* 1: points in failures.csv are removed from it and measured again. */
+EL_API void el_profiler_set_retry_failed(el_profiler *p, int on);
+/*
+ * Runs (or resumes) the sweep. Failed points are not errors: they are
+ * recorded with their reason. @return EL_ERR_IO (output not writable),
+ * EL_ERR_UNAVAILABLE (no meter, or another profiler holds the directory),
+ * EL_ERR_DATA (existing files from a different plan), EL_ERR_PARSE (prompts
+ * file). out (may be NULL) is filled in every case, also when cancelled.
+ */
+EL_API el_status el_profiler_run(el_profiler *p, struct el_profile_summary *out);
+/* Asks a running el_profiler_run to stop: the current point is dropped, the
+ * server stopped, and the run returns. Async-signal-safe (call it from a
+ * SIGINT handler). */
+EL_API void el_profiler_cancel(el_profiler *p);
+/* Last error message ("" if none). Borrowed. */
+EL_API const char *el_profiler_errmsg(const el_profiler *p);
+
+/*
+ * Joins the measurements.csv and failures.csv of several output directories
+ * (Slurm shards) into outdir. A point measured in one shard and failed in
+ * another is kept as measured; a point twice in the same file is kept once.
+ * Series paths are rewritten relative to outdir.
+ */
+EL_API el_status el_profile_merge(const char *const *dirs, size_t n, const char *outdir,
+                                  struct el_error *err);
+
+/* ======================================================================== */
+/* End of profiling section                                                  */
+/* ======================================================================== */
+
+/* ------------------------------------------------------------------------ */
+/* Benchmarks: the evaluation protocols of DESIGN.md section 6               */
+/* ------------------------------------------------------------------------ */
+/*
+ * A bench runs evaluation protocols on every dataset of the tables it is
+ * given, for every method (el_fit_method) and seed, and collects one record
+ * per dataset x protocol x method x training size x seed (x variant).
+ *
+ * A *dataset* is one deployment + workload group of a table: the rows that
+ * agree on the dataset-by columns (default: those of model, gpu, quant, task
+ * the table has). Ranking metrics are computed per *scenario* (rows agreeing
+ * on the scenario-by columns, default = the dataset-by columns) over the
+ * held-out rows, and macro-averaged.
+ *
+ * Protocols (names for el_bench_set_protocols; default seeds in brackets):
+ *   "splits"        the core issue's split: datasets with >= 8 rows, train on
+ *                   a random max(6, round(0.6 N)) rows, test the rest [3];
+ *                   seeds equal bench/bench_mlenergy.c's, split for split
+ *   "sample"        sample efficiency: train on n random rows, n from the
+ *                   sizes (default 10, 20, 50, 100, 500), test the rest; an n
+ *                   that leaves fewer than max(2, 30%) rows to test is
+ *                   skipped [10]
+ *   "ranking"       ranking quality: train on min(50, that cap) random rows,
+ *                   rank the held-out configurations of each scenario [10]
+ *   "extrapolation" train on the rows whose batch is among the smallest 40%
+ *                   of the dataset's distinct batch sizes, test on the larger
+ *                   ones; the seed only seeds the fit [3]
+ *   "cross-hw"      pairs of datasets equal but for gpu: k = 5 and 10 rows of
+ *                   the target; variant "cold" fits them alone, "warm" starts
+ *                   from the source GPU (EnergyLens: the source fit's
+ *                   parameters as the starting point and prior centre;
+ *                   other methods: trained on the source rows plus the k) [10]
+ *   "lhs"           sampling ablation: variants "random" and "lhs" (Latin
+ *                   hypercube over tp, pp, batch, s_in, s_out) at the sizes
+ *                   10, 20, 50 [10]
+ *   "maveriq-power" MaverIQ with per-configuration ("maveriq") against mean
+ *                   power ("maveriq-meanpower") on the "splits" splits [3]
+ * Jobs run on a pool of threads; every job seeds its own split and fit from
+ * its key, so the records are identical whatever the thread count.
+ */
+typedef struct el_bench el_bench;
+
+/* One result. Metrics are on the held-out rows; NaN where undefined (fewer
+ * than 2 rows, no ordered pair, ...). Strings are borrowed from the bench. */
+struct el_bench_record {
+    const char *table;    /* name given to el_bench_add_table */
+    const char *dataset;  /* "table:value|value|..." of the dataset-by columns */
+    const char *protocol; /* "splits", "sample", ... */
+    const char *method;   /* "energylens", "rf", ... */
+    const char *variant;  /* "" or "cold"/"warm" (cross-hw), "random"/"lhs" */
+    const char *from;     /* cross-hw: the source dataset; else "" */
+    size_t n_train, n_test;
+    uint64_t seed;
+    double mape, r2, rmse;                  /* percent, -, target units */
+    double pairwise, spearman, top1, regret; /* macro over scenarios; pairwise
+                                                and top1 as shares in [0, 1],
+                                                regret in percent */
+    double fit_seconds;   /* wall time of the fit(s) behind the record */
+};
+
+/* Progress: called after each job from the thread that ran it, one call at
+ * a time (the bench serialises them). `what` names the job just done. */
+typedef void (*el_bench_progress_fn)(size_t done, size_t total, const char *what,
+                                     void *userdata);
+
+EL_API el_status el_bench_create(el_bench **out);
+EL_API void el_bench_destroy(el_bench *b);
+/*
+ * Adds a table (copied) under `name` (unique; used in dataset names and to
+ * group the markdown tables). It must have the target column (energy_j by
+ * default) and the dataset-by columns.
+ */
+EL_API el_status el_bench_add_table(el_bench *b, const char *name, const el_table *t,
+                                    struct el_error *err);
+/* Comma-separated lists. Methods: names of el_method_names() (default
+ * "energylens,linreg,rf,gbdt,maveriq"). Protocols: see above (default all). */
+EL_API el_status el_bench_set_methods(el_bench *b, const char *list, struct el_error *err);
+EL_API el_status el_bench_set_protocols(el_bench *b, const char *list, struct el_error *err);
+/* Column lists ("model,gpu"); NULL or "" restores the default. */
+EL_API el_status el_bench_set_dataset_by(el_bench *b, const char *list, struct el_error *err);
+EL_API el_status el_bench_set_scenario_by(el_bench *b, const char *list, struct el_error *err);
+/* Training sizes of "sample" (1..1000000 rows each, at most 32 sizes). */
+EL_API el_status el_bench_set_sizes(el_bench *b, const size_t *n, size_t count);
+/* Seeds 0..nseeds-1 for every protocol; 0 restores the per-protocol defaults. */
+EL_API el_status el_bench_set_seeds(el_bench *b, size_t nseeds);
+/* Worker threads; 0 (default) = the number of online CPUs. */
+EL_API el_status el_bench_set_threads(el_bench *b, size_t nthreads);
+/* Column to predict (default "energy_j"). */
+EL_API el_status el_bench_set_target(el_bench *b, const char *column);
+EL_API void el_bench_set_progress(el_bench *b, el_bench_progress_fn fn, void *userdata);
+
+/*
+ * Plans and runs every job, replacing earlier results. A fit that fails (a
+ * method unavailable, a numeric failure) does not stop the run: it is
+ * counted and listed (el_bench_failure). Datasets too small for a protocol
+ * are skipped silently; a method that cannot apply to a table (maveriq
+ * without power_w) is listed once in the notes.
+ * @return EL_ERR_INVALID_ARG (no table), EL_ERR_MISSING (a grouping column
+ * absent), EL_ERR_NOMEM; EL_OK otherwise, even if every fit failed.
+ */
+EL_API el_status el_bench_run(el_bench *b, struct el_error *err);
+/* Jobs planned by the last run, and how many datasets each table gave. */
+EL_API size_t el_bench_njobs(const el_bench *b);
+EL_API size_t el_bench_ndatasets(const el_bench *b, size_t table);
+EL_API size_t el_bench_nresults(const el_bench *b);
+/* Fills *out with result k (k < nresults). Ordered by table, protocol,
+ * dataset, method, size, seed, variant. */
+EL_API el_status el_bench_result(const el_bench *b, size_t k, struct el_bench_record *out);
+/* Failed fits: "dataset protocol method n=.. seed=..: message". Borrowed. */
+EL_API size_t el_bench_nfailures(const el_bench *b);
+EL_API const char *el_bench_failure(const el_bench *b, size_t k);
+/* Notes of the last run (skipped methods, ...). Borrowed. */
+EL_API size_t el_bench_nnotes(const el_bench *b);
+EL_API const char *el_bench_note(const el_bench *b, size_t k);
+/* Wall time of the last run, in seconds. */
+EL_API double el_bench_seconds(const el_bench *b);
+/*
+ * The results as JSON: {"energylens_version", "settings", "tables",
+ * "results": [records with dataset, protocol, method, n_train, seed, mape,
+ * r2, rmse, pairwise, spearman, top1, regret and table, variant, from,
+ * n_test, fit_seconds], "failures", "notes"}; NaN is written as null.
+ * @return a string to free with el_free, or NULL on allocation failure.
+ */
+EL_API char *el_bench_to_json(const el_bench *b);
+/* Markdown tables shaped like the paper's: the core splits, Table IV (MAPE
+ * and R^2 by method x n), Table V (ranking by method), Table VI
+ * (extrapolation, cross-hardware, sampling, MaverIQ power), per table.
+ * @return a string to free with el_free, or NULL on allocation failure. */
+EL_API char *el_bench_to_markdown(const el_bench *b);
 
 #ifdef __cplusplus
 }

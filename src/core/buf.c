@@ -92,8 +92,11 @@ char *eli_buf_take(struct eli_buf *b)
         eli_buf_free(b);
         return NULL;
     }
-    if (!b->data && !reserve(b, 0))
-        return NULL;
+    if (!b->data) {
+        if (!reserve(b, 0))
+            return NULL;
+        b->data[0] = '\0';
+    }
     char *s = b->data;
     eli_buf_init(b);
     return s;

@@ -53,6 +53,8 @@ void eli_err_clear(struct el_error *err)
 }
 
 static el_status verr(struct el_error *err, el_status st, const char *file, long row, long col,
+                      const char *fmt, va_list ap) ELI_PRINTF(6, 0);
+static el_status verr(struct el_error *err, el_status st, const char *file, long row, long col,
                       const char *fmt, va_list ap)
 {
     if (!err)

@@ -25,7 +25,7 @@
 
 #include "../core/banned.h"
 
-#define FIT_DEFAULT_STARTS    12
+#define FIT_DEFAULT_STARTS    16
 #define FIT_DEFAULT_MAX_EVALS 600
 #define FIT_DEFAULT_FTOL      1e-10
 #define FIT_DEFAULT_PRIOR     0.0
@@ -434,6 +434,10 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     f->errmsg[0] = '\0';
     if (!m || !t)
         return fit_fail(f, EL_ERR_INVALID_ARG, "fit: no model or no table");
+    if (m->booster)
+        return fit_fail(f, EL_ERR_INVALID_ARG,
+                        "a %s model has no parameters to fit; train it with el_fit_method",
+                        m->method);
     double t0 = eli_now();
     size_t n = el_table_nrows(t), np = m->np, nv = m->expr->nvars;
     if (np == 0)

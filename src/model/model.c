@@ -7,6 +7,7 @@
  * expression language, not in C: the same engine that evaluates user
  * formulas evaluates them. */
 #include "model_int.h"
+#include "../ml/ml_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -138,6 +139,7 @@ void el_model_destroy(el_model *m)
 {
     if (!m)
         return;
+    eli_booster_destroy(m->booster);
     el_expr_destroy(m->expr);
     eli_free(m->formula);
     eli_free(m->template_name);
@@ -217,6 +219,9 @@ el_status eli_model_build(const char *formula, const char *const *vars, size_t n
         goto fail;
     st = EL_ERR_NOMEM;
     m->formula = el_expr_to_string(m->expr, EL_FMT_TEXT, NULL, 0);
+    snprintf(m->method, sizeof m->method, "%s",
+             template_name && strcmp(template_name, "energylens12") == 0 ? "energylens"
+                                                                          : "formula");
     m->template_name = eli_strdup(template_name ? template_name : "");
     m->target = eli_strdup("energy_j");
     m->np = m->expr->nparams;
@@ -301,7 +306,82 @@ el_status el_model_clone(const el_model *m, el_model **out)
 
 const el_expr *el_model_expr(const el_model *m)
 {
-    return m ? m->expr : NULL;
+    return m && !m->booster ? m->expr : NULL;
+}
+
+const char *el_model_method(const el_model *m)
+{
+    return m ? m->method : NULL;
+}
+
+el_status el_model_importance(const el_model *m, const char **names, double *share, size_t cap,
+                              size_t *n)
+{
+    if (!m || !m->booster || !n || (cap && (!names || !share)))
+        return EL_ERR_INVALID_ARG;
+    size_t nf = m->expr->nvars;
+    double tmp[64];
+    if (nf > 64)
+        return EL_ERR_LIMIT;
+    ELI_TRY(eli_booster_importance(m->booster, nf, tmp));
+    size_t k = 0;
+    for (; k < nf && k < cap; k++) {
+        names[k] = m->expr->vars[k];
+        share[k] = tmp[k];
+    }
+    *n = k;
+    return EL_OK;
+}
+
+el_status eli_model_from_booster(const char *method, struct eli_booster *b,
+                                 const char *const *features, size_t nf, el_model **out,
+                                 struct el_error *err)
+{
+    *out = NULL;
+    /* The expression only carries the feature list (so binding to tables
+     * works as for formulas); it is never evaluated. */
+    struct eli_buf f;
+    eli_buf_init(&f);
+    eli_buf_printf(&f, "%s(", method);
+    for (size_t k = 0; k < nf; k++)
+        eli_buf_printf(&f, "%s%s", k ? ", " : "", features[k]);
+    eli_buf_puts(&f, ")");
+    struct eli_buf sum;
+    eli_buf_init(&sum);
+    for (size_t k = 0; k < nf; k++)
+        eli_buf_printf(&sum, "%s%s", k ? " + " : "", features[k]);
+    el_model *m = NULL;
+    el_status st = EL_ERR_NOMEM;
+    if (f.failed || sum.failed || nf == 0)
+        goto fail;
+    st = eli_model_build(sum.data, features, nf, NULL, 0, NULL, 0, NULL, &m, err);
+    if (st != EL_OK)
+        goto fail;
+    /* one term, "total": a tree ensemble has no additive structure to show */
+    for (size_t k = 0; k < m->nterms; k++) {
+        el_expr_destroy(m->terms[k]);
+        eli_free(m->term_labels[k]);
+    }
+    m->nterms = 1;
+    m->terms[0] = NULL;
+    m->term_labels[0] = eli_strdup("total");
+    eli_free(m->formula);
+    m->formula = eli_buf_take(&f);
+    if (!m->term_labels[0] || !m->formula) {
+        st = EL_ERR_NOMEM;
+        goto fail;
+    }
+    snprintf(m->method, sizeof m->method, "%s", method);
+    m->booster = b;
+    eli_buf_free(&sum);
+    *out = m;
+    return EL_OK;
+fail:
+    eli_buf_free(&f);
+    eli_buf_free(&sum);
+    el_model_destroy(m);
+    eli_booster_destroy(b);
+    return eli_err(err, st, "cannot build the %s model: %s", method, el_strerror(st));
 }
 
 const char *el_model_formula(const el_model *m)
@@ -682,9 +762,35 @@ el_status eli_model_bind(const el_model *m, const el_table *t, const double **co
     return EL_OK;
 }
 
+/* Tree models: gather the feature columns row-major and ask XGBoost. */
+static el_status predict_booster(const el_model *m, const el_table *t, double *out,
+                                 struct el_error *err)
+{
+    size_t n = el_table_nrows(t), nf = m->expr->nvars;
+    const double **cols = eli_mallocarray(nf + 1, sizeof *cols);
+    double *X = eli_mallocarray(n * nf + 1, sizeof *X);
+    el_status st = EL_ERR_NOMEM;
+    if (!cols || !X) {
+        eli_err(err, st, "out of memory");
+        goto done;
+    }
+    if ((st = eli_model_bind(m, t, cols, err)) != EL_OK)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < nf; k++)
+            X[i * nf + k] = cols[k][i];
+    st = eli_booster_predict(m->booster, X, n, nf, out, err);
+done:
+    eli_free(cols);
+    eli_free(X);
+    return st;
+}
+
 static el_status predict_expr(const el_model *m, const el_expr *e, const el_table *t, double *out,
                               struct el_error *err)
 {
+    if (m->booster)
+        return predict_booster(m, t, out, err);
     size_t n = el_table_nrows(t);
     const double **cols = eli_mallocarray(m->expr->nvars + 1, sizeof *cols);
     double *params = eli_mallocarray(m->np + 1, sizeof *params);

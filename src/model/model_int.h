@@ -13,7 +13,12 @@ struct eli_param {
     int linear;   /* the formula is linear in it (jointly with the other linear ones) */
 };
 
+struct eli_booster;
+
 struct el_model {
+    char method[32];        /* "energylens", "linreg", "rf", ..., "formula" */
+    struct eli_booster *booster; /* tree models: the ensemble; expr then only
+                                    lists the features (no parameters) */
     el_expr *expr;          /* variables = only those the formula uses */
     char *formula;          /* text, parameter names */
     char *template_name;    /* "" for user formulas */
@@ -42,6 +47,10 @@ el_status eli_model_build(const char *formula, const char *const *vars, size_t n
  * entries). EL_ERR_MISSING names the column and the table's source. */
 el_status eli_model_bind(const el_model *m, const el_table *t, const double **cols,
                          struct el_error *err);
+/* Builds a tree model over `features` that takes ownership of b. */
+el_status eli_model_from_booster(const char *method, struct eli_booster *b,
+                                 const char *const *features, size_t nf, el_model **out,
+                                 struct el_error *err);
 /* Marks parameters the formula is jointly linear in (numerical check on
  * random positive inputs). */
 void eli_model_detect_linear(el_model *m);

@@ -5,6 +5,7 @@
  * -inf/+inf for bounds and NaN for metrics. Doubles are written with 17
  * significant digits so a saved model predicts bit-for-bit as the fitted one. */
 #include "model_int.h"
+#include "../ml/ml_int.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -32,14 +33,16 @@ char *el_model_to_json(const el_model *m)
     json_t *terms = json_array();
     json_t *data = json_object();
     json_t *fit = json_object();
-    char *latex = el_expr_to_string(m->expr, EL_FMT_LATEX, NULL, 0);
-    char *sympy = el_expr_to_string(m->expr, EL_FMT_SYMPY, NULL, 0);
+    char *latex = m->booster ? eli_strdup("") : el_expr_to_string(m->expr, EL_FMT_LATEX, NULL, 0);
+    char *sympy = m->booster ? eli_strdup("") : el_expr_to_string(m->expr, EL_FMT_SYMPY, NULL, 0);
+    char *booster = m->booster ? eli_booster_to_base64(m->booster) : NULL;
     char *out = NULL;
-    if (!root || !vars || !params || !terms || !data || !fit || !latex || !sympy)
+    if (!root || !vars || !params || !terms || !data || !fit || !latex || !sympy ||
+        (m->booster && !booster))
         goto done;
     json_object_set_new(root, "energylens_model", json_integer(MODEL_FORMAT));
     json_object_set_new(root, "tool_version", json_string(EL_VERSION_STRING));
-    json_object_set_new(root, "method", json_string("formula"));
+    json_object_set_new(root, "method", json_string(m->method));
     json_object_set_new(root, "template", json_string(m->template_name));
     json_object_set_new(root, "target", json_string(m->target));
     json_object_set_new(root, "formula", json_string(m->formula));
@@ -66,7 +69,8 @@ char *el_model_to_json(const el_model *m)
     json_object_set(root, "parameters", params);
     for (size_t k = 0; k < m->nterms; k++) {
         json_t *o = json_object();
-        char *tx = el_expr_to_string(m->terms[k], EL_FMT_TEXT, NULL, 0);
+        char *tx = m->terms[k] ? el_expr_to_string(m->terms[k], EL_FMT_TEXT, NULL, 0)
+                               : eli_strdup(m->formula);
         if (!o || !tx) {
             json_decref(o);
             el_free(tx);
@@ -100,6 +104,8 @@ char *el_model_to_json(const el_model *m)
     json_object_set_new(fit, "data_checksum", json_string(hex));
     json_object_set_new(fit, "seconds", num(fi->seconds));
     json_object_set(root, "fit", fit);
+    if (booster)
+        json_object_set_new(root, "booster_ubj_base64", json_string(booster));
     out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
 done:
     json_decref(root);
@@ -110,6 +116,7 @@ done:
     json_decref(fit);
     el_free(latex);
     el_free(sympy);
+    eli_free(booster);
     if (!out)
         return NULL;
     /* jansson allocates with malloc; hand over a string el_free() can free. */
@@ -195,10 +202,11 @@ el_status el_model_from_json(const char *text, el_model **out, struct el_error *
         goto done;
     }
     const char *method = get_str(root, "method");
-    if (method && strcmp(method, "formula") != 0) {
-        eli_err(err, EL_ERR_UNAVAILABLE, "model method '%s' is not supported by this version",
-                method);
-        st = EL_ERR_UNAVAILABLE;
+    const char *booster_text = get_str(root, "booster_ubj_base64");
+    if (!method)
+        method = "formula";
+    if (strlen(method) >= sizeof m->method) {
+        eli_err(err, st, "model file: method name too long");
         goto done;
     }
     const char *formula = get_str(root, "formula");
@@ -250,9 +258,17 @@ el_status el_model_from_json(const char *text, el_model **out, struct el_error *
         if (!labels[k])
             nt = 0;
     const char *tmpl = get_str(root, "template");
-    st = eli_model_build(formula, vnames, nv, specs, np, labels, nt, tmpl, &m, err);
-    if (st != EL_OK)
-        goto done;
+    if (booster_text) {
+        struct eli_booster *b = NULL;
+        if ((st = eli_booster_from_base64(booster_text, &b, err)) != EL_OK ||
+            (st = eli_model_from_booster(method, b, vnames, nv, &m, err)) != EL_OK)
+            goto done;
+    } else {
+        st = eli_model_build(formula, vnames, nv, specs, np, labels, nt, tmpl, &m, err);
+        if (st != EL_OK)
+            goto done;
+        snprintf(m->method, sizeof m->method, "%s", method);
+    }
     if (m->np != np) {
         st = eli_err(err, EL_ERR_PARSE,
                      "model file: formula has %zu parameters but the file lists %zu", m->np, np);

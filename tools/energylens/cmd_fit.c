@@ -20,6 +20,8 @@ static void fit_help(void)
            "seeded starting points, and writes the model file.\n\n"
            "options:\n"
            "  -o, --output FILE    write the model (JSON) here\n"
+           "  --method NAME        energylens (default: EnergyLens-12), linreg, rf, gbdt,\n"
+           "                       maveriq, maveriq-meanpower (baselines; see README)\n"
            "  --template NAME      energylens12 (default), text-motif, multimodal-motif, latency\n"
            "                       (latency is the default for --target latency_s)\n"
            "  --formula EXPR       fit any formula; names that are not columns are parameters\n"
@@ -27,7 +29,7 @@ static void fit_help(void)
            "  --bound NAME=LO:HI   parameter bounds (either side may be empty); repeatable\n"
            "  --start NAME=VALUE   starting value of a parameter; repeatable\n"
            "  --seed N             seed of the random starts (default 0)\n"
-           "  --starts N           starting points (default 12)\n"
+           "  --starts N           starting points (default 16)\n"
            "  --loss KIND          rel2 (default: mean squared relative error), log2, abs2\n"
            "  --max-evals N        objective evaluations per start (default 600)\n"
            "  --format text|json   summary on stdout (json prints the model file)\n"
@@ -35,7 +37,7 @@ static void fit_help(void)
            CLI_DATA_HELP);
 }
 
-enum { OPT_TEMPLATE = OPT_FIRST_FREE, OPT_FORMULA, OPT_TARGET, OPT_BOUND, OPT_START, OPT_SEED,
+enum { OPT_METHOD = OPT_FIRST_FREE + 20, OPT_TEMPLATE = OPT_FIRST_FREE, OPT_FORMULA, OPT_TARGET, OPT_BOUND, OPT_START, OPT_SEED,
        OPT_STARTS, OPT_LOSS, OPT_MAXEVALS, OPT_FORMAT };
 
 static int median_note(el_model *m, const el_table *t)
@@ -80,13 +82,23 @@ void print_fit_summary(FILE *f, const el_model *m)
     struct el_fit_info fi;
     el_model_fit_info(m, &fi);
     const char *tmpl = el_model_template(m);
-    fprintf(f, "model:    %s\n", *tmpl ? tmpl : "user formula");
+    const char *meth = el_model_method(m);
+    fprintf(f, "model:    %s\n", *tmpl ? tmpl : strcmp(meth, "formula") == 0 ? "user formula" : meth);
     fprintf(f, "target:   %s\n", el_model_target(m));
     fprintf(f, "formula:  %s = %s\n", el_model_target(m), el_model_formula(m));
     fprintf(f, "fit:      %zu rows, %zu starts, %zu evaluations, %.3f s; stop: %s\n", fi.nrows,
             fi.nstarts, fi.nevals, fi.seconds, fi.stop);
     fprintf(f, "training: loss %.6g (%s), MAPE %.2f%%, R^2 %.4f, RMSE %.4g\n", fi.loss,
             fi.loss_kind, fi.mape, fi.r2, fi.rmse);
+    const char *fnames[64];
+    double share[64];
+    size_t nfi = 0;
+    if (el_model_importance(m, fnames, share, 64, &nfi) == EL_OK) {
+        fprintf(f, "feature importance (share of total gain):\n");
+        for (size_t k = 0; k < nfi; k++)
+            fprintf(f, "  %-8s %5.1f%%\n", fnames[k], 100.0 * share[k]);
+        return;
+    }
     fprintf(f, "parameters:\n");
     size_t nat = 0;
     for (size_t k = 0; k < el_model_nparams(m); k++) {
@@ -111,6 +123,7 @@ int cmd_fit(int argc, char **argv)
         {"output", 1, NULL, 'o'},
         {"quiet", 0, NULL, 'q'},
         {"template", 1, NULL, OPT_TEMPLATE},
+        {"method", 1, NULL, OPT_METHOD},
         {"formula", 1, NULL, OPT_FORMULA},
         {"target", 1, NULL, OPT_TARGET},
         {"bound", 1, NULL, OPT_BOUND},
@@ -127,6 +140,7 @@ int cmd_fit(int argc, char **argv)
     struct data_opts d;
     memset(&d, 0, sizeof d);
     const char *output = NULL, *tmpl = NULL, *formula = NULL, *target = "energy_j";
+    const char *method = NULL;
     const char *bounds[CLI_MAX_LIST], *starts[CLI_MAX_LIST];
     size_t nbounds = 0, nstarts_opt = 0, nstarts = 0, max_evals = 0;
     unsigned long long seed = 0;
@@ -153,6 +167,9 @@ int cmd_fit(int argc, char **argv)
             break;
         case OPT_TEMPLATE:
             tmpl = optarg;
+            break;
+        case OPT_METHOD:
+            method = optarg;
             break;
         case OPT_FORMULA:
             formula = optarg;
@@ -204,6 +221,11 @@ int cmd_fit(int argc, char **argv)
         return cli_usage_error(cmd, "no data file given");
     if (tmpl && formula)
         return cli_usage_error(cmd, "give --template or --formula, not both");
+    if (method && strcmp(method, "energylens") == 0)
+        method = NULL; /* the template path below, with every fit option */
+    if (method && (tmpl || formula || nbounds || nstarts_opt))
+        return cli_usage_error(cmd, "--method %s takes no --template, --formula, --bound or "
+                                    "--start", method);
     if (!tmpl && !formula)
         tmpl = strcmp(target, "latency_s") == 0 ? "latency" : "energylens12";
 
@@ -217,6 +239,13 @@ int cmd_fit(int argc, char **argv)
     el_model *m = NULL;
     el_fit *f = NULL;
     el_status st;
+    if (method) {
+        if ((st = el_fit_method(method, t, target, seed, &m, &err)) != EL_OK) {
+            rc = cli_fail_err(cmd, &err);
+            goto done;
+        }
+        goto fitted;
+    }
     if (formula) {
         size_t nc = el_table_ncols(t);
         const char **vars = malloc((nc + NCANON) * sizeof *vars);
@@ -278,7 +307,7 @@ int cmd_fit(int argc, char **argv)
         rc = cli_fail(cmd, st, el_fit_errmsg(f));
         goto done;
     }
-    {
+fitted: {
         char desc[1024], files[1024];
         size_t off = 0;
         files[0] = '\0';
