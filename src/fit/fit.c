@@ -348,16 +348,24 @@ static void project_linear(struct obj *o, double *theta)
                     A[a * nf + c] += ja * o->jac[i * np + lin[fr[c]]] * wy;
             }
         }
-        double tr = 0.0;
-        for (size_t a = 0; a < nf; a++)
-            tr += A[a * nf + a];
+        /* Jacobi scaling: columns can differ by many orders of magnitude
+         * (a*x + b*x^8); solve for D x with unit diagonal, tiny ridge. */
+        double dsc[64];
         for (size_t a = 0; a < nf; a++) {
+            dsc[a] = A[a * nf + a] > 0.0 ? 1.0 / sqrt(A[a * nf + a]) : 1.0;
             for (size_t c = 0; c < a; c++)
                 A[c * nf + a] = A[a * nf + c];
-            A[a * nf + a] += 1e-9 * tr / (double)nf + 1e-300;
+        }
+        for (size_t a = 0; a < nf; a++) {
+            for (size_t c = 0; c < nf; c++)
+                A[a * nf + c] *= dsc[a] * dsc[c];
+            A[a * nf + a] += 1e-12;
+            b[a] *= dsc[a];
         }
         if (!chol_solve(A, b, nf))
             return;
+        for (size_t a = 0; a < nf; a++)
+            b[a] *= dsc[a];
         int moved = 0;
         for (size_t a = 0; a < nf; a++) {
             size_t k = lin[fr[a]];

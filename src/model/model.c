@@ -835,8 +835,9 @@ el_status el_model_predict(const el_model *m, const el_table *t, double *out,
             }
             el_status st = eli_err_at(
                 err, EL_ERR_NUMERIC, src, line, 0,
-                "%s%s%ld: the model's prediction is %g (not finite) at %s", src && *src ? src : "",
-                src && *src ? ":" : "row ", line ? line : (long)i + 1, out[i],
+                "%s%s%ld: the model's prediction is %s (not finite) at %s", src && *src ? src : "",
+                src && *src ? ":" : "row ", line ? line : (long)i + 1,
+                isnan(out[i]) ? "NaN" : out[i] > 0 ? "+inf" : "-inf",
                 b.data ? b.data : "");
             eli_buf_free(&b);
             return st;

@@ -109,11 +109,213 @@ static void test_recovery_noisy(void **state)
     }
 }
 
+
+/* ---- analytic problems (NLopt-style) ---------------------------------- */
+
+static el_table *rows_table(size_t n, const char *const *names, const double *const *cols,
+                            size_t ncols)
+{
+    el_table *t;
+    assert_int_equal(el_table_create(n, &t), EL_OK);
+    for (size_t k = 0; k < ncols; k++)
+        assert_int_equal(el_table_set_numeric(t, names[k], cols[k], n, NULL), EL_OK);
+    return t;
+}
+
+static el_model *formula_model(const char *formula, const char *const *vars, size_t nv)
+{
+    el_model *m;
+    struct el_error err;
+    if (el_model_from_formula(formula, vars, nv, &m, &err) != EL_OK)
+        fail_msg("formula: %s", err.text);
+    return m;
+}
+
+static void run_fit(el_model *m, const el_table *t, el_loss loss, el_stop *why)
+{
+    el_fit *f;
+    assert_int_equal(el_fit_create(&f), EL_OK);
+    assert_int_equal(el_fit_set_loss(f, loss), EL_OK);
+    if (el_fit_run(f, m, t, why) != EL_OK)
+        fail_msg("fit: %s", el_fit_errmsg(f));
+    el_fit_destroy(f);
+}
+
+/* Rosenbrock as least squares: residuals 10(b - a^2) and (1 - a), encoded
+ * with row indicators; the abs2 loss is their mean square. */
+static void test_rosenbrock(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"r1", "r2", "energy_j"};
+    const double r1[2] = {1, 0}, r2[2] = {0, 1}, y[2] = {1, 1};
+    const double *cols[3] = {r1, r2, y};
+    el_table *t = rows_table(2, names, cols, 3);
+    el_model *m = formula_model("1 + r1*10*(b - a^2) + r2*(1 - a)", names, 2);
+    assert_int_equal(el_model_set_bounds(m, "a", -2, 2, NULL), EL_OK);
+    assert_int_equal(el_model_set_bounds(m, "b", -2, 3, NULL), EL_OK);
+    assert_int_equal(el_model_set_start(m, "a", -1.2, NULL), EL_OK);
+    el_stop why;
+    run_fit(m, t, EL_LOSS_ABS2, &why);
+    assert_double_equal(el_model_param_value(m, 0), 1.0, 1e-4);
+    assert_double_equal(el_model_param_value(m, 1), 1.0, 1e-4);
+    assert_true(why != EL_STOP_NONE && why != EL_STOP_CANCELLED);
+    el_model_destroy(m);
+    el_table_destroy(t);
+}
+
+/* The optimum lies outside the box: the fit stops on the bound and flags it. */
+static void test_active_bound(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"x", "energy_j"};
+    const double x[3] = {1, 2, 3}, y[3] = {5, 10, 15};
+    const double *cols[2] = {x, y};
+    el_table *t = rows_table(3, names, cols, 2);
+    el_model *m = formula_model("a*x", names, 1);
+    assert_int_equal(el_model_set_bounds(m, "a", 0, 2, NULL), EL_OK);
+    run_fit(m, t, EL_LOSS_REL2, NULL);
+    assert_double_equal(el_model_param_value(m, 0), 2.0, 1e-9);
+    assert_true(el_model_param_at_bound(m, 0));
+    el_model_destroy(m);
+    el_table_destroy(t);
+}
+
+/* log(a - 3) is NaN for a < 3, where the start lies: failed evaluations must
+ * not poison the fit, and a random start inside the box finds a = 3 + e. */
+static void test_nan_domain(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"x", "energy_j"};
+    const double x[4] = {1, 2, 3, 4}, y[4] = {1, 2, 3, 4};
+    const double *cols[2] = {x, y};
+    el_table *t = rows_table(4, names, cols, 2);
+    el_model *m = formula_model("x*log(a - 3)", names, 1);
+    assert_int_equal(el_model_set_bounds(m, "a", 0, 10, NULL), EL_OK);
+    assert_int_equal(el_model_set_start(m, "a", 1, NULL), EL_OK);
+    run_fit(m, t, EL_LOSS_REL2, NULL);
+    assert_double_equal(el_model_param_value(m, 0), 3.0 + exp(1.0), 1e-5);
+    el_model_destroy(m);
+    el_table_destroy(t);
+}
+
+/* Parameters twelve orders of magnitude apart. */
+static void test_badly_scaled(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"x", "energy_j"};
+    double x[20], y[20];
+    for (int i = 0; i < 20; i++) {
+        x[i] = 1 + i;
+        y[i] = 3e6 * x[i] + 2e-6 * x[i] * x[i] * x[i] * x[i] * x[i] * x[i] * x[i] * x[i];
+    }
+    const double *cols[2] = {x, y};
+    el_table *t = rows_table(20, names, cols, 2);
+    el_model *m = formula_model("a*x + b*x^8", names, 1);
+    assert_int_equal(el_model_set_bounds(m, "a", 0, 1e9, NULL), EL_OK);
+    assert_int_equal(el_model_set_bounds(m, "b", 0, 1, NULL), EL_OK);
+    run_fit(m, t, EL_LOSS_REL2, NULL);
+    assert_double_equal(el_model_param_value(m, 0) / 3e6, 1.0, 1e-6);
+    assert_double_equal(el_model_param_value(m, 1) / 2e-6, 1.0, 1e-6);
+    el_model_destroy(m);
+    el_table_destroy(t);
+}
+
+static void test_reproducible_with_seed(void **state)
+{
+    (void)state;
+    double *truth;
+    el_table *t = gen(30, 9, 0.05, &truth);
+    double v[2][12];
+    for (int r = 0; r < 2; r++) {
+        el_model *m;
+        el_fit *f;
+        assert_int_equal(el_model_from_template("energylens12", &m, NULL), EL_OK);
+        assert_int_equal(el_fit_create(&f), EL_OK);
+        el_fit_set_seed(f, 42);
+        assert_int_equal(el_fit_run(f, m, t, NULL), EL_OK);
+        for (size_t k = 0; k < 12; k++)
+            v[r][k] = el_model_param_value(m, k);
+        el_fit_destroy(f);
+        el_model_destroy(m);
+    }
+    assert_memory_equal(v[0], v[1], sizeof v[0]); /* deliberate bit-exact check */
+    free(truth);
+    el_table_destroy(t);
+}
+
+static void test_fit_errors(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"x", "energy_j"};
+    const double x[2] = {1, 2}, y[2] = {1, -2};
+    const double *cols[2] = {x, y};
+    el_table *t = rows_table(2, names, cols, 2);
+    el_fit *f;
+    assert_int_equal(el_fit_create(&f), EL_OK);
+    el_model *m = formula_model("a*x", names, 1);
+    assert_int_equal(el_fit_run(f, m, t, NULL), EL_ERR_DATA);
+    assert_non_null(strstr(el_fit_errmsg(f), "target 'energy_j' is -2"));
+    el_model_set_target(m, "latency_s");
+    assert_int_equal(el_fit_run(f, m, t, NULL), EL_ERR_MISSING);
+    assert_non_null(strstr(el_fit_errmsg(f), "target column 'latency_s' is missing"));
+    el_model_destroy(m);
+    static const char *const more[] = {"x", "z"};
+    m = formula_model("a*z", more, 2);
+    el_model_set_target(m, "x");
+    assert_int_equal(el_fit_run(f, m, t, NULL), EL_ERR_MISSING);
+    assert_non_null(strstr(el_fit_errmsg(f), "column 'z' needed by the formula is missing"));
+    el_model_destroy(m);
+    m = formula_model("2*z", more, 2);
+    assert_int_equal(el_fit_run(f, m, t, NULL), EL_ERR_INVALID_ARG);
+    el_model_destroy(m);
+    assert_int_equal(el_fit_set_starts(f, 0), EL_ERR_INVALID_ARG);
+    assert_int_equal(el_fit_set_ftol(f, (double)NAN), EL_ERR_INVALID_ARG);
+    el_fit_destroy(f);
+    el_table_destroy(t);
+}
+
+static int cancel_after_two(size_t start, size_t nstarts, double best, void *ud)
+{
+    (void)nstarts;
+    (void)best;
+    *(size_t *)ud = start;
+    return start >= 2;
+}
+
+static void test_progress_cancel(void **state)
+{
+    (void)state;
+    double *truth;
+    el_table *t = gen(20, 3, 0.0, &truth);
+    el_model *m;
+    el_fit *f;
+    assert_int_equal(el_model_from_template("energylens12", &m, NULL), EL_OK);
+    assert_int_equal(el_fit_create(&f), EL_OK);
+    size_t seen = 0;
+    el_fit_set_progress(f, cancel_after_two, &seen);
+    assert_int_equal(el_fit_run(f, m, t, NULL), EL_OK);
+    struct el_fit_info fi;
+    el_model_fit_info(m, &fi);
+    assert_int_equal(fi.nstarts, 2);
+    assert_int_equal(seen, 2);
+    el_fit_destroy(f);
+    el_model_destroy(m);
+    el_table_destroy(t);
+    free(truth);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recovery_noise_free),
         cmocka_unit_test(test_recovery_noisy),
+        cmocka_unit_test(test_rosenbrock),
+        cmocka_unit_test(test_active_bound),
+        cmocka_unit_test(test_nan_domain),
+        cmocka_unit_test(test_badly_scaled),
+        cmocka_unit_test(test_reproducible_with_seed),
+        cmocka_unit_test(test_fit_errors),
+        cmocka_unit_test(test_progress_cancel),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
