@@ -21,10 +21,13 @@ ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
 OPT     := -O1 -g $(SANFLAGS) -fno-omit-frame-pointer
 endif
+# Tests, benchmarks and fakes keep the warning set but allow float<->double
+# promotions and narrowing in their arithmetic-heavy fixtures.
+TESTWARN := -Wno-missing-prototypes -Wno-double-promotion -Wno-conversion -Wno-unused-function
 CPPFLAGS := -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 CFLAGS  := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -pthread
 LDFLAGS := $(SANFLAGS) -pthread
-LIBS    := -lnlopt -ljansson -lcsv -lyaml -lgsl -lgslcblas -lxgboost -ldl -lm
+LIBS    := -lnlopt -ljansson -lcsv -lyaml -lgsl -lgslcblas -lxgboost -lcurl -ldl -lm
 
 LIB_SRC   := $(sort $(wildcard src/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
@@ -69,23 +72,37 @@ $(BUILD)/energylens: $(CLI_OBJ) $(BUILD)/libenergylens.a
 # Unit tests may reach internals (src/*/..._int.h), so they get -Isrc.
 $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(BUILD)/libenergylens.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isrc -Itests/unit $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(TESTLIB_OBJ) \
+	$(CC) $(CPPFLAGS) -Isrc -Itests/unit $(CFLAGS) $(TESTWARN) -o $@ $< $(TESTLIB_OBJ) \
 	  $(BUILD)/libenergylens.a $(LDFLAGS) $(LIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libenergylens.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -o $@ $< $(BUILD)/libenergylens.a $(LDFLAGS) $(LIBS)
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(TESTWARN) -o $@ $< $(BUILD)/libenergylens.a $(LDFLAGS) $(LIBS)
 
 # Corpus replay drivers: each fuzz target linked with a plain main() so the
 # saved corpus runs in every build (the fuzzing itself: tests/fuzz/run-fuzz.sh).
 $(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libenergylens.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) -Wno-missing-prototypes -o $@ $< tests/fuzz/replay.c \
+	$(CC) $(CPPFLAGS) -Isrc $(CFLAGS) $(TESTWARN) -o $@ $< tests/fuzz/replay.c \
 	  $(BUILD)/libenergylens.a $(LDFLAGS) $(LIBS)
 
 $(BUILD)/fakes/%.so: tests/fakes/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -shared -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(TESTWARN) -shared -o $@ $<
+
+# ---- profiling harness (src/prof) test fakes: begin -------------------------
+# The fake OpenAI-compatible server is an executable (the profiler spawns it
+# from a plan's argv template), so it lives in tests/fakes/server/, outside
+# the *.so wildcard above. Fakes that include a sibling source or header are
+# rebuilt when it changes.
+FAKE_SERVER := $(BUILD)/fakes/fake_server
+all: $(FAKE_SERVER)
+$(FAKE_SERVER): tests/fakes/server/fake_server.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(LDFLAGS) -ljansson -lm
+$(FAKE_SO): tests/fakes/fake_power.h
+$(BUILD)/fakes/fake_nvml_nosym.so: tests/fakes/fake_nvml.c
+# ---- profiling harness (src/prof) test fakes: end ---------------------------
 
 test: all
 	@BUILD=$(BUILD) sh tests/run-tests.sh

@@ -520,7 +520,7 @@ el_status el_model_set_bound_spec(el_model *m, const char *spec, struct el_error
     snprintf(name, sizeof name, "%.*s", (int)(eq - spec), spec);
     snprintf(lo_s, sizeof lo_s, "%.*s", (int)(colon - eq - 1), eq + 1);
     snprintf(hi_s, sizeof hi_s, "%s", colon + 1);
-    double lo = -INFINITY, hi = INFINITY;
+    double lo = -(double)INFINITY, hi = (double)INFINITY;
     if (lo_s[0] && !eli_parse_double(lo_s, &lo))
         return eli_err(err, EL_ERR_INVALID_ARG, "bound '%s': lower bound '%s' is not a number",
                        spec, lo_s);

@@ -236,8 +236,8 @@ el_status el_model_from_json(const char *text, el_model **out, struct el_error *
         sp->name = get_str(o, "name");
         sp->meaning = get_str(o, "meaning");
         double val;
-        if (!sp->name || !get_num(o, "lo", -INFINITY, &sp->lo) ||
-            !get_num(o, "hi", INFINITY, &sp->hi) || !get_num(o, "start", 1.0, &sp->start) ||
+        if (!sp->name || !get_num(o, "lo", -(double)INFINITY, &sp->lo) ||
+            !get_num(o, "hi", (double)INFINITY, &sp->hi) || !get_num(o, "start", 1.0, &sp->start) ||
             !get_num(o, "value", (double)NAN, &val)) {
             eli_err(err, st, "model file: parameter %zu lacks a name or has a non-number field",
                     k + 1);

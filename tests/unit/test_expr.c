@@ -181,9 +181,10 @@ static void test_split_terms(void **state)
 static void test_gradient_matches_central_differences(void **state)
 {
     (void)state;
+    static const char el12[] = "a_p*s_in/((batch^b_p + e_p)*tp^t_p*pp^p_p)"
+                               " + a_d*s_out/((batch^b_d + e_d)*tp^t_d*pp^p_d) + k_t*tp + k_p*pp";
     const char *formulas[] = {
-        "a_p*s_in/((batch^b_p + e_p)*tp^t_p*pp^p_p) + a_d*s_out/((batch^b_d + e_d)*tp^t_d*pp^p_d)"
-        " + k_t*tp + k_p*pp",
+        el12,
         "log(1 + a*s_in/(batch*tp^x*pp^y)) + c",
         "sqrt(a*batch + b) * exp(-c*tp) - abs(d - s_out/100) / (e^2 + 1)",
         "sin(a*tp) + cos(b*pp) + tanh(c*batch/100) + a^b - (a - b*c)",

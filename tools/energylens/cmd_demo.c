@@ -217,7 +217,7 @@ int cmd_demo(int argc, char **argv)
     for (size_t i = 1; i < n; i++)
         if (energy[i] < energy[best_i])
             best_i = i;
-    double measured_pick = NAN;
+    double measured_pick = (double)NAN;
     for (size_t i = 0; i < n; i++)
         if (tp[i] == rt[0] && batch[i] == rb[0] && !(measured_pick <= energy[i]))
             measured_pick = energy[i];

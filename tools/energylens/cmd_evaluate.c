@@ -137,7 +137,7 @@ int cmd_evaluate(int argc, char **argv)
             strcat(keys[i], "\x1f");
         }
     }
-    double mape = NAN, r2 = NAN, rmse = NAN;
+    double mape = (double)NAN, r2 = (double)NAN, rmse = (double)NAN;
     el_metric_mape(y, p, n, &mape);
     el_metric_r2(y, p, n, &r2);
     el_metric_rmse(y, p, n, &rmse);

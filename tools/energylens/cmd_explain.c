@@ -159,7 +159,7 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
                 s.total[0] != 0 ? 100.0 * s.part[0][j] / s.total[0] : 0.0);
     const char *axes[2] = {"tp", "pp"};
     const char *axis_names[2] = {"TP (tensor parallelism)", "PP (pipeline parallelism)"};
-    double change[2] = {NAN, NAN};
+    double change[2] = {(double)NAN, (double)NAN};
     for (int a = 0; a < 2; a++) {
         if (!uses(m, axes[a]))
             continue;
