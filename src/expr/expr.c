@@ -672,8 +672,10 @@ static void print_node(struct printer *pr, size_t k)
         print_child(pr, b, node_prec(pr, b) < PREC_POW && node_prec(pr, b) != PREC_NEG);
         return;
     case ELI_OP_NEG:
+        /* "--x" reads back as two negations; parentheses only where a
+         * lower-precedence child or a negative number follows. */
         eli_buf_puts(&pr->b, "-");
-        print_child(pr, b, node_prec(pr, b) < PREC_POW);
+        print_child(pr, b, node_prec(pr, b) < PREC_POW && pr->e->nodes[b].op != ELI_OP_NEG);
         return;
     default:
         break;

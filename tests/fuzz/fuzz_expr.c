@@ -26,9 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *sympy = el_expr_to_string(e, EL_FMT_SYMPY, NULL, 0);
         if (printed) {
             el_expr *e2 = NULL;
-            if (el_expr_parse(printed, vars, 5, &e2, &err) != EL_OK ||
-                el_expr_size(e2) != el_expr_size(e))
-                abort(); /* printing must round-trip */
+            el_status st = el_expr_parse(printed, vars, 5, &e2, &err);
+            /* printing must round-trip; it may add parentheses, so a text at
+             * the nesting limit may come back as EL_ERR_LIMIT */
+            if (st != EL_OK && st != EL_ERR_LIMIT)
+                abort();
+            if (st == EL_OK && el_expr_size(e2) != el_expr_size(e))
+                abort();
             el_expr_destroy(e2);
         }
         double cols[5][3] = {{1, 2, 4}, {1, 1, 2}, {1, 64, 512}, {128, 512, 2048}, {64, 256, 512}};
