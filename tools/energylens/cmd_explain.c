@@ -108,6 +108,18 @@ static int uses(const el_model *m, const char *var)
 int explain_print(FILE *f, const el_model *m, const el_table *at, int show_params)
 {
     const char *target = el_model_target(m);
+    const char *fnames[64];
+    double share[64];
+    size_t nfi = 0;
+    if (show_params && el_model_importance(m, fnames, share, 64, &nfi) == EL_OK) {
+        /* A tree ensemble has no formula to read: show what drives it. */
+        fprintf(f, "%s = %s: a black box of %s trees; it has no parameters or terms to\n"
+                   "explain, but its splits use the features in these shares of total gain:\n",
+                target, el_model_formula(m), el_model_method(m));
+        for (size_t k = 0; k < nfi; k++)
+            fprintf(f, "  %-8s %5.1f%%\n", fnames[k], 100.0 * share[k]);
+        show_params = 0;
+    }
     if (show_params) {
         fprintf(f, "%s = %s\n\n", target, el_model_formula(m));
         fprintf(f, "%-6s %12s  %s\n", "param", "value", "meaning");
