@@ -301,6 +301,8 @@ el_status el_expr_eval(const el_expr *e, const double *const *cols, size_t n,
                 continue;
             }
             if (nd->op == ELI_OP_VAR) {
+                if (k == root) /* the whole expression is one variable */
+                    memcpy(out + off, cols[nd->arg] + off, m * sizeof *out);
                 stk[sp].v = cols[nd->arg] + off;
                 stk[sp].s = 0.0;
                 sp++;

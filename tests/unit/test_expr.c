@@ -47,6 +47,7 @@ static void test_precedence(void **state)
     assert_double_equal(eval1("(1 + 2)*3", row, NULL), 9.0, 0);
     assert_double_equal(eval1("sqrt(batch) + abs(-3) + log(exp(2))", row, NULL), 7.0, 1e-15);
     assert_double_equal(eval1("1.5e2 + .5", row, NULL), 150.5, 0);
+    assert_double_equal(eval1("batch", row, NULL), 4.0, 0); /* a lone variable is the root */
 }
 
 static void test_params_numbered_by_appearance(void **state)
