@@ -63,9 +63,9 @@ struct eli_rng {
 };
 void eli_rng_seed(struct eli_rng *r, uint64_t seed);
 uint64_t eli_rng_next(struct eli_rng *r);
-double eli_rng_uniform(struct eli_rng *r);           /* [0, 1) */
-double eli_rng_normal(struct eli_rng *r);            /* N(0, 1) */
-size_t eli_rng_below(struct eli_rng *r, size_t n);   /* [0, n), n > 0 */
+double eli_rng_uniform(struct eli_rng *r);         /* [0, 1) */
+double eli_rng_normal(struct eli_rng *r);          /* N(0, 1) */
+size_t eli_rng_below(struct eli_rng *r, size_t n); /* [0, n), n > 0 */
 void eli_rng_shuffle(struct eli_rng *r, size_t *idx, size_t n);
 
 /* Number text: shortest "%.*g" that round-trips (digits = 0) or `digits`

@@ -60,8 +60,8 @@ el_status eli_write_file_atomic(const char *path, const char *data, size_t len,
     snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
-        el_status st = eli_err_at(err, EL_ERR_IO, path, 0, 0, "%s: cannot create: %s", path,
-                                  strerror(errno));
+        el_status st =
+            eli_err_at(err, EL_ERR_IO, path, 0, 0, "%s: cannot create: %s", path, strerror(errno));
         eli_free(tmp);
         return st;
     }
@@ -91,14 +91,12 @@ el_status eli_write_file_atomic(const char *path, const char *data, size_t len,
     return EL_OK;
 }
 
-el_status eli_read_file(const char *path, size_t max, char **out, size_t *len,
-                        struct el_error *err)
+el_status eli_read_file(const char *path, size_t max, char **out, size_t *len, struct el_error *err)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return eli_err_at(err, EL_ERR_IO, path, 0, 0, "%s: cannot open: %s", path,
-                          strerror(errno));
+        return eli_err_at(err, EL_ERR_IO, path, 0, 0, "%s: cannot open: %s", path, strerror(errno));
     struct eli_buf b;
     eli_buf_init(&b);
     char chunk[65536];

@@ -167,10 +167,10 @@ struct obj {
     const double **cols;
     size_t n, np;
     const double *y;
-    double ymean2;            /* mean(y)^2 for the abs2 loss */
+    double ymean2; /* mean(y)^2 for the abs2 loss */
     const struct eli_param *p;
-    const double *scale;      /* linear-scale divisor per parameter */
-    const double *prior_x;    /* prior centre in x space (log-scale parameters) */
+    const double *scale;   /* linear-scale divisor per parameter */
+    const double *prior_x; /* prior centre in x space (log-scale parameters) */
     double prior;
     el_loss loss;
     double *theta, *pred, *jac;
@@ -586,7 +586,9 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     fi->fitted = 1;
     snprintf(fi->method, sizeof fi->method, "lbfgs");
     snprintf(fi->loss_kind, sizeof fi->loss_kind, "%s",
-             f->loss == EL_LOSS_LOG2 ? "log2" : f->loss == EL_LOSS_ABS2 ? "abs2" : "rel2");
+             f->loss == EL_LOSS_LOG2   ? "log2"
+             : f->loss == EL_LOSS_ABS2 ? "abs2"
+                                       : "rel2");
     snprintf(fi->stop, sizeof fi->stop, "%s", el_stop_str(best_stop));
     fi->loss = Lb;
     if (el_metric_mape(y, o.pred, n, &fi->mape) != EL_OK)

@@ -48,9 +48,8 @@ static float *to_float(const double *X, size_t n)
     return f;
 }
 
-el_status eli_booster_train(const char *kind, const double *X, const double *y, size_t n,
-                            size_t nf, uint64_t seed, struct eli_booster **out,
-                            struct el_error *err)
+el_status eli_booster_train(const char *kind, const double *X, const double *y, size_t n, size_t nf,
+                            uint64_t seed, struct eli_booster **out, struct el_error *err)
 {
     *out = NULL;
     int rf = strcmp(kind, "rf") == 0;
@@ -75,16 +74,21 @@ el_status eli_booster_train(const char *kind, const double *X, const double *y, 
     char seed_s[32];
     snprintf(seed_s, sizeof seed_s, "%u", (unsigned)(seed & 0x7fffffff));
     const char *common[][2] = {
-        {"nthread", "1"}, {"seed", seed_s}, {"objective", "reg:squarederror"},
+        {"nthread", "1"},         {"seed", seed_s},   {"objective", "reg:squarederror"},
         {"tree_method", "exact"}, {"verbosity", "0"},
     };
     const char *rf_params[][2] = {
-        {"num_parallel_tree", "100"}, {"learning_rate", "1"}, {"subsample", "0.632"},
-        {"colsample_bynode", "1"},    {"max_depth", "30"},    {"min_child_weight", "1"},
-        {"lambda", "0"},              {"base_score", "0"},
+        {"num_parallel_tree", "100"},
+        {"learning_rate", "1"},
+        {"subsample", "0.632"},
+        {"colsample_bynode", "1"},
+        {"max_depth", "30"},
+        {"min_child_weight", "1"},
+        {"lambda", "0"},
+        {"base_score", "0"},
     };
     const char *gb_params[][2] = {
-        {"learning_rate", "0.1"}, {"max_depth", "4"},   {"min_child_weight", "1"},
+        {"learning_rate", "0.1"}, {"max_depth", "4"}, {"min_child_weight", "1"},
         {"subsample", "1"},       {"lambda", "1"},
     };
     int bad = 0;
@@ -172,8 +176,7 @@ char *eli_booster_to_base64(const struct eli_booster *b)
     return o;
 }
 
-el_status eli_booster_from_base64(const char *text, struct eli_booster **out,
-                                  struct el_error *err)
+el_status eli_booster_from_base64(const char *text, struct eli_booster **out, struct el_error *err)
 {
     *out = NULL;
     size_t n = strlen(text);

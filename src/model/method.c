@@ -17,7 +17,7 @@
 
 #include "../core/banned.h"
 
-static const char *const method_names[] = {"energylens", "linreg", "rf", "gbdt", "maveriq",
+static const char *const method_names[] = {"energylens",        "linreg", "rf", "gbdt", "maveriq",
                                            "maveriq-meanpower", NULL};
 
 const char *const *el_method_names(void)
@@ -74,8 +74,8 @@ static el_status check_target(const el_table *t, const char *target, const doubl
     return EL_OK;
 }
 
-static el_status set_train_metrics(el_model *m, const el_table *t, const double *y,
-                                   uint64_t seed, double t0, struct el_error *err)
+static el_status set_train_metrics(el_model *m, const el_table *t, const double *y, uint64_t seed,
+                                   double t0, struct el_error *err)
 {
     size_t n = el_table_nrows(t);
     double *p = eli_mallocarray(n, sizeof *p);
@@ -87,8 +87,7 @@ static el_status set_train_metrics(el_model *m, const el_table *t, const double 
         memset(fi, 0, sizeof *fi);
         fi->fitted = 1;
         snprintf(fi->method, sizeof fi->method, "%s", m->method);
-        snprintf(fi->loss_kind, sizeof fi->loss_kind, "%s",
-                 m->booster ? "sq" : "ols");
+        snprintf(fi->loss_kind, sizeof fi->loss_kind, "%s", m->booster ? "sq" : "ols");
         snprintf(fi->stop, sizeof fi->stop, "done");
         if (el_metric_mape(y, p, n, &fi->mape) != EL_OK)
             fi->mape = (double)NAN;

@@ -19,8 +19,8 @@
 /* Templates                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static const char *const canonical_vars[] = {"tp",    "pp",    "batch",
-                                             "s_in",  "s_out", "max_batched_tokens"};
+static const char *const canonical_vars[] = {"tp",   "pp",    "batch",
+                                             "s_in", "s_out", "max_batched_tokens"};
 #define N_CANON (sizeof canonical_vars / sizeof canonical_vars[0])
 
 /* EnergyLens-12 (DESIGN.md section 3, our reconstruction of the paper's
@@ -38,8 +38,8 @@ static const struct eli_param_spec el12_params[] = {
     {"b_p", "prefill batching exponent: how fast batching amortises per-request prefill cost", 0.0,
      1.0, 0.5, 0},
     {"e_p", "prefill small-batch regulariser (added to B^b_p)", 1e-6, 1e4, 1.0, 1},
-    {"t_p", "prefill TP exponent: TP splits each layer and adds all-reduce traffic", -1.5, 1.5,
-     0.0, 0},
+    {"t_p", "prefill TP exponent: TP splits each layer and adds all-reduce traffic", -1.5, 1.5, 0.0,
+     0},
     {"p_p", "prefill PP exponent: PP splits layers and adds pipeline bubbles", -1.5, 1.5, 0.0, 0},
     {"a_d", "decode energy scale per output token (memory-bound), J/token", 1e-9, 1e5, 1.0, 1},
     {"b_d", "decode batching exponent: batch-size saturation of per-request decode cost", 0.0, 1.0,
@@ -221,7 +221,7 @@ el_status eli_model_build(const char *formula, const char *const *vars, size_t n
     m->formula = el_expr_to_string(m->expr, EL_FMT_TEXT, NULL, 0);
     snprintf(m->method, sizeof m->method, "%s",
              template_name && strcmp(template_name, "energylens12") == 0 ? "energylens"
-                                                                          : "formula");
+                                                                         : "formula");
     m->template_name = eli_strdup(template_name ? template_name : "");
     m->target = eli_strdup("energy_j");
     m->np = m->expr->nparams;
@@ -674,7 +674,8 @@ void eli_model_detect_linear(el_model *m)
     double *data = eli_mallocarray(nv * ROWS + 1, sizeof *data);
     const double **cols = eli_mallocarray(nv + 1, sizeof *cols);
     double *th = eli_mallocarray(np, sizeof *th), *th2 = eli_mallocarray(np, sizeof *th2);
-    double *j1 = eli_mallocarray(ROWS * np, sizeof *j1), *j2 = eli_mallocarray(ROWS * np, sizeof *j2);
+    double *j1 = eli_mallocarray(ROWS * np, sizeof *j1),
+           *j2 = eli_mallocarray(ROWS * np, sizeof *j2);
     int *cand = eli_calloc(np, sizeof *cand);
     if (!data || !cols || !th || !th2 || !j1 || !j2 || !cand)
         goto done;
@@ -815,8 +816,7 @@ done:
     return st;
 }
 
-el_status el_model_predict(const el_model *m, const el_table *t, double *out,
-                           struct el_error *err)
+el_status el_model_predict(const el_model *m, const el_table *t, double *out, struct el_error *err)
 {
     if (!m || !t || (!out && el_table_nrows(t)))
         return eli_err(err, EL_ERR_INVALID_ARG, "predict: missing model, table or output");
@@ -833,12 +833,14 @@ el_status el_model_predict(const el_model *m, const el_table *t, double *out,
                 eli_buf_printf(&b, "%s%s=%s", v ? ", " : "", m->expr->vars[v],
                                el_table_cell(t, i, (size_t)j));
             }
-            el_status st = eli_err_at(
-                err, EL_ERR_NUMERIC, src, line, 0,
-                "%s%s%ld: the model's prediction is %s (not finite) at %s", src && *src ? src : "",
-                src && *src ? ":" : "row ", line ? line : (long)i + 1,
-                isnan(out[i]) ? "NaN" : out[i] > 0 ? "+inf" : "-inf",
-                b.data ? b.data : "");
+            el_status st = eli_err_at(err, EL_ERR_NUMERIC, src, line, 0,
+                                      "%s%s%ld: the model's prediction is %s (not finite) at %s",
+                                      src && *src ? src : "", src && *src ? ":" : "row ",
+                                      line ? line : (long)i + 1,
+                                      isnan(out[i]) ? "NaN"
+                                      : out[i] > 0  ? "+inf"
+                                                    : "-inf",
+                                      b.data ? b.data : "");
             eli_buf_free(&b);
             return st;
         }

@@ -16,15 +16,15 @@ struct eli_param {
 struct eli_booster;
 
 struct el_model {
-    char method[32];        /* "energylens", "linreg", "rf", ..., "formula" */
+    char method[32];             /* "energylens", "linreg", "rf", ..., "formula" */
     struct eli_booster *booster; /* tree models: the ensemble; expr then only
                                     lists the features (no parameters) */
-    el_expr *expr;          /* variables = only those the formula uses */
-    char *formula;          /* text, parameter names */
-    char *template_name;    /* "" for user formulas */
+    el_expr *expr;               /* variables = only those the formula uses */
+    char *formula;               /* text, parameter names */
+    char *template_name;         /* "" for user formulas */
     char *target;
     size_t np;
-    struct eli_param *p;    /* same order as the expression's parameters */
+    struct eli_param *p; /* same order as the expression's parameters */
     size_t nterms;
     el_expr **terms;
     char **term_labels;

@@ -14,14 +14,13 @@
 
 #include "../core/banned.h"
 
-#define MODEL_FORMAT 1
+#define MODEL_FORMAT    1
 #define MODEL_MAX_BYTES ((size_t)64 << 20)
 
 static json_t *num(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
 }
-
 
 char *el_model_to_json(const el_model *m)
 {
@@ -287,14 +286,16 @@ el_status el_model_from_json(const char *text, el_model **out, struct el_error *
     json_t *val;
     json_object_foreach(data, key, val)
     {
-        if (json_is_string(val) && (st = el_model_set_note(m, key, json_string_value(val))) != EL_OK)
+        if (json_is_string(val) &&
+            (st = el_model_set_note(m, key, json_string_value(val))) != EL_OK)
             goto done;
     }
     json_t *fit = json_object_get(root, "fit");
     if (json_is_object(fit)) {
         struct el_fit_info *fi = &m->info;
         fi->fitted = json_is_true(json_object_get(fit, "fitted"));
-        snprintf(fi->method, sizeof fi->method, "%s", get_str(fit, "method") ? get_str(fit, "method") : "");
+        snprintf(fi->method, sizeof fi->method, "%s",
+                 get_str(fit, "method") ? get_str(fit, "method") : "");
         snprintf(fi->loss_kind, sizeof fi->loss_kind, "%s",
                  get_str(fit, "loss_kind") ? get_str(fit, "loss_kind") : "");
         snprintf(fi->stop, sizeof fi->stop, "%s", get_str(fit, "stop") ? get_str(fit, "stop") : "");

@@ -45,8 +45,12 @@ static double mean(const struct agg *a)
 int cmd_evaluate(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", 0, NULL, 'h'}, {"group-by", 1, NULL, OPT_GROUP}, {"format", 1, NULL, OPT_FORMAT},
-        {"quiet", 0, NULL, 'q'}, CLI_DATA_LONGOPTS, {NULL, 0, NULL, 0},
+        {"help", 0, NULL, 'h'},
+        {"group-by", 1, NULL, OPT_GROUP},
+        {"format", 1, NULL, OPT_FORMAT},
+        {"quiet", 0, NULL, 'q'},
+        CLI_DATA_LONGOPTS,
+        {NULL, 0, NULL, 0},
     };
     const char *cmd = "evaluate";
     struct data_opts d;

@@ -113,8 +113,9 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
     size_t nfi = 0;
     if (show_params && el_model_importance(m, fnames, share, 64, &nfi) == EL_OK) {
         /* A tree ensemble has no formula to read: show what drives it. */
-        fprintf(f, "%s = %s: a black box of %s trees; it has no parameters or terms to\n"
-                   "explain, but its splits use the features in these shares of total gain:\n",
+        fprintf(f,
+                "%s = %s: a black box of %s trees; it has no parameters or terms to\n"
+                "explain, but its splits use the features in these shares of total gain:\n",
                 target, el_model_formula(m), el_model_method(m));
         for (size_t k = 0; k < nfi; k++)
             fprintf(f, "  %-8s %5.1f%%\n", fnames[k], 100.0 * share[k]);
@@ -124,8 +125,8 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
         fprintf(f, "%s = %s\n\n", target, el_model_formula(m));
         fprintf(f, "%-6s %12s  %s\n", "param", "value", "meaning");
         for (size_t k = 0; k < el_model_nparams(m); k++)
-            fprintf(f, "%-6s %12.6g  %s%s\n", el_model_param_name(m, k),
-                    el_model_param_value(m, k), el_model_param_meaning(m, k),
+            fprintf(f, "%-6s %12.6g  %s%s\n", el_model_param_name(m, k), el_model_param_value(m, k),
+                    el_model_param_meaning(m, k),
                     el_model_param_at_bound(m, k) ? " [at bound]" : "");
     }
     if (!at)
@@ -189,8 +190,9 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
     }
     if (isfinite(change[0]) && isfinite(change[1])) {
         const char *better = change[0] < change[1] ? "TP" : "PP";
-        fprintf(f, "\nat this configuration, spending twice the GPUs on %s costs less energy per "
-                   "request (%+.1f%% vs %+.1f%%)\n",
+        fprintf(f,
+                "\nat this configuration, spending twice the GPUs on %s costs less energy per "
+                "request (%+.1f%% vs %+.1f%%)\n",
                 better, change[0] < change[1] ? change[0] : change[1],
                 change[0] < change[1] ? change[1] : change[0]);
     }
@@ -201,7 +203,7 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
 int cmd_explain(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", 0, NULL, 'h'},   {"at", 1, NULL, 'a'},    {"latex", 0, NULL, 'l'},
+        {"help", 0, NULL, 'h'},   {"at", 1, NULL, 'a'}, {"latex", 0, NULL, 'l'},
         {"format", 1, NULL, 'f'}, {NULL, 0, NULL, 0},
     };
     const char *cmd = "explain";

@@ -37,8 +37,19 @@ static void fit_help(void)
            CLI_DATA_HELP);
 }
 
-enum { OPT_METHOD = OPT_FIRST_FREE + 20, OPT_TEMPLATE = OPT_FIRST_FREE, OPT_FORMULA, OPT_TARGET, OPT_BOUND, OPT_START, OPT_SEED,
-       OPT_STARTS, OPT_LOSS, OPT_MAXEVALS, OPT_FORMAT };
+enum {
+    OPT_METHOD = OPT_FIRST_FREE + 20,
+    OPT_TEMPLATE = OPT_FIRST_FREE,
+    OPT_FORMULA,
+    OPT_TARGET,
+    OPT_BOUND,
+    OPT_START,
+    OPT_SEED,
+    OPT_STARTS,
+    OPT_LOSS,
+    OPT_MAXEVALS,
+    OPT_FORMAT
+};
 
 static int median_note(el_model *m, const el_table *t)
 {
@@ -83,7 +94,10 @@ void print_fit_summary(FILE *f, const el_model *m)
     el_model_fit_info(m, &fi);
     const char *tmpl = el_model_template(m);
     const char *meth = el_model_method(m);
-    fprintf(f, "model:    %s\n", *tmpl ? tmpl : strcmp(meth, "formula") == 0 ? "user formula" : meth);
+    fprintf(f, "model:    %s\n",
+            *tmpl                          ? tmpl
+            : strcmp(meth, "formula") == 0 ? "user formula"
+                                           : meth);
     fprintf(f, "target:   %s\n", el_model_target(m));
     fprintf(f, "formula:  %s = %s\n", el_model_target(m), el_model_formula(m));
     fprintf(f, "fit:      %zu rows, %zu starts, %zu evaluations, %.3f s; stop: %s\n", fi.nrows,
@@ -111,8 +125,9 @@ void print_fit_summary(FILE *f, const el_model *m)
                 el_model_param_meaning(m, k));
     }
     if (nat)
-        fprintf(f, "note: %zu parameter%s at a bound: the data do not pin %s down, or the "
-                   "bound is too tight (widen with --bound NAME=LO:HI)\n",
+        fprintf(f,
+                "note: %zu parameter%s at a bound: the data do not pin %s down, or the "
+                "bound is too tight (widen with --bound NAME=LO:HI)\n",
                 nat, nat == 1 ? " is" : "s are", nat == 1 ? "it" : "them");
 }
 
@@ -224,8 +239,10 @@ int cmd_fit(int argc, char **argv)
     if (method && strcmp(method, "energylens") == 0)
         method = NULL; /* the template path below, with every fit option */
     if (method && (tmpl || formula || nbounds || nstarts_opt))
-        return cli_usage_error(cmd, "--method %s takes no --template, --formula, --bound or "
-                                    "--start", method);
+        return cli_usage_error(cmd,
+                               "--method %s takes no --template, --formula, --bound or "
+                               "--start",
+                               method);
     if (!tmpl && !formula)
         tmpl = strcmp(target, "latency_s") == 0 ? "latency" : "energylens12";
 
@@ -307,21 +324,20 @@ int cmd_fit(int argc, char **argv)
         rc = cli_fail(cmd, st, el_fit_errmsg(f));
         goto done;
     }
-fitted: {
-        char desc[1024], files[1024];
-        size_t off = 0;
-        files[0] = '\0';
-        for (int i = optind; i < argc; i++) {
-            int w = snprintf(files + off, sizeof files - off, "%s%s", i > optind ? " " : "",
-                             argv[i]);
-            if (w > 0 && (size_t)w < sizeof files - off)
-                off += (size_t)w;
-        }
-        data_opts_describe(&d, desc, sizeof desc);
-        el_model_set_note(m, "files", files);
-        el_model_set_note(m, "options", desc);
-        median_note(m, t);
+fitted : {
+    char desc[1024], files[1024];
+    size_t off = 0;
+    files[0] = '\0';
+    for (int i = optind; i < argc; i++) {
+        int w = snprintf(files + off, sizeof files - off, "%s%s", i > optind ? " " : "", argv[i]);
+        if (w > 0 && (size_t)w < sizeof files - off)
+            off += (size_t)w;
     }
+    data_opts_describe(&d, desc, sizeof desc);
+    el_model_set_note(m, "files", files);
+    el_model_set_note(m, "options", desc);
+    median_note(m, t);
+}
     if (output && (st = el_model_save(m, output, &err)) != EL_OK) {
         rc = cli_fail_err(cmd, &err);
         goto done;

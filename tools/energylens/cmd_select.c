@@ -27,8 +27,21 @@ static void select_help(void)
            "  --format table|csv|json  (default table)\n");
 }
 
-enum { OPT_SPACE = OPT_FIRST_FREE, OPT_TP, OPT_PP, OPT_BATCH, OPT_SIN, OPT_SOUT, OPT_MBT,
-       OPT_AXIS, OPT_GPUS, OPT_CONSTRAINT, OPT_TOP, OPT_FORMAT, OPT_LATENCY };
+enum {
+    OPT_SPACE = OPT_FIRST_FREE,
+    OPT_TP,
+    OPT_PP,
+    OPT_BATCH,
+    OPT_SIN,
+    OPT_SOUT,
+    OPT_MBT,
+    OPT_AXIS,
+    OPT_GPUS,
+    OPT_CONSTRAINT,
+    OPT_TOP,
+    OPT_FORMAT,
+    OPT_LATENCY
+};
 
 static void config_text(const el_table *t, size_t row, size_t naxes, char *buf, size_t len)
 {

@@ -153,8 +153,8 @@ int cli_read_tables(const char *cmd, const struct data_opts *d, char *const *fil
                 fprintf(stderr, "  %s\n", el_reader_drop_reason(r, k));
         }
         if (!d->quiet && (d->nwheres || dropped))
-            fprintf(stderr, "energylens %s: %s: %zu rows kept, %zu filtered out by --where\n",
-                    cmd, files[f], el_table_nrows(t), el_reader_filtered(r));
+            fprintf(stderr, "energylens %s: %s: %zu rows kept, %zu filtered out by --where\n", cmd,
+                    files[f], el_table_nrows(t), el_reader_filtered(r));
         if (!all) {
             all = t;
         } else {
