@@ -398,6 +398,8 @@ static void backward(const el_expr *e, const struct plan *p, const double **val,
         int hpa = p->hasp[a], hpb = (ar == 2) && p->hasp[b];
         double *restrict da = hpa ? abuf + (size_t)a * p->cs : NULL;
         double *restrict db = hpb ? abuf + (size_t)b * p->cs : NULL;
+        if (ar == 1 && !da)
+            continue; /* cannot happen: a unary node has its child's parameters */
         switch (nd->op) {
         case ELI_OP_ADD:
             if (hpa)

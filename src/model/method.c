@@ -65,8 +65,9 @@ static el_status check_target(const el_table *t, const char *target, const doubl
                               struct el_error *err)
 {
     long j = el_table_col_index(t, target);
-    *y = j >= 0 ? el_table_col_values(t, (size_t)j) : NULL;
-    if (!*y)
+    const double *col = j >= 0 ? el_table_col_values(t, (size_t)j) : NULL;
+    *y = col;
+    if (!col)
         return eli_err(err, EL_ERR_MISSING, "%s%starget column '%s' is missing or not numeric",
                        el_table_source(t), *el_table_source(t) ? ": " : "", target);
     if (el_table_nrows(t) == 0)
