@@ -116,21 +116,26 @@ static el_status fit_linreg(const el_table *t, const char *target, uint64_t seed
     const char *names[NFEAT];
     const double *cols[NFEAT];
     size_t nf = table_features(t, names, cols), n = el_table_nrows(t), p = nf + 1;
+    /* GSL's SVD needs rows >= columns (and aborts otherwise); zero rows leave
+     * the least-squares problem unchanged, so pad an underdetermined design. */
+    size_t rows = n < p ? p : n;
     struct eli_buf f;
     eli_buf_init(&f);
     eli_buf_puts(&f, "c0");
     for (size_t k = 0; k < nf; k++)
         eli_buf_printf(&f, " + c_%s*%s", names[k], names[k]);
     el_model *m = NULL;
-    gsl_matrix *X = gsl_matrix_alloc(n, p), *cov = gsl_matrix_alloc(p, p);
-    gsl_vector *yv = gsl_vector_alloc(n), *c = gsl_vector_alloc(p);
-    gsl_multifit_linear_workspace *w = gsl_multifit_linear_alloc(n, p);
+    gsl_matrix *X = gsl_matrix_calloc(rows, p), *cov = gsl_matrix_alloc(p, p);
+    gsl_vector *yv = gsl_vector_calloc(rows), *c = gsl_vector_alloc(p);
+    gsl_multifit_linear_workspace *w = gsl_multifit_linear_alloc(rows, p);
     el_status st = EL_ERR_NOMEM;
     if (f.failed || !X || !cov || !yv || !c || !w) {
         eli_err(err, st, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
+        if (!isfinite(y[i]))
+            break; /* el_table numeric columns are finite; belt and braces for GSL */
         gsl_matrix_set(X, i, 0, 1.0);
         for (size_t k = 0; k < nf; k++)
             gsl_matrix_set(X, i, k + 1, cols[k][i]);

@@ -177,6 +177,14 @@ static void test_method_errors(void **state)
     assert_null(m);
     assert_non_null(strstr(err.text, "unknown method 'svm'"));
     assert_int_equal(el_fit_method("rf", t, "latency_s", 0, &m, &err), EL_ERR_MISSING);
+    /* fewer rows than coefficients: minimum-norm least squares, no abort */
+    size_t two[2] = {0, 1};
+    el_table *t2;
+    assert_int_equal(el_table_take(t, two, 2, &t2), EL_OK);
+    assert_int_equal(el_fit_method("linreg", t2, "energy_j", 0, &m, &err), EL_OK);
+    assert_true(test_mape(m, t2) < 1e-6);
+    el_model_destroy(m);
+    el_table_destroy(t2);
     const char *const *names = el_method_names();
     size_t n = 0;
     while (names[n])
