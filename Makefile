@@ -99,10 +99,24 @@ FAKE_SERVER := $(BUILD)/fakes/fake_server
 all: $(FAKE_SERVER)
 $(FAKE_SERVER): tests/fakes/server/fake_server.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -o $@ $< $(LDFLAGS) -ljansson -lm
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(TESTWARN) -o $@ $< $(LDFLAGS) -ljansson -lm
 $(FAKE_SO): tests/fakes/fake_power.h
 $(BUILD)/fakes/fake_nvml_nosym.so: tests/fakes/fake_nvml.c
 # ---- profiling harness (src/prof) test fakes: end ---------------------------
+
+# ---- report (src/report): embedded page assets: begin -----------------------
+# src/report/assets.S embeds the vendored Vega builds (vendor/vega/) and the
+# page's stylesheet and script into the library with .incbin, so a report
+# opens offline from an installed binary. .incbin paths are relative to the
+# repository root, where make runs.
+REPORT_ASSETS := vendor/vega/vega.min.js vendor/vega/vega-lite.min.js \
+                 vendor/vega/vega-embed.min.js src/report/report.css src/report/report.js
+REPORT_ASSET_OBJ := $(BUILD)/obj/src/report/assets.o
+$(REPORT_ASSET_OBJ): src/report/assets.S $(REPORT_ASSETS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -c $< -o $@
+$(BUILD)/libenergylens.a $(BUILD)/libenergylens.so: $(REPORT_ASSET_OBJ)
+# ---- report (src/report): embedded page assets: end -------------------------
 
 test: all
 	@BUILD=$(BUILD) sh tests/run-tests.sh

@@ -52,6 +52,20 @@ if [ -f tests/cli/run-cli-tests.sh ]; then
     failed=$((failed + f))
     [ "$f" -ne 0 ] && bad_bins="$bad_bins cli"
 fi
+# The report rendered in headless Chromium (skips itself without chromium).
+if [ -f tests/report/run-report-test.sh ]; then
+    out=$(BUILD="$BUILD" sh tests/report/run-report-test.sh)
+    rc=$?
+    printf '%s\n' "$out" | grep -v '^report-tally'
+    p=$(printf '%s\n' "$out" | sed -n 's/^report-tally \([0-9]*\) \([0-9]*\)$/\1/p')
+    f=$(printf '%s\n' "$out" | sed -n 's/^report-tally \([0-9]*\) \([0-9]*\)$/\2/p')
+    p=${p:-0}
+    f=${f:-1}
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -ne 0 ] && bad_bins="$bad_bins report"
+fi
 [ -n "$bad_bins" ] && echo "failing:$bad_bins"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -219,7 +219,10 @@ typedef struct el_expr el_expr;
 typedef enum {
     EL_FMT_TEXT  = 0,  /* our own syntax; parses back to the same expression */
     EL_FMT_LATEX = 1,  /* for rendering */
-    EL_FMT_SYMPY = 2   /* Python's sympy.sympify() reads it (** for ^) */
+    EL_FMT_SYMPY = 2,  /* Python's sympy.sympify() reads it (** for ^) */
+    EL_FMT_MATHML = 3  /* presentation MathML: one <mrow> element (ASCII, entities
+                          for symbols) to place inside <math>; tp, pp, batch print
+                          as T, P, B and x_y as x with subscript y, as in LaTeX */
 } el_format;
 
 EL_API el_status el_expr_parse(const char *text, const char *const *vars, size_t nvars,
@@ -458,7 +461,9 @@ EL_API const char *el_model_method(const el_model *m);
  * Fits `method` to the rows of t for `target` (e.g. "energy_j"), with the
  * features tp, pp, batch, s_in, s_out that t has (and power_w for maveriq).
  * Deterministic for a seed. On failure *out is NULL and err says why.
- * Thread-safe for distinct tables/models.
+ * Thread-safe for distinct tables/models. The first "linreg" fit turns off
+ * GSL's process-wide abort-on-error handler (gsl_set_error_handler_off), as a
+ * library must not abort its host; GSL status codes are checked instead.
  */
 EL_API el_status el_fit_method(const char *method, const el_table *t, const char *target,
                                uint64_t seed, el_model **out, struct el_error *err);
@@ -806,17 +811,16 @@ struct el_bench_record {
     const char *from;     /* cross-hw: the source dataset; else "" */
     size_t n_train, n_test;
     uint64_t seed;
-    double mape, r2, rmse;                  /* percent, -, target units */
+    double mape, r2, rmse;                   /* percent, -, target units */
     double pairwise, spearman, top1, regret; /* macro over scenarios; pairwise
                                                 and top1 as shares in [0, 1],
                                                 regret in percent */
-    double fit_seconds;   /* wall time of the fit(s) behind the record */
+    double fit_seconds;                      /* wall time of the fit(s) behind the record */
 };
 
 /* Progress: called after each job from the thread that ran it, one call at
  * a time (the bench serialises them). `what` names the job just done. */
-typedef void (*el_bench_progress_fn)(size_t done, size_t total, const char *what,
-                                     void *userdata);
+typedef void (*el_bench_progress_fn)(size_t done, size_t total, const char *what, void *userdata);
 
 EL_API el_status el_bench_create(el_bench **out);
 EL_API void el_bench_destroy(el_bench *b);
@@ -858,8 +862,10 @@ EL_API el_status el_bench_run(el_bench *b, struct el_error *err);
 EL_API size_t el_bench_njobs(const el_bench *b);
 EL_API size_t el_bench_ndatasets(const el_bench *b, size_t table);
 EL_API size_t el_bench_nresults(const el_bench *b);
-/* Fills *out with result k (k < nresults). Ordered by table, protocol,
- * dataset, method, size, seed, variant. */
+/* Fills *out with result k (k < nresults), in plan order: table, protocol,
+ * dataset (cross-hw: target, then source), method, size, seed; within one
+ * seed, cross-hw gives k = 5 then 10 and each cold then warm, lhs random
+ * then lhs. */
 EL_API el_status el_bench_result(const el_bench *b, size_t k, struct el_bench_record *out);
 /* Failed fits: "dataset protocol method n=.. seed=..: message". Borrowed. */
 EL_API size_t el_bench_nfailures(const el_bench *b);
@@ -882,6 +888,232 @@ EL_API char *el_bench_to_json(const el_bench *b);
  * (extrapolation, cross-hardware, sampling, MaverIQ power), per table.
  * @return a string to free with el_free, or NULL on allocation failure. */
 EL_API char *el_bench_to_markdown(const el_bench *b);
+
+/* ------------------------------------------------------------------------ */
+/* Symbolic regression (`discover`)                                          */
+/* ------------------------------------------------------------------------ */
+/*
+ * Searches formulas over a table's columns by genetic programming on the
+ * expression engine above, and returns a Pareto front of loss against
+ * complexity (number of expression nodes). Every candidate's output is fitted
+ * as a*f + b in closed form (linear scaling); a share of candidates have their
+ * constants optimised by Levenberg-Marquardt on exact derivatives; islands
+ * run on threads and exchange individuals. A run with an evaluation budget is
+ * bit-for-bit reproducible for a given seed and number of islands, whatever
+ * the number of threads (a time limit is not reproducible). Any non-finite
+ * prediction gives a candidate an infinite loss (never NaN).
+ *
+ * Loss: EL_LOSS_ABS2 (default) is the normalised mean squared error
+ * sum (pred - y)^2 / sum (y - mean y)^2 = 1 - R^2; EL_LOSS_REL2 is the
+ * relative squared error mean ((pred - y)/y)^2 normalised the same way by
+ * its weighted variance (for targets spanning decades, such as energy).
+ * EL_LOSS_LOG2 is not supported (EL_ERR_INVALID_ARG).
+ *
+ * Front entries are ordered by increasing complexity and strictly decreasing
+ * loss. Each has a score, -d log(loss) / d complexity against the previous
+ * entry (PySR's), with losses below 1e-14 counted as 1e-14 (float rounding,
+ * not fit). The pick is the entry with the highest score among those whose
+ * loss is within 1.5x of the best.
+ */
+typedef struct el_sr el_sr;
+
+EL_API el_status el_sr_create(el_sr **out);
+EL_API void el_sr_destroy(el_sr *s);
+/* Column to predict (required). */
+EL_API el_status el_sr_set_target(el_sr *s, const char *column);
+/* Candidate variables (default: every numeric column but the target). */
+EL_API el_status el_sr_set_vars(el_sr *s, const char *const *names, size_t n);
+/* Operators, comma-separated, from + - * / ^ log exp sqrt abs sin cos tanh
+ * (default "+,-,*,/,^,log,exp,sqrt"). ^ takes constant exponents. */
+EL_API el_status el_sr_set_ops(el_sr *s, const char *spec);
+/* Evaluation budget: value passes and Jacobian passes over the training rows,
+ * all islands together (default 500000; 0 = none, then a time limit is
+ * required). */
+EL_API el_status el_sr_set_max_evals(el_sr *s, size_t n);
+/* Wall-clock limit in seconds (default 0 = none). */
+EL_API el_status el_sr_set_time_limit(el_sr *s, double seconds);
+EL_API el_status el_sr_set_seed(el_sr *s, uint64_t seed);
+/* Worker threads (default 1; at most the number of islands is used). */
+EL_API el_status el_sr_set_threads(el_sr *s, size_t n);
+/* Islands (default 4) and individuals per island (default 250). */
+EL_API el_status el_sr_set_islands(el_sr *s, size_t n);
+EL_API el_status el_sr_set_population(el_sr *s, size_t n);
+/* Largest candidate, in nodes (default 30, at most 60); front entries may be
+ * up to 4 nodes larger (the fitted scale and offset). */
+EL_API el_status el_sr_set_max_size(el_sr *s, size_t n);
+EL_API el_status el_sr_set_loss(el_sr *s, el_loss loss);
+/* Provenance saved in the front file under "data" (and in models loaded from
+ * it). Replaces an existing key. */
+EL_API el_status el_sr_set_note(el_sr *s, const char *key, const char *value);
+
+/* Progress: called by the thread that called el_sr_run, between epochs. */
+struct el_sr_progress {
+    size_t evals, max_evals;  /* evaluations so far, budget (0 = none) */
+    double seconds, time_limit;
+    size_t epoch;
+    double best_loss;         /* lowest loss in the hall of fame */
+    size_t best_complexity;
+    const char *best_formula; /* that entry, 4 significant digits; valid during the call */
+};
+/* Return nonzero to stop the search (the front found so far is kept). */
+typedef int (*el_sr_progress_fn)(const struct el_sr_progress *p, void *userdata);
+EL_API void el_sr_set_progress(el_sr *s, el_sr_progress_fn fn, void *userdata);
+
+/*
+ * Runs the search on the rows of t. @return EL_ERR_MISSING (target or a
+ * variable absent or not numeric), EL_ERR_DATA (fewer than 2 rows; for
+ * EL_LOSS_REL2 a zero target), EL_ERR_NUMERIC (non-finite input), with a
+ * message in el_sr_errmsg. Cancelling from the progress callback is not an
+ * error.
+ */
+EL_API el_status el_sr_run(el_sr *s, const el_table *t);
+EL_API const char *el_sr_errmsg(const el_sr *s);
+
+/* What the last run did. */
+struct el_sr_stats {
+    size_t evals;             /* evaluations used */
+    size_t epochs;
+    double seconds;
+    int cancelled, timed_out;
+    size_t nrows;             /* training rows */
+};
+EL_API void el_sr_stats(const el_sr *s, struct el_sr_stats *out);
+
+/* The front of the last run (0 entries before a run). */
+EL_API size_t el_sr_front_size(const el_sr *s);
+EL_API size_t el_sr_front_pick(const el_sr *s);
+struct el_sr_entry {
+    size_t complexity;    /* nodes of the formula */
+    double loss, score;
+    double r2, mape, rmse; /* on the training rows (mape NaN if a target is 0) */
+    size_t nconst;        /* fitted constants (parameters of the model) */
+};
+EL_API el_status el_sr_front_entry(const el_sr *s, size_t k, struct el_sr_entry *out);
+/*
+ * Entry k as text: EL_FMT_TEXT with digits < 0 gives the formula with its
+ * constants as parameters c0, c1, ... (what `fit --formula` takes); otherwise
+ * the constants are printed with `digits` significant digits (0 = round trip).
+ * @return a string to free with el_free, or NULL.
+ */
+EL_API char *el_sr_front_formula(const el_sr *s, size_t k, el_format fmt, int digits);
+/* Entry k as a model: its constants are the parameters (fitted, unbounded),
+ * its target the run's target. Free with el_model_destroy. */
+EL_API el_status el_sr_front_model(const el_sr *s, size_t k, el_model **out);
+/*
+ * The front file: {"energylens_front": 1, "target", "variables", "loss_kind",
+ * "pick", "entries": [{complexity, loss, score, r2, mape, rmse, formula,
+ * expression, sympy, latex, constants: {name: value}}], "search": {...},
+ * "data": {notes}}. Written atomically; non-finite numbers as null.
+ */
+EL_API el_status el_sr_save(const el_sr *s, const char *path, struct el_error *err);
+EL_API char *el_sr_to_json(const el_sr *s);
+
+/*
+ * Loads entry k of a front file as a model (k < 0: the pick). A plain model
+ * file is accepted with k < 0 or k == 0. el_model_load() on a front file
+ * returns its pick.
+ */
+EL_API el_status el_model_load_entry(const char *path, long k, el_model **out,
+                                     struct el_error *err);
+
+/* End of symbolic regression section                                        */
+/* ------------------------------------------------------------------------ */
+
+/* ======================================================================== */
+/* Reports: one self-contained HTML page (energylens report)                 */
+/* ======================================================================== */
+/*
+ * A report turns an energy model and the measurements it describes into one
+ * HTML file that opens offline and loads nothing from the network (a
+ * Content-Security-Policy forbids it). The charts are Vega-Lite: the
+ * vendored Vega 6.4.0, Vega-Lite 6.5.0 and vega-embed 7.3.0 builds
+ * (vendor/vega/) are embedded in the library and inlined into the page; the
+ * library writes only the data and the chart specs, as JSON.
+ *
+ * The page shows: energy and latency per TP x PP configuration, per batch
+ * size, per task (modality) and per GPU, from the measurements; predicted
+ * against measured energy with the y = x line and the error of every
+ * configuration; the fitted formula rendered as MathML with each
+ * parameter's value and meaning and the prefill / decode / static split at
+ * the picks; the configurations ranked by predicted energy, with the
+ * energy-optimal and latency-optimal picks and the energy saved; and, from a
+ * `bench --json` file, learning curves (MAPE against training rows per
+ * method) and the ranking table. Every point's tooltip gives its
+ * configuration. Charts are drawn by the browser: the library only checks
+ * that the specs are well-formed JSON.
+ *
+ * The ranked configurations come from a space built from the data: the
+ * distinct measured values of tp, pp, batch and max_batched_tokens (at most
+ * 64 per axis), the median of every other model variable, and, when the
+ * data have both tp and pp, the constraint tp*pp <= the largest measured
+ * product. Without a latency model (el_report_set_latency_model), one is
+ * fitted to the data's latency_s column (template "latency") when there is
+ * one; without either, the page has no latency-optimal pick.
+ */
+typedef struct el_report el_report;
+
+EL_API el_status el_report_create(el_report **out);
+EL_API void el_report_destroy(el_report *r);
+/* The energy model (required; copied). Any model el_model_predict accepts. */
+EL_API el_status el_report_set_model(el_report *r, const el_model *energy, struct el_error *err);
+/* A latency model for the latency-optimal pick (copied; NULL clears it). */
+EL_API el_status el_report_set_latency_model(el_report *r, const el_model *latency,
+                                             struct el_error *err);
+/* The measurements (copied): the model's target column and variables; tp
+ * and pp default to 1 when absent; batch, latency_s, s_out and the text
+ * columns task, modality, gpu and model are used when present. */
+EL_API el_status el_report_set_data(el_report *r, const el_table *t, struct el_error *err);
+/*
+ * Benchmark results: the JSON of `energylens bench --json` (el_bench_to_json),
+ * an object whose "results" array holds records with at least method,
+ * n_train and mape (protocol, dataset, seed, r2, pairwise, spearman, top1
+ * and regret are used when present; null = undefined). Learning curves use
+ * the records of protocol "sample" (all records when there are none), the
+ * ranking table those of protocol "ranking" (likewise).
+ * @return EL_ERR_PARSE (not JSON), EL_ERR_DATA (no results array).
+ */
+EL_API el_status el_report_set_bench_json(el_report *r, const char *json, size_t len,
+                                          struct el_error *err);
+/* Same, from a file (EL_ERR_IO when it cannot be read; at most 256 MB). */
+EL_API el_status el_report_load_bench(el_report *r, const char *path, struct el_error *err);
+/* The page title (default "EnergyLens report: MODEL on GPU" from the data's
+ * model and gpu columns) and a line on where the data came from (shown under
+ * the title; e.g. the file and filters). Copied; NULL restores the default. */
+EL_API el_status el_report_set_title(el_report *r, const char *title);
+EL_API el_status el_report_set_source(el_report *r, const char *text);
+/* Seed of the in-process latency fit (default 1). */
+EL_API void el_report_set_seed(el_report *r, uint64_t seed);
+
+/*
+ * Computes everything and assembles the page (replacing an earlier build).
+ * @return EL_ERR_INVALID_ARG (no model or no data), EL_ERR_MISSING (a model
+ * variable or the target absent from the data), EL_ERR_NUMERIC (a
+ * non-finite prediction), EL_ERR_DATA (no configuration satisfies the
+ * space), EL_ERR_NOMEM. A latency fit or bench that cannot be used is not
+ * an error: it is left out and a note says why (el_report_note).
+ */
+EL_API el_status el_report_build(el_report *r, struct el_error *err);
+/* The page after a successful build (NUL-terminated; *len may be NULL), or
+ * NULL before. Borrowed. */
+EL_API const char *el_report_html(const el_report *r, size_t *len);
+/* The JSON embedded in the page: {"config", "datasets", "charts": [{"id",
+ * "title", "spec"}]}. Borrowed; NULL before a build. */
+EL_API const char *el_report_json(const el_report *r);
+/* Charts of the last build, and the id of chart k (its element id). */
+EL_API size_t el_report_ncharts(const el_report *r);
+EL_API const char *el_report_chart_id(const el_report *r, size_t k);
+/* A few lines of plain text: the picks, the saving, the model's accuracy on
+ * the data. Borrowed; "" before a build. */
+EL_API const char *el_report_summary(const el_report *r);
+/* What the last build left out or approximated ("latency model fitted in
+ * process ..."). Borrowed; NULL when k is out of range. */
+EL_API size_t el_report_nnotes(const el_report *r);
+EL_API const char *el_report_note(const el_report *r, size_t k);
+/* Writes the built page to `path` atomically (temporary sibling, fsync,
+ * rename). EL_ERR_INVALID_ARG before a build. */
+EL_API el_status el_report_write(const el_report *r, const char *path, struct el_error *err);
+/* "vega 6.4.0, vega-lite 6.5.0, vega-embed 7.3.0": what the page inlines. */
+EL_API const char *el_report_vega_versions(void);
 
 #ifdef __cplusplus
 }

@@ -714,6 +714,188 @@ static void print_node(struct printer *pr, size_t k)
     (void)prec;
 }
 
+/* ---- MathML printer (EL_FMT_MATHML): begin ---------------------------------
+ * Presentation MathML for the report page (browsers render it natively, so
+ * the page needs no TeX engine). Every call of ml_node emits exactly one
+ * element, as mfrac/msup/msqrt children must be single elements. Symbols are
+ * numeric character references so the output stays ASCII. Parenthesisation
+ * follows the LaTeX printer: a fraction is an atom. */
+
+static int ml_prec(const struct printer *pr, size_t k)
+{
+    if (pr->e->nodes[k].op == ELI_OP_DIV)
+        return PREC_ATOM;
+    return node_prec(pr, k);
+}
+
+static void ml_text(struct printer *pr, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n && s[i]; i++) {
+        switch (s[i]) {
+        case '&':
+            eli_buf_puts(&pr->b, "&amp;");
+            break;
+        case '<':
+            eli_buf_puts(&pr->b, "&lt;");
+            break;
+        case '>':
+            eli_buf_puts(&pr->b, "&gt;");
+            break;
+        case '"':
+            eli_buf_puts(&pr->b, "&quot;");
+            break;
+        default:
+            eli_buf_putc(&pr->b, s[i]);
+        }
+    }
+}
+
+static void ml_mi(struct printer *pr, const char *s, size_t n)
+{
+    eli_buf_puts(&pr->b, "<mi>");
+    ml_text(pr, s, n);
+    eli_buf_puts(&pr->b, "</mi>");
+}
+
+static void ml_name(struct printer *pr, const char *name)
+{
+    static const char *const paper[][2] = {{"tp", "T"}, {"pp", "P"}, {"batch", "B"}};
+    for (size_t i = 0; i < sizeof paper / sizeof paper[0]; i++) {
+        if (strcmp(name, paper[i][0]) == 0) {
+            ml_mi(pr, paper[i][1], 1);
+            return;
+        }
+    }
+    const char *us = strchr(name, '_');
+    if (!us || us == name || !us[1]) {
+        ml_mi(pr, name, strlen(name));
+        return;
+    }
+    eli_buf_puts(&pr->b, "<msub>");
+    ml_mi(pr, name, (size_t)(us - name));
+    ml_mi(pr, us + 1, strlen(us + 1));
+    eli_buf_puts(&pr->b, "</msub>");
+}
+
+static void ml_number(struct printer *pr, double v)
+{
+    char num[48];
+    eli_fmt_double(num, sizeof num, fabs(v), pr->digits);
+    int neg = v < 0;
+    if (neg)
+        eli_buf_puts(&pr->b, "<mrow><mo>&#x2212;</mo>");
+    char *e = strchr(num, 'e');
+    if (!e) {
+        eli_buf_printf(&pr->b, "<mn>%s</mn>", num);
+    } else {
+        *e = '\0';
+        long ex = strtol(e + 1, NULL, 10);
+        eli_buf_puts(&pr->b, "<mrow>");
+        if (strcmp(num, "1") != 0)
+            eli_buf_printf(&pr->b, "<mn>%s</mn><mo>&#xD7;</mo>", num);
+        eli_buf_puts(&pr->b, "<msup><mn>10</mn>");
+        if (ex < 0)
+            eli_buf_printf(&pr->b, "<mrow><mo>&#x2212;</mo><mn>%ld</mn></mrow>", -ex);
+        else
+            eli_buf_printf(&pr->b, "<mn>%ld</mn>", ex);
+        eli_buf_puts(&pr->b, "</msup></mrow>");
+    }
+    if (neg)
+        eli_buf_puts(&pr->b, "</mrow>");
+}
+
+static void ml_node(struct printer *pr, size_t k);
+
+static void ml_child(struct printer *pr, size_t child, int need_parens)
+{
+    if (!need_parens) {
+        ml_node(pr, child);
+        return;
+    }
+    eli_buf_puts(&pr->b, "<mrow><mo>(</mo>");
+    ml_node(pr, child);
+    eli_buf_puts(&pr->b, "<mo>)</mo></mrow>");
+}
+
+static void ml_node(struct printer *pr, size_t k)
+{
+    const struct eli_node *nd = &pr->e->nodes[k];
+    int ar = eli_op_arity(nd->op);
+    size_t b = k - 1;
+    size_t a = ar == 2 ? b - pr->sz[b] : b;
+    switch (nd->op) {
+    case ELI_OP_CONST:
+        ml_number(pr, nd->value);
+        return;
+    case ELI_OP_VAR:
+        ml_name(pr, pr->e->vars[nd->arg]);
+        return;
+    case ELI_OP_PARAM:
+        if (pr->params)
+            ml_number(pr, pr->params[nd->arg]);
+        else
+            ml_name(pr, pr->e->params[nd->arg]);
+        return;
+    case ELI_OP_ADD:
+    case ELI_OP_SUB:
+        eli_buf_puts(&pr->b, "<mrow>");
+        ml_child(pr, a, ml_prec(pr, a) < PREC_SUM);
+        eli_buf_puts(&pr->b, nd->op == ELI_OP_ADD ? "<mo>+</mo>" : "<mo>&#x2212;</mo>");
+        ml_child(pr, b, ml_prec(pr, b) <= PREC_SUM || ml_prec(pr, b) == PREC_NEG);
+        eli_buf_puts(&pr->b, "</mrow>");
+        return;
+    case ELI_OP_MUL:
+        eli_buf_puts(&pr->b, "<mrow>");
+        ml_child(pr, a, ml_prec(pr, a) < PREC_PROD);
+        eli_buf_puts(&pr->b, "<mo>&#x22C5;</mo>");
+        ml_child(pr, b, ml_prec(pr, b) <= PREC_NEG);
+        eli_buf_puts(&pr->b, "</mrow>");
+        return;
+    case ELI_OP_DIV:
+        eli_buf_puts(&pr->b, "<mfrac>");
+        ml_node(pr, a);
+        ml_node(pr, b);
+        eli_buf_puts(&pr->b, "</mfrac>");
+        return;
+    case ELI_OP_POW:
+        eli_buf_puts(&pr->b, "<msup>");
+        ml_child(pr, a, ml_prec(pr, a) <= PREC_POW);
+        ml_node(pr, b);
+        eli_buf_puts(&pr->b, "</msup>");
+        return;
+    case ELI_OP_NEG:
+        eli_buf_puts(&pr->b, "<mrow><mo>&#x2212;</mo>");
+        ml_child(pr, b, ml_prec(pr, b) < PREC_POW && pr->e->nodes[b].op != ELI_OP_NEG);
+        eli_buf_puts(&pr->b, "</mrow>");
+        return;
+    case ELI_OP_SQRT:
+        eli_buf_puts(&pr->b, "<msqrt>");
+        ml_node(pr, b);
+        eli_buf_puts(&pr->b, "</msqrt>");
+        return;
+    case ELI_OP_ABS:
+        eli_buf_puts(&pr->b, "<mrow><mo>|</mo>");
+        ml_node(pr, b);
+        eli_buf_puts(&pr->b, "<mo>|</mo></mrow>");
+        return;
+    case ELI_OP_EXP:
+        eli_buf_puts(&pr->b, "<msup><mi>e</mi>");
+        ml_node(pr, b);
+        eli_buf_puts(&pr->b, "</msup>");
+        return;
+    default:
+        break;
+    }
+    /* log, sin, cos, tanh: name, function application, parenthesised argument */
+    const char *name = eli_op_name(nd->op);
+    eli_buf_puts(&pr->b, "<mrow>");
+    ml_mi(pr, name, strlen(name));
+    eli_buf_puts(&pr->b, "<mo>&#x2061;</mo><mrow><mo>(</mo>");
+    ml_node(pr, b);
+    eli_buf_puts(&pr->b, "<mo>)</mo></mrow></mrow>");
+}
+/* ---- MathML printer (EL_FMT_MATHML): end ---------------------------------- */
+
 char *el_expr_to_string(const el_expr *e, el_format fmt, const double *params, int digits)
 {
     if (!e)
@@ -729,7 +911,10 @@ char *el_expr_to_string(const el_expr *e, el_format fmt, const double *params, i
     pr.params = params;
     pr.digits = digits;
     eli_buf_init(&pr.b);
-    print_node(&pr, e->n - 1);
+    if (fmt == EL_FMT_MATHML)
+        ml_node(&pr, e->n - 1);
+    else
+        print_node(&pr, e->n - 1);
     eli_free(sz);
     return eli_buf_take(&pr.b);
 }

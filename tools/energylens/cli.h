@@ -90,6 +90,12 @@ int cmd_explain(int argc, char **argv);
 int cmd_evaluate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_templates(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+int cmd_meters(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
+int cmd_discover(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* Explains a model at a configuration (shared by explain and demo). */
 int explain_print(FILE *f, const el_model *m, const el_table *at, int show_params);

@@ -31,7 +31,8 @@ static void demo_help(void)
            "  --data FILE   ML.ENERGY v3 LLM file (default %s%s,\n"
            "                or $ENERGYLENS_DATA)\n"
            "  --model ID  --gpu NAME  --task NAME   the deployment to fit\n"
-           "  -o DIR        also write energy_model.json and latency_model.json there\n",
+           "  -o DIR        also write energy_model.json, latency_model.json and the\n"
+           "                report page report.html there\n",
            EL_DATADIR, DEMO_FILE);
 }
 
@@ -249,7 +250,29 @@ int cmd_demo(int argc, char **argv)
             rc = cli_fail_err(cmd, &err);
             goto done;
         }
-        printf("\nwrote %s/energy_model.json and %s/latency_model.json\n", outdir, outdir);
+        /* The report page on the same deployment, with the same two models. */
+        el_report *rep = NULL;
+        char source[8192];
+        snprintf(source, sizeof source,
+                 "Data: %s (--schema mlenergy --where %s --where %s --where %s)", data, w1, w2, w3);
+        snprintf(path, sizeof path, "%s/report.html", outdir);
+        if (el_report_create(&rep) != EL_OK || el_report_set_source(rep, source) != EL_OK) {
+            el_report_destroy(rep);
+            rc = cli_fail(cmd, EL_ERR_NOMEM, NULL);
+            goto done;
+        }
+        if (el_report_set_model(rep, me, &err) != EL_OK ||
+            el_report_set_latency_model(rep, ml, &err) != EL_OK ||
+            el_report_set_data(rep, t, &err) != EL_OK || el_report_build(rep, &err) != EL_OK ||
+            el_report_write(rep, path, &err) != EL_OK) {
+            rc = cli_fail_err(cmd, &err);
+            el_report_destroy(rep);
+            goto done;
+        }
+        printf("\nwrote %s/energy_model.json, %s/latency_model.json and %s/report.html\n"
+               "(the report is one self-contained page with %zu charts: open it in any browser)\n",
+               outdir, outdir, outdir, el_report_ncharts(rep));
+        el_report_destroy(rep);
     }
 done:
     el_selection_destroy(sel);

@@ -19,6 +19,12 @@ static const struct {
     {"explain", cmd_explain, "parameters and their meaning, energy split, TP vs PP doubling"},
     {"evaluate", cmd_evaluate, "score a model on measured data (MAPE, R^2, ranking metrics)"},
     {"templates", cmd_templates, "list the built-in formula templates"},
+    {"profile", cmd_profile, "measure a sweep plan against a live server (energy, latency)"},
+    {"meters", cmd_meters, "list the energy meters this machine has, and why others are absent"},
+    {"merge", cmd_merge, "join profile output directories (Slurm shards) into one"},
+    {"discover", cmd_discover, "symbolic regression: a Pareto front of formulas for a column"},
+    {"bench", cmd_bench, "run the paper's evaluation protocols; markdown tables or JSON"},
+    {"report", cmd_report, "one self-contained HTML page: charts, formula, ranked configs"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -1,0 +1,1351 @@
+/* bench.c - the benchmark runner behind `energylens bench`: the evaluation
+ * protocols of DESIGN.md section 6 over every dataset of the given tables.
+ *
+ * el_bench_run plans jobs (table x protocol x dataset x method x size x
+ * seed), runs them on a pool of POSIX threads, and keeps one record per
+ * result. Invariants that make the results trustworthy:
+ *  - a job touches only its own train/test tables (copies taken from the
+ *    bench's const tables) and its own output slot, and seeds its split and
+ *    its fit from its own key (eli_seed_key), never from a shared stream: the
+ *    records are bit-identical whatever the number of threads or the order
+ *    in which jobs finish;
+ *  - records come out in plan order (job by job), not completion order;
+ *  - a fit that fails is a counted, listed failure, never an abort: a bench
+ *    must survive a baseline that is unavailable or diverges;
+ *  - the "splits" protocol reproduces bench/bench_mlenergy.c split for split
+ *    (same groups, same seed formula, same fit seed), so its figures compare
+ *    directly with the core issue's and with scikit-learn scored on them.
+ * Metrics: MAPE, R^2 and RMSE over the held-out rows; ranking metrics per
+ * scenario over the held-out rows, macro-averaged (eli_metrics_grouped). */
+#include "../core/core_int.h"
+
+#include "eval_int.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/banned.h"
+
+#define BENCH_MAX_LIST  32
+#define BENCH_MAX_SIZES 32
+#define RANKING_N       50
+#define EXTRAP_FRAC     0.4
+
+enum proto { P_SPLITS, P_SAMPLE, P_RANKING, P_EXTRAP, P_CROSS, P_LHS, P_MAVPOWER, P_COUNT };
+
+static const char *const proto_names[P_COUNT] = {
+    "splits", "sample", "ranking", "extrapolation", "cross-hw", "lhs", "maveriq-power"};
+static const size_t proto_default_seeds[P_COUNT] = {3, 10, 10, 3, 10, 10, 3};
+
+static const char *const default_methods[] = {"energylens", "linreg", "rf", "gbdt", "maveriq"};
+static const char *const default_keys[] = {"model", "gpu", "quant", "task"};
+static const size_t default_sizes[] = {10, 20, 50, 100, 500};
+static const size_t lhs_sizes[] = {10, 20, 50};
+static const size_t cross_k[] = {5, 10};
+/* Configuration variables a Latin hypercube spreads over. */
+static const char *const lhs_vars[] = {"tp", "pp", "batch", "s_in", "s_out"};
+
+enum { M_MAPE, M_R2, M_RMSE, M_PAIRWISE, M_SPEARMAN, M_TOP1, M_REGRET, M_COUNT };
+
+struct rec {
+    size_t table, ds, from; /* from: SIZE_MAX unless cross-hw */
+    int proto;
+    const char *method;  /* static (el_method_names) */
+    const char *variant; /* static */
+    size_t n_train, n_test;
+    uint64_t seed;
+    double m[M_COUNT];
+    double fit_s;
+};
+
+struct bds { /* a dataset: one group of one table */
+    size_t table;
+    char *name; /* "table:v1|v2" */
+    size_t *rows;
+    size_t n;
+    size_t ordinal8; /* 1-based among the table's groups with >= 8 rows; 0 if smaller */
+};
+
+struct btable {
+    char *name;
+    el_table *t;
+    size_t *scen;                 /* scenario id of each row */
+    size_t ds0, nds;              /* its datasets: b->ds[ds0 .. ds0+nds) */
+    struct eli_group_pair *pairs; /* cross-hw, dataset ids relative to ds0 */
+    size_t npairs;
+};
+
+struct job {
+    int proto;
+    size_t ds, src;
+    const char *method;
+    size_t n;
+    uint64_t seed;
+    /* outputs */
+    struct rec *recs;
+    size_t nrecs, caprecs;
+    char **fails;
+    size_t nfails;
+    int oom;
+};
+
+struct el_bench {
+    struct btable *tables;
+    size_t ntables;
+    const char *methods[BENCH_MAX_LIST];
+    size_t nmethods;
+    unsigned protocols;
+    char *dataset_by[BENCH_MAX_LIST];
+    size_t ndataset_by; /* 0 = default */
+    char *scenario_by[BENCH_MAX_LIST];
+    size_t nscenario_by;
+    size_t sizes[BENCH_MAX_SIZES];
+    size_t nsizes;
+    size_t nseeds; /* 0 = per-protocol defaults */
+    size_t nthreads;
+    char *target;
+    el_bench_progress_fn progress;
+    void *userdata;
+    /* last run */
+    struct bds *ds;
+    size_t nds;
+    struct job *jobs;
+    size_t njobs;
+    struct rec *recs;
+    size_t nrecs;
+    char **fails;
+    size_t nfails;
+    char **notes;
+    size_t nnotes;
+    double seconds;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Settings                                                                  */
+/* ------------------------------------------------------------------------ */
+
+el_status el_bench_create(el_bench **out)
+{
+    if (!out)
+        return EL_ERR_INVALID_ARG;
+    *out = NULL;
+    el_bench *b = eli_calloc(1, sizeof *b);
+    if (!b)
+        return EL_ERR_NOMEM;
+    b->target = eli_strdup("energy_j");
+    if (!b->target) {
+        eli_free(b);
+        return EL_ERR_NOMEM;
+    }
+    for (size_t k = 0; k < sizeof default_methods / sizeof default_methods[0]; k++)
+        b->methods[b->nmethods++] = default_methods[k];
+    b->protocols = (1u << P_COUNT) - 1;
+    for (size_t k = 0; k < sizeof default_sizes / sizeof default_sizes[0]; k++)
+        b->sizes[b->nsizes++] = default_sizes[k];
+    *out = b;
+    return EL_OK;
+}
+
+static void free_list(char **list, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        eli_free(list[k]);
+}
+
+static void clear_run(el_bench *b)
+{
+    for (size_t k = 0; k < b->nds; k++) {
+        eli_free(b->ds[k].name);
+        eli_free(b->ds[k].rows);
+    }
+    eli_free(b->ds);
+    b->ds = NULL;
+    b->nds = 0;
+    for (size_t j = 0; j < b->njobs; j++) {
+        eli_free(b->jobs[j].recs);
+        free_list(b->jobs[j].fails, b->jobs[j].nfails);
+        eli_free(b->jobs[j].fails);
+    }
+    eli_free(b->jobs);
+    b->jobs = NULL;
+    b->njobs = 0;
+    eli_free(b->recs);
+    b->recs = NULL;
+    b->nrecs = 0;
+    eli_free(b->fails); /* strings belong to the jobs */
+    b->fails = NULL;
+    b->nfails = 0;
+    free_list(b->notes, b->nnotes);
+    eli_free(b->notes);
+    b->notes = NULL;
+    b->nnotes = 0;
+    for (size_t t = 0; t < b->ntables; t++) {
+        eli_free(b->tables[t].scen);
+        b->tables[t].scen = NULL;
+        eli_free(b->tables[t].pairs);
+        b->tables[t].pairs = NULL;
+        b->tables[t].npairs = 0;
+        b->tables[t].nds = 0;
+    }
+    b->seconds = 0.0;
+}
+
+void el_bench_destroy(el_bench *b)
+{
+    if (!b)
+        return;
+    clear_run(b);
+    for (size_t t = 0; t < b->ntables; t++) {
+        eli_free(b->tables[t].name);
+        el_table_destroy(b->tables[t].t);
+    }
+    eli_free(b->tables);
+    free_list(b->dataset_by, b->ndataset_by);
+    free_list(b->scenario_by, b->nscenario_by);
+    eli_free(b->target);
+    eli_free(b);
+}
+
+el_status el_bench_add_table(el_bench *b, const char *name, const el_table *t, struct el_error *err)
+{
+    if (!b || !name || !t)
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_bench_add_table: NULL argument");
+    if (!*name)
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_bench_add_table: empty name");
+    for (size_t k = 0; k < b->ntables; k++)
+        if (strcmp(b->tables[k].name, name) == 0)
+            return eli_err(err, EL_ERR_INVALID_ARG, "table name '%s' given twice", name);
+    if (b->ntables >= 1024)
+        return eli_err(err, EL_ERR_LIMIT, "more than 1024 tables");
+    struct btable *nt = eli_realloc(b->tables, (b->ntables + 1) * sizeof *nt);
+    if (!nt)
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
+    b->tables = nt;
+    struct btable *bt = &b->tables[b->ntables];
+    memset(bt, 0, sizeof *bt);
+    bt->name = eli_strdup(name);
+    el_status st = bt->name ? el_table_clone(t, &bt->t) : EL_ERR_NOMEM;
+    if (st != EL_OK) {
+        eli_free(bt->name);
+        return eli_err(err, st, "out of memory");
+    }
+    b->ntables++;
+    return EL_OK;
+}
+
+/* Splits a comma list into trimmed items; calls fn for each. */
+static el_status for_each_item(const char *list, el_status (*fn)(void *ctx, const char *item),
+                               void *ctx)
+{
+    const char *s = list;
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        while (len && (*s == ' ' || *s == '\t')) {
+            s++;
+            len--;
+        }
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+            len--;
+        char item[128];
+        if (len == 0 || len >= sizeof item)
+            return EL_ERR_INVALID_ARG;
+        memcpy(item, s, len);
+        item[len] = '\0';
+        ELI_TRY(fn(ctx, item));
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    return EL_OK;
+}
+
+struct method_ctx {
+    const char *list[BENCH_MAX_LIST];
+    size_t n;
+    char bad[128];
+};
+
+static el_status add_method(void *vctx, const char *item)
+{
+    struct method_ctx *c = vctx;
+    const char *const *names = el_method_names();
+    for (size_t k = 0; names && names[k]; k++) {
+        if (strcmp(names[k], item) == 0) {
+            for (size_t i = 0; i < c->n; i++)
+                if (c->list[i] == names[k])
+                    return EL_OK; /* duplicates collapse */
+            if (c->n >= BENCH_MAX_LIST)
+                return EL_ERR_LIMIT;
+            c->list[c->n++] = names[k];
+            return EL_OK;
+        }
+    }
+    snprintf(c->bad, sizeof c->bad, "%s", item);
+    return EL_ERR_INVALID_ARG;
+}
+
+el_status el_bench_set_methods(el_bench *b, const char *list, struct el_error *err)
+{
+    if (!b || !list)
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_bench_set_methods: NULL argument");
+    struct method_ctx c;
+    memset(&c, 0, sizeof c);
+    el_status st = for_each_item(list, add_method, &c);
+    if (st != EL_OK || c.n == 0) {
+        struct eli_buf known;
+        eli_buf_init(&known);
+        const char *const *names = el_method_names();
+        for (size_t k = 0; names && names[k]; k++)
+            eli_buf_printf(&known, "%s%s", k ? ", " : "", names[k]);
+        if (*c.bad)
+            st = eli_err(err, EL_ERR_INVALID_ARG, "unknown method '%s' (known: %s)", c.bad,
+                         known.data ? known.data : "");
+        else
+            st = eli_err(err, EL_ERR_INVALID_ARG, "bad method list '%s' (known: %s)", list,
+                         known.data ? known.data : "");
+        eli_buf_free(&known);
+        return st;
+    }
+    memcpy(b->methods, c.list, c.n * sizeof c.list[0]);
+    b->nmethods = c.n;
+    return EL_OK;
+}
+
+struct proto_ctx {
+    unsigned mask;
+    char bad[128];
+};
+
+static el_status add_proto(void *vctx, const char *item)
+{
+    struct proto_ctx *c = vctx;
+    for (int p = 0; p < P_COUNT; p++) {
+        if (strcmp(proto_names[p], item) == 0) {
+            c->mask |= 1u << p;
+            return EL_OK;
+        }
+    }
+    if (strcmp(item, "all") == 0) {
+        c->mask = (1u << P_COUNT) - 1;
+        return EL_OK;
+    }
+    snprintf(c->bad, sizeof c->bad, "%s", item);
+    return EL_ERR_INVALID_ARG;
+}
+
+el_status el_bench_set_protocols(el_bench *b, const char *list, struct el_error *err)
+{
+    if (!b || !list)
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_bench_set_protocols: NULL argument");
+    struct proto_ctx c = {0, ""};
+    el_status st = for_each_item(list, add_proto, &c);
+    if (st != EL_OK || c.mask == 0)
+        return eli_err(err, EL_ERR_INVALID_ARG,
+                       "%s '%s' (known: splits, sample, ranking, extrapolation, cross-hw, lhs, "
+                       "maveriq-power, all)",
+                       *c.bad ? "unknown protocol" : "bad protocol list", *c.bad ? c.bad : list);
+    b->protocols = c.mask;
+    return EL_OK;
+}
+
+struct cols_ctx {
+    char *list[BENCH_MAX_LIST];
+    size_t n;
+};
+
+static el_status add_col(void *vctx, const char *item)
+{
+    struct cols_ctx *c = vctx;
+    if (c->n >= BENCH_MAX_LIST)
+        return EL_ERR_LIMIT;
+    c->list[c->n] = eli_strdup(item);
+    if (!c->list[c->n])
+        return EL_ERR_NOMEM;
+    c->n++;
+    return EL_OK;
+}
+
+static el_status set_cols(char **dst, size_t *ndst, const char *list, const char *what,
+                          struct el_error *err)
+{
+    struct cols_ctx c;
+    memset(&c, 0, sizeof c);
+    if (list && *list) {
+        el_status st = for_each_item(list, add_col, &c);
+        if (st != EL_OK) {
+            free_list(c.list, c.n);
+            return eli_err(err, st == EL_ERR_NOMEM ? st : EL_ERR_INVALID_ARG,
+                           "bad %s column list '%s'", what, list);
+        }
+    }
+    free_list(dst, *ndst);
+    memcpy(dst, c.list, c.n * sizeof c.list[0]);
+    *ndst = c.n;
+    return EL_OK;
+}
+
+el_status el_bench_set_dataset_by(el_bench *b, const char *list, struct el_error *err)
+{
+    if (!b)
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_bench_set_dataset_by: NULL bench");
+    return set_cols(b->dataset_by, &b->ndataset_by, list, "dataset-by", err);
+}
+
+el_status el_bench_set_scenario_by(el_bench *b, const char *list, struct el_error *err)
+{
+    if (!b)
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_bench_set_scenario_by: NULL bench");
+    return set_cols(b->scenario_by, &b->nscenario_by, list, "scenario-by", err);
+}
+
+el_status el_bench_set_sizes(el_bench *b, const size_t *n, size_t count)
+{
+    if (!b || !n || count == 0 || count > BENCH_MAX_SIZES)
+        return EL_ERR_INVALID_ARG;
+    for (size_t k = 0; k < count; k++)
+        if (!(n[k] >= 1 && n[k] <= 1000000))
+            return EL_ERR_INVALID_ARG;
+    memcpy(b->sizes, n, count * sizeof *n);
+    b->nsizes = count;
+    return EL_OK;
+}
+
+el_status el_bench_set_seeds(el_bench *b, size_t nseeds)
+{
+    if (!b || nseeds > 100000)
+        return EL_ERR_INVALID_ARG;
+    b->nseeds = nseeds;
+    return EL_OK;
+}
+
+el_status el_bench_set_threads(el_bench *b, size_t nthreads)
+{
+    if (!b || nthreads > 1024)
+        return EL_ERR_INVALID_ARG;
+    b->nthreads = nthreads;
+    return EL_OK;
+}
+
+el_status el_bench_set_target(el_bench *b, const char *column)
+{
+    if (!b || !column || !*column)
+        return EL_ERR_INVALID_ARG;
+    char *dup = eli_strdup(column);
+    if (!dup)
+        return EL_ERR_NOMEM;
+    eli_free(b->target);
+    b->target = dup;
+    return EL_OK;
+}
+
+void el_bench_set_progress(el_bench *b, el_bench_progress_fn fn, void *userdata)
+{
+    if (!b)
+        return;
+    b->progress = fn;
+    b->userdata = userdata;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Planning                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static el_status add_note(el_bench *b, const char *fmt, ...) ELI_PRINTF(2, 3);
+static el_status add_note(el_bench *b, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    for (size_t k = 0; k < b->nnotes; k++)
+        if (strcmp(b->notes[k], text) == 0)
+            return EL_OK;
+    char **nn = eli_realloc(b->notes, (b->nnotes + 1) * sizeof *nn);
+    if (!nn)
+        return EL_ERR_NOMEM;
+    b->notes = nn;
+    if (!(b->notes[b->nnotes] = eli_strdup(text)))
+        return EL_ERR_NOMEM;
+    b->nnotes++;
+    return EL_OK;
+}
+
+/* The key columns for a table: the configured ones, or the defaults the
+ * table has. */
+static size_t key_cols(const el_bench *b, const el_table *t, int scenario, const char **cols)
+{
+    size_t n = 0;
+    if (scenario && b->nscenario_by) {
+        for (size_t k = 0; k < b->nscenario_by; k++)
+            cols[n++] = b->scenario_by[k];
+        return n;
+    }
+    if (b->ndataset_by) {
+        for (size_t k = 0; k < b->ndataset_by; k++)
+            cols[n++] = b->dataset_by[k];
+        return n;
+    }
+    for (size_t k = 0; k < sizeof default_keys / sizeof default_keys[0]; k++)
+        if (el_table_col_index(t, default_keys[k]) >= 0)
+            cols[n++] = default_keys[k];
+    return n;
+}
+
+/* Groups one table into datasets (appended to b->ds) and scenarios. */
+static el_status prepare_table(el_bench *b, size_t ti, struct el_error *err)
+{
+    struct btable *bt = &b->tables[ti];
+    const el_table *t = bt->t;
+    size_t n = el_table_nrows(t);
+    long jt = el_table_col_index(t, b->target);
+    if (jt < 0 || !el_table_col_values(t, (size_t)jt))
+        return eli_err(err, EL_ERR_MISSING, "table '%s': no numeric target column '%s'", bt->name,
+                       b->target);
+    const char *cols[BENCH_MAX_LIST];
+    size_t nc = key_cols(b, t, 0, cols);
+    size_t *group = eli_mallocarray(n ? n : 1, sizeof *group);
+    size_t *count = NULL;
+    size_t ng = 0;
+    el_status st = EL_ERR_NOMEM;
+    bt->scen = eli_mallocarray(n ? n : 1, sizeof *bt->scen);
+    if (!group || !bt->scen)
+        goto nomem;
+    if ((st = eli_group_rows(t, cols, nc, group, &ng, err)) != EL_OK)
+        goto fail;
+    const char *scols[BENCH_MAX_LIST];
+    size_t nsc = key_cols(b, t, 1, scols), nscen;
+    if ((st = eli_group_rows(t, scols, nsc, bt->scen, &nscen, err)) != EL_OK)
+        goto fail;
+    struct bds *nds = eli_realloc(b->ds, (b->nds + ng + 1) * sizeof *nds);
+    if (!nds)
+        goto nomem;
+    b->ds = nds;
+    count = eli_calloc(ng ? ng : 1, sizeof *count);
+    if (!count)
+        goto nomem;
+    for (size_t i = 0; i < n; i++)
+        count[group[i]]++;
+    bt->ds0 = b->nds;
+    size_t ord8 = 0;
+    for (size_t g = 0; g < ng; g++) {
+        struct bds *d = &b->ds[b->nds];
+        memset(d, 0, sizeof *d);
+        d->table = ti;
+        d->rows = eli_mallocarray(count[g], sizeof *d->rows);
+        if (!d->rows)
+            goto nomem;
+        b->nds++;
+        bt->nds++;
+        d->n = 0;
+        for (size_t i = 0; i < n; i++)
+            if (group[i] == g)
+                d->rows[d->n++] = i;
+        d->ordinal8 = d->n >= 8 ? ++ord8 : 0;
+        struct eli_buf nb;
+        eli_buf_init(&nb);
+        eli_buf_printf(&nb, "%s:", bt->name);
+        for (size_t k = 0; k < nc; k++)
+            eli_buf_printf(&nb, "%s%s", k ? "|" : "",
+                           el_table_cell(t, d->rows[0], (size_t)el_table_col_index(t, cols[k])));
+        if (nc == 0)
+            eli_buf_puts(&nb, "all");
+        d->name = eli_buf_take(&nb);
+        if (!d->name)
+            goto nomem;
+    }
+    /* cross-hardware pairs: datasets equal but for the GPU */
+    int has_gpu = 0;
+    for (size_t k = 0; k < nc; k++)
+        has_gpu |= strcmp(cols[k], "gpu") == 0;
+    if (has_gpu && nc >= 2 &&
+        (st = eli_cross_pairs(t, group, ng, cols, nc, "gpu", &bt->pairs, &bt->npairs, err)) !=
+            EL_OK)
+        goto fail;
+    eli_free(group);
+    eli_free(count);
+    return EL_OK;
+nomem:
+    st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+fail:
+    eli_free(group);
+    eli_free(count);
+    return st;
+}
+
+static size_t seeds_for(const el_bench *b, int proto)
+{
+    return b->nseeds ? b->nseeds : proto_default_seeds[proto];
+}
+
+static int table_has_numeric(const el_table *t, const char *name)
+{
+    long j = el_table_col_index(t, name);
+    return j >= 0 && el_table_col_values(t, (size_t)j) != NULL;
+}
+
+static int method_applies(el_bench *b, size_t ti, const char *method)
+{
+    if (strncmp(method, "maveriq", 7) == 0 && !table_has_numeric(b->tables[ti].t, "power_w")) {
+        add_note(b, "%s: table '%s' has no numeric power_w column; skipped", method,
+                 b->tables[ti].name);
+        return 0;
+    }
+    return 1;
+}
+
+/* Appends a job (growing the array); returns 0 on allocation failure. */
+static int push_job(el_bench *b, size_t *cap, int proto, size_t ds, size_t src, const char *method,
+                    size_t n, uint64_t seed)
+{
+    if (b->njobs == *cap) {
+        size_t nc = *cap ? 2 * *cap : 256;
+        struct job *nj = eli_realloc(b->jobs, nc * sizeof *nj);
+        if (!nj)
+            return 0;
+        b->jobs = nj;
+        *cap = nc;
+    }
+    struct job *j = &b->jobs[b->njobs++];
+    memset(j, 0, sizeof *j);
+    j->proto = proto;
+    j->ds = ds;
+    j->src = src;
+    j->method = method;
+    j->n = n;
+    j->seed = seed;
+    return 1;
+}
+
+static size_t ranking_n(size_t nrows)
+{
+    size_t cap = eli_max_train(nrows);
+    return cap < RANKING_N ? cap : RANKING_N;
+}
+
+static el_status plan(el_bench *b)
+{
+    size_t cap = 0;
+    for (size_t ti = 0; ti < b->ntables; ti++) {
+        struct btable *bt = &b->tables[ti];
+        for (int p = 0; p < P_COUNT; p++) {
+            if (!(b->protocols & (1u << p)))
+                continue;
+            size_t ns = seeds_for(b, p);
+            if (p == P_CROSS) {
+                if (bt->npairs == 0)
+                    add_note(b, "cross-hw: table '%s' has no datasets that differ only in gpu",
+                             bt->name);
+                for (size_t q = 0; q < bt->npairs; q++) {
+                    size_t dst = bt->ds0 + bt->pairs[q].dst, src = bt->ds0 + bt->pairs[q].src;
+                    if (eli_max_train(b->ds[dst].n) < cross_k[0] || b->ds[src].n < 6)
+                        continue;
+                    for (size_t m = 0; m < b->nmethods; m++) {
+                        if (!method_applies(b, ti, b->methods[m]))
+                            continue;
+                        for (size_t s = 0; s < ns; s++)
+                            if (!push_job(b, &cap, p, dst, src, b->methods[m], 0, s))
+                                return EL_ERR_NOMEM;
+                    }
+                }
+                continue;
+            }
+            for (size_t d = bt->ds0; d < bt->ds0 + bt->nds; d++) {
+                size_t nrows = b->ds[d].n;
+                const char *mav[2] = {"maveriq", "maveriq-meanpower"};
+                const char *const *ml = b->methods;
+                size_t nm = b->nmethods;
+                if (p == P_MAVPOWER) {
+                    ml = mav;
+                    nm = 2;
+                }
+                /* sizes of this protocol on this dataset */
+                size_t sz[BENCH_MAX_SIZES], nsz = 0;
+                if (p == P_SAMPLE || p == P_LHS) {
+                    const size_t *src = p == P_SAMPLE ? b->sizes : lhs_sizes;
+                    size_t nsrc =
+                        p == P_SAMPLE ? b->nsizes : sizeof lhs_sizes / sizeof lhs_sizes[0];
+                    for (size_t k = 0; k < nsrc; k++)
+                        if (src[k] <= eli_max_train(nrows))
+                            sz[nsz++] = src[k];
+                } else if (p == P_RANKING) {
+                    if (ranking_n(nrows) >= 6)
+                        sz[nsz++] = ranking_n(nrows);
+                } else if (p == P_SPLITS || p == P_MAVPOWER) {
+                    if (eli_splits_ntrain(nrows))
+                        sz[nsz++] = eli_splits_ntrain(nrows);
+                } else if (p == P_EXTRAP) {
+                    if (nrows >= 5)
+                        sz[nsz++] = 0; /* decided by the split */
+                }
+                for (size_t m = 0; m < nm; m++) {
+                    if (!method_applies(b, ti, ml[m]))
+                        continue;
+                    for (size_t k = 0; k < nsz; k++)
+                        for (size_t s = 0; s < ns; s++)
+                            if (!push_job(b, &cap, p, d, SIZE_MAX, ml[m], sz[k], s))
+                                return EL_ERR_NOMEM;
+                }
+            }
+        }
+    }
+    return EL_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running one job                                                           */
+/* ------------------------------------------------------------------------ */
+
+static void job_fail(struct job *j, const el_bench *b, const char *what, el_status st,
+                     const char *msg)
+{
+    char text[768];
+    snprintf(text, sizeof text, "%s %s %s%s%s n=%zu seed=%llu: %s", b->ds[j->ds].name,
+             proto_names[j->proto], j->method, *what ? " " : "", what, j->n,
+             (unsigned long long)j->seed, msg && *msg ? msg : el_strerror(st));
+    char **nf = eli_realloc(j->fails, (j->nfails + 1) * sizeof *nf);
+    if (!nf) {
+        j->oom = 1;
+        return;
+    }
+    j->fails = nf;
+    if (!(j->fails[j->nfails] = eli_strdup(text))) {
+        j->oom = 1;
+        return;
+    }
+    j->nfails++;
+}
+
+static struct rec *job_rec(struct job *j)
+{
+    if (j->nrecs == j->caprecs) {
+        size_t nc = j->caprecs ? 2 * j->caprecs : 4;
+        struct rec *nr = eli_realloc(j->recs, nc * sizeof *nr);
+        if (!nr) {
+            j->oom = 1;
+            return NULL;
+        }
+        j->recs = nr;
+        j->caprecs = nc;
+    }
+    struct rec *r = &j->recs[j->nrecs];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+static double metric_or_nan(el_status (*fn)(const double *, const double *, size_t, double *),
+                            const double *y, const double *p, size_t n)
+{
+    double v;
+    return fn(y, p, n, &v) == EL_OK ? v : (double)NAN;
+}
+
+/* Predicts test rows with m and fills the metrics of r. */
+static el_status score(const el_bench *b, const struct btable *bt, const el_model *m,
+                       const size_t *test, size_t ntest, struct rec *r, struct el_error *err)
+{
+    el_table *tt = NULL;
+    el_status st = el_table_take(bt->t, test, ntest, &tt);
+    if (st != EL_OK)
+        return eli_err(err, st, "cannot take the test rows");
+    double *p = eli_mallocarray(ntest, sizeof *p), *y = eli_mallocarray(ntest, sizeof *y);
+    size_t *g = eli_mallocarray(ntest, sizeof *g);
+    if (!p || !y || !g) {
+        st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = el_model_predict(m, tt, p, err)) != EL_OK)
+        goto done;
+    const double *col = el_table_col_values(bt->t, (size_t)el_table_col_index(bt->t, b->target));
+    for (size_t i = 0; i < ntest; i++) {
+        y[i] = col[test[i]];
+        g[i] = bt->scen[test[i]];
+        if (!isfinite(p[i])) {
+            st = eli_err(err, EL_ERR_NUMERIC, "non-finite prediction");
+            goto done;
+        }
+    }
+    r->n_test = ntest;
+    r->m[M_MAPE] = metric_or_nan(el_metric_mape, y, p, ntest);
+    r->m[M_R2] = metric_or_nan(el_metric_r2, y, p, ntest);
+    r->m[M_RMSE] = metric_or_nan(el_metric_rmse, y, p, ntest);
+    struct eli_grouped_metrics gm;
+    if (eli_metrics_grouped(y, p, g, ntest, &gm) == EL_OK) {
+        r->m[M_PAIRWISE] = gm.pairwise_macro;
+        r->m[M_SPEARMAN] = gm.spearman_macro;
+        r->m[M_TOP1] = gm.top1_macro;
+        r->m[M_REGRET] = gm.regret_macro;
+        eli_grouped_metrics_free(&gm);
+    } else {
+        r->m[M_PAIRWISE] = r->m[M_SPEARMAN] = r->m[M_TOP1] = r->m[M_REGRET] = (double)NAN;
+    }
+done:
+    eli_free(p);
+    eli_free(y);
+    eli_free(g);
+    el_table_destroy(tt);
+    return st;
+}
+
+/* Fits `method` on rows train[0..ntrain) of the job's table. */
+static el_status fit_rows(const el_bench *b, const struct btable *bt, const char *method,
+                          const size_t *train, size_t ntrain, uint64_t seed, el_model **out,
+                          double *secs, struct el_error *err)
+{
+    el_table *tr = NULL;
+    el_status st = el_table_take(bt->t, train, ntrain, &tr);
+    if (st != EL_OK)
+        return eli_err(err, st, "cannot take the training rows");
+    double t0 = eli_now();
+    st = el_fit_method(method, tr, b->target, seed, out, err);
+    *secs += eli_now() - t0;
+    el_table_destroy(tr);
+    return st;
+}
+
+/* EnergyLens-12 on the target rows, started from (and pulled towards) the
+ * parameters fitted on the source GPU: only the scales and the exponents the
+ * few target rows contradict move. */
+#define WARM_PRIOR 1e-3
+static el_status fit_warm_energylens(const el_bench *b, const struct btable *bt,
+                                     const el_model *src, const size_t *train, size_t ntrain,
+                                     uint64_t seed, el_model **out, double *secs,
+                                     struct el_error *err)
+{
+    *out = NULL;
+    el_model *m = NULL;
+    el_table *tr = NULL;
+    el_fit *f = NULL;
+    double t0 = eli_now();
+    const char *tmpl = el_model_template(src);
+    el_status st = el_model_from_template(*tmpl ? tmpl : "energylens12", &m, err);
+    if (st != EL_OK)
+        goto done;
+    if ((st = el_model_set_target(m, b->target)) != EL_OK) {
+        eli_err(err, st, "cannot set the target");
+        goto done;
+    }
+    for (size_t k = 0; k < el_model_nparams(src); k++)
+        if ((st = el_model_set_start(m, el_model_param_name(src, k), el_model_param_value(src, k),
+                                     err)) != EL_OK)
+            goto done;
+    if ((st = el_table_take(bt->t, train, ntrain, &tr)) != EL_OK ||
+        (st = el_fit_create(&f)) != EL_OK) {
+        eli_err(err, st, "out of memory");
+        goto done;
+    }
+    el_fit_set_seed(f, seed);
+    el_fit_set_starts(f, 1);
+    el_fit_set_prior(f, WARM_PRIOR);
+    if ((st = el_fit_run(f, m, tr, NULL)) != EL_OK) {
+        eli_err(err, st, "%s", el_fit_errmsg(f));
+        goto done;
+    }
+    *out = m;
+    m = NULL;
+done:
+    *secs += eli_now() - t0;
+    el_fit_destroy(f);
+    el_table_destroy(tr);
+    el_model_destroy(m);
+    return st;
+}
+
+/* Fit on train, score on test, append a record (or a failure). */
+static void fit_score(el_bench *b, struct job *j, const char *method, const char *variant,
+                      const size_t *train, size_t ntrain, const size_t *test, size_t ntest,
+                      uint64_t fit_seed, size_t from)
+{
+    const struct bds *d = &b->ds[j->ds];
+    const struct btable *bt = &b->tables[d->table];
+    struct el_error err;
+    memset(&err, 0, sizeof err);
+    el_model *m = NULL;
+    double secs = 0.0;
+    el_status st = fit_rows(b, bt, method, train, ntrain, fit_seed, &m, &secs, &err);
+    struct rec r;
+    memset(&r, 0, sizeof r);
+    if (st == EL_OK)
+        st = score(b, bt, m, test, ntest, &r, &err);
+    el_model_destroy(m);
+    if (st != EL_OK) {
+        job_fail(j, b, variant, st, err.text);
+        return;
+    }
+    struct rec *out = job_rec(j);
+    if (!out)
+        return;
+    r.table = d->table;
+    r.ds = j->ds;
+    r.from = from;
+    r.proto = j->proto;
+    r.method = method;
+    r.variant = variant;
+    r.n_train = ntrain;
+    r.seed = j->seed;
+    r.fit_s = secs;
+    *out = r;
+    j->nrecs++;
+}
+
+static void run_cross(el_bench *b, struct job *j, size_t *perm)
+{
+    const struct bds *d = &b->ds[j->ds], *s = &b->ds[j->src];
+    const struct btable *bt = &b->tables[d->table];
+    int is_el = strcmp(j->method, "energylens") == 0;
+    el_model *src_model = NULL;
+    double src_secs = 0.0;
+    struct el_error err;
+    memset(&err, 0, sizeof err);
+    if (is_el) {
+        el_status st =
+            fit_rows(b, bt, "energylens", s->rows, s->n, j->seed, &src_model, &src_secs, &err);
+        if (st != EL_OK) {
+            job_fail(j, b, "source", st, err.text);
+            return;
+        }
+    }
+    size_t *pool = eli_mallocarray(s->n + d->n, sizeof *pool);
+    if (!pool) {
+        el_model_destroy(src_model);
+        j->oom = 1;
+        return;
+    }
+    for (size_t ki = 0; ki < sizeof cross_k / sizeof cross_k[0]; ki++) {
+        size_t k = cross_k[ki];
+        if (k > eli_max_train(d->n))
+            continue;
+        char key[1024];
+        snprintf(key, sizeof key, "%s|cross-hw", d->name);
+        eli_split_random(d->rows, d->n, eli_seed_key(key, k, j->seed), perm);
+        j->n = k;
+        fit_score(b, j, j->method, "cold", perm, k, perm + k, d->n - k, j->seed, j->src);
+        if (is_el) {
+            el_model *m = NULL;
+            double secs = src_secs;
+            el_status st = fit_warm_energylens(b, bt, src_model, perm, k, j->seed, &m, &secs, &err);
+            struct rec r;
+            memset(&r, 0, sizeof r);
+            if (st == EL_OK)
+                st = score(b, bt, m, perm + k, d->n - k, &r, &err);
+            el_model_destroy(m);
+            if (st != EL_OK) {
+                job_fail(j, b, "warm", st, err.text);
+                continue;
+            }
+            struct rec *out = job_rec(j);
+            if (!out)
+                continue;
+            r.table = d->table;
+            r.ds = j->ds;
+            r.from = j->src;
+            r.proto = j->proto;
+            r.method = j->method;
+            r.variant = "warm";
+            r.n_train = k;
+            r.seed = j->seed;
+            r.fit_s = secs;
+            *out = r;
+            j->nrecs++;
+        } else {
+            /* black boxes and other formulas transfer by pooling: the source
+             * rows plus the k target rows */
+            memcpy(pool, s->rows, s->n * sizeof *pool);
+            memcpy(pool + s->n, perm, k * sizeof *pool);
+            size_t nrec = j->nrecs;
+            fit_score(b, j, j->method, "warm", pool, s->n + k, perm + k, d->n - k, j->seed, j->src);
+            if (j->nrecs > nrec)
+                j->recs[j->nrecs - 1].n_train = k; /* target rows used */
+        }
+    }
+    j->n = 0;
+    eli_free(pool);
+    el_model_destroy(src_model);
+}
+
+static void run_job(el_bench *b, struct job *j)
+{
+    const struct bds *d = &b->ds[j->ds];
+    const struct btable *bt = &b->tables[d->table];
+    size_t *perm = eli_mallocarray(d->n, sizeof *perm);
+    if (!perm) {
+        j->oom = 1;
+        return;
+    }
+    char key[1024];
+    switch (j->proto) {
+    case P_SPLITS:
+    case P_MAVPOWER:
+        /* bench/bench_mlenergy.c: eli_rng_seed(s * 1000003 + group ordinal) */
+        eli_split_random(d->rows, d->n, j->seed * 1000003u + d->ordinal8, perm);
+        fit_score(b, j, j->method, "", perm, j->n, perm + j->n, d->n - j->n, j->seed, SIZE_MAX);
+        break;
+    case P_SAMPLE:
+    case P_RANKING:
+        snprintf(key, sizeof key, "%s|random", d->name);
+        eli_split_random(d->rows, d->n, eli_seed_key(key, j->n, j->seed), perm);
+        fit_score(b, j, j->method, "", perm, j->n, perm + j->n, d->n - j->n, j->seed, SIZE_MAX);
+        break;
+    case P_LHS:
+        snprintf(key, sizeof key, "%s|random", d->name);
+        eli_split_random(d->rows, d->n, eli_seed_key(key, j->n, j->seed), perm);
+        fit_score(b, j, j->method, "random", perm, j->n, perm + j->n, d->n - j->n, j->seed,
+                  SIZE_MAX);
+        snprintf(key, sizeof key, "%s|lhs", d->name);
+        if (eli_split_lhs(bt->t, d->rows, d->n, j->n, lhs_vars,
+                          sizeof lhs_vars / sizeof lhs_vars[0], eli_seed_key(key, j->n, j->seed),
+                          perm) != EL_OK) {
+            j->oom = 1;
+            break;
+        }
+        fit_score(b, j, j->method, "lhs", perm, j->n, perm + j->n, d->n - j->n, j->seed, SIZE_MAX);
+        break;
+    case P_EXTRAP: {
+        struct el_error err;
+        size_t ntrain = 0;
+        if (eli_split_extrapolation(bt->t, d->rows, d->n, "batch", EXTRAP_FRAC, perm, &ntrain,
+                                    &err) != EL_OK ||
+            ntrain < 3 || d->n - ntrain < 2)
+            break; /* nothing to extrapolate to: not a failure */
+        j->n = ntrain;
+        fit_score(b, j, j->method, "", perm, ntrain, perm + ntrain, d->n - ntrain, j->seed,
+                  SIZE_MAX);
+        break;
+    }
+    case P_CROSS:
+        run_cross(b, j, perm);
+        break;
+    default:
+        break;
+    }
+    eli_free(perm);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The pool                                                                  */
+/* ------------------------------------------------------------------------ */
+
+struct pool {
+    el_bench *b;
+    pthread_mutex_t lock;
+    size_t next, done;
+    const size_t *order;
+};
+
+static void *worker(void *arg)
+{
+    struct pool *pl = arg;
+    el_bench *b = pl->b;
+    for (;;) {
+        pthread_mutex_lock(&pl->lock);
+        size_t k = pl->next < b->njobs ? pl->order[pl->next++] : SIZE_MAX;
+        pthread_mutex_unlock(&pl->lock);
+        if (k == SIZE_MAX)
+            break;
+        struct job *j = &b->jobs[k];
+        run_job(b, j);
+        pthread_mutex_lock(&pl->lock);
+        pl->done++;
+        if (b->progress) {
+            char what[512];
+            snprintf(what, sizeof what, "%s %s %s seed %llu", proto_names[j->proto],
+                     b->ds[j->ds].name, j->method, (unsigned long long)j->seed);
+            b->progress(pl->done, b->njobs, what, b->userdata);
+        }
+        pthread_mutex_unlock(&pl->lock);
+    }
+    return NULL;
+}
+
+static size_t online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n >= 1 ? (size_t)n : 1;
+}
+
+el_status el_bench_run(el_bench *b, struct el_error *err)
+{
+    if (!b)
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_bench_run: NULL bench");
+    clear_run(b);
+    if (b->ntables == 0)
+        return eli_err(err, EL_ERR_INVALID_ARG, "no table to bench");
+    double t0 = eli_now();
+    el_status st;
+    for (size_t ti = 0; ti < b->ntables; ti++)
+        if ((st = prepare_table(b, ti, err)) != EL_OK)
+            goto fail;
+    if ((st = plan(b)) != EL_OK) {
+        eli_err(err, st, "out of memory");
+        goto fail;
+    }
+    /* Run order: a fixed shuffle of the plan, so a progress bar moves evenly
+     * and big datasets do not all come last; results stay in plan order. */
+    size_t *order = eli_mallocarray(b->njobs ? b->njobs : 1, sizeof *order);
+    if (!order) {
+        st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t k = 0; k < b->njobs; k++)
+        order[k] = k;
+    struct eli_rng rng;
+    eli_rng_seed(&rng, 0x656e657267796c65ULL);
+    eli_rng_shuffle(&rng, order, b->njobs);
+    size_t nt = b->nthreads ? b->nthreads : online_cpus();
+    if (nt > b->njobs)
+        nt = b->njobs ? b->njobs : 1;
+    struct pool pl;
+    memset(&pl, 0, sizeof pl);
+    pl.b = b;
+    pl.order = order;
+    pthread_mutex_init(&pl.lock, NULL);
+    pthread_t *th = eli_mallocarray(nt, sizeof *th);
+    size_t started = 0;
+    if (th) {
+        for (size_t k = 1; k < nt; k++) {
+            if (pthread_create(&th[k], NULL, worker, &pl) != 0)
+                break;
+            started = k;
+        }
+    }
+    worker(&pl); /* the calling thread works too */
+    for (size_t k = 1; k <= started; k++)
+        pthread_join(th[k], NULL);
+    eli_free(th);
+    pthread_mutex_destroy(&pl.lock);
+    eli_free(order);
+    /* gather in plan order */
+    size_t nrec = 0, nfail = 0;
+    int oom = 0;
+    for (size_t k = 0; k < b->njobs; k++) {
+        nrec += b->jobs[k].nrecs;
+        nfail += b->jobs[k].nfails;
+        oom |= b->jobs[k].oom;
+    }
+    if (oom) {
+        st = eli_err(err, EL_ERR_NOMEM, "out of memory while running the bench");
+        goto fail;
+    }
+    b->recs = eli_mallocarray(nrec ? nrec : 1, sizeof *b->recs);
+    b->fails = eli_mallocarray(nfail ? nfail : 1, sizeof *b->fails);
+    if (!b->recs || !b->fails) {
+        st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (size_t k = 0; k < b->njobs; k++) {
+        struct job *j = &b->jobs[k];
+        for (size_t i = 0; i < j->nrecs; i++)
+            b->recs[b->nrecs++] = j->recs[i];
+        for (size_t i = 0; i < j->nfails; i++)
+            b->fails[b->nfails++] = j->fails[i];
+    }
+    b->seconds = eli_now() - t0;
+    return EL_OK;
+fail:
+    clear_run(b);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Results                                                                   */
+/* ------------------------------------------------------------------------ */
+
+size_t el_bench_njobs(const el_bench *b)
+{
+    return b ? b->njobs : 0;
+}
+
+size_t el_bench_ndatasets(const el_bench *b, size_t table)
+{
+    return b && table < b->ntables ? b->tables[table].nds : 0;
+}
+
+size_t el_bench_nresults(const el_bench *b)
+{
+    return b ? b->nrecs : 0;
+}
+
+static void fill_record(const el_bench *b, const struct rec *r, struct el_bench_record *out)
+{
+    out->table = b->tables[r->table].name;
+    out->dataset = b->ds[r->ds].name;
+    out->protocol = proto_names[r->proto];
+    out->method = r->method;
+    out->variant = r->variant;
+    out->from = r->from != SIZE_MAX ? b->ds[r->from].name : "";
+    out->n_train = r->n_train;
+    out->n_test = r->n_test;
+    out->seed = r->seed;
+    out->mape = r->m[M_MAPE];
+    out->r2 = r->m[M_R2];
+    out->rmse = r->m[M_RMSE];
+    out->pairwise = r->m[M_PAIRWISE];
+    out->spearman = r->m[M_SPEARMAN];
+    out->top1 = r->m[M_TOP1];
+    out->regret = r->m[M_REGRET];
+    out->fit_seconds = r->fit_s;
+}
+
+el_status el_bench_result(const el_bench *b, size_t k, struct el_bench_record *out)
+{
+    if (!b || !out || k >= b->nrecs)
+        return EL_ERR_INVALID_ARG;
+    fill_record(b, &b->recs[k], out);
+    return EL_OK;
+}
+
+size_t el_bench_nfailures(const el_bench *b)
+{
+    return b ? b->nfails : 0;
+}
+
+const char *el_bench_failure(const el_bench *b, size_t k)
+{
+    return b && k < b->nfails ? b->fails[k] : NULL;
+}
+
+size_t el_bench_nnotes(const el_bench *b)
+{
+    return b ? b->nnotes : 0;
+}
+
+const char *el_bench_note(const el_bench *b, size_t k)
+{
+    return b && k < b->nnotes ? b->notes[k] : NULL;
+}
+
+double el_bench_seconds(const el_bench *b)
+{
+    return b ? b->seconds : 0.0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* JSON                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void json_str(struct eli_buf *o, const char *s)
+{
+    eli_buf_putc(o, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            eli_buf_putc(o, '\\');
+            eli_buf_putc(o, (char)c);
+        } else if (c < 0x20) {
+            eli_buf_printf(o, "\\u%04x", c);
+        } else {
+            eli_buf_putc(o, (char)c);
+        }
+    }
+    eli_buf_putc(o, '"');
+}
+
+/* JSON has no NaN or infinity: they are written as null. */
+static void json_num(struct eli_buf *o, double v)
+{
+    if (!isfinite(v)) {
+        eli_buf_puts(o, "null");
+        return;
+    }
+    char num[40];
+    eli_fmt_double(num, sizeof num, v, 0);
+    eli_buf_puts(o, num);
+}
+
+char *el_bench_to_json(const el_bench *b)
+{
+    if (!b)
+        return NULL;
+    struct eli_buf o;
+    eli_buf_init(&o);
+    eli_buf_printf(&o,
+                   "{\n\"energylens_version\": \"%s\",\n\"settings\": {\"target\": ", el_version());
+    json_str(&o, b->target);
+    eli_buf_puts(&o, ", \"methods\": [");
+    for (size_t k = 0; k < b->nmethods; k++) {
+        eli_buf_puts(&o, k ? ", " : "");
+        json_str(&o, b->methods[k]);
+    }
+    eli_buf_puts(&o, "], \"protocols\": [");
+    for (int p = 0, first = 1; p < P_COUNT; p++) {
+        if (!(b->protocols & (1u << p)))
+            continue;
+        eli_buf_puts(&o, first ? "" : ", ");
+        json_str(&o, proto_names[p]);
+        first = 0;
+    }
+    eli_buf_puts(&o, "], \"sizes\": [");
+    for (size_t k = 0; k < b->nsizes; k++)
+        eli_buf_printf(&o, "%s%zu", k ? ", " : "", b->sizes[k]);
+    eli_buf_puts(&o, "], \"seeds\": {");
+    for (int p = 0; p < P_COUNT; p++) {
+        eli_buf_puts(&o, p ? ", " : "");
+        json_str(&o, proto_names[p]);
+        eli_buf_printf(&o, ": %zu", seeds_for(b, p));
+    }
+    eli_buf_puts(&o, "}, \"dataset_by\": [");
+    for (size_t k = 0; k < b->ndataset_by; k++) {
+        eli_buf_puts(&o, k ? ", " : "");
+        json_str(&o, b->dataset_by[k]);
+    }
+    eli_buf_puts(&o, "], \"scenario_by\": [");
+    for (size_t k = 0; k < b->nscenario_by; k++) {
+        eli_buf_puts(&o, k ? ", " : "");
+        json_str(&o, b->scenario_by[k]);
+    }
+    eli_buf_printf(&o, "]},\n\"jobs\": %zu,\n\"tables\": [", b->njobs);
+    for (size_t t = 0; t < b->ntables; t++) {
+        eli_buf_puts(&o, t ? ",\n  " : "\n  ");
+        eli_buf_puts(&o, "{\"name\": ");
+        json_str(&o, b->tables[t].name);
+        eli_buf_printf(&o, ", \"rows\": %zu, \"datasets\": %zu, \"cross_hw_pairs\": %zu}",
+                       el_table_nrows(b->tables[t].t), b->tables[t].nds, b->tables[t].npairs);
+    }
+    eli_buf_puts(&o, "\n],\n\"results\": [");
+    for (size_t k = 0; k < b->nrecs; k++) {
+        struct el_bench_record r;
+        fill_record(b, &b->recs[k], &r);
+        eli_buf_puts(&o, k ? ",\n  {\"dataset\": " : "\n  {\"dataset\": ");
+        json_str(&o, r.dataset);
+        eli_buf_puts(&o, ", \"protocol\": ");
+        json_str(&o, r.protocol);
+        eli_buf_puts(&o, ", \"method\": ");
+        json_str(&o, r.method);
+        eli_buf_printf(&o, ", \"n_train\": %zu, \"seed\": %llu", r.n_train,
+                       (unsigned long long)r.seed);
+        const char *names[] = {"mape", "r2", "rmse", "pairwise", "spearman", "top1", "regret"};
+        double vals[] = {r.mape, r.r2, r.rmse, r.pairwise, r.spearman, r.top1, r.regret};
+        for (size_t m = 0; m < M_COUNT; m++) {
+            eli_buf_printf(&o, ", \"%s\": ", names[m]);
+            json_num(&o, vals[m]);
+        }
+        eli_buf_puts(&o, ", \"table\": ");
+        json_str(&o, r.table);
+        eli_buf_puts(&o, ", \"variant\": ");
+        json_str(&o, r.variant);
+        eli_buf_puts(&o, ", \"from\": ");
+        json_str(&o, r.from);
+        eli_buf_printf(&o, ", \"n_test\": %zu, \"fit_seconds\": ", r.n_test);
+        char num[40];
+        snprintf(num, sizeof num, "%.6f", r.fit_seconds);
+        eli_buf_puts(&o, num);
+        eli_buf_putc(&o, '}');
+    }
+    eli_buf_puts(&o, "\n],\n\"failures\": [");
+    for (size_t k = 0; k < b->nfails; k++) {
+        eli_buf_puts(&o, k ? ",\n  " : "\n  ");
+        json_str(&o, b->fails[k]);
+    }
+    eli_buf_puts(&o, "\n],\n\"notes\": [");
+    for (size_t k = 0; k < b->nnotes; k++) {
+        eli_buf_puts(&o, k ? ",\n  " : "\n  ");
+        json_str(&o, b->notes[k]);
+    }
+    eli_buf_printf(&o, "\n],\n\"seconds\": %.3f\n}\n", b->seconds);
+    return eli_buf_take(&o);
+}

@@ -1,0 +1,182 @@
+/* meter_nvml.c - NVIDIA GPUs through NVML, loaded with dlopen.
+ *
+ * Energy comes from nvmlDeviceGetTotalEnergyConsumption (millijoules since
+ * the driver loaded, Volta and later); older GPUs answer
+ * NVML_ERROR_NOT_SUPPORTED and the meter falls back to integrating
+ * nvmlDeviceGetPowerUsage (milliwatts). No NVIDIA header is installed or
+ * needed: the few types and functions used are declared here with the
+ * signatures of nvml.h (NVML API v2 entry points, stable since CUDA 5). */
+#include "../core/core_int.h"
+
+#include "prof_int.h"
+
+#include <dlfcn.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/banned.h"
+
+typedef int nvmlReturn_t; /* an enum in nvml.h; 0 = NVML_SUCCESS */
+typedef struct nvmlDevice_st *nvmlDevice_t;
+#define NVML_SUCCESS               0
+#define NVML_ERROR_NOT_SUPPORTED   3
+#define NVML_ERROR_NO_PERMISSION   4
+#define NVML_ERROR_DRIVER_NOT_LOADED 9
+
+struct nvml_api {
+    nvmlReturn_t (*Init_v2)(void);
+    nvmlReturn_t (*Shutdown)(void);
+    nvmlReturn_t (*DeviceGetCount_v2)(unsigned int *count);
+    nvmlReturn_t (*DeviceGetHandleByIndex_v2)(unsigned int index, nvmlDevice_t *dev);
+    nvmlReturn_t (*DeviceGetTotalEnergyConsumption)(nvmlDevice_t dev, unsigned long long *mj);
+    nvmlReturn_t (*DeviceGetPowerUsage)(nvmlDevice_t dev, unsigned int *mw);
+    nvmlReturn_t (*SystemGetDriverVersion)(char *version, unsigned int length);
+    const char *(*ErrorString)(nvmlReturn_t r); /* optional */
+};
+
+#define SYM(field, req) {"nvml" #field, offsetof(struct nvml_api, field), req}
+static const struct eli_sym nvml_syms[] = {
+    SYM(Init_v2, 1),
+    SYM(Shutdown, 1),
+    SYM(DeviceGetCount_v2, 1),
+    SYM(DeviceGetHandleByIndex_v2, 1),
+    SYM(DeviceGetTotalEnergyConsumption, 1),
+    SYM(DeviceGetPowerUsage, 1),
+    SYM(SystemGetDriverVersion, 1),
+    SYM(ErrorString, 0),
+};
+#undef SYM
+
+struct nvml_priv {
+    void *dl;
+    struct nvml_api api;
+    nvmlDevice_t dev[ELI_METER_MAX_DEVICES];
+    int energy_ok[ELI_METER_MAX_DEVICES];
+};
+
+static const char *nvml_errstr(const struct nvml_api *api, nvmlReturn_t r, char *buf, size_t len)
+{
+    const char *s = api->ErrorString ? api->ErrorString(r) : NULL;
+    snprintf(buf, len, "%s (nvml code %d)", s ? s : "error", r);
+    return buf;
+}
+
+static el_status nvml_open(el_meter *m, const struct el_meter_config *cfg, struct el_error *err)
+{
+    struct nvml_priv *p = eli_calloc(1, sizeof *p);
+    if (!p)
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
+    const char *defaults[] = {"libnvidia-ml.so.1", "libnvidia-ml.so"};
+    const char *one[1];
+    const char *const *libs = defaults;
+    size_t nlibs = 2;
+    if (cfg && cfg->library) {
+        one[0] = cfg->library;
+        libs = one;
+        nlibs = 1;
+    }
+    char loaded[256] = "";
+    el_status st = eli_dl_load("nvml", libs, nlibs, nvml_syms,
+                               sizeof nvml_syms / sizeof nvml_syms[0], &p->api, &p->dl, loaded,
+                               sizeof loaded, err);
+    if (st != EL_OK) {
+        eli_free(p);
+        return st;
+    }
+    char eb[128];
+    nvmlReturn_t r = p->api.Init_v2();
+    if (r != NVML_SUCCESS) {
+        st = eli_err(err, EL_ERR_UNAVAILABLE, "nvml: nvmlInit_v2 failed: %s%s",
+                     nvml_errstr(&p->api, r, eb, sizeof eb),
+                     r == NVML_ERROR_DRIVER_NOT_LOADED ? ": the NVIDIA driver is not loaded"
+                     : r == NVML_ERROR_NO_PERMISSION   ? ": permission denied"
+                                                       : "");
+        dlclose(p->dl);
+        eli_free(p);
+        return st;
+    }
+    unsigned n = 0;
+    r = p->api.DeviceGetCount_v2(&n);
+    if (r != NVML_SUCCESS || n == 0) {
+        st = eli_err(err, EL_ERR_UNAVAILABLE, "nvml: %s",
+                     r != NVML_SUCCESS ? nvml_errstr(&p->api, r, eb, sizeof eb) : "no GPU found");
+        goto fail;
+    }
+    if (n > ELI_METER_MAX_DEVICES)
+        n = ELI_METER_MAX_DEVICES;
+    int any_energy = 0, any_power = 1;
+    for (unsigned d = 0; d < n; d++) {
+        r = p->api.DeviceGetHandleByIndex_v2(d, &p->dev[d]);
+        if (r != NVML_SUCCESS) {
+            st = eli_err(err, EL_ERR_UNAVAILABLE, "nvml: device %u: %s", d,
+                         nvml_errstr(&p->api, r, eb, sizeof eb));
+            goto fail;
+        }
+        unsigned long long mj;
+        p->energy_ok[d] = p->api.DeviceGetTotalEnergyConsumption(p->dev[d], &mj) == NVML_SUCCESS;
+        any_energy |= p->energy_ok[d];
+        unsigned mw;
+        if (p->api.DeviceGetPowerUsage(p->dev[d], &mw) != NVML_SUCCESS)
+            any_power = 0;
+    }
+    int all_energy = 1;
+    for (unsigned d = 0; d < n; d++)
+        all_energy &= p->energy_ok[d];
+    m->priv = p;
+    m->ndev = n;
+    /* A mixed machine (some GPUs without the counter) integrates power on
+     * all of them, so one method produces every number. */
+    m->has_counter = all_energy;
+    m->has_power = any_power;
+    char ver[96] = "";
+    if (p->api.SystemGetDriverVersion(ver, sizeof ver) == NVML_SUCCESS)
+        snprintf(m->driver, sizeof m->driver, "%s", ver);
+    eli_meter_set_desc(m, "nvml (%s): %u device%s, %s%s", loaded, n, n == 1 ? "" : "s",
+                       all_energy   ? "energy counter"
+                       : any_energy ? "energy counter on some devices only (not used)"
+                                    : "no energy counter (pre-Volta)",
+                       any_power ? ", power" : "");
+    return EL_OK;
+fail:
+    p->api.Shutdown();
+    dlclose(p->dl);
+    eli_free(p);
+    return st;
+}
+
+static el_status nvml_read_energy(el_meter *m, size_t d, double *joules, double *range_j)
+{
+    struct nvml_priv *p = m->priv;
+    unsigned long long mj;
+    if (p->api.DeviceGetTotalEnergyConsumption(p->dev[d], &mj) != NVML_SUCCESS)
+        return EL_ERR_UNAVAILABLE;
+    *joules = (double)mj * 1e-3;
+    *range_j = 0; /* 64-bit millijoules: no wrap in practice */
+    return EL_OK;
+}
+
+static el_status nvml_read_power(el_meter *m, size_t d, double *watts)
+{
+    struct nvml_priv *p = m->priv;
+    unsigned mw;
+    if (p->api.DeviceGetPowerUsage(p->dev[d], &mw) != NVML_SUCCESS)
+        return EL_ERR_UNAVAILABLE;
+    *watts = (double)mw * 1e-3;
+    return EL_OK;
+}
+
+static void nvml_close(el_meter *m)
+{
+    struct nvml_priv *p = m->priv;
+    if (!p)
+        return;
+    p->api.Shutdown();
+    dlclose(p->dl);
+    eli_free(p);
+    m->priv = NULL;
+}
+
+const struct eli_meter_backend eli_meter_nvml = {
+    "nvml", nvml_open, nvml_read_energy, nvml_read_power, nvml_close,
+};

@@ -1,0 +1,344 @@
+/* prof_int.h - internals of the profiling layer (src/prof), shared between its
+ * files and with the unit tests: the meter backend interface, the power
+ * sampler and its series, the HTTP load generator, the server process, the
+ * steady-state window, the parsed plan and its expansion into points, and
+ * the resume bookkeeping of the output directory. */
+#ifndef ELI_PROF_INT_H
+#define ELI_PROF_INT_H
+
+#include <energylens/energylens.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ------------------------------------------------------------------------ */
+/* Meters                                                                    */
+/* ------------------------------------------------------------------------ */
+
+#define ELI_METER_MAX_DEVICES 64
+#define ELI_NAN ((double)NAN)
+
+/*
+ * One backend (NVML, ROCm SMI, Level Zero Sysman, RAPL, command). open()
+ * fills the meter's device count, capabilities (has_counter, has_power),
+ * driver version and description, or returns EL_ERR_UNAVAILABLE with a
+ * message saying why. read_energy() gives device d's raw counter in joules
+ * and the value at which it wraps (0 = never); read_power() its power in
+ * watts. Either may be NULL when the backend has no such reading.
+ */
+struct eli_meter_backend {
+    const char *kind;
+    el_status (*open)(el_meter *m, const struct el_meter_config *cfg, struct el_error *err);
+    el_status (*read_energy)(el_meter *m, size_t d, double *joules, double *range_j);
+    el_status (*read_power)(el_meter *m, size_t d, double *watts);
+    void (*close)(el_meter *m);
+};
+
+extern const struct eli_meter_backend eli_meter_nvml;
+extern const struct eli_meter_backend eli_meter_rocm;
+extern const struct eli_meter_backend eli_meter_levelzero;
+extern const struct eli_meter_backend eli_meter_rapl;
+extern const struct eli_meter_backend eli_meter_command;
+
+/* Per-device state of the counter checks and the power integration. */
+struct eli_dev_state {
+    int primed;
+    double last_raw;      /* last raw counter value, J */
+    double last_t;        /* time of the last read */
+    double last_change_t; /* time the counter last moved */
+    double acc_j;         /* corrected cumulative energy, J */
+    double last_p;        /* last power reading (power integration) */
+    int stalled;          /* inside a stall episode */
+};
+
+struct el_meter {
+    const struct eli_meter_backend *be;
+    void *priv; /* backend state */
+    size_t ndev;
+    int has_counter, has_power;
+    int use_power; /* 1: energy integrates sampled power */
+    unsigned sel[ELI_METER_MAX_DEVICES];
+    size_t nsel;
+    struct eli_dev_state st[ELI_METER_MAX_DEVICES];
+    struct el_meter_health health;
+    double stall_s, max_power_w;
+    char driver[128];
+    char desc[320];
+    char method[32];
+    char errmsg[256];
+};
+
+/* Sets the backend's description / driver text (helpers for backends). */
+void eli_meter_set_desc(el_meter *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* dlopen + dlsym into a struct of function pointers (Redis
+ * REDISMODULE_GET_API shape): every symbol of `syms` is looked up and
+ * stored at its offset in `api`; a missing required one is
+ * EL_ERR_UNAVAILABLE naming it. *handle is the dlopen handle on success. */
+struct eli_sym {
+    const char *name;
+    size_t offset;
+    int required;
+};
+el_status eli_dl_load(const char *kind, const char *const *libs, size_t nlibs,
+                      const struct eli_sym *syms, size_t nsyms, void *api, void **handle,
+                      char *loaded, size_t loadedlen, struct el_error *err);
+
+/* Runs argv (no shell), returns its stdout (at most cap-1 bytes, NUL
+ * terminated) within timeout_s; the child is killed past the timeout. */
+el_status eli_run_capture(const char *const *argv, double timeout_s, char *out, size_t cap,
+                          struct el_error *err);
+
+/* ---- sampler ------------------------------------------------------------ */
+
+struct eli_series {
+    double *t, *e, *p; /* monotonic s, cumulative J, W (NaN when none) */
+    size_t n, cap;
+};
+void eli_series_free(struct eli_series *s);
+el_status eli_series_push(struct eli_series *s, double t, double e, double p);
+/* Energy at time t by linear interpolation; 0 when t is outside the series. */
+int eli_series_energy_at(const struct eli_series *s, double t, double *out);
+/* Energy between t0 and t1 (both inside the series). @return 1 on success. */
+int eli_series_energy_between(const struct eli_series *s, double t0, double t1, double *out);
+
+/* A thread that reads the meter every `period` seconds into a series. Only
+ * the sampler touches the meter while it runs. */
+struct eli_sampler {
+    el_meter *m;
+    double period;
+    pthread_t th;
+    atomic_int stop;
+    atomic_int ready; /* the first reading is in */
+    int running;
+    el_status st; /* first error of a push */
+    struct eli_series s;
+};
+el_status eli_sampler_start(struct eli_sampler *sp, el_meter *m, double period);
+/* Stops and joins; the series stays in sp->s (free with eli_series_free). */
+void eli_sampler_stop(struct eli_sampler *sp);
+
+/* ------------------------------------------------------------------------ */
+/* Load generator                                                            */
+/* ------------------------------------------------------------------------ */
+
+enum eli_lg_err { LG_OK = 0, LG_HTTP, LG_TIMEOUT, LG_GARBAGE, LG_CONN, LG_ABORTED, LG_NERR };
+
+struct eli_lg_req {
+    double t_send, t_first, t_end; /* monotonic s; t_first NaN when no token came */
+    long tokens_in, tokens_out;    /* from "usage"; -1 when the server gave none */
+    long chunks;                   /* streamed chunks carrying text */
+    int http;                      /* status code, 0 = none */
+    unsigned char err;             /* enum eli_lg_err */
+};
+
+struct eli_lg_config {
+    const char *url;
+    const char *const *bodies; /* request i sends bodies[i % nbodies] */
+    const size_t *body_lens;
+    size_t nbodies;
+    size_t nrequests, concurrency;
+    int stream;
+    double request_timeout_s; /* per request; 0 = none */
+    double deadline;          /* absolute eli_now() time to give up; 0 = none */
+    const volatile sig_atomic_t *cancel;
+};
+
+struct eli_lg_result {
+    struct eli_lg_req *req; /* nrequests entries (unsent ones have err LG_ABORTED) */
+    size_t n;
+    size_t nok, nfail;
+    size_t nerr[LG_NERR];
+    double t_begin, t_last_send, t_end;
+    char first_error[256];
+    int cancelled, deadline_hit;
+};
+
+el_status eli_loadgen_run(const struct eli_lg_config *cfg, struct eli_lg_result *out,
+                          struct el_error *err);
+void eli_lg_result_free(struct eli_lg_result *r);
+/* GET url; *code gets the HTTP status (0 when no response); body (may be
+ * NULL) gets at most cap-1 bytes. */
+el_status eli_http_get(const char *url, double timeout_s, long *code, char *body, size_t cap);
+/* Parses one response body (SSE stream or JSON) into r. Exposed for tests. */
+void eli_lg_parse_body(struct eli_lg_req *r, const char *body, size_t len, int stream,
+                       double now, char *why, size_t whylen);
+
+/* ------------------------------------------------------------------------ */
+/* Server process                                                            */
+/* ------------------------------------------------------------------------ */
+
+struct eli_server {
+    pid_t pid; /* also the process group */
+    int running;
+    int status; /* wait status once exited */
+    unsigned long long starttime;
+};
+/* Spawns argv in a new process group, stdout and stderr appended to log,
+ * stdin from /dev/null, `env` (KEY=VALUE, may be NULL) added to the
+ * environment. */
+el_status eli_server_start(const char *const *argv, const char *const *env, size_t nenv,
+                           const char *log, struct eli_server *s, struct el_error *err);
+/* @return 1 while running; updates s->status when it exits. */
+int eli_server_alive(struct eli_server *s);
+/* SIGTERM to the group, up to grace_s, then SIGKILL; reaps. */
+void eli_server_stop(struct eli_server *s, double grace_s);
+/* Describes an exit status: "exited with status 3", "killed by signal 9". */
+void eli_server_describe(int status, char *buf, size_t len);
+/* Polls url until 200, the server exits, cancel, or timeout. */
+el_status eli_server_wait_healthy(struct eli_server *s, const char *url, double timeout_s,
+                                  double interval_s, const volatile sig_atomic_t *cancel,
+                                  struct el_error *err);
+/* Pid file of the running server; a leftover of a killed run is stopped. */
+el_status eli_pidfile_write(const char *path, const struct eli_server *s);
+/* Stops the process group a pidfile names, if still ours. @return 1 if one was stopped. */
+int eli_pidfile_reap(const char *path, double grace_s);
+unsigned long long eli_proc_starttime(pid_t pid);
+/* Binds 127.0.0.1:0 and returns the port the kernel chose (0 on failure). */
+int eli_free_port(void);
+
+/* ------------------------------------------------------------------------ */
+/* Steady-state window                                                       */
+/* ------------------------------------------------------------------------ */
+
+struct eli_window {
+    double t0, t1;
+    int steady;       /* 1: batch-full to drain; 0: whole run (too short) */
+    size_t completed; /* successful requests ending in (t0, t1] */
+    double mean_inflight;
+};
+/* The ML.ENERGY rule over a closed-loop run at `concurrency`. */
+void eli_window_find(const struct eli_lg_req *req, size_t n, size_t concurrency, int stream,
+                     struct eli_window *w);
+
+/* ------------------------------------------------------------------------ */
+/* Plans                                                                     */
+/* ------------------------------------------------------------------------ */
+
+#define ELI_PLAN_MAX_AXES   16
+#define ELI_PLAN_MAX_VALUES 256
+#define ELI_PLAN_MAX_ARGV   256
+#define ELI_PLAN_MAX_ENV    64
+#define ELI_PLAN_MAX_POINTS ((size_t)100000)
+
+struct eli_axis {
+    char *name;
+    char **values;
+    size_t n;
+    long line;
+};
+
+enum eli_sample { SAMPLE_ALL, SAMPLE_RANDOM, SAMPLE_LHS };
+enum eli_devsel { DEV_ALL, DEV_USED, DEV_LIST };
+
+struct eli_point {
+    size_t heavy; /* index of the heavy combination */
+    size_t light; /* index of the light combination */
+    char *key;    /* "tp=2,pp=1,max_tokens=64,concurrency=8" */
+};
+
+struct el_plan {
+    char *path, *dir, *text;
+    size_t textlen;
+    /* server */
+    char *argv[ELI_PLAN_MAX_ARGV];
+    size_t argc;
+    char *health, *url;
+    char *env_key[ELI_PLAN_MAX_ENV], *env_val[ELI_PLAN_MAX_ENV];
+    size_t nenv;
+    double ready_timeout_s, stop_timeout_s, health_interval_s;
+    long restarts;
+    /* workload */
+    int chat, stream, ignore_eos;
+    char *model, *prompts;
+    char *extra; /* JSON object text merged into each request, or NULL */
+    size_t requests, concurrency, max_tokens, min_tokens, max_failed;
+    double request_timeout_s;
+    /* sweep */
+    struct eli_axis heavy[ELI_PLAN_MAX_AXES], light[ELI_PLAN_MAX_AXES];
+    size_t nheavy_axes, nlight_axes;
+    enum eli_sample sample;
+    size_t sample_n;
+    uint64_t seed;
+    /* measure */
+    long warmup_requests; /* -1 = default */
+    double idle_s, cooldown_s, sample_period_s, validate_s, validate_tol, point_timeout_s;
+    /* meter */
+    char *meter_kind, *meter_root, *meter_library, *meter_unit;
+    char *meter_cmd[ELI_PLAN_MAX_ARGV];
+    size_t meter_cmd_n;
+    enum eli_devsel devsel;
+    unsigned devices[ELI_METER_MAX_DEVICES];
+    size_t ndevices;
+    double stall_s, max_power_w;
+    /* output, slurm */
+    char *output;
+    char *sbatch[ELI_PLAN_MAX_ARGV];
+    size_t nsbatch;
+    /* expansion */
+    size_t nheavy_combos, nlight_combos;
+    struct eli_point *points;
+    size_t npoints;
+    size_t *heavy_list; /* heavy combinations that have points, ascending */
+    size_t nheavy_list;
+};
+
+/* Value of axis a in heavy (or light) combination c. */
+const char *eli_plan_heavy_value(const el_plan *p, size_t c, size_t a);
+const char *eli_plan_light_value(const el_plan *p, size_t c, size_t a);
+/* Looks a setting up by name in point i's combination (heavy then light axes);
+ * NULL when no axis has that name. */
+const char *eli_plan_point_value(const el_plan *p, size_t i, const char *name);
+/* Deep copy (re-parses the plan's text, keeps the output override). */
+el_status eli_plan_clone(const el_plan *p, el_plan **out);
+/* Expands the template `tmpl` for heavy combination c ({port}, {model}, {axis}). */
+char *eli_plan_expand(const el_plan *p, const char *tmpl, size_t c, int port);
+
+/* ------------------------------------------------------------------------ */
+/* Output directory bookkeeping (sweep.c)                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Rows already on disk, one key per point (for resume). */
+struct eli_keyset {
+    char **keys;
+    size_t n, cap;
+    size_t *slots; /* hash table: index + 1 into keys, 0 = empty */
+    size_t nslots;
+};
+int eli_keyset_has(const struct eli_keyset *k, const char *key);
+el_status eli_keyset_add(struct eli_keyset *k, const char *key);
+void eli_keyset_free(struct eli_keyset *k);
+
+/* A CSV that grows by one row per point, rewritten atomically (temp file,
+ * fsync, rename, fsync of the directory) after each row. */
+struct eli_csvlog {
+    char *path;
+    const char *const *cols;
+    size_t ncols;
+    el_table *t; /* rows so far (NULL when none) */
+};
+/* Opens path; existing rows are read and their `point` keys added to keys.
+ * A file with other columns is EL_ERR_DATA. */
+el_status eli_csvlog_open(struct eli_csvlog *c, const char *path, const char *const *cols,
+                          size_t ncols, struct eli_keyset *keys, struct el_error *err);
+/* Appends one row (cells in column order) and makes it durable. */
+el_status eli_csvlog_append(struct eli_csvlog *c, const char *const *cells,
+                            struct el_error *err);
+/* Drops rows whose `point` is in `drop` and rewrites the file. */
+el_status eli_csvlog_remove(struct eli_csvlog *c, const struct eli_keyset *drop,
+                            struct el_error *err);
+void eli_csvlog_close(struct eli_csvlog *c);
+/* fsync of a directory (after a rename in it). */
+void eli_fsync_dir(const char *dir);
+/* mkdir -p */
+el_status eli_mkdirs(const char *path, struct el_error *err);
+/* Joins a and b with one '/'. Caller frees. */
+char *eli_path_join(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,322 @@
+/* cmd_discover.c - `energylens discover`: symbolic regression over the
+ * columns of measurement files. Prints live progress on a terminal, then the
+ * Pareto front as a table (complexity, loss, score, equation; the pick
+ * marked), and writes the front file (-o), which predict, explain and
+ * fit --formula accept. */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void discover_help(void)
+{
+    printf("usage: energylens discover DATA.csv... [--target COL] [-o FRONT.json] [options]\n\n"
+           "Searches formulas for a column by genetic programming (linear scaling of the\n"
+           "output, Levenberg-Marquardt constant fitting, simplification, islands on\n"
+           "threads) and prints the Pareto front of loss against complexity. With a\n"
+           "budget of evaluations (the default) a run is reproducible for a given seed\n"
+           "whatever the number of threads.\n\n"
+           "options:\n"
+           "  -o, --output FILE    write the front (JSON; a model file for predict/explain)\n"
+           "  --target COL         column to explain (default energy_j)\n"
+           "  --vars A,B,...       candidate variables (default: every numeric column but\n"
+           "                       the target)\n"
+           "  --ops LIST           operators (default +,-,*,/,^,log,exp,sqrt; also abs sin\n"
+           "                       cos tanh); ^ takes constant exponents\n"
+           "  --max-evals N        evaluation budget (default 500000)\n"
+           "  --time-limit S       stop after S seconds (not reproducible); with no\n"
+           "                       --max-evals the budget is unlimited\n"
+           "  --seed N             random seed (default 0)\n"
+           "  --threads N          worker threads (default: online CPUs, at most --islands)\n"
+           "  --islands N          islands (default 4)\n"
+           "  --population N       individuals per island (default 250)\n"
+           "  --max-size N         largest formula searched, in nodes (default 30, max 60)\n"
+           "  --loss KIND          nmse (default: 1 - R^2) or rel2 (relative squared error)\n"
+           "  --format text|json   json prints the front file on stdout\n"
+           "  -q, --quiet          no progress, no table\n\n%s",
+           CLI_DATA_HELP);
+}
+
+enum { OPT_TARGET = OPT_FIRST_FREE, OPT_VARS, OPT_OPS, OPT_MAXEVALS, OPT_TIME, OPT_SEED,
+       OPT_THREADS, OPT_ISLANDS, OPT_POP, OPT_MAXSIZE, OPT_LOSS, OPT_FORMAT };
+
+struct live {
+    int on;
+    int printed;
+};
+
+static int on_progress(const struct el_sr_progress *p, void *ud)
+{
+    struct live *lv = ud;
+    if (!lv->on)
+        return 0;
+    char budget[64];
+    if (p->max_evals)
+        snprintf(budget, sizeof budget, "%zu/%zu", p->evals, p->max_evals);
+    else
+        snprintf(budget, sizeof budget, "%zu", p->evals);
+    char line[160];
+    snprintf(line, sizeof line, "[%6.1fs] evals %s  best loss %.3e (complexity %zu): %s",
+             p->seconds, budget, p->best_loss, p->best_complexity, p->best_formula);
+    /* One terminal line, rewritten in place. */
+    fprintf(stderr, "\r\033[K%.*s", 118, line);
+    fflush(stderr);
+    lv->printed = 1;
+    return 0;
+}
+
+static int split_list(char *s, const char **out, size_t max, size_t *n)
+{
+    *n = 0;
+    for (char *save = NULL, *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        if (!*tok)
+            continue;
+        if (*n >= max)
+            return 0;
+        out[(*n)++] = tok;
+    }
+    return *n > 0;
+}
+
+static void print_front(const el_sr *s, const char *target)
+{
+    struct el_sr_stats st;
+    el_sr_stats(s, &st);
+    size_t n = el_sr_front_size(s), pick = el_sr_front_pick(s);
+    printf("%zu rows, %zu evaluations, %.2f s%s\n", st.nrows, st.evals, st.seconds,
+           st.cancelled ? " (cancelled)" : st.timed_out ? " (time limit)" : "");
+    printf("  %-10s  %-10s  %-8s  %s\n", "complexity", "loss", "score", "equation");
+    for (size_t k = 0; k < n; k++) {
+        struct el_sr_entry e;
+        el_sr_front_entry(s, k, &e);
+        char *f = el_sr_front_formula(s, k, EL_FMT_TEXT, 4);
+        printf("%c %-10zu  %-10.3e  %-8.4f  %s\n", k == pick ? '>' : ' ', e.complexity, e.loss,
+               e.score, f ? f : "?");
+        el_free(f);
+    }
+    if (n) {
+        struct el_sr_entry e;
+        el_sr_front_entry(s, pick, &e);
+        char *f = el_sr_front_formula(s, pick, EL_FMT_TEXT, 0);
+        char *p = el_sr_front_formula(s, pick, EL_FMT_TEXT, -1);
+        printf("pick (entry %zu): %s = %s\n", pick, target, f ? f : "?");
+        printf("  training R^2 %.6f", e.r2);
+        if (isfinite(e.mape))
+            printf(", MAPE %.3f%%", e.mape);
+        printf(", RMSE %.4g; as a formula to refit: %s\n", e.rmse, p ? p : "?");
+        el_free(f);
+        el_free(p);
+    }
+}
+
+int cmd_discover(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", 0, NULL, 'h'},
+        {"output", 1, NULL, 'o'},
+        {"quiet", 0, NULL, 'q'},
+        {"target", 1, NULL, OPT_TARGET},
+        {"vars", 1, NULL, OPT_VARS},
+        {"ops", 1, NULL, OPT_OPS},
+        {"max-evals", 1, NULL, OPT_MAXEVALS},
+        {"time-limit", 1, NULL, OPT_TIME},
+        {"seed", 1, NULL, OPT_SEED},
+        {"threads", 1, NULL, OPT_THREADS},
+        {"islands", 1, NULL, OPT_ISLANDS},
+        {"population", 1, NULL, OPT_POP},
+        {"max-size", 1, NULL, OPT_MAXSIZE},
+        {"loss", 1, NULL, OPT_LOSS},
+        {"format", 1, NULL, OPT_FORMAT},
+        CLI_DATA_LONGOPTS,
+        {NULL, 0, NULL, 0},
+    };
+    const char *cmd = "discover";
+    struct data_opts d;
+    memset(&d, 0, sizeof d);
+    const char *output = NULL, *target = "energy_j", *ops = NULL;
+    char *vars_arg = NULL;
+    size_t max_evals = 0, threads = 0, islands = 0, pop = 0, max_size = 0;
+    int have_evals = 0;
+    double time_limit = 0;
+    unsigned long long seed = 0;
+    el_loss loss = EL_LOSS_ABS2;
+    enum out_format fmt = FMT_TABLE;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "ho:q", longopts, NULL)) != -1) {
+        int h = data_opts_handle(&d, c, optarg, cmd);
+        if (h < 0)
+            return CLI_USAGE;
+        if (h)
+            continue;
+        switch (c) {
+        case 'h':
+            discover_help();
+            return CLI_OK;
+        case 'o':
+            output = optarg;
+            break;
+        case 'q':
+            d.quiet = 1;
+            break;
+        case OPT_TARGET:
+            target = optarg;
+            break;
+        case OPT_VARS:
+            vars_arg = optarg;
+            break;
+        case OPT_OPS:
+            ops = optarg;
+            break;
+        case OPT_MAXEVALS:
+            if (!parse_size(optarg, &max_evals) || (max_evals && max_evals < 100))
+                return cli_usage_error(cmd, "--max-evals '%s': expected 0 or an integer >= 100",
+                                       optarg);
+            have_evals = 1;
+            break;
+        case OPT_TIME:
+            if (!parse_num(optarg, &time_limit) || !(time_limit > 0 && time_limit <= 1e7))
+                return cli_usage_error(cmd, "--time-limit '%s': expected seconds > 0", optarg);
+            break;
+        case OPT_SEED:
+            if (!parse_u64(optarg, &seed))
+                return cli_usage_error(cmd, "--seed '%s': expected a non-negative integer", optarg);
+            break;
+        case OPT_THREADS:
+            if (!parse_size(optarg, &threads) || threads < 1 || threads > 64)
+                return cli_usage_error(cmd, "--threads '%s': expected 1..64", optarg);
+            break;
+        case OPT_ISLANDS:
+            if (!parse_size(optarg, &islands) || islands < 1 || islands > 256)
+                return cli_usage_error(cmd, "--islands '%s': expected 1..256", optarg);
+            break;
+        case OPT_POP:
+            if (!parse_size(optarg, &pop) || pop < 10 || pop > 100000)
+                return cli_usage_error(cmd, "--population '%s': expected 10..100000", optarg);
+            break;
+        case OPT_MAXSIZE:
+            if (!parse_size(optarg, &max_size) || max_size < 1 || max_size > 60)
+                return cli_usage_error(cmd, "--max-size '%s': expected 1..60", optarg);
+            break;
+        case OPT_LOSS:
+            if (strcmp(optarg, "nmse") == 0 || strcmp(optarg, "abs2") == 0)
+                loss = EL_LOSS_ABS2;
+            else if (strcmp(optarg, "rel2") == 0)
+                loss = EL_LOSS_REL2;
+            else
+                return cli_usage_error(cmd, "--loss '%s': expected nmse or rel2", optarg);
+            break;
+        case OPT_FORMAT:
+            if (!parse_format(optarg, &fmt) || fmt == FMT_CSV)
+                return cli_usage_error(cmd, "--format '%s': expected text or json", optarg);
+            break;
+        default:
+            return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error(cmd, "no data file given");
+    if (time_limit > 0 && !have_evals)
+        max_evals = 0; /* a time limit alone: no evaluation budget */
+    else if (!have_evals)
+        max_evals = 500000;
+    if (max_evals == 0 && !(time_limit > 0))
+        return cli_usage_error(cmd, "--max-evals 0 needs a --time-limit");
+
+    char *vars_copy = vars_arg ? strdup(vars_arg) : NULL;
+    const char *vars[CLI_MAX_LIST];
+    size_t nvars = 0;
+    if (vars_arg && (!vars_copy || !split_list(vars_copy, vars, CLI_MAX_LIST, &nvars))) {
+        free(vars_copy);
+        return cli_usage_error(cmd, "--vars '%s': expected a comma-separated list of columns "
+                                    "(at most %d)",
+                               vars_arg, CLI_MAX_LIST);
+    }
+    const char *req[CLI_MAX_LIST + 1];
+    size_t nreq = 0;
+    req[nreq++] = target;
+    for (size_t i = 0; i < nvars; i++)
+        req[nreq++] = vars[i];
+    el_table *t = NULL;
+    int rc = cli_read_tables(cmd, &d, argv + optind, argc - optind, req, nreq, &t);
+    if (rc != CLI_OK) {
+        free(vars_copy);
+        return rc;
+    }
+    if (threads == 0) {
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = ncpu > 0 ? (size_t)ncpu : 1;
+        if (threads > 64)
+            threads = 64;
+    }
+    el_sr *s = NULL;
+    el_status st = el_sr_create(&s);
+    if (st != EL_OK) {
+        rc = cli_fail(cmd, st, NULL);
+        goto done;
+    }
+    if ((st = el_sr_set_target(s, target)) != EL_OK ||
+        (nvars && (st = el_sr_set_vars(s, vars, nvars)) != EL_OK) ||
+        (ops && (st = el_sr_set_ops(s, ops)) != EL_OK) ||
+        (st = el_sr_set_max_evals(s, max_evals)) != EL_OK ||
+        (st = el_sr_set_time_limit(s, time_limit)) != EL_OK ||
+        (st = el_sr_set_seed(s, seed)) != EL_OK || (st = el_sr_set_threads(s, threads)) != EL_OK ||
+        (islands && (st = el_sr_set_islands(s, islands)) != EL_OK) ||
+        (pop && (st = el_sr_set_population(s, pop)) != EL_OK) ||
+        (max_size && (st = el_sr_set_max_size(s, max_size)) != EL_OK) ||
+        (st = el_sr_set_loss(s, loss)) != EL_OK) {
+        rc = cli_fail(cmd, st, el_sr_errmsg(s));
+        goto done;
+    }
+    {
+        char desc[1024], files[1024];
+        size_t off = 0;
+        files[0] = '\0';
+        for (int i = optind; i < argc; i++) {
+            int w = snprintf(files + off, sizeof files - off, "%s%s", i > optind ? " " : "",
+                             argv[i]);
+            if (w > 0 && (size_t)w < sizeof files - off)
+                off += (size_t)w;
+        }
+        data_opts_describe(&d, desc, sizeof desc);
+        el_sr_set_note(s, "files", files);
+        el_sr_set_note(s, "options", desc);
+    }
+    struct live lv = {!d.quiet && fmt != FMT_JSON && isatty(STDERR_FILENO), 0};
+    el_sr_set_progress(s, on_progress, &lv);
+    st = el_sr_run(s, t);
+    if (lv.printed)
+        fprintf(stderr, "\r\033[K");
+    if (st != EL_OK) {
+        rc = cli_fail(cmd, st, el_sr_errmsg(s));
+        goto done;
+    }
+    struct el_error err;
+    if (output && (st = el_sr_save(s, output, &err)) != EL_OK) {
+        rc = cli_fail_err(cmd, &err);
+        goto done;
+    }
+    if (fmt == FMT_JSON) {
+        char *json = el_sr_to_json(s);
+        if (json)
+            printf("%s\n", json);
+        el_free(json);
+    } else if (!d.quiet) {
+        print_front(s, target);
+        if (output)
+            printf("wrote %s\n", output);
+    }
+    rc = CLI_OK;
+done:
+    el_sr_destroy(s);
+    el_table_destroy(t);
+    free(vars_copy);
+    return rc;
+}

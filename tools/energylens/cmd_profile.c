@@ -1,0 +1,262 @@
+/* cmd_profile.c - `energylens profile`: runs a sweep plan (YAML) against a
+ * server it starts itself, writing measurements.csv (read by `fit` as is),
+ * failures.csv and the raw series; or writes a Slurm job array for it.
+ * Ctrl-C stops cleanly: the point in progress is dropped, the server is
+ * stopped, and a rerun resumes where it stopped. */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The profiler a signal handler cancels (the CLI's only global). */
+static el_profiler *volatile running_profiler;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running_profiler)
+        el_profiler_cancel(running_profiler);
+}
+
+static void profile_help(void)
+{
+    printf("usage: energylens profile PLAN.yaml [-o DIR] [options]\n\n"
+           "Measures every point of a sweep plan: starts the server of each heavy\n"
+           "configuration (argv template, no shell), waits for its health check, warms it\n"
+           "up, measures idle power, then runs each light point's requests and measures\n"
+           "energy in the steady-state window. Each finished point is on disk before the\n"
+           "next starts; rerunning the same command resumes. See docs/PROFILING.md.\n\n"
+           "options:\n"
+           "  -o, --output DIR     output directory (default: the plan's `output`)\n"
+           "  --list               print the plan's points and exit\n"
+           "  --retry-failed       measure the points in failures.csv again\n"
+           "  --shard K            run only heavy configuration K (0-based) into\n"
+           "                       DIR/shards/heavy-NNN/ (what a Slurm array task runs)\n"
+           "  --emit-slurm FILE    write a Slurm job-array script, one task per heavy\n"
+           "                       configuration, and exit (join with `energylens merge`)\n"
+           "  --sbatch OPTION      extra #SBATCH line for --emit-slurm (repeatable),\n"
+           "                       e.g. --sbatch=--gres=gpu:4\n"
+           "  -q, --quiet          no progress output\n\n"
+           "output: DIR/measurements.csv (tp, pp, batch, s_in, s_out, energy_j, latency_s,\n"
+           "ttft_s, tpot_s, power_w + configuration and provenance columns),\n"
+           "DIR/failures.csv (configuration + reason), DIR/series/*.json (raw energy and\n"
+           "power series, per-request times), DIR/logs/*.log (server logs), DIR/run.json.\n");
+}
+
+enum { OPT_SHARD = OPT_FIRST_FREE, OPT_EMIT_SLURM, OPT_SBATCH, OPT_RETRY, OPT_LIST };
+
+struct progress {
+    int tty, quiet;
+    size_t width;
+};
+
+static void fmt_eta(double s, char *buf, size_t len)
+{
+    if (s < 0)
+        snprintf(buf, len, "?");
+    else if (s < 90)
+        snprintf(buf, len, "%.0fs", s);
+    else if (s < 5400)
+        snprintf(buf, len, "%ldm%02lds", (long)s / 60, (long)s % 60);
+    else
+        snprintf(buf, len, "%.1fh", s / 3600);
+}
+
+static int on_event(const struct el_profile_event *ev, void *ud)
+{
+    struct progress *pg = ud;
+    if (pg->quiet && ev->kind != EL_PROF_POINT_FAILED)
+        return 0;
+    size_t fin = ev->resumed + ev->done + ev->failed;
+    double pct = ev->total ? 100.0 * (double)fin / (double)ev->total : 100.0;
+    char eta[32];
+    fmt_eta(ev->eta_s, eta, sizeof eta);
+    if (pg->tty && pg->width)
+        fprintf(stderr, "\r%*s\r", (int)pg->width, "");
+    pg->width = 0;
+    switch (ev->kind) {
+    case EL_PROF_LOG:
+        fprintf(stderr, "%s%s%s\n", ev->point, *ev->point ? ": " : "", ev->message);
+        break;
+    case EL_PROF_SERVER_START:
+        if (!pg->tty)
+            fprintf(stderr, "%s: starting the server\n", ev->point);
+        break;
+    case EL_PROF_SERVER_READY:
+        if (!pg->tty)
+            fprintf(stderr, "%s: server ready\n", ev->point);
+        break;
+    case EL_PROF_POINT_DONE:
+        if (!pg->tty)
+            fprintf(stderr, "[%zu/%zu] %s: %s\n", fin, ev->total, ev->point, ev->message);
+        break;
+    case EL_PROF_POINT_FAILED:
+        fprintf(stderr, "[%zu/%zu] %s: FAILED: %s\n", fin, ev->total, ev->point, ev->message);
+        break;
+    default:
+        break;
+    }
+    if (pg->tty && !pg->quiet) {
+        char line[256];
+        int n = snprintf(line, sizeof line, "[%zu/%zu] %3.0f%%  %zu measured, %zu failed, "
+                                            "%zu resumed  ETA %s  %s",
+                         fin, ev->total, pct, ev->done, ev->failed, ev->resumed, eta,
+                         ev->kind == EL_PROF_POINT_START ? ev->point : "");
+        if (n > 0) {
+            line[sizeof line - 1] = '\0';
+            fprintf(stderr, "%s", line);
+            pg->width = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+        }
+    }
+    fflush(stderr);
+    return 0;
+}
+
+int cmd_profile(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", 0, NULL, 'h'},           {"output", 1, NULL, 'o'},
+        {"quiet", 0, NULL, 'q'},          {"shard", 1, NULL, OPT_SHARD},
+        {"emit-slurm", 1, NULL, OPT_EMIT_SLURM}, {"sbatch", 1, NULL, OPT_SBATCH},
+        {"retry-failed", 0, NULL, OPT_RETRY}, {"list", 0, NULL, OPT_LIST},
+        {NULL, 0, NULL, 0},
+    };
+    const char *cmd = "profile";
+    const char *output = NULL, *slurm = NULL;
+    const char *sbatch[CLI_MAX_LIST];
+    size_t nsbatch = 0, shard = 0;
+    int have_shard = 0, retry = 0, list = 0, quiet = 0;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "ho:q", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            profile_help();
+            return CLI_OK;
+        case 'o':
+            output = optarg;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case OPT_SHARD:
+            if (!parse_size(optarg, &shard))
+                return cli_usage_error(cmd, "--shard needs a number, not '%s'", optarg);
+            have_shard = 1;
+            break;
+        case OPT_EMIT_SLURM:
+            slurm = optarg;
+            break;
+        case OPT_SBATCH:
+            if (nsbatch == CLI_MAX_LIST)
+                return cli_usage_error(cmd, "too many --sbatch options");
+            sbatch[nsbatch++] = optarg;
+            break;
+        case OPT_RETRY:
+            retry = 1;
+            break;
+        case OPT_LIST:
+            list = 1;
+            break;
+        default:
+            return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error(cmd, "expected one plan file");
+    const char *plan_path = argv[optind];
+    struct el_error err;
+    el_plan *plan = NULL;
+    if (el_plan_load(plan_path, &plan, &err) != EL_OK)
+        return cli_fail_err(cmd, &err);
+    if (output && el_plan_set_output(plan, output) != EL_OK) {
+        el_plan_destroy(plan);
+        return cli_fail(cmd, EL_ERR_NOMEM, NULL);
+    }
+    if (list) {
+        for (size_t i = 0; i < el_plan_npoints(plan); i++)
+            printf("%s\n", el_plan_point_key(plan, i));
+        fprintf(stderr, "%zu points in %zu heavy configurations; output %s\n",
+                el_plan_npoints(plan), el_plan_nheavy(plan), el_plan_output(plan));
+        el_plan_destroy(plan);
+        return CLI_OK;
+    }
+    if (slurm) {
+        char exe[PATH_MAX], abs_plan[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n <= 0)
+            snprintf(exe, sizeof exe, "energylens");
+        else
+            exe[n] = '\0';
+        if (!realpath(plan_path, abs_plan))
+            snprintf(abs_plan, sizeof abs_plan, "%s", plan_path);
+        char *script = el_plan_slurm_script(plan, abs_plan, exe, sbatch, nsbatch);
+        if (!script) {
+            el_plan_destroy(plan);
+            return cli_fail(cmd, EL_ERR_NOMEM, "cannot write the Slurm script");
+        }
+        FILE *f = strcmp(slurm, "-") == 0 ? stdout : fopen(slurm, "w");
+        int rc = CLI_OK;
+        if (!f || fputs(script, f) < 0 || (f != stdout && fclose(f) != 0)) {
+            rc = cli_fail(cmd, EL_ERR_IO, "cannot write the Slurm script");
+        } else if (f != stdout) {
+            fprintf(stderr, "wrote %s: a job array of %zu tasks (sbatch %s), then: energylens "
+                            "merge %s/shards/* -o %s\n",
+                    slurm, el_plan_nheavy(plan), slurm, el_plan_output(plan),
+                    el_plan_output(plan));
+        }
+        el_free(script);
+        el_plan_destroy(plan);
+        return rc;
+    }
+    el_profiler *pf = NULL;
+    if (el_profiler_create(plan, &pf, &err) != EL_OK) {
+        el_plan_destroy(plan);
+        return cli_fail_err(cmd, &err);
+    }
+    if (have_shard && el_profiler_set_shard(pf, shard) != EL_OK) {
+        size_t nh = el_plan_nheavy(plan);
+        el_profiler_destroy(pf);
+        el_plan_destroy(plan);
+        return cli_usage_error(cmd, "--shard %zu: the plan has %zu heavy configurations (0..%zu)",
+                               shard, nh, nh ? nh - 1 : 0);
+    }
+    el_profiler_set_retry_failed(pf, retry);
+    struct progress pg = {isatty(2), quiet, 0};
+    el_profiler_set_callback(pf, on_event, &pg);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    running_profiler = pf;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    struct el_profile_summary sum;
+    el_status st = el_profiler_run(pf, &sum);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    running_profiler = NULL;
+    if (pg.tty && pg.width)
+        fprintf(stderr, "\n");
+    int rc;
+    if (st != EL_OK) {
+        rc = cli_fail(cmd, st, el_profiler_errmsg(pf));
+    } else {
+        if (!quiet)
+            fprintf(stderr,
+                    "%s: %zu points: %zu measured now, %zu failed now, %zu from earlier runs, "
+                    "%zu left%s\n",
+                    el_plan_output(plan), sum.total, sum.measured, sum.failed, sum.resumed,
+                    sum.remaining, sum.cancelled ? " (stopped: rerun to resume)" : "");
+        rc = sum.cancelled ? 130 : CLI_OK;
+    }
+    el_profiler_destroy(pf);
+    el_plan_destroy(plan);
+    return rc;
+}
