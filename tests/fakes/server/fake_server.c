@@ -18,8 +18,8 @@
  * --tpot-ms later. One thread, epoll, a timer per connection: thousands of
  * requests per second at zero latency, hundreds of concurrent streams.
  *
- * Faults: --crash-tp N exits with status 3 at startup when --tp is N (a
- * server that never becomes healthy); --exit-after N kills itself with
+ * Faults: --crash-tp N exits with status 3 at startup when --tp is N (and
+ * --pp is --crash-pp M when given): a server that never becomes healthy; --exit-after N kills itself with
  * SIGKILL on its N-th completion request; --fault KIND answers matching
  * requests (every --fault-every-th one whose max_tokens is
  * --fault-max-tokens, 0 = any) with: 500 (HTTP 500), garbage (200 with a
@@ -70,7 +70,7 @@ struct conn {
 };
 
 static struct {
-    int port, tp, crash_tp, ignore_term;
+    int port, tp, pp, crash_tp, crash_pp, ignore_term;
     double ttft, tpot, startup, lifetime;
     long tokens_out, tokens_in, exit_after, fault_max_tokens, fault_every;
     char fault[16];
@@ -527,7 +527,8 @@ static int parse_dbl(const char *s, double *out)
 static int usage(void)
 {
     fprintf(stderr,
-            "usage: fake_server --port N [--tp N] [--pp N] [--crash-tp N] [--startup-ms X]\n"
+            "usage: fake_server --port N [--tp N] [--pp N] [--crash-tp N [--crash-pp M]]\n"
+            "  [--startup-ms X]"
             "  [--ttft-ms X] [--tpot-ms X] [--tokens-in N] [--tokens-out N]\n"
             "  [--fault 500|garbage|hang|truncate|close] [--fault-max-tokens N]\n"
             "  [--fault-every K] [--exit-after N] [--lifetime-s S] [--ignore-term]\n");
@@ -539,6 +540,7 @@ int main(int argc, char **argv)
     S.port = -1;
     S.lifetime = 300;
     S.crash_tp = -1;
+    S.crash_pp = -1;
     S.fault_every = 1;
     long v;
     double d;
@@ -557,7 +559,9 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--tp") == 0 && parse_long(val, &v))
             S.tp = (int)v;
         else if (strcmp(a, "--pp") == 0 && parse_long(val, &v))
-            (void)v;
+            S.pp = (int)v;
+        else if (strcmp(a, "--crash-pp") == 0 && parse_long(val, &v))
+            S.crash_pp = (int)v;
         else if (strcmp(a, "--crash-tp") == 0 && parse_long(val, &v))
             S.crash_tp = (int)v;
         else if (strcmp(a, "--startup-ms") == 0 && parse_dbl(val, &d))
@@ -587,8 +591,9 @@ int main(int argc, char **argv)
     }
     if (S.port < 0)
         return usage();
-    if (S.crash_tp >= 0 && S.tp == S.crash_tp) {
-        fprintf(stderr, "fake_server: cannot start at tp=%d (crash requested)\n", S.tp);
+    if (S.crash_tp >= 0 && S.tp == S.crash_tp && (S.crash_pp < 0 || S.pp == S.crash_pp)) {
+        fprintf(stderr, "fake_server: cannot start at tp=%d pp=%d (crash requested)\n", S.tp,
+                S.pp);
         return 3;
     }
     struct sigaction sa;
