@@ -34,14 +34,14 @@
 
 #include "../core/banned.h"
 
-#define BODY_MAX ((size_t)4 << 20)
+#define BODY_MAX     ((size_t)4 << 20)
 #define LINE_MAX_LEN ((size_t)1 << 20)
 
 struct parse_state {
     int stream;
-    int done;     /* [DONE] seen (stream) */
-    int bad;      /* garbage seen */
-    long chunks;  /* events with text */
+    int done;    /* [DONE] seen (stream) */
+    int bad;     /* garbage seen */
+    long chunks; /* events with text */
     long tin, tout;
     double t_first;
     char why[160];
@@ -73,7 +73,7 @@ static void ps_bad(struct parse_state *ps, const char *what, const char *data, s
     char snip[48];
     size_t k = 0;
     for (size_t i = 0; i < len && k + 1 < sizeof snip; i++)
-        snip[k++] = data[i] >= 32 && data[i] < 127 && data[i] != '"' ? data[i] : '.';
+        snip[k++] = (char)(data[i] >= 32 && data[i] < 127 && data[i] != '"' ? data[i] : '.');
     snip[k] = '\0';
     snprintf(ps->why, sizeof ps->why, "%s: \"%s\"", what, snip);
 }
@@ -164,8 +164,7 @@ static void ps_line(struct parse_state *ps, const char *line, size_t len, double
     ps_json(ps, d, n, now);
 }
 
-static void finish_req(struct eli_lg_req *r, const struct parse_state *ps, char *why,
-                       size_t whylen)
+static void finish_req(struct eli_lg_req *r, const struct parse_state *ps, char *why, size_t whylen)
 {
     r->chunks = ps->chunks;
     r->t_first = ps->t_first;
@@ -185,8 +184,8 @@ static void finish_req(struct eli_lg_req *r, const struct parse_state *ps, char 
     }
 }
 
-void eli_lg_parse_body(struct eli_lg_req *r, const char *body, size_t len, int stream,
-                       double now, char *why, size_t whylen)
+void eli_lg_parse_body(struct eli_lg_req *r, const char *body, size_t len, int stream, double now,
+                       char *why, size_t whylen)
 {
     struct parse_state ps;
     ps_init(&ps, stream);
@@ -269,8 +268,7 @@ static void set_error(struct eli_lg_result *res, size_t idx, enum eli_lg_err e, 
 }
 
 /* Classifies a finished transfer. */
-static void complete(struct eli_lg_result *res, struct slot *s, CURLcode rc, int stream,
-                     double now)
+static void complete(struct eli_lg_result *res, struct slot *s, CURLcode rc, int stream, double now)
 {
     struct eli_lg_req *r = &res->req[s->idx];
     r->t_end = now;

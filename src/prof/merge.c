@@ -41,7 +41,7 @@ static char *rebase_prefix(const char *dir, const char *outdir)
 static el_status rebase(el_table *t, const char *col, const char *prefix, struct el_error *err)
 {
     long j = el_table_col_index(t, col);
-    if (j < 0 || !*prefix)
+    if (j < 0 || !prefix || !*prefix)
         return EL_OK;
     size_t n = el_table_nrows(t);
     char **cells = eli_calloc(n ? n : 1, sizeof *cells);
@@ -94,8 +94,9 @@ static el_status gather(const char *dir, const char *name, const char *outdir, e
         } else {
             st = el_table_append(*acc, t, err);
             if (st != EL_OK)
-                st = eli_err(err, EL_ERR_DATA, "%s: columns differ from the other shards "
-                                               "(a different plan?)",
+                st = eli_err(err, EL_ERR_DATA,
+                             "%s: columns differ from the other shards "
+                             "(a different plan?)",
                              path);
         }
     }
@@ -114,8 +115,9 @@ static el_status dedupe(el_table **t, struct eli_keyset *seen, const struct eli_
         return EL_OK;
     long kp = el_table_col_index(*t, "point");
     if (kp < 0)
-        return eli_err(err, EL_ERR_MISSING, "%s: no 'point' column (not written by energylens "
-                                            "profile)",
+        return eli_err(err, EL_ERR_MISSING,
+                       "%s: no 'point' column (not written by energylens "
+                       "profile)",
                        el_table_source(*t));
     size_t n = el_table_nrows(*t), m = 0;
     size_t *keep = eli_mallocarray(n ? n : 1, sizeof *keep);
@@ -141,8 +143,7 @@ static el_status dedupe(el_table **t, struct eli_keyset *seen, const struct eli_
     return st == EL_OK ? EL_OK : eli_err(err, st, "out of memory");
 }
 
-static el_status put(const el_table *t, const char *outdir, const char *name,
-                     struct el_error *err)
+static el_status put(const el_table *t, const char *outdir, const char *name, struct el_error *err)
 {
     char *path = eli_path_join(outdir, name);
     if (!path)
@@ -173,8 +174,9 @@ el_status el_profile_merge(const char *const *dirs, size_t n, const char *outdir
             st = gather(dirs[i], "failures.csv", outdir, &fail, &nf, err);
     }
     if (st == EL_OK && nm + nf == 0)
-        st = eli_err(err, EL_ERR_IO, "merge: no measurements.csv or failures.csv in the %zu "
-                                     "director%s given",
+        st = eli_err(err, EL_ERR_IO,
+                     "merge: no measurements.csv or failures.csv in the %zu "
+                     "director%s given",
                      n, n == 1 ? "y" : "ies");
     if (st == EL_OK)
         st = dedupe(&meas, &seen_m, NULL, err);

@@ -15,7 +15,7 @@
 
 #include "../core/banned.h"
 
-#define CMD_MAX_ARGS 64
+#define CMD_MAX_ARGS  64
 #define CMD_TIMEOUT_S 5.0
 
 struct cmd_priv {
@@ -38,8 +38,8 @@ static el_status cmd_value(const struct cmd_priv *p, double *v, struct el_error 
     *e = '\0';
     double x;
     if (!eli_parse_double(s, &x) || x < 0)
-        return eli_err(err, EL_ERR_PARSE, "command: %s printed \"%.40s\", not a number",
-                       p->argv[0], s);
+        return eli_err(err, EL_ERR_PARSE, "command: %s printed \"%.40s\", not a number", p->argv[0],
+                       s);
     *v = x * p->scale;
     return EL_OK;
 }

@@ -39,7 +39,10 @@ struct zes_api {
     ze_result_t (*DeviceGetCardPowerDomain)(zes_device_handle_t dev, zes_pwr_handle_t *pwr);
 };
 
-#define SYM(field, req) {"zes" #field, offsetof(struct zes_api, field), req}
+#define SYM(field, req)                                                                            \
+    {                                                                                              \
+        "zes" #field, offsetof(struct zes_api, field), req                                         \
+    }
 static const struct eli_sym zes_syms[] = {
     SYM(Init, 1),
     SYM(DriverGet, 1),
@@ -73,9 +76,9 @@ static el_status zes_open(el_meter *m, const struct el_meter_config *cfg, struct
         nlibs = 1;
     }
     char loaded[256] = "";
-    el_status st = eli_dl_load("levelzero", libs, nlibs, zes_syms,
-                               sizeof zes_syms / sizeof zes_syms[0], &p->api, &p->dl, loaded,
-                               sizeof loaded, err);
+    el_status st =
+        eli_dl_load("levelzero", libs, nlibs, zes_syms, sizeof zes_syms / sizeof zes_syms[0],
+                    &p->api, &p->dl, loaded, sizeof loaded, err);
     if (st != EL_OK) {
         eli_free(p);
         return st;
@@ -124,8 +127,8 @@ static el_status zes_open(el_meter *m, const struct el_meter_config *cfg, struct
         }
     }
     if (n == 0) {
-        st = eli_err(err, EL_ERR_UNAVAILABLE,
-                     "levelzero: no device with a readable energy counter");
+        st =
+            eli_err(err, EL_ERR_UNAVAILABLE, "levelzero: no device with a readable energy counter");
         goto fail;
     }
     m->priv = p;
@@ -156,7 +159,7 @@ static el_status zes_read_power(el_meter *m, size_t d, double *watts)
 {
     (void)m;
     (void)d;
-    (void)watts;
+    *watts = ELI_NAN; /* no power reading */
     return EL_ERR_UNAVAILABLE;
 }
 

@@ -19,9 +19,9 @@
 
 typedef int nvmlReturn_t; /* an enum in nvml.h; 0 = NVML_SUCCESS */
 typedef struct nvmlDevice_st *nvmlDevice_t;
-#define NVML_SUCCESS               0
-#define NVML_ERROR_NOT_SUPPORTED   3
-#define NVML_ERROR_NO_PERMISSION   4
+#define NVML_SUCCESS                 0
+#define NVML_ERROR_NOT_SUPPORTED     3
+#define NVML_ERROR_NO_PERMISSION     4
 #define NVML_ERROR_DRIVER_NOT_LOADED 9
 
 struct nvml_api {
@@ -35,7 +35,10 @@ struct nvml_api {
     const char *(*ErrorString)(nvmlReturn_t r); /* optional */
 };
 
-#define SYM(field, req) {"nvml" #field, offsetof(struct nvml_api, field), req}
+#define SYM(field, req)                                                                            \
+    {                                                                                              \
+        "nvml" #field, offsetof(struct nvml_api, field), req                                       \
+    }
 static const struct eli_sym nvml_syms[] = {
     SYM(Init_v2, 1),
     SYM(Shutdown, 1),
@@ -77,9 +80,9 @@ static el_status nvml_open(el_meter *m, const struct el_meter_config *cfg, struc
         nlibs = 1;
     }
     char loaded[256] = "";
-    el_status st = eli_dl_load("nvml", libs, nlibs, nvml_syms,
-                               sizeof nvml_syms / sizeof nvml_syms[0], &p->api, &p->dl, loaded,
-                               sizeof loaded, err);
+    el_status st =
+        eli_dl_load("nvml", libs, nlibs, nvml_syms, sizeof nvml_syms / sizeof nvml_syms[0], &p->api,
+                    &p->dl, loaded, sizeof loaded, err);
     if (st != EL_OK) {
         eli_free(p);
         return st;

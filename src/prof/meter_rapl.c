@@ -115,8 +115,7 @@ static el_status rapl_open(el_meter *m, const struct el_meter_config *cfg, struc
         if (rc == 0 && !parse_u64_text(buf, &range))
             rc = -EINVAL;
         if (rc != 0) {
-            st = eli_err(err, EL_ERR_UNAVAILABLE, "rapl: cannot read %s: %s", path,
-                         strerror(-rc));
+            st = eli_err(err, EL_ERR_UNAVAILABLE, "rapl: cannot read %s: %s", path, strerror(-rc));
             goto fail;
         }
         p->range_j[d] = (double)range * 1e-6;
@@ -125,8 +124,7 @@ static el_status rapl_open(el_meter *m, const struct el_meter_config *cfg, struc
         ssize_t r = p->fd[d] >= 0 ? pread(p->fd[d], buf, sizeof buf - 1, 0) : -1;
         if (r <= 0) {
             int e = r == 0 ? EINVAL : errno;
-            st = eli_err(err, EL_ERR_UNAVAILABLE, "rapl: cannot read %s: %s%s", path,
-                         strerror(e),
+            st = eli_err(err, EL_ERR_UNAVAILABLE, "rapl: cannot read %s: %s%s", path, strerror(e),
                          e == EACCES ? " (energy_uj is readable by root only since Linux 5.10; "
                                        "run as root or grant read access)"
                                      : "");
@@ -146,8 +144,8 @@ static el_status rapl_open(el_meter *m, const struct el_meter_config *cfg, struc
     struct utsname u;
     if (uname(&u) == 0)
         snprintf(m->driver, sizeof m->driver, "linux %s", u.release);
-    eli_meter_set_desc(m, "rapl (%s): %zu zone%s (%s), energy counter", root, n,
-                       n == 1 ? "" : "s", names);
+    eli_meter_set_desc(m, "rapl (%s): %zu zone%s (%s), energy counter", root, n, n == 1 ? "" : "s",
+                       names);
     return EL_OK;
 fail:
     for (size_t d = 0; d < n; d++)
@@ -177,7 +175,7 @@ static el_status rapl_read_power(el_meter *m, size_t d, double *watts)
 {
     (void)m;
     (void)d;
-    (void)watts;
+    *watts = ELI_NAN; /* no power reading */
     return EL_ERR_UNAVAILABLE;
 }
 

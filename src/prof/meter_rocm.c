@@ -18,8 +18,8 @@
 #include "../core/banned.h"
 
 typedef int rsmi_status_t; /* enum; 0 = RSMI_STATUS_SUCCESS */
-#define RSMI_STATUS_SUCCESS   0
-#define RSMI_SW_COMP_DRIVER   0
+#define RSMI_STATUS_SUCCESS 0
+#define RSMI_SW_COMP_DRIVER 0
 
 struct rsmi_api {
     rsmi_status_t (*init)(uint64_t flags);
@@ -28,12 +28,15 @@ struct rsmi_api {
     rsmi_status_t (*dev_energy_count_get)(uint32_t dv, uint64_t *counter, float *resolution,
                                           uint64_t *timestamp);
     rsmi_status_t (*dev_power_ave_get)(uint32_t dv, uint32_t sensor, uint64_t *uw); /* optional */
-    rsmi_status_t (*dev_power_get)(uint32_t dv, uint64_t *uw, int *type);          /* optional */
-    rsmi_status_t (*status_string)(rsmi_status_t st, const char **s);              /* optional */
-    rsmi_status_t (*version_str_get)(int component, char *buf, uint32_t len);      /* optional */
+    rsmi_status_t (*dev_power_get)(uint32_t dv, uint64_t *uw, int *type);           /* optional */
+    rsmi_status_t (*status_string)(rsmi_status_t st, const char **s);               /* optional */
+    rsmi_status_t (*version_str_get)(int component, char *buf, uint32_t len);       /* optional */
 };
 
-#define SYM(field, req) {"rsmi_" #field, offsetof(struct rsmi_api, field), req}
+#define SYM(field, req)                                                                            \
+    {                                                                                              \
+        "rsmi_" #field, offsetof(struct rsmi_api, field), req                                      \
+    }
 static const struct eli_sym rsmi_syms[] = {
     SYM(init, 1),
     SYM(shut_down, 1),
@@ -78,9 +81,9 @@ static el_status rsmi_open(el_meter *m, const struct el_meter_config *cfg, struc
         nlibs = 1;
     }
     char loaded[256] = "";
-    el_status st = eli_dl_load("rocm", libs, nlibs, rsmi_syms,
-                               sizeof rsmi_syms / sizeof rsmi_syms[0], &p->api, &p->dl, loaded,
-                               sizeof loaded, err);
+    el_status st =
+        eli_dl_load("rocm", libs, nlibs, rsmi_syms, sizeof rsmi_syms / sizeof rsmi_syms[0], &p->api,
+                    &p->dl, loaded, sizeof loaded, err);
     if (st != EL_OK) {
         eli_free(p);
         return st;

@@ -223,8 +223,7 @@ static el_status open_kind(const struct eli_meter_backend *be, const struct el_m
     return EL_OK;
 }
 
-el_status el_meter_create(const struct el_meter_config *cfg, el_meter **out,
-                          struct el_error *err)
+el_status el_meter_create(const struct el_meter_config *cfg, el_meter **out, struct el_error *err)
 {
     if (!out)
         return eli_err(err, EL_ERR_INVALID_ARG, "el_meter_create: out is NULL");
@@ -484,8 +483,8 @@ el_status el_meter_validate(el_meter *m, double seconds, double tolerance,
     double prev_c = ELI_NAN, t_prev = 0, p_prev = 0, integ = 0;
     double c_first = ELI_NAN, t_first = 0, c_last = ELI_NAN, t_last = 0, integ_at_first = 0,
            integ_at_last = 0;
-    double ranges[ELI_METER_MAX_DEVICES];
-    double last_raw[ELI_METER_MAX_DEVICES];
+    double ranges[ELI_METER_MAX_DEVICES] = {0};
+    double last_raw[ELI_METER_MAX_DEVICES] = {0};
     double acc = 0;
     int primed = 0;
     size_t updates = 0;
@@ -538,8 +537,7 @@ el_status el_meter_validate(el_meter *m, double seconds, double tolerance,
     }
     if (updates < 3 || !(t_last > t_first)) {
         snprintf(out->note, sizeof out->note,
-                 "not checked: the counter moved %zu times in %.2f s (too few)", updates,
-                 seconds);
+                 "not checked: the counter moved %zu times in %.2f s (too few)", updates, seconds);
         return EL_OK;
     }
     out->checked = 1;
@@ -652,8 +650,8 @@ static void *sampler_main(void *arg)
         for (;;) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            double left = (double)(next.tv_sec - now.tv_sec) +
-                          (double)(next.tv_nsec - now.tv_nsec) * 1e-9;
+            double left =
+                (double)(next.tv_sec - now.tv_sec) + (double)(next.tv_nsec - now.tv_nsec) * 1e-9;
             if (left <= 0 || atomic_load(&sp->stop))
                 break;
             sleep_s(left < 0.01 ? left : 0.01);

@@ -36,10 +36,10 @@
 
 #include "../core/banned.h"
 
-#define PLAN_MAX_BYTES   ((size_t)1 << 20)
-#define MAX_TEMPLATES    512
-#define MAX_COMBOS       ((size_t)1000000)
-#define EXTRA_MAX_DEPTH  16
+#define PLAN_MAX_BYTES  ((size_t)1 << 20)
+#define MAX_TEMPLATES   512
+#define MAX_COMBOS      ((size_t)1000000)
+#define EXTRA_MAX_DEPTH 16
 
 static const char *const LIGHT_KNOWN[] = {"max_tokens", "min_tokens", "concurrency"};
 #define NLIGHT_KNOWN (sizeof LIGHT_KNOWN / sizeof LIGHT_KNOWN[0])
@@ -66,10 +66,9 @@ static long line_of(const yaml_node_t *n)
     return n ? (long)n->start_mark.line + 1 : 0;
 }
 
-static el_status perr(struct pctx *c, const yaml_node_t *at, const char *key, const char *fmt,
-                      ...) ELI_PRINTF(4, 5);
-static el_status perr(struct pctx *c, const yaml_node_t *at, const char *key, const char *fmt,
-                      ...)
+static el_status perr(struct pctx *c, const yaml_node_t *at, const char *key, const char *fmt, ...)
+    ELI_PRINTF(4, 5);
+static el_status perr(struct pctx *c, const yaml_node_t *at, const char *key, const char *fmt, ...)
 {
     char msg[400];
     va_list ap;
@@ -77,8 +76,8 @@ static el_status perr(struct pctx *c, const yaml_node_t *at, const char *key, co
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     long line = line_of(at);
-    return eli_err_at(c->err, EL_ERR_PARSE, c->file, line, 0, "%s:%ld: %s: %s", c->file, line,
-                      key, msg);
+    return eli_err_at(c->err, EL_ERR_PARSE, c->file, line, 0, "%s:%ld: %s: %s", c->file, line, key,
+                      msg);
 }
 
 static yaml_node_t *node(struct pctx *c, yaml_node_item_t id)
@@ -157,8 +156,8 @@ static el_status add_tmpl(struct pctx *c, const char *s, yaml_node_t *at, const 
 }
 
 /* A list of text values (or one scalar when `allow_scalar`). */
-static el_status get_list(struct pctx *c, yaml_node_t *v, const char *key, char **out,
-                          size_t max, size_t *n, int templates)
+static el_status get_list(struct pctx *c, yaml_node_t *v, const char *key, char **out, size_t max,
+                          size_t *n, int templates)
 {
     for (size_t i = 0; i < *n; i++) {
         eli_free(out[i]);
@@ -194,8 +193,7 @@ static el_status walk_map(struct pctx *c, yaml_node_t *m, const char *path,
 {
     if (!m || m->type != YAML_MAPPING_NODE)
         return perr(c, m, path, "expected a mapping of keys");
-    for (yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top;
-         pr++) {
+    for (yaml_node_pair_t *pr = m->data.mapping.pairs.start; pr < m->data.mapping.pairs.top; pr++) {
         yaml_node_t *k = node(c, pr->key), *v = node(c, pr->value);
         const char *key = scalar(k);
         if (!key)
@@ -216,8 +214,8 @@ static el_status walk_map(struct pctx *c, yaml_node_t *m, const char *path,
                 size_t off = 0;
                 list[0] = '\0';
                 for (size_t j = 0; j < nknown; j++) {
-                    int w = snprintf(list + off, sizeof list - off, "%s%s", j ? ", " : "",
-                                     known[j]);
+                    int w =
+                        snprintf(list + off, sizeof list - off, "%s%s", j ? ", " : "", known[j]);
                     if (w > 0 && off + (size_t)w < sizeof list)
                         off += (size_t)w;
                 }
@@ -285,8 +283,9 @@ static el_status server_pair(struct pctx *c, const char *key, yaml_node_t *k, ya
     return EL_OK;
 }
 
-/* YAML -> JSON for workload.extra (plain scalars are typed, quoted ones are text). */
-static json_t *to_json(struct pctx *c, yaml_node_t *n, int depth)
+/* YAML -> JSON for workload.extra (plain scalars are typed, quoted ones are text).
+ * Recursion is bounded by EXTRA_MAX_DEPTH. */
+static json_t *to_json(struct pctx *c, yaml_node_t *n, int depth) /* NOLINT(misc-no-recursion) */
 {
     if (!n || depth > EXTRA_MAX_DEPTH)
         return NULL;
@@ -373,8 +372,7 @@ static el_status workload_pair(struct pctx *c, const char *key, yaml_node_t *k, 
         return perr(c, v, path, "expected a mapping (fields added to every request)");
     json_t *o = to_json(c, v, 0);
     if (!o)
-        return perr(c, v, path, "cannot convert to JSON (nested deeper than %d?)",
-                    EXTRA_MAX_DEPTH);
+        return perr(c, v, path, "cannot convert to JSON (nested deeper than %d?)", EXTRA_MAX_DEPTH);
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (!s)
@@ -402,6 +400,8 @@ static el_status axis_values(struct pctx *c, struct eli_axis *a, const char *nam
         return eli_err(c->err, EL_ERR_NOMEM, "out of memory");
     if (!*name || strpbrk(name, ",={} "))
         return perr(c, k, path, "axis names may not be empty or contain , = { } or spaces");
+    if (!v)
+        return perr(c, k, path, "expected a list of values");
     size_t cnt = v && v->type == YAML_SEQUENCE_NODE
                      ? (size_t)(v->data.sequence.items.top - v->data.sequence.items.start)
                      : 1;
@@ -413,9 +413,8 @@ static el_status axis_values(struct pctx *c, struct eli_axis *a, const char *nam
     if (!a->values)
         return eli_err(c->err, EL_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < cnt; i++) {
-        yaml_node_t *e = v->type == YAML_SEQUENCE_NODE
-                             ? node(c, v->data.sequence.items.start[i])
-                             : v;
+        yaml_node_t *e =
+            v->type == YAML_SEQUENCE_NODE ? node(c, v->data.sequence.items.start[i]) : v;
         const char *s = scalar(e);
         if (!s)
             return perr(c, e, path, "expected a list of values");
@@ -434,13 +433,15 @@ static el_status axis_values(struct pctx *c, struct eli_axis *a, const char *nam
 
 /* Columns the profiler writes itself: an axis may not take their names. */
 static const char *const RESERVED[] = {
-    "point",          "heavy",          "batch",          "s_in",          "s_out",
-    "energy_j",       "latency_s",      "ttft_s",         "tpot_s",        "power_w",
-    "idle_power_w",   "num_gpus",       "requests",       "completed",     "failed_requests",
-    "window",         "window_s",       "mean_inflight",  "throughput_rps", "output_tok_per_s",
-    "latency_p90_s",  "ttft_p90_s",     "energy_method",  "meter",         "meter_flags",
-    "model",          "server_version", "driver_version", "started_at",    "series",
-    "server_log",     "phase",          "reason",         "port"};
+    "point",         "heavy",         "batch",           "s_in",
+    "s_out",         "energy_j",      "latency_s",       "ttft_s",
+    "tpot_s",        "power_w",       "idle_power_w",    "num_gpus",
+    "requests",      "completed",     "failed_requests", "window",
+    "window_s",      "mean_inflight", "throughput_rps",  "output_tok_per_s",
+    "latency_p90_s", "ttft_p90_s",    "energy_method",   "meter",
+    "meter_flags",   "model",         "server_version",  "driver_version",
+    "started_at",    "series",        "server_log",      "phase",
+    "reason",        "port"};
 
 static el_status heavy_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                             const char *path)
@@ -448,12 +449,15 @@ static el_status heavy_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
     el_plan *p = c->p;
     for (size_t i = 0; i < sizeof RESERVED / sizeof RESERVED[0]; i++)
         if (strcmp(RESERVED[i], key) == 0)
-            return perr(c, k, path, "'%s' is a column the profiler writes; name the axis "
-                                    "differently",
+            return perr(c, k, path,
+                        "'%s' is a column the profiler writes; name the axis "
+                        "differently",
                         key);
     if (is_light_known(key))
-        return perr(c, k, path, "%s is a light setting (it needs no restart): put it under "
-                                "sweep.light", key);
+        return perr(c, k, path,
+                    "%s is a light setting (it needs no restart): put it under "
+                    "sweep.light",
+                    key);
     if (p->nheavy_axes == ELI_PLAN_MAX_AXES)
         return perr(c, k, path, "more than %d axes", ELI_PLAN_MAX_AXES);
     ELI_TRY(axis_values(c, &p->heavy[p->nheavy_axes++], key, k, v, path));
@@ -476,8 +480,9 @@ static el_status light_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
 {
     el_plan *p = c->p;
     if (!is_light_known(key))
-        return perr(c, k, path, "unknown light setting (known: max_tokens, min_tokens, "
-                                "concurrency; server settings go under sweep.heavy)");
+        return perr(c, k, path,
+                    "unknown light setting (known: max_tokens, min_tokens, "
+                    "concurrency; server settings go under sweep.heavy)");
     if (p->nlight_axes == ELI_PLAN_MAX_AXES)
         return perr(c, k, path, "more than %d axes", ELI_PLAN_MAX_AXES);
     struct eli_axis *a = &p->light[p->nlight_axes++];
@@ -485,10 +490,8 @@ static el_status light_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
     for (size_t i = 0; i < a->n; i++) {
         double x;
         double lo = strcmp(key, "min_tokens") == 0 ? 0 : 1;
-        if (!eli_parse_double(a->values[i], &x) || !(x >= lo && x <= 1e7) ||
-            x != (double)(long)x)
-            return perr(c, v, path, "value \"%s\" is not a whole number >= %g", a->values[i],
-                        lo);
+        if (!eli_parse_double(a->values[i], &x) || !(x >= lo && x <= 1e7) || x != (double)(long)x)
+            return perr(c, v, path, "value \"%s\" is not a whole number >= %g", a->values[i], lo);
     }
     return EL_OK;
 }
@@ -565,8 +568,7 @@ static el_status meter_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
     el_plan *p = c->p;
     if (strcmp(key, "kind") == 0) {
         ELI_TRY(get_str(c, v, path, &p->meter_kind));
-        static const char *const kinds[] = {"auto", "nvml", "rocm", "levelzero", "rapl",
-                                            "command"};
+        static const char *const kinds[] = {"auto", "nvml", "rocm", "levelzero", "rapl", "command"};
         for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
             if (strcmp(kinds[i], p->meter_kind) == 0)
                 return EL_OK;
@@ -624,21 +626,21 @@ static el_status top_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_
                           const char *path)
 {
     (void)k;
-    static const char *const server_keys[] = {"command",        "health",
-                                              "url",            "env",
-                                              "ready_timeout_s", "stop_timeout_s",
-                                              "health_interval_s", "restarts"};
-    static const char *const workload_keys[] = {
-        "api",        "model",      "prompts", "requests",          "concurrency",
-        "max_tokens", "min_tokens", "stream",  "ignore_eos",        "request_timeout_s",
-        "extra",      "max_failed_requests"};
+    static const char *const server_keys[] = {
+        "command",           "health",  "url", "env", "ready_timeout_s", "stop_timeout_s",
+        "health_interval_s", "restarts"};
+    static const char *const workload_keys[] = {"api",         "model",
+                                                "prompts",     "requests",
+                                                "concurrency", "max_tokens",
+                                                "min_tokens",  "stream",
+                                                "ignore_eos",  "request_timeout_s",
+                                                "extra",       "max_failed_requests"};
     static const char *const sweep_keys[] = {"heavy", "light", "sample", "seed"};
-    static const char *const measure_keys[] = {"warmup_requests", "idle_s",
-                                               "cooldown_s",      "sample_period_s",
-                                               "validate_s",      "validate_tolerance",
-                                               "point_timeout_s"};
-    static const char *const meter_keys[] = {"kind",    "root",    "library",     "command",
-                                             "unit",    "devices", "stall_s",     "max_power_w"};
+    static const char *const measure_keys[] = {
+        "warmup_requests",    "idle_s",         "cooldown_s", "sample_period_s", "validate_s",
+        "validate_tolerance", "point_timeout_s"};
+    static const char *const meter_keys[] = {"kind", "root",    "library", "command",
+                                             "unit", "devices", "stall_s", "max_power_w"};
     static const char *const slurm_keys[] = {"sbatch"};
 #define N(a) (sizeof(a) / sizeof((a)[0]))
     if (strcmp(key, "server") == 0)
@@ -716,8 +718,8 @@ static el_status check_templates(struct pctx *c, int *used)
                              "{%s} is neither a heavy axis of sweep.heavy, {port} nor {model}",
                              name);
             }
-            return eli_err_at(c->err, EL_ERR_PARSE, c->file, c->tmpl[t].line, 0,
-                              "%s:%ld: %s: %s", c->file, c->tmpl[t].line, c->tmpl[t].key, msg);
+            return eli_err_at(c->err, EL_ERR_PARSE, c->file, c->tmpl[t].line, 0, "%s:%ld: %s: %s",
+                              c->file, c->tmpl[t].line, c->tmpl[t].key, msg);
         }
     }
     return EL_OK;
@@ -829,15 +831,17 @@ static el_status expand(el_plan *p, struct el_error *err)
     p->nheavy_combos = combo_count(p->heavy, p->nheavy_axes);
     p->nlight_combos = combo_count(p->light, p->nlight_axes);
     if (p->nheavy_combos == 0 || p->nlight_combos == 0)
-        return eli_err(err, EL_ERR_LIMIT, "%s: more than %zu combinations of heavy or light "
-                                          "settings", p->path, MAX_COMBOS);
-    uint64_t total = (uint64_t)p->nheavy_combos * (uint64_t)p->nlight_combos;
-    size_t n = p->sample == SAMPLE_ALL || p->sample_n >= total ? (size_t)(total < ELI_PLAN_MAX_POINTS + 1 ? total : ELI_PLAN_MAX_POINTS + 1)
-                                                               : p->sample_n;
-    if (n > ELI_PLAN_MAX_POINTS)
         return eli_err(err, EL_ERR_LIMIT,
-                       "%s: %llu points; sample at most %zu (sweep.sample: N)", p->path,
-                       (unsigned long long)total, ELI_PLAN_MAX_POINTS);
+                       "%s: more than %zu combinations of heavy or light "
+                       "settings",
+                       p->path, MAX_COMBOS);
+    uint64_t total = (uint64_t)p->nheavy_combos * (uint64_t)p->nlight_combos;
+    size_t n = p->sample == SAMPLE_ALL || p->sample_n >= total
+                   ? (size_t)(total < ELI_PLAN_MAX_POINTS + 1 ? total : ELI_PLAN_MAX_POINTS + 1)
+                   : p->sample_n;
+    if (n > ELI_PLAN_MAX_POINTS)
+        return eli_err(err, EL_ERR_LIMIT, "%s: %llu points; sample at most %zu (sweep.sample: N)",
+                       p->path, (unsigned long long)total, ELI_PLAN_MAX_POINTS);
     uint64_t *idx = eli_mallocarray(n, sizeof *idx);
     struct u64set set = {NULL, 0};
     if (!idx)
@@ -1151,8 +1155,8 @@ el_status el_plan_load(const char *path, el_plan **out, struct el_error *err)
     size_t len = 0;
     ELI_TRY(eli_read_file(path, PLAN_MAX_BYTES, &text, &len, err));
     const char *slash = strrchr(path, '/');
-    char *dir = slash ? eli_strndup(path, (size_t)(slash - path) + (slash == path))
-                      : eli_strdup(".");
+    char *dir =
+        slash ? eli_strndup(path, (size_t)(slash - path) + (slash == path)) : eli_strdup(".");
     if (!dir) {
         eli_free(text);
         return eli_err(err, EL_ERR_NOMEM, "out of memory");
@@ -1168,6 +1172,8 @@ el_status eli_plan_clone(const el_plan *p, el_plan **out)
     *out = NULL;
     el_plan *c = NULL;
     ELI_TRY(parse_text(p->text, p->textlen, p->path, p->dir, &c, NULL));
+    if (!c)
+        return EL_ERR_NOMEM;
     if (strcmp(c->output, p->output) != 0) {
         el_status st = el_plan_set_output(c, p->output);
         if (st != EL_OK) {
@@ -1243,8 +1249,9 @@ char *el_plan_slurm_script(const el_plan *p, const char *plan_path, const char *
                    "#\n# Written by energylens %s from %s: %zu points in %zu heavy "
                    "configurations,\n# one per array task. Each task writes its own shard "
                    "under %s/shards/;\n# when all are done, join them with:\n"
-                   "#   energylens merge %s/shards/* -o %s\n",
-                   EL_VERSION_STRING, plan_path, p->npoints, p->nheavy_list, p->output,
+                   "#   energylens merge %s/shards/* -o %s\n"
+                   "# Slurm writes its logs into %s: create it before sbatch.\n",
+                   EL_VERSION_STRING, plan_path, p->npoints, p->nheavy_list, p->output, p->output,
                    p->output, p->output);
     eli_buf_puts(&b, "#\n# task -> heavy configuration:\n");
     for (size_t k = 0; k < p->nheavy_list; k++) {

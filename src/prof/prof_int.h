@@ -21,7 +21,7 @@
 /* ------------------------------------------------------------------------ */
 
 #define ELI_METER_MAX_DEVICES 64
-#define ELI_NAN ((double)NAN)
+#define ELI_NAN               ((double)NAN)
 
 /*
  * One backend (NVML, ROCm SMI, Level Zero Sysman, RAPL, command). open()
@@ -74,8 +74,7 @@ struct el_meter {
 };
 
 /* Sets the backend's description / driver text (helpers for backends). */
-void eli_meter_set_desc(el_meter *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void eli_meter_set_desc(el_meter *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* dlopen + dlsym into a struct of function pointers (Redis
  * REDISMODULE_GET_API shape): every symbol of `syms` is looked up and
@@ -167,8 +166,8 @@ void eli_lg_result_free(struct eli_lg_result *r);
  * NULL) gets at most cap-1 bytes. */
 el_status eli_http_get(const char *url, double timeout_s, long *code, char *body, size_t cap);
 /* Parses one response body (SSE stream or JSON) into r. Exposed for tests. */
-void eli_lg_parse_body(struct eli_lg_req *r, const char *body, size_t len, int stream,
-                       double now, char *why, size_t whylen);
+void eli_lg_parse_body(struct eli_lg_req *r, const char *body, size_t len, int stream, double now,
+                       char *why, size_t whylen);
 
 /* ------------------------------------------------------------------------ */
 /* Server process                                                            */
@@ -328,8 +327,7 @@ struct eli_csvlog {
 el_status eli_csvlog_open(struct eli_csvlog *c, const char *path, const char *const *cols,
                           size_t ncols, struct eli_keyset *keys, struct el_error *err);
 /* Appends one row (cells in column order) and makes it durable. */
-el_status eli_csvlog_append(struct eli_csvlog *c, const char *const *cells,
-                            struct el_error *err);
+el_status eli_csvlog_append(struct eli_csvlog *c, const char *const *cells, struct el_error *err);
 /* Drops rows whose `point` is in `drop` and rewrites the file. */
 el_status eli_csvlog_remove(struct eli_csvlog *c, const struct eli_keyset *drop,
                             struct el_error *err);

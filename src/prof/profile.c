@@ -256,8 +256,8 @@ static el_status load_prompts(el_profiler *pf, struct el_error *err)
         if (!good) {
             st = eli_err_at(err, EL_ERR_PARSE, p->prompts, line, 0,
                             "%s:%ld: expected a JSON object with \"%s\" (workload.api is %s)%s%s",
-                            p->prompts, line, need, p->chat ? "chat" : "completions",
-                            o ? "" : ": ", o ? "" : je.text);
+                            p->prompts, line, need, p->chat ? "chat" : "completions", o ? "" : ": ",
+                            o ? "" : je.text);
             json_decref(o);
             break;
         }
@@ -269,7 +269,7 @@ static el_status load_prompts(el_profiler *pf, struct el_error *err)
         }
         if (pf->nprompts == cap) {
             size_t nc = cap ? cap * 2 : 64;
-            json_t **np = eli_realloc(pf->prompts, nc * sizeof *np);
+            json_t **np = eli_realloc(pf->prompts, nc * sizeof(json_t *));
             if (!np) {
                 json_decref(o);
                 st = eli_err(err, EL_ERR_NOMEM, "out of memory");
@@ -435,11 +435,11 @@ static void build_columns(el_profiler *pf)
     add_col(mc, pf->mcol_names, nm, "concurrency");
     add_col(fc, pf->fcol_names, nf, "concurrency");
     static const char *const meas2[] = {
-        "requests",       "completed",     "failed_requests", "window",
-        "window_s",       "mean_inflight", "throughput_rps",  "output_tok_per_s",
-        "latency_p90_s",  "energy_method", "meter",           "meter_flags",
-        "model",          "server_version", "driver_version", "started_at",
-        "series",         "server_log"};
+        "requests",      "completed",      "failed_requests", "window",
+        "window_s",      "mean_inflight",  "throughput_rps",  "output_tok_per_s",
+        "latency_p90_s", "energy_method",  "meter",           "meter_flags",
+        "model",         "server_version", "driver_version",  "started_at",
+        "series",        "server_log"};
     for (size_t i = 0; i < sizeof meas2 / sizeof meas2[0]; i++) {
         add_col(mc, pf->mcol_names, nm, meas2[i]);
         if (strcmp(meas2[i], "latency_p90_s") == 0 && p->stream)
@@ -502,11 +502,11 @@ static void point_config(const el_profiler *pf, size_t i, struct pointcfg *c)
     c->tp = (v = eli_plan_point_value(p, i, "tp")) ? v : "1";
     c->pp = (v = eli_plan_point_value(p, i, "pp")) ? v : "1";
     c->concurrency = (v = eli_plan_point_value(p, i, "concurrency")) ? strtol(v, NULL, 10)
-                                                                      : (long)p->concurrency;
-    c->max_tokens = (v = eli_plan_point_value(p, i, "max_tokens")) ? strtol(v, NULL, 10)
-                                                                    : (long)p->max_tokens;
-    c->min_tokens = (v = eli_plan_point_value(p, i, "min_tokens")) ? strtol(v, NULL, 10)
-                                                                    : (long)p->min_tokens;
+                                                                     : (long)p->concurrency;
+    c->max_tokens =
+        (v = eli_plan_point_value(p, i, "max_tokens")) ? strtol(v, NULL, 10) : (long)p->max_tokens;
+    c->min_tokens =
+        (v = eli_plan_point_value(p, i, "min_tokens")) ? strtol(v, NULL, 10) : (long)p->min_tokens;
     c->gpus = strtol(c->tp, NULL, 10) * strtol(c->pp, NULL, 10);
 }
 
@@ -602,10 +602,10 @@ static el_status write_series(el_profiler *pf, size_t i, const char *rel,
     json_object_set_new(root, "point", json_string(p->points[i].key));
     json_object_set_new(root, "config", cfg);
     json_object_set_new(root, "clock", json_string("CLOCK_MONOTONIC seconds"));
-    json_t *m = json_pack("{s:s,s:s,s:s,s:s}", "kind", el_meter_kind(pf->meter), "method",
-                          el_meter_method(pf->meter), "description",
-                          el_meter_description(pf->meter), "driver_version",
-                          el_meter_driver_version(pf->meter));
+    json_t *m =
+        json_pack("{s:s,s:s,s:s,s:s}", "kind", el_meter_kind(pf->meter), "method",
+                  el_meter_method(pf->meter), "description", el_meter_description(pf->meter),
+                  "driver_version", el_meter_driver_version(pf->meter));
     if (m)
         json_object_set_new(m, "health",
                             json_pack("{s:I,s:I,s:I,s:I,s:I}", "read_errors",
@@ -777,7 +777,8 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
     eli_window_find(lg.req, lg.n, (size_t)c.concurrency, p->stream, &w);
     double e_win = ELI_NAN;
     if (lg.nfail > p->max_failed || lg.deadline_hit) {
-        snprintf(reason, sizeof reason, "%zu of %zu requests failed (%zu timeout, %zu HTTP, %zu "
+        snprintf(reason, sizeof reason,
+                 "%zu of %zu requests failed (%zu timeout, %zu HTTP, %zu "
                  "garbage, %zu connection, %zu unfinished)%s%s; first: %s",
                  lg.nfail + (lg.n < p->requests ? p->requests - lg.n : 0), p->requests,
                  lg.nerr[LG_TIMEOUT], lg.nerr[LG_HTTP], lg.nerr[LG_GARBAGE], lg.nerr[LG_CONN],
@@ -899,8 +900,8 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
     row_num(&r, "output_tok_per_s", sout / win_s);
     row_num(&r, "latency_p90_s", p90(lats, k));
     row_num(&r, "ttft_p90_s", p90(ttfts, nttft));
-    row_set(&r, "energy_method", "%s:%s%s%s", el_meter_kind(pf->meter),
-            el_meter_method(pf->meter), note_in[0] ? ";" : "", note_in);
+    row_set(&r, "energy_method", "%s:%s%s%s", el_meter_kind(pf->meter), el_meter_method(pf->meter),
+            note_in[0] ? ";" : "", note_in);
     row_set(&r, "meter", "%s", el_meter_description(pf->meter));
     char ft[128];
     flags_text(&dh, ft, sizeof ft);
@@ -924,8 +925,8 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
     pf->ndone++;
     pf->nprocessed++;
     char msg[160];
-    snprintf(msg, sizeof msg, "%.4g J/request, %.4g W, %.3g s latency, %s window %.3g s",
-             energy, power, lat_m, w.steady ? "steady" : "full", win_s);
+    snprintf(msg, sizeof msg, "%.4g J/request, %.4g W, %.3g s latency, %s window %.3g s", energy,
+             power, lat_m, w.steady ? "steady" : "full", win_s);
     emit(pf, EL_PROF_POINT_DONE, key, msg);
     return EL_OK;
 }
@@ -1046,8 +1047,15 @@ static el_status start_server(el_profiler *pf, size_t h, struct expanded *x, cha
         snprintf(why, whylen, "out of memory");
         return EL_ERR_NOMEM;
     }
-    if (p->argc == 0) /* attached to a running server */
+    struct el_error err;
+    if (p->argc == 0) { /* attached to a server already running */
+        if (eli_server_wait_healthy(NULL, x->health, p->ready_timeout_s, p->health_interval_s,
+                                    &pf->cancel, &err) != EL_OK) {
+            snprintf(why, whylen, "%s", err.text);
+            return EL_ERR_UNAVAILABLE;
+        }
         return EL_OK;
+    }
     char *log = eli_path_join(pf->outdir, pf->log_rel);
     if (!log) {
         snprintf(why, whylen, "out of memory");
@@ -1064,7 +1072,6 @@ static el_status start_server(el_profiler *pf, size_t h, struct expanded *x, cha
         fprintf(f, "\n");
         fclose(f);
     }
-    struct el_error err;
     const char *av[ELI_PLAN_MAX_ARGV + 1];
     for (size_t k = 0; k < x->argc; k++)
         av[k] = x->argv[k];
@@ -1086,8 +1093,7 @@ static el_status start_server(el_profiler *pf, size_t h, struct expanded *x, cha
         eli_server_stop(&pf->srv, p->stop_timeout_s);
         unlink(pf->pidfile);
         log_tail(pf, tail, sizeof tail);
-        snprintf(why, whylen, "%s (log %s%s%s)", err.text, pf->log_rel, tail[0] ? ": " : "",
-                 tail);
+        snprintf(why, whylen, "%s (log %s%s%s)", err.text, pf->log_rel, tail[0] ? ": " : "", tail);
         return st;
     }
     return EL_OK;
@@ -1282,19 +1288,19 @@ static el_status write_run_json(el_profiler *pf)
     char ts[40];
     now_iso(ts, sizeof ts);
     json_t *root = json_pack("{s:s,s:s,s:s,s:I,s:I}", "energylens", EL_VERSION_STRING, "plan",
-                             p->path, "started_at", ts, "points", (json_int_t)pf->total,
-                             "resumed", (json_int_t)pf->nresumed);
+                             p->path, "started_at", ts, "points", (json_int_t)pf->total, "resumed",
+                             (json_int_t)pf->nresumed);
     if (!root)
         return EL_ERR_NOMEM;
     json_object_set_new(root, "shard", pf->shard >= 0 ? json_integer(pf->shard) : json_null());
     if (pf->meter) {
-        json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:I}", "kind", el_meter_kind(pf->meter),
-                              "method", el_meter_method(pf->meter), "description",
-                              el_meter_description(pf->meter), "driver_version",
-                              el_meter_driver_version(pf->meter), "devices",
-                              (json_int_t)el_meter_ndevices(pf->meter));
-        json_t *v = json_pack("{s:b,s:b,s:s}", "checked", pf->val.checked, "ok", pf->val.ok,
-                              "note", pf->val.note);
+        json_t *m =
+            json_pack("{s:s,s:s,s:s,s:s,s:I}", "kind", el_meter_kind(pf->meter), "method",
+                      el_meter_method(pf->meter), "description", el_meter_description(pf->meter),
+                      "driver_version", el_meter_driver_version(pf->meter), "devices",
+                      (json_int_t)el_meter_ndevices(pf->meter));
+        json_t *v = json_pack("{s:b,s:b,s:s}", "checked", pf->val.checked, "ok", pf->val.ok, "note",
+                              pf->val.note);
         if (v && pf->val.checked) {
             json_object_set_new(v, "ratio", jnum(pf->val.ratio));
             json_object_set_new(v, "seconds", jnum(pf->val.seconds));
@@ -1346,8 +1352,9 @@ static el_status open_meter(el_profiler *pf)
         logf_(pf, "", "meter validation: %s", pf->val.note);
         if (pf->val.checked && !pf->val.ok) {
             el_meter_use_power(pf->meter);
-            logf_(pf, "", "the energy counter disagrees with power x time: energy will "
-                          "integrate sampled power instead");
+            logf_(pf, "",
+                  "the energy counter disagrees with power x time: energy will "
+                  "integrate sampled power instead");
         }
     } else {
         snprintf(pf->val.note, sizeof pf->val.note, "not checked (measure.validate_s is 0)");

@@ -155,8 +155,8 @@ el_status eli_server_start(const char *const *argv, const char *const *env, size
     posix_spawnattr_setsigmask(&at, &none);
     posix_spawnattr_setsigdefault(&at, &dflt);
     posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at,
-                             POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
     char *const *av;
     char *const *ev;
@@ -252,8 +252,8 @@ el_status eli_server_wait_healthy(struct eli_server *s, const char *url, double 
         else
             snprintf(last, sizeof last, "no connection");
         if (eli_now() >= end)
-            return eli_err(err, EL_ERR_UNAVAILABLE,
-                           "server not healthy after %.3g s (%s: %s)", timeout_s, url, last);
+            return eli_err(err, EL_ERR_UNAVAILABLE, "server not healthy after %.3g s (%s: %s)",
+                           timeout_s, url, last);
         double wait = interval_s;
         if (eli_now() + wait > end)
             wait = end - eli_now();
@@ -303,9 +303,16 @@ int eli_pidfile_reap(const char *path, double grace_s)
     char *text = NULL;
     if (eli_read_file(path, 256, &text, NULL, NULL) != EL_OK)
         return 0;
-    long pid = 0;
+    char *rest = NULL;
+    errno = 0;
+    long pid = strtol(text, &rest, 10);
     unsigned long long start = 0;
-    int ok = sscanf(text, "%ld %llu", &pid, &start) == 2 && pid > 1;
+    int ok = errno == 0 && rest != text && *rest == ' ' && pid > 1;
+    if (ok) {
+        char *s = rest + 1;
+        start = strtoull(s, &rest, 10);
+        ok = errno == 0 && rest != s;
+    }
     eli_free(text);
     int stopped = 0;
     if (ok) {

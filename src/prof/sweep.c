@@ -94,11 +94,7 @@ char *eli_path_join(const char *a, const char *b)
     char *s = eli_malloc(la + lb + 2);
     if (!s)
         return NULL;
-    memcpy(s, a, la);
-    size_t k = la;
-    if (k > 0 && s[k - 1] != '/')
-        s[k++] = '/';
-    memcpy(s + k, b, lb + 1);
+    snprintf(s, la + lb + 2, "%s%s%s", a, la > 0 && a[la - 1] != '/' ? "/" : "", b);
     return s;
 }
 
@@ -121,8 +117,7 @@ el_status eli_mkdirs(const char *path, struct el_error *err)
             char c = *q;
             *q = '\0';
             if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-                el_status st = eli_err(err, EL_ERR_IO, "%s: cannot create: %s", p,
-                                       strerror(errno));
+                el_status st = eli_err(err, EL_ERR_IO, "%s: cannot create: %s", p, strerror(errno));
                 eli_free(p);
                 return st;
             }

@@ -21,7 +21,9 @@ static void merge_help(void)
 int cmd_merge(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", 0, NULL, 'h'}, {"output", 1, NULL, 'o'}, {"quiet", 0, NULL, 'q'},
+        {"help", 0, NULL, 'h'},
+        {"output", 1, NULL, 'o'},
+        {"quiet", 0, NULL, 'q'},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "merge", *out = NULL;

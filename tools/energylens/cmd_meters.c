@@ -27,8 +27,15 @@ static void meters_help(void)
            "exit status 0 when at least one meter works, 5 when none does.\n");
 }
 
-enum { OPT_KIND = OPT_FIRST_FREE, OPT_LIBRARY, OPT_ROOT, OPT_COMMAND, OPT_UNIT, OPT_READ,
-       OPT_VALIDATE };
+enum {
+    OPT_KIND = OPT_FIRST_FREE,
+    OPT_LIBRARY,
+    OPT_ROOT,
+    OPT_COMMAND,
+    OPT_UNIT,
+    OPT_READ,
+    OPT_VALIDATE
+};
 
 static void sleep_s(double s)
 {
@@ -39,10 +46,14 @@ static void sleep_s(double s)
 int cmd_meters(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", 0, NULL, 'h'},           {"kind", 1, NULL, OPT_KIND},
-        {"library", 1, NULL, OPT_LIBRARY}, {"root", 1, NULL, OPT_ROOT},
-        {"command", 1, NULL, OPT_COMMAND}, {"unit", 1, NULL, OPT_UNIT},
-        {"read", 1, NULL, OPT_READ},       {"validate", 1, NULL, OPT_VALIDATE},
+        {"help", 0, NULL, 'h'},
+        {"kind", 1, NULL, OPT_KIND},
+        {"library", 1, NULL, OPT_LIBRARY},
+        {"root", 1, NULL, OPT_ROOT},
+        {"command", 1, NULL, OPT_COMMAND},
+        {"unit", 1, NULL, OPT_UNIT},
+        {"read", 1, NULL, OPT_READ},
+        {"validate", 1, NULL, OPT_VALIDATE},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "meters";
@@ -113,8 +124,8 @@ int cmd_meters(int argc, char **argv)
         }
         any = 1;
         const char *drv = el_meter_driver_version(m);
-        printf("%-10s %-12s %s; energy by %s%s%s\n", kinds[k], "available",
-               el_meter_description(m), el_meter_method(m), *drv ? "; driver " : "", drv);
+        printf("%-10s %-12s %s; energy by %s%s%s\n", kinds[k], "available", el_meter_description(m),
+               el_meter_method(m), *drv ? "; driver " : "", drv);
         if (!chosen)
             chosen = m;
         else

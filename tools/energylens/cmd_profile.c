@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The profiler a signal handler cancels (the CLI's only global). */
@@ -21,6 +22,20 @@ static void on_signal(int sig)
     (void)sig;
     if (running_profiler)
         el_profiler_cancel(running_profiler);
+}
+
+static void mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *q = buf + 1; *q; q++) {
+        if (*q != '/')
+            continue;
+        *q = '\0';
+        mkdir(buf, 0755);
+        *q = '/';
+    }
+    mkdir(buf, 0755);
 }
 
 static void profile_help(void)
@@ -103,8 +118,9 @@ static int on_event(const struct el_profile_event *ev, void *ud)
     }
     if (pg->tty && !pg->quiet) {
         char line[256];
-        int n = snprintf(line, sizeof line, "[%zu/%zu] %3.0f%%  %zu measured, %zu failed, "
-                                            "%zu resumed  ETA %s  %s",
+        int n = snprintf(line, sizeof line,
+                         "[%zu/%zu] %3.0f%%  %zu measured, %zu failed, "
+                         "%zu resumed  ETA %s  %s",
                          fin, ev->total, pct, ev->done, ev->failed, ev->resumed, eta,
                          ev->kind == EL_PROF_POINT_START ? ev->point : "");
         if (n > 0) {
@@ -120,10 +136,14 @@ static int on_event(const struct el_profile_event *ev, void *ud)
 int cmd_profile(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", 0, NULL, 'h'},           {"output", 1, NULL, 'o'},
-        {"quiet", 0, NULL, 'q'},          {"shard", 1, NULL, OPT_SHARD},
-        {"emit-slurm", 1, NULL, OPT_EMIT_SLURM}, {"sbatch", 1, NULL, OPT_SBATCH},
-        {"retry-failed", 0, NULL, OPT_RETRY}, {"list", 0, NULL, OPT_LIST},
+        {"help", 0, NULL, 'h'},
+        {"output", 1, NULL, 'o'},
+        {"quiet", 0, NULL, 'q'},
+        {"shard", 1, NULL, OPT_SHARD},
+        {"emit-slurm", 1, NULL, OPT_EMIT_SLURM},
+        {"sbatch", 1, NULL, OPT_SBATCH},
+        {"retry-failed", 0, NULL, OPT_RETRY},
+        {"list", 0, NULL, OPT_LIST},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "profile";
@@ -206,10 +226,11 @@ int cmd_profile(int argc, char **argv)
         if (!f || fputs(script, f) < 0 || (f != stdout && fclose(f) != 0)) {
             rc = cli_fail(cmd, EL_ERR_IO, "cannot write the Slurm script");
         } else if (f != stdout) {
-            fprintf(stderr, "wrote %s: a job array of %zu tasks (sbatch %s), then: energylens "
-                            "merge %s/shards/* -o %s\n",
-                    slurm, el_plan_nheavy(plan), slurm, el_plan_output(plan),
-                    el_plan_output(plan));
+            mkdir_p(el_plan_output(plan)); /* Slurm writes its logs there */
+            fprintf(stderr,
+                    "wrote %s: a job array of %zu tasks (sbatch %s), then: energylens "
+                    "merge %s/shards/* -o %s\n",
+                    slurm, el_plan_nheavy(plan), slurm, el_plan_output(plan), el_plan_output(plan));
         }
         el_free(script);
         el_plan_destroy(plan);
