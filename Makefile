@@ -27,7 +27,7 @@ TESTWARN := -Wno-missing-prototypes -Wno-double-promotion -Wno-conversion -Wno-u
 CPPFLAGS := -Iinclude -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 CFLAGS  := -std=c11 $(OPT) $(WARN) -fPIC -fvisibility=hidden -pthread
 LDFLAGS := $(SANFLAGS) -pthread
-LIBS    := -lnlopt -ljansson -lcsv -lyaml -lgsl -lgslcblas -lxgboost -lcurl -ldl -lm
+LIBS    := -lnlopt -ljansson -lcsv -lyaml -lgsl -lgslcblas -ldl -lm
 
 LIB_SRC   := $(sort $(wildcard src/*/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)

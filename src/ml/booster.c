@@ -18,12 +18,88 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xgboost/c_api.h>
+#include <pthread.h>
+
+#include "../core/dynlib.h"
 
 #include "../core/banned.h"
 
 struct eli_booster {
     BoosterHandle h;
 };
+
+/* XGBoost is resolved at run time (src/core/dynlib.h says why); the names
+ * below then call through the table, so the code reads as the C API. */
+static struct {
+    const char *(*GetLastError)(void);
+    int (*DMatrixCreateFromMat)(const float *, bst_ulong, bst_ulong, float, DMatrixHandle *);
+    int (*DMatrixSetFloatInfo)(DMatrixHandle, const char *, const float *, bst_ulong);
+    int (*DMatrixFree)(DMatrixHandle);
+    int (*BoosterCreate)(const DMatrixHandle[], bst_ulong, BoosterHandle *);
+    int (*BoosterFree)(BoosterHandle);
+    int (*BoosterSetParam)(BoosterHandle, const char *, const char *);
+    int (*BoosterUpdateOneIter)(BoosterHandle, int, DMatrixHandle);
+    int (*BoosterPredict)(BoosterHandle, DMatrixHandle, int, unsigned, int, bst_ulong *,
+                          const float **);
+    int (*BoosterSaveModelToBuffer)(BoosterHandle, const char *, bst_ulong *, const char **);
+    int (*BoosterLoadModelFromBuffer)(BoosterHandle, const void *, bst_ulong);
+    int (*BoosterFeatureScore)(BoosterHandle, const char *, bst_ulong *, const char ***,
+                               bst_ulong *, const bst_ulong **, const float **);
+} xgb;
+
+#define XGB_FUNCS(X)                                                                               \
+    X(GetLastError, "XGBGetLastError")                                                             \
+    X(DMatrixCreateFromMat, "XGDMatrixCreateFromMat")                                              \
+    X(DMatrixSetFloatInfo, "XGDMatrixSetFloatInfo")                                                \
+    X(DMatrixFree, "XGDMatrixFree")                                                                \
+    X(BoosterCreate, "XGBoosterCreate")                                                            \
+    X(BoosterFree, "XGBoosterFree")                                                                \
+    X(BoosterSetParam, "XGBoosterSetParam")                                                        \
+    X(BoosterUpdateOneIter, "XGBoosterUpdateOneIter")                                              \
+    X(BoosterPredict, "XGBoosterPredict")                                                          \
+    X(BoosterSaveModelToBuffer, "XGBoosterSaveModelToBuffer")                                      \
+    X(BoosterLoadModelFromBuffer, "XGBoosterLoadModelFromBuffer")                                  \
+    X(BoosterFeatureScore, "XGBoosterFeatureScore")
+
+static pthread_once_t xgb_once = PTHREAD_ONCE_INIT;
+static struct eli_dynlib xgb_lib;
+
+static void xgb_resolve(void)
+{
+#define NAME(field, sym) sym,
+    static const char *const syms[] = {XGB_FUNCS(NAME)};
+#undef NAME
+    static const char *const names[] = {"libxgboost.so.0", "libxgboost.so", NULL};
+    void *slots[sizeof syms / sizeof syms[0]];
+    if (eli_dynlib_load(&xgb_lib, names, syms, slots, sizeof syms / sizeof syms[0]) != EL_OK)
+        return;
+    size_t k = 0;
+#define SET(field, sym) *(void **)(&xgb.field) = slots[k++];
+    XGB_FUNCS(SET)
+#undef SET
+}
+
+static el_status xgb_load(struct el_error *err)
+{
+    pthread_once(&xgb_once, xgb_resolve);
+    if (xgb_lib.state != 1)
+        return eli_err(err, EL_ERR_UNAVAILABLE, "xgboost: %s (install libxgboost0)",
+                       xgb_lib.why);
+    return EL_OK;
+}
+
+#define XGBGetLastError              (xgb.GetLastError)
+#define XGDMatrixCreateFromMat       (xgb.DMatrixCreateFromMat)
+#define XGDMatrixSetFloatInfo        (xgb.DMatrixSetFloatInfo)
+#define XGDMatrixFree                (xgb.DMatrixFree)
+#define XGBoosterCreate              (xgb.BoosterCreate)
+#define XGBoosterFree                (xgb.BoosterFree)
+#define XGBoosterSetParam            (xgb.BoosterSetParam)
+#define XGBoosterUpdateOneIter       (xgb.BoosterUpdateOneIter)
+#define XGBoosterPredict             (xgb.BoosterPredict)
+#define XGBoosterSaveModelToBuffer   (xgb.BoosterSaveModelToBuffer)
+#define XGBoosterLoadModelFromBuffer (xgb.BoosterLoadModelFromBuffer)
+#define XGBoosterFeatureScore        (xgb.BoosterFeatureScore)
 
 void eli_booster_destroy(struct eli_booster *b)
 {
@@ -52,6 +128,7 @@ el_status eli_booster_train(const char *kind, const double *X, const double *y, 
                             uint64_t seed, struct eli_booster **out, struct el_error *err)
 {
     *out = NULL;
+    ELI_TRY(xgb_load(err));
     int rf = strcmp(kind, "rf") == 0;
     if (!rf && strcmp(kind, "gbdt") != 0)
         return eli_err(err, EL_ERR_INVALID_ARG, "unknown tree method '%s'", kind);
@@ -127,6 +204,7 @@ el_status eli_booster_predict(const struct eli_booster *b, const double *X, size
 {
     if (n == 0)
         return EL_OK;
+    ELI_TRY(xgb_load(err));
     float *xf = to_float(X, n * nf);
     if (!xf)
         return eli_err(err, EL_ERR_NOMEM, "out of memory");
@@ -179,6 +257,7 @@ char *eli_booster_to_base64(const struct eli_booster *b)
 el_status eli_booster_from_base64(const char *text, struct eli_booster **out, struct el_error *err)
 {
     *out = NULL;
+    ELI_TRY(xgb_load(err));
     size_t n = strlen(text);
     unsigned char *raw = eli_malloc(n / 4 * 3 + 3);
     struct eli_booster *b = eli_calloc(1, sizeof *b);

@@ -26,7 +26,7 @@
 
 #include "prof_int.h"
 
-#include <curl/curl.h>
+#include "curl_dl.h"
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -365,7 +365,12 @@ el_status eli_loadgen_run(const struct eli_lg_config *cfg, struct eli_lg_result 
         out->req[i].tokens_in = out->req[i].tokens_out = -1;
         out->req[i].err = LG_ABORTED;
     }
-    el_status st = EL_OK;
+    el_status st = eli_curl_load(err);
+    if (st != EL_OK) {
+        eli_free(slots);
+        eli_lg_result_free(out);
+        return st;
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURLM *multi = curl_multi_init();
     struct curl_slist *hdrs = NULL;
@@ -494,6 +499,8 @@ el_status eli_http_get(const char *url, double timeout_s, long *code, char *body
     *code = 0;
     if (body && cap)
         body[0] = '\0';
+    if (eli_curl_load(NULL) != EL_OK)
+        return EL_ERR_UNAVAILABLE;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURL *h = curl_easy_init();
     if (!h) {

@@ -32,7 +32,7 @@
 
 #include "prof_int.h"
 
-#include <curl/curl.h>
+#include "curl_dl.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -169,7 +169,12 @@ el_status el_profiler_create(const el_plan *plan, el_profiler **out, struct el_e
     el_profiler *pf = eli_calloc(1, sizeof *pf);
     if (!pf)
         return eli_err(err, EL_ERR_NOMEM, "out of memory");
-    el_status st = eli_plan_clone(plan, &pf->plan);
+    el_status st = eli_curl_load(err);
+    if (st != EL_OK) {
+        eli_free(pf);
+        return st;
+    }
+    st = eli_plan_clone(plan, &pf->plan);
     if (st != EL_OK) {
         eli_free(pf);
         return eli_err(err, st, "cannot copy the plan");

@@ -7,7 +7,7 @@ set -e
 secs=${1:-60}
 out=build-fuzz
 make -s BUILD=$out CC=clang SAN=1 OPT="-O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer" $out/libenergylens.a
-libs="-lnlopt -ljansson -lcsv -lyaml -lgsl -lgslcblas -lxgboost -lcurl -ldl -lm -pthread"
+libs="-lnlopt -ljansson -lcsv -lyaml -lgsl -lgslcblas -ldl -lm -pthread"
 for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c)
     corpus=tests/fuzz/corpus/${name#fuzz_}
