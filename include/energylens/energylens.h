@@ -909,8 +909,8 @@ EL_API char *el_bench_to_markdown(const el_bench *b);
  * its weighted variance (for targets spanning decades, such as energy).
  * EL_LOSS_LOG2 is not supported (EL_ERR_INVALID_ARG).
  *
- * Front entries are ordered by increasing complexity and strictly decreasing
- * loss. Each has a score, -d log(loss) / d complexity against the previous
+ * Front entries are ordered by increasing complexity and decreasing loss
+ * (each lowers it by more than a part per million). Each has a score, -d log(loss) / d complexity against the previous
  * entry (PySR's), with losses below 1e-14 counted as 1e-14 (float rounding,
  * not fit). The pick is the entry with the highest score among those whose
  * loss is within 1.5x of the best.
@@ -935,7 +935,8 @@ EL_API el_status el_sr_set_time_limit(el_sr *s, double seconds);
 EL_API el_status el_sr_set_seed(el_sr *s, uint64_t seed);
 /* Worker threads (default 1; at most the number of islands is used). */
 EL_API el_status el_sr_set_threads(el_sr *s, size_t n);
-/* Islands (default 4) and individuals per island (default 250). */
+/* Islands (default 32) and individuals per island (default 32; migration every
+ * two generations). */
 EL_API el_status el_sr_set_islands(el_sr *s, size_t n);
 EL_API el_status el_sr_set_population(el_sr *s, size_t n);
 /* Largest candidate, in nodes (default 30, at most 60); front entries may be

@@ -2,7 +2,8 @@
  * front it returns, the front file (JSON) and front entries as models.
  *
  * After a search (gp.c) the hall of fame holds one model per complexity.
- * The front keeps those that lower the loss (with losses below LOSS_FLOOR
+ * The front keeps those that lower the loss by more than a part per million
+ * (with losses below LOSS_FLOOR
  * treated as equal: on noise-free data they differ by float rounding, not by
  * fit), scores each with PySR's -d log(loss) / d complexity, and picks the
  * best-scoring entry among those within 1.5x of the lowest loss.
@@ -29,6 +30,9 @@
 #define FRONT_FORMAT   1
 #define FRONT_MAXBYTES ((size_t)64 << 20)
 #define MAX_NOTES      64
+/* A more complex entry must lower the loss by more than a part per million:
+ * smaller gains are rounding, and would only clutter the front. */
+#define FRONT_GAIN (1.0 - 1e-6)
 
 struct entry {
     size_t n;
@@ -184,8 +188,7 @@ el_status el_sr_set_ops(el_sr *s, const char *spec)
     uint32_t binary = (1u << ELI_OP_ADD) | (1u << ELI_OP_SUB) | (1u << ELI_OP_MUL) |
                       (1u << ELI_OP_DIV) | (1u << ELI_OP_POW);
     if (!(mask & binary))
-        return fail(s, EL_ERR_INVALID_ARG, "operators '%s': need at least one of + - * / ^",
-                    spec);
+        return fail(s, EL_ERR_INVALID_ARG, "operators '%s': need at least one of + - * / ^", spec);
     char *o = eli_strdup(spec);
     if (!o)
         return EL_ERR_NOMEM;
@@ -242,8 +245,8 @@ el_status el_sr_set_population(el_sr *s, size_t n)
     if (!s || n < 10 || n > 100000)
         return EL_ERR_INVALID_ARG;
     s->cfg.pop = n;
-    s->cfg.epoch = n / 2;
-    s->cfg.migrants = n / 50 ? n / 50 : 1;
+    s->cfg.epoch = 2 * n;
+    s->cfg.migrants = n / 32 ? n / 32 : 1;
     return EL_OK;
 }
 
@@ -444,7 +447,7 @@ static el_status build_front(el_sr *s, const struct eli_sr_hof *h, const struct 
     size_t cnt = 0;
     double best = (double)INFINITY;
     for (size_t c = 1; c <= ELI_SR_HOF_MAXN; c++)
-        if (h->e[c].valid && floor_loss(h->e[c].loss) < best) {
+        if (h->e[c].valid && floor_loss(h->e[c].loss) < best * FRONT_GAIN) {
             best = floor_loss(h->e[c].loss);
             cnt++;
         }
@@ -463,16 +466,15 @@ static el_status build_front(el_sr *s, const struct eli_sr_hof *h, const struct 
     double prev_l = 0.0;
     for (size_t c = 1; c <= ELI_SR_HOF_MAXN && st == EL_OK; c++) {
         const struct eli_sr_hof_entry *e = &h->e[c];
-        if (!e->valid || !(floor_loss(e->loss) < best))
+        if (!e->valid || !(floor_loss(e->loss) < best * FRONT_GAIN))
             continue;
         best = floor_loss(e->loss);
         struct entry *en = &s->front[s->nfront];
         en->n = e->n;
         memcpy(en->nd, e->nd, e->n * sizeof *en->nd);
         en->loss = e->loss;
-        en->score = s->nfront == 0 ? 0.0
-                                   : -(log(floor_loss(e->loss)) - log(prev_l)) /
-                                         (double)(c - prev_c);
+        en->score =
+            s->nfront == 0 ? 0.0 : -(log(floor_loss(e->loss)) - log(prev_l)) / (double)(c - prev_c);
         prev_c = c;
         prev_l = floor_loss(e->loss);
         eli_sr_eval(&ws, d, en->nd, en->n, pred);
@@ -588,8 +590,9 @@ el_status el_sr_run(el_sr *s, const el_table *t)
             goto done;
         for (size_t i = 0; i < n; i++) {
             if (!(y[i] != 0.0)) {
-                st = fail(s, EL_ERR_DATA, "target '%s' is 0 at row %zu: the relative loss needs "
-                                          "nonzero targets",
+                st = fail(s, EL_ERR_DATA,
+                          "target '%s' is 0 at row %zu: the relative loss needs "
+                          "nonzero targets",
                           s->target, i + 1);
                 goto done;
             }
@@ -747,8 +750,7 @@ el_status el_sr_front_model(const el_sr *s, size_t k, el_model **out)
     if (!s || k >= s->nfront)
         return EL_ERR_INVALID_ARG;
     const struct entry *e = &s->front[k];
-    el_status st =
-        model_of(e->expr, e->values, s->run_vars, s->nrun_vars, s->target, out, NULL);
+    el_status st = model_of(e->expr, e->values, s->run_vars, s->nrun_vars, s->target, out, NULL);
     if (st != EL_OK)
         return st;
     set_fit_info(*out, loss_kind(s->loss), e->loss, e->r2, e->mape, e->rmse, s->stats.nrows,

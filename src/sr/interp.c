@@ -33,6 +33,7 @@
  * el_expr_eval_grad does the same over its own chunks; this one works on raw
  * candidate nodes without building an el_expr). */
 #include "sr_int.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -44,6 +45,11 @@
  * clones, and the engine's evaluator, must round identically. */
 #if defined(__clang__)
 #    pragma clang fp contract(off)
+#endif
+/* sqrt without errno: the same values (a negative argument still gives NaN),
+ * but the compiler may then use the vector square root instruction. */
+#if defined(__GNUC__) && !defined(__clang__)
+#    pragma GCC optimize("no-math-errno")
 #endif
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
 #    define ELI_SR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -410,7 +416,10 @@ ELI_INLINE void kernel(int code, double *restrict d, const double *restrict a,
         LOOP(pow(a[i], b[i]));
         break;
     case K_POW_VS:
-        LOOP(pow(a[i], s));
+        LOOP(eli_vm_powpos(a[i], s));
+        for (size_t i = 0; i < ELI_SR_BLOCK; i++) /* x <= 0, inf, NaN: libm */
+            if (!(a[i] > 0.0 && a[i] < (double)INFINITY))
+                d[i] = pow(a[i], s);
         break;
     case K_POW_SV:
         LOOP(pow(s, b[i]));
@@ -434,10 +443,10 @@ ELI_INLINE void kernel(int code, double *restrict d, const double *restrict a,
         LOOP(-a[i]);
         break;
     case K_LOG:
-        LOOP(log(a[i]));
+        LOOP(eli_vm_log(a[i]));
         break;
     case K_EXP:
-        LOOP(exp(a[i]));
+        LOOP(eli_vm_exp(a[i]));
         break;
     case K_SQRT:
         LOOP(sqrt(a[i]));
@@ -446,10 +455,16 @@ ELI_INLINE void kernel(int code, double *restrict d, const double *restrict a,
         LOOP(fabs(a[i]));
         break;
     case K_SIN:
-        LOOP(sin(a[i]));
+        LOOP(eli_vm_sincos(a[i], 0));
+        for (size_t i = 0; i < ELI_SR_BLOCK; i++) /* beyond the fast reduction: libm */
+            if (fabs(a[i]) > 1e5 && fabs(a[i]) < (double)INFINITY)
+                d[i] = sin(a[i]);
         break;
     case K_COS:
-        LOOP(cos(a[i]));
+        LOOP(eli_vm_sincos(a[i], 1));
+        for (size_t i = 0; i < ELI_SR_BLOCK; i++)
+            if (fabs(a[i]) > 1e5 && fabs(a[i]) < (double)INFINITY)
+                d[i] = cos(a[i]);
         break;
     case K_TANH:
         LOOP(tanh(a[i]));
@@ -490,12 +505,12 @@ struct opnd {
     int kind;        /* 0 scalar, 1 column, 2 slot */
     const double *p; /* column or slot buffer */
     double s;
-    int parity;      /* slot: which of the level's two buffers */
+    int parity; /* slot: which of the level's two buffers */
 };
 
 /* Compiles nodes into ws->ins; sets ws->kind. */
-static void compile(struct eli_sr_ws *ws, const struct eli_sr_data *d,
-                    const struct eli_node *nodes, size_t n)
+static void compile(struct eli_sr_ws *ws, const struct eli_sr_data *d, const struct eli_node *nodes,
+                    size_t n)
 {
     struct opnd st[ELI_SR_MAXN];
     size_t sp = 0, ni = 0;
@@ -567,8 +582,10 @@ static void compile(struct eli_sr_ws *ws, const struct eli_sr_data *d,
             in->a = a.p;
             in->acol = (uint8_t)(a.kind == 1);
         } else if (a.kind != 0 && b.kind != 0) {
-            static const uint16_t vv[] = {[ELI_OP_ADD] = K_ADD_VV, [ELI_OP_SUB] = K_SUB_VV,
-                                          [ELI_OP_MUL] = K_MUL_VV, [ELI_OP_DIV] = K_DIV_VV,
+            static const uint16_t vv[] = {[ELI_OP_ADD] = K_ADD_VV,
+                                          [ELI_OP_SUB] = K_SUB_VV,
+                                          [ELI_OP_MUL] = K_MUL_VV,
+                                          [ELI_OP_DIV] = K_DIV_VV,
                                           [ELI_OP_POW] = K_POW_VV};
             in->code = vv[nd->op];
             in->a = a.p;
@@ -576,16 +593,20 @@ static void compile(struct eli_sr_ws *ws, const struct eli_sr_data *d,
             in->acol = (uint8_t)(a.kind == 1);
             in->bcol = (uint8_t)(b.kind == 1);
         } else if (b.kind == 0) { /* vector op scalar */
-            static const uint16_t vs[] = {[ELI_OP_ADD] = K_ADD_VS, [ELI_OP_SUB] = K_SUB_VS,
-                                          [ELI_OP_MUL] = K_MUL_VS, [ELI_OP_DIV] = K_DIV_VS,
+            static const uint16_t vs[] = {[ELI_OP_ADD] = K_ADD_VS,
+                                          [ELI_OP_SUB] = K_SUB_VS,
+                                          [ELI_OP_MUL] = K_MUL_VS,
+                                          [ELI_OP_DIV] = K_DIV_VS,
                                           [ELI_OP_POW] = K_POW_VS};
             in->code = nd->op == ELI_OP_POW ? (uint16_t)pow_code(b.s) : vs[nd->op];
             in->a = a.p;
             in->acol = (uint8_t)(a.kind == 1);
             in->s = b.s;
         } else { /* scalar op vector; + and * commute exactly in IEEE arithmetic */
-            static const uint16_t sv[] = {[ELI_OP_ADD] = K_ADD_VS, [ELI_OP_SUB] = K_SUB_SV,
-                                          [ELI_OP_MUL] = K_MUL_VS, [ELI_OP_DIV] = K_DIV_SV,
+            static const uint16_t sv[] = {[ELI_OP_ADD] = K_ADD_VS,
+                                          [ELI_OP_SUB] = K_SUB_SV,
+                                          [ELI_OP_MUL] = K_MUL_VS,
+                                          [ELI_OP_DIV] = K_DIV_SV,
                                           [ELI_OP_POW] = K_POW_SV};
             in->code = sv[nd->op];
             if (nd->op == ELI_OP_ADD || nd->op == ELI_OP_MUL) {
@@ -679,8 +700,91 @@ size_t eli_sr_grad_prepare(struct eli_sr_ws *ws, const struct eli_node *nodes, s
 #define GLOOP(expr_)                                                                               \
     do {                                                                                           \
         for (size_t i = 0; i < G; i++)                                                             \
-            dv[i] = (expr_);                                                                       \
+            d[i] = (expr_);                                                                        \
     } while (0)
+
+/* Forward kernels of the sweep: d = op(a, b) (unary: d = op(b)); e is a
+ * variable-free exponent of ^ (NAN when the exponent varies). Kept in
+ * helpers with restrict parameters: that is what lets GCC vectorise them. */
+ELI_INLINE void gfwd(int op, double *restrict d, const double *restrict a, const double *restrict b,
+                     double e)
+{
+    switch (op) {
+    case ELI_OP_ADD:
+        GLOOP(a[i] + b[i]);
+        break;
+    case ELI_OP_SUB:
+        GLOOP(a[i] - b[i]);
+        break;
+    case ELI_OP_MUL:
+        GLOOP(a[i] * b[i]);
+        break;
+    case ELI_OP_DIV:
+        GLOOP(a[i] / b[i]);
+        break;
+    case ELI_OP_POW:
+        if (e != e) {
+            GLOOP(pow(a[i], b[i]));
+            break;
+        }
+        switch (pow_code(e)) {
+        case K_POW_2:
+            GLOOP(a[i] * a[i]);
+            break;
+        case K_POW_1:
+            GLOOP(a[i]);
+            break;
+        case K_POW_3:
+            GLOOP(a[i] * a[i] * a[i]);
+            break;
+        case K_POW_M1:
+            GLOOP(1.0 / a[i]);
+            break;
+        case K_POW_H:
+            GLOOP(sqrt(a[i]));
+            break;
+        default:
+            GLOOP(eli_vm_powpos(a[i], e));
+            for (size_t i = 0; i < G; i++)
+                if (!(a[i] > 0.0 && a[i] < (double)INFINITY))
+                    d[i] = pow(a[i], e);
+            break;
+        }
+        break;
+    case ELI_OP_NEG:
+        GLOOP(-b[i]);
+        break;
+    case ELI_OP_LOG:
+        GLOOP(eli_vm_log(b[i]));
+        break;
+    case ELI_OP_EXP:
+        GLOOP(eli_vm_exp(b[i]));
+        break;
+    case ELI_OP_SQRT:
+        GLOOP(sqrt(b[i]));
+        break;
+    case ELI_OP_ABS:
+        GLOOP(fabs(b[i]));
+        break;
+    case ELI_OP_SIN:
+        GLOOP(eli_vm_sincos(b[i], 0));
+        for (size_t i = 0; i < G; i++)
+            if (fabs(b[i]) > 1e5 && fabs(b[i]) < (double)INFINITY)
+                d[i] = sin(b[i]);
+        break;
+    case ELI_OP_COS:
+        GLOOP(eli_vm_sincos(b[i], 1));
+        for (size_t i = 0; i < G; i++)
+            if (fabs(b[i]) > 1e5 && fabs(b[i]) < (double)INFINITY)
+                d[i] = cos(b[i]);
+        break;
+    case ELI_OP_TANH:
+        GLOOP(tanh(b[i]));
+        break;
+    default:
+        break;
+    }
+}
 
 ELI_SR_CLONES
 static void grad_forward(struct eli_sr_ws *ws, const struct eli_sr_data *d,
@@ -688,7 +792,7 @@ static void grad_forward(struct eli_sr_ws *ws, const struct eli_sr_data *d,
 {
     for (size_t k = 0; k < n; k++) {
         const struct eli_node *nd = &nodes[k];
-        double *restrict dv = ws->gval + k * G;
+        double *dv = ws->gval + k * G;
         if (nd->op == ELI_OP_VAR) {
             ws->gv[k] = d->x + (size_t)nd->arg * d->npad + off;
             continue;
@@ -696,80 +800,100 @@ static void grad_forward(struct eli_sr_ws *ws, const struct eli_sr_data *d,
         ws->gv[k] = dv;
         if (nd->op == ELI_OP_CONST) {
             double s = nd->value;
-            GLOOP(s);
+            for (size_t i = 0; i < G; i++)
+                dv[i] = s;
             continue;
         }
-        const double *restrict a = ws->gv[ws->ca[k]];
-        const double *restrict b = ws->gv[ws->cb[k]];
-        switch (nd->op) {
-        case ELI_OP_ADD:
-            GLOOP(a[i] + b[i]);
-            break;
-        case ELI_OP_SUB:
-            GLOOP(a[i] - b[i]);
-            break;
-        case ELI_OP_MUL:
-            GLOOP(a[i] * b[i]);
-            break;
-        case ELI_OP_DIV:
-            GLOOP(a[i] / b[i]);
-            break;
-        case ELI_OP_POW:
-            if (!ws->hasv[ws->cb[k]]) {
-                /* A variable-free exponent is one number for all rows: the
-                 * engine's special cases of x^c apply (as in eval.c). */
-                double e = b[0];
-                switch (pow_code(e)) {
-                case K_POW_2:
-                    GLOOP(a[i] * a[i]);
-                    break;
-                case K_POW_1:
-                    GLOOP(a[i]);
-                    break;
-                case K_POW_3:
-                    GLOOP(a[i] * a[i] * a[i]);
-                    break;
-                case K_POW_M1:
-                    GLOOP(1.0 / a[i]);
-                    break;
-                case K_POW_H:
-                    GLOOP(sqrt(a[i]));
-                    break;
-                default:
-                    GLOOP(pow(a[i], e));
-                    break;
-                }
-            } else {
-                GLOOP(pow(a[i], b[i]));
-            }
-            break;
-        case ELI_OP_NEG:
-            GLOOP(-b[i]);
-            break;
-        case ELI_OP_LOG:
-            GLOOP(log(b[i]));
-            break;
-        case ELI_OP_EXP:
-            GLOOP(exp(b[i]));
-            break;
-        case ELI_OP_SQRT:
-            GLOOP(sqrt(b[i]));
-            break;
-        case ELI_OP_ABS:
-            GLOOP(fabs(b[i]));
-            break;
-        case ELI_OP_SIN:
-            GLOOP(sin(b[i]));
-            break;
-        case ELI_OP_COS:
-            GLOOP(cos(b[i]));
-            break;
-        case ELI_OP_TANH:
-            GLOOP(tanh(b[i]));
-            break;
-        default:
-            break;
+        const double *b = ws->gv[ws->cb[k]];
+        if (!ws->hasv[k]) {
+            /* A variable-free subtree is one number, computed as the value
+             * interpreter and the engine fold it (libm). */
+            const double *a = ws->gv[ws->ca[k]];
+            double v =
+                eli_op_arity(nd->op) == 2 ? scalar2(nd->op, a[0], b[0]) : scalar1(nd->op, b[0]);
+            for (size_t i = 0; i < G; i++)
+                dv[i] = v;
+            continue;
         }
+        /* A variable-free exponent is one number for all rows: the engine's
+         * special cases of x^c apply (as in eval.c). */
+        double e = (nd->op == ELI_OP_POW && !ws->hasv[ws->cb[k]]) ? b[0] : (double)NAN;
+        gfwd(nd->op, dv, ws->gv[ws->ca[k]], b, e);
+    }
+}
+
+/* Backward kernels: the adjoint of an operand from the node's adjoint ad,
+ * its operands av, bv and its value out. */
+enum {
+    B_NEG,
+    B_MUL,
+    B_DIV_A,
+    B_DIV_B,
+    B_POW_A,
+    B_POW_B,
+    B_LOG,
+    B_EXP,
+    B_SQRT,
+    B_ABS,
+    B_SIN,
+    B_COS,
+    B_TANH
+};
+
+ELI_INLINE void gbwd(int code, double *restrict d, const double *restrict ad,
+                     const double *restrict av, const double *restrict bv,
+                     const double *restrict out)
+{
+    switch (code) {
+    case B_NEG:
+        GLOOP(-ad[i]);
+        break;
+    case B_MUL: /* d(a*b)/da with the other operand in bv */
+        GLOOP(ad[i] * bv[i]);
+        break;
+    case B_DIV_A:
+        GLOOP(ad[i] / bv[i]);
+        break;
+    case B_DIV_B:
+        GLOOP(-ad[i] * out[i] / bv[i]);
+        break;
+    case B_POW_A:
+        /* d/da a^b = b a^(b-1) = b out / a: saves a pow() per row. */
+        GLOOP(ad[i] * bv[i] * (av[i] != 0.0 ? out[i] / av[i] : pow(av[i], bv[i] - 1.0)));
+        break;
+    case B_POW_B:
+        GLOOP(ad[i] * out[i] *
+              (av[i] > 0.0 ? eli_vm_log(av[i]) : (out[i] == 0.0 ? 0.0 : (double)NAN)));
+        break;
+    case B_LOG:
+        GLOOP(ad[i] / bv[i]);
+        break;
+    case B_EXP:
+        GLOOP(ad[i] * out[i]);
+        break;
+    case B_SQRT:
+        GLOOP(ad[i] * 0.5 / out[i]);
+        break;
+    case B_ABS:
+        GLOOP(bv[i] > 0.0 ? ad[i] : (bv[i] < 0.0 ? -ad[i] : 0.0));
+        break;
+    case B_SIN:
+        GLOOP(ad[i] * eli_vm_sincos(bv[i], 1));
+        for (size_t i = 0; i < G; i++)
+            if (fabs(bv[i]) > 1e5 && fabs(bv[i]) < (double)INFINITY)
+                d[i] = ad[i] * cos(bv[i]);
+        break;
+    case B_COS:
+        GLOOP(-ad[i] * eli_vm_sincos(bv[i], 0));
+        for (size_t i = 0; i < G; i++)
+            if (fabs(bv[i]) > 1e5 && fabs(bv[i]) < (double)INFINITY)
+                d[i] = -ad[i] * sin(bv[i]);
+        break;
+    case B_TANH:
+        GLOOP(ad[i] * (1.0 - out[i] * out[i]));
+        break;
+    default:
+        break;
     }
 }
 
@@ -777,6 +901,9 @@ ELI_SR_CLONES
 static void grad_backward(struct eli_sr_ws *ws, const struct eli_node *nodes, size_t n,
                           const double *ones)
 {
+    static const int8_t unary_code[ELI_OP_COUNT] = {
+        [ELI_OP_NEG] = B_NEG, [ELI_OP_LOG] = B_LOG, [ELI_OP_EXP] = B_EXP, [ELI_OP_SQRT] = B_SQRT,
+        [ELI_OP_ABS] = B_ABS, [ELI_OP_SIN] = B_SIN, [ELI_OP_COS] = B_COS, [ELI_OP_TANH] = B_TANH};
     ws->ga[n - 1] = ones;
     for (size_t k = n; k-- > 0;) {
         const struct eli_node *nd = &nodes[k];
@@ -784,16 +911,15 @@ static void grad_backward(struct eli_sr_ws *ws, const struct eli_node *nodes, si
         if (!ws->hasc[k] || ar == 0)
             continue;
         uint16_t ia = ws->ca[k], ib = ws->cb[k];
-        const double *restrict ad = ws->ga[k];
-        const double *restrict out = ws->gv[k];
-        const double *restrict av = ws->gv[ia];
-        const double *restrict bv = ws->gv[ib];
+        const double *ad = ws->ga[k];
+        const double *out = ws->gv[k];
+        const double *av = ws->gv[ia];
+        const double *bv = ws->gv[ib];
         int ha = ar == 2 && ws->hasc[ia], hb = ws->hasc[ib];
-        double *restrict da = ws->gadj + (size_t)ia * G;
-        double *restrict db = ws->gadj + (size_t)ib * G;
-        double *restrict dv;
+        double *da = ws->gadj + (size_t)ia * G;
+        double *db = ws->gadj + (size_t)ib * G;
         switch (nd->op) {
-        case ELI_OP_ADD:
+        case ELI_OP_ADD: /* a tree: the parent's adjoint is the child's */
             if (ha)
                 ws->ga[ia] = ad;
             if (hb)
@@ -803,75 +929,30 @@ static void grad_backward(struct eli_sr_ws *ws, const struct eli_node *nodes, si
             if (ha)
                 ws->ga[ia] = ad;
             if (hb) {
-                dv = db;
-                GLOOP(-ad[i]);
+                gbwd(B_NEG, db, ad, av, bv, out);
                 ws->ga[ib] = db;
             }
             continue;
         case ELI_OP_MUL:
-            if (ha) {
-                dv = da;
-                GLOOP(ad[i] * bv[i]);
-            }
-            if (hb) {
-                dv = db;
-                GLOOP(ad[i] * av[i]);
-            }
+            if (ha)
+                gbwd(B_MUL, da, ad, av, bv, out);
+            if (hb)
+                gbwd(B_MUL, db, ad, bv, av, out);
             break;
         case ELI_OP_DIV:
-            if (ha) {
-                dv = da;
-                GLOOP(ad[i] / bv[i]);
-            }
-            if (hb) {
-                dv = db;
-                GLOOP(-ad[i] * out[i] / bv[i]);
-            }
+            if (ha)
+                gbwd(B_DIV_A, da, ad, av, bv, out);
+            if (hb)
+                gbwd(B_DIV_B, db, ad, av, bv, out);
             break;
         case ELI_OP_POW:
-            if (ha) {
-                dv = da;
-                GLOOP(ad[i] * bv[i] * (av[i] != 0.0 ? out[i] / av[i] : pow(av[i], bv[i] - 1.0)));
-            }
-            if (hb) {
-                dv = db;
-                GLOOP(ad[i] * out[i] *
-                      (av[i] > 0.0 ? log(av[i]) : (out[i] == 0.0 ? 0.0 : (double)NAN)));
-            }
-            break;
-        case ELI_OP_NEG:
-            dv = db;
-            GLOOP(-ad[i]);
-            break;
-        case ELI_OP_LOG:
-            dv = db;
-            GLOOP(ad[i] / bv[i]);
-            break;
-        case ELI_OP_EXP:
-            dv = db;
-            GLOOP(ad[i] * out[i]);
-            break;
-        case ELI_OP_SQRT:
-            dv = db;
-            GLOOP(ad[i] * 0.5 / out[i]);
-            break;
-        case ELI_OP_ABS:
-            dv = db;
-            GLOOP(bv[i] > 0.0 ? ad[i] : (bv[i] < 0.0 ? -ad[i] : 0.0));
-            break;
-        case ELI_OP_SIN:
-            dv = db;
-            GLOOP(ad[i] * cos(bv[i]));
-            break;
-        case ELI_OP_COS:
-            dv = db;
-            GLOOP(-ad[i] * sin(bv[i]));
-            break;
-        case ELI_OP_TANH:
-            dv = db;
-            GLOOP(ad[i] * (1.0 - out[i] * out[i]));
+            if (ha)
+                gbwd(B_POW_A, da, ad, av, bv, out);
+            if (hb)
+                gbwd(B_POW_B, db, ad, av, bv, out);
             break;
         default:
+            gbwd(unary_code[nd->op], db, ad, av, bv, out);
             break;
         }
         if (ha)

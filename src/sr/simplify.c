@@ -12,7 +12,9 @@
  *   cancellation           x - x -> 0,  x/x -> 1  (structural equality)
  *   negation               --x -> x,  -c -> c',  x + -y -> x - y,  x - -y -> x + y,
  *                          0 - x -> -x,  (-x)*c -> x*(-c)
- *   constant chains        (x + c1) + c2 -> x + c,  (x*c1)*c2 -> x*c,  (c1/x)*c2 -> c/x
+ *   constant chains        (x + c1) + c2 -> x + c,  (x*c1)*c2 -> x*c,  (c1/x)*c2 -> c/x;
+ *                          chains of + (of *) are flattened, their constants summed
+ *                          (multiplied) into one and their operands sorted
  *   canonical forms        x - c -> x + (-c),  x/c -> x*(1/c),  constants on the right
  *                          of + and *, commutative operands ordered by a structural hash
  *   inverse pairs          log(exp(x)) -> x,  exp(log(x)) -> x
@@ -36,7 +38,7 @@ struct tn {
     uint8_t op;
     uint32_t arg;
     double v;
-    int a, b;   /* children (-1 none; unary: b) */
+    int a, b; /* children (-1 none; unary: b) */
     int size;
     uint64_t h; /* structural hash */
 };
@@ -173,6 +175,51 @@ static int before(const struct arena *ar, int x, int y)
 
 static int rw(struct arena *ar, int op, int a, int b, int depth);
 
+/* Operands of a chain of `op` (+ or *), constants folded into *c. */
+static void chain(const struct arena *ar, int k, int op, int *items, int *n, double *c)
+{
+    const struct tn *t = &ar->t[k];
+    if (t->op == op) {
+        chain(ar, t->a, op, items, n, c);
+        chain(ar, t->b, op, items, n, c);
+    } else if (t->op == ELI_OP_CONST) {
+        *c = op == ELI_OP_ADD ? *c + t->v : *c * t->v;
+    } else if (*n < ELI_SR_MAXN) {
+        items[(*n)++] = k;
+    }
+}
+
+/* a op b for a commutative, associative op where an operand is itself an op
+ * chain: rebuilt as one left-deep chain of the non-constant operands in
+ * canonical order, times (plus) the product (sum) of all its constants, so
+ * c1*(x*(c2*y)) becomes x*y*c and x*y and y*x look alike. */
+static int canonical_chain(struct arena *ar, int op, int a, int b)
+{
+    int items[ELI_SR_MAXN];
+    int n = 0;
+    double unit = op == ELI_OP_ADD ? 0.0 : 1.0, c = unit;
+    chain(ar, a, op, items, &n, &c);
+    chain(ar, b, op, items, &n, &c);
+    if (!isfinite(c))
+        return mk(ar, op, 0, 0.0, a, b);
+    if (n == 0 || (op == ELI_OP_MUL && c == 0.0))
+        return mkc(ar, n == 0 ? c : 0.0);
+    for (int i = 1; i < n; i++) { /* insertion sort: chains are short */
+        int x = items[i], j = i;
+        while (j > 0 && !before(ar, items[j - 1], x)) {
+            items[j] = items[j - 1];
+            j--;
+        }
+        items[j] = x;
+    }
+    int t = items[0];
+    for (int i = 1; i < n; i++)
+        t = mk(ar, op, 0, 0.0, t, items[i]);
+    if (c != unit)
+        t = mk(ar, op, 0, 0.0, t, mkc(ar, c));
+    return t;
+}
+
 static int rw1(struct arena *ar, int op, int x, int depth)
 {
     const struct tn *t = &ar->t[x];
@@ -217,6 +264,8 @@ static int rw(struct arena *ar, int op, int a, int b, int depth)
             return rw(ar, ELI_OP_ADD, A->a, mkc(ar, ar->t[A->b].v + B->v), depth + 1);
         if (is_c(ar, b) && A->op == ELI_OP_SUB && is_c(ar, A->a)) /* (c1 - x) + c2 */
             return rw(ar, ELI_OP_SUB, mkc(ar, ar->t[A->a].v + B->v), A->b, depth + 1);
+        if (A->op == ELI_OP_ADD || B->op == ELI_OP_ADD)
+            return canonical_chain(ar, op, a, b);
         if (!is_c(ar, b) && !before(ar, a, b))
             return mk(ar, op, 0, 0.0, b, a);
         break;
@@ -247,6 +296,8 @@ static int rw(struct arena *ar, int op, int a, int b, int depth)
             return rw(ar, ELI_OP_MUL, A->a, mkc(ar, ar->t[A->b].v * B->v), depth + 1);
         if (is_c(ar, b) && A->op == ELI_OP_DIV && is_c(ar, A->a)) /* (c1/x)*c2 */
             return rw(ar, ELI_OP_DIV, mkc(ar, ar->t[A->a].v * B->v), A->b, depth + 1);
+        if (A->op == ELI_OP_MUL || B->op == ELI_OP_MUL)
+            return canonical_chain(ar, op, a, b);
         if (!is_c(ar, b) && !before(ar, a, b))
             return mk(ar, op, 0, 0.0, b, a);
         break;

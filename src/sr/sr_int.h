@@ -30,7 +30,7 @@
 #endif
 #define ELI_SR_GBLOCK 64
 /* Largest candidate the interpreter accepts (nodes). */
-#define ELI_SR_MAXN   128
+#define ELI_SR_MAXN 128
 
 /* ------------------------------------------------------------------------ */
 /* Data                                                                      */
@@ -41,15 +41,15 @@
  * padding never adds NaN or denormals); 64-byte aligned. */
 struct eli_sr_data {
     size_t n, npad, nvars;
-    double *x;     /* nvars * npad */
-    double *y;     /* npad (padding: y[0]) */
-    double *w;     /* npad weights (padding: 0); all 1 for unweighted losses */
-    double *sqw;   /* npad square roots of w */
-    int unit_w;    /* 1 when every weight is 1 */
-    double sw;     /* sum of weights over the n real rows */
-    double ymean;  /* weighted mean of y */
-    double yss;    /* weighted sum of squares of (y - ymean): the NMSE denominator */
-    void *mem;     /* the allocation behind x, y, w */
+    double *x;    /* nvars * npad */
+    double *y;    /* npad (padding: y[0]) */
+    double *w;    /* npad weights (padding: 0); all 1 for unweighted losses */
+    double *sqw;  /* npad square roots of w */
+    int unit_w;   /* 1 when every weight is 1 */
+    double sw;    /* sum of weights over the n real rows */
+    double ymean; /* weighted mean of y */
+    double yss;   /* weighted sum of squares of (y - ymean): the NMSE denominator */
+    void *mem;    /* the allocation behind x, y, w */
 };
 
 /* Copies cols[v][0..n) (v < nvars), y and optional weights (NULL = 1). */
@@ -74,21 +74,21 @@ struct eli_sr_ins {
 /* Workspace of one thread: slot buffers and the compiled program. Reused for
  * every candidate, so evaluation allocates nothing. */
 struct eli_sr_ws {
-    double *slots;                 /* 2 * ELI_SR_MAXN buffers of ELI_SR_BLOCK */
+    double *slots; /* 2 * ELI_SR_MAXN buffers of ELI_SR_BLOCK */
     struct eli_sr_ins ins[ELI_SR_MAXN];
     size_t nins;
-    int kind;                      /* 0 program, 1 constant, 2 column copy */
-    double cval;                   /* kind 1 */
-    const double *ccol;            /* kind 2 */
+    int kind;           /* 0 program, 1 constant, 2 column copy */
+    double cval;        /* kind 1 */
+    const double *ccol; /* kind 2 */
     /* gradient sweep (eli_sr_grad_prepare) */
-    double *gval;                  /* ELI_SR_MAXN * ELI_SR_GBLOCK node values */
-    double *gadj;                  /* ELI_SR_MAXN * ELI_SR_GBLOCK adjoints */
-    const double *gv[ELI_SR_MAXN]; /* values of node k in the current block */
-    const double *ga[ELI_SR_MAXN]; /* adjoint of node k */
+    double *gval;                              /* ELI_SR_MAXN * ELI_SR_GBLOCK node values */
+    double *gadj;                              /* ELI_SR_MAXN * ELI_SR_GBLOCK adjoints */
+    const double *gv[ELI_SR_MAXN];             /* values of node k in the current block */
+    const double *ga[ELI_SR_MAXN];             /* adjoint of node k */
     uint16_t ca[ELI_SR_MAXN], cb[ELI_SR_MAXN]; /* children (cb = only child of unary) */
-    uint8_t hasc[ELI_SR_MAXN];     /* subtree holds a CONST */
-    uint8_t hasv[ELI_SR_MAXN];     /* subtree holds a VAR */
-    uint16_t cidx[ELI_SR_MAXN];    /* node of the k-th CONST */
+    uint8_t hasc[ELI_SR_MAXN];                 /* subtree holds a CONST */
+    uint8_t hasv[ELI_SR_MAXN];                 /* subtree holds a VAR */
+    uint16_t cidx[ELI_SR_MAXN];                /* node of the k-th CONST */
     size_t ncst;
     void *mem;
 };
@@ -141,15 +141,15 @@ struct eli_sr_lm_opts {
 
 struct eli_sr_lm_res {
     double loss, a, b;
-    size_t evals;     /* value passes + Jacobian passes used */
+    size_t evals; /* value passes + Jacobian passes used */
     int iters;
 };
 
 /* Scratch of the LM solver (one per thread). */
 struct eli_sr_lm_ws {
-    double *f, *ftry;  /* npad */
+    double *f, *ftry;                                         /* npad */
     double *A, *M, *g, *rhs, *Ad, *delta, *theta, *theta_try; /* up to ELI_SR_MAXN + 2 */
-    double *cols;      /* (ELI_SR_MAXN + 2) * ELI_SR_GBLOCK */
+    double *cols; /* (ELI_SR_MAXN + 2) * ELI_SR_GBLOCK */
     size_t npad;
     void *mem;
 };
@@ -198,20 +198,25 @@ struct eli_sr_progress_info {
 
 struct eli_sr_cfg {
     size_t nvars;
-    uint32_t ops;          /* bit (1u << ELI_OP_x) for every allowed operator */
-    size_t max_size;       /* nodes of f, <= ELI_SR_IND_MAXN */
-    size_t pop;            /* individuals per island */
+    uint32_t ops;    /* bit (1u << ELI_OP_x) for every allowed operator */
+    size_t max_size; /* nodes of f, <= ELI_SR_IND_MAXN */
+    size_t pop;      /* individuals per island */
     size_t islands, threads;
-    size_t max_evals;      /* total evaluation budget (0 = none; then time_limit) */
-    double time_limit;     /* seconds (0 = none) */
+    size_t max_evals;  /* total evaluation budget (0 = none; then time_limit) */
+    double time_limit; /* seconds (0 = none) */
     uint64_t seed;
-    double lm_prob;        /* share of offspring whose constants LM optimises */
+    double lm_prob; /* share of offspring whose constants LM optimises */
     int lm_iters;
     size_t tournament;
+    int replace_oldest; /* 1: an offspring replaces the oldest (FIFO); 0: the worst of a
+                           tournament */
     double p_cross;
-    double parsimony;      /* selection key: log(loss) + parsimony * size */
-    size_t migrants;       /* per island per epoch */
-    size_t epoch;          /* offspring per island between migrations */
+    double parsimony;   /* selection key: log(loss) + parsimony * size */
+    size_t migrants;    /* per island per epoch */
+    size_t epoch;       /* offspring per island between migrations */
+    double mw[5];       /* cumulative mutation shares: subtree, point, insert, delete, hoist
+                           (the rest: constant perturbation) */
+    int uniform_insert; /* insert above any node (1) or mostly above operators (0) */
     int (*progress)(const struct eli_sr_progress_info *p, void *ud);
     void *ud;
 };

@@ -1,6 +1,7 @@
 /* test_sr_interp.c - the symbolic-regression interpreter against the
- * expression engine's own evaluator (values, bit for bit) and reverse-mode
- * Jacobian (el_expr_eval_grad), on random trees over every operator. */
+ * expression engine's own evaluator (values; bit for bit where the
+ * interpreter uses libm's operations) and reverse-mode Jacobian
+ * (el_expr_eval_grad), on random trees over every operator. */
 #include "el_test.h"
 
 #include <stdio.h>
@@ -15,6 +16,8 @@ static const char *const NAMES[NV] = {"x0", "x1", "x2"};
 
 /* Random tree of about `size` nodes (any operator; ^ with a constant
  * exponent half the time, a variable exponent otherwise). */
+static int exact_ops_only; /* gen(): no exp, log, sin, cos */
+
 static size_t gen(struct eli_rng *r, struct eli_node *out, size_t size, int depth)
 {
     if (size <= 1 || depth > 10) {
@@ -38,6 +41,9 @@ static size_t gen(struct eli_rng *r, struct eli_node *out, size_t size, int dept
     if (size == 2 || eli_rng_uniform(r) < 0.25) {
         m = gen(r, out, size - 1, depth + 1);
         nd.op = un[eli_rng_below(r, sizeof un)];
+        while (exact_ops_only && (nd.op == ELI_OP_LOG || nd.op == ELI_OP_EXP ||
+                                  nd.op == ELI_OP_SIN || nd.op == ELI_OP_COS))
+            nd.op = un[eli_rng_below(r, sizeof un)];
     } else {
         nd.op = bin[eli_rng_below(r, sizeof bin)];
         if (nd.op == ELI_OP_POW && eli_rng_uniform(r) < 0.5) {
@@ -96,8 +102,34 @@ static int same_value(double a, double b)
     return a == b || (isnan(a) && isnan(b));
 }
 
+static int has_vm_op(const struct eli_node *nd, size_t n)
+{
+    uint16_t sz[ELI_SR_MAXN];
+    eli_sr_sizes(nd, n, sz);
+    for (size_t k = 0; k < n; k++) {
+        int op = nd[k].op;
+        if (op == ELI_OP_EXP || op == ELI_OP_LOG || op == ELI_OP_SIN || op == ELI_OP_COS)
+            return 1;
+        if (op != ELI_OP_POW)
+            continue;
+        /* x^c with a variable-free exponent other than the special cases */
+        size_t b = k - 1, hasvar = 0;
+        for (size_t j = b + 1 - sz[b]; j <= b; j++)
+            hasvar |= nd[j].op == ELI_OP_VAR;
+        if (hasvar)
+            continue;
+        double e = nd[b].value;
+        if (sz[b] != 1 || (e != 2.0 && e != 1.0 && e != 3.0 && e != -1.0 && e != 0.5))
+            return 1;
+    }
+    return 0;
+}
+
 /* Values: identical bits to el_expr_eval for every row (including rows of
- * the last, partial block and NaN/inf rows). */
+ * the last, partial block and NaN/inf rows) when the tree has only the
+ * operators the interpreter computes exactly as libm; with exp, log, sin,
+ * cos or a general x^c (vmath.h, within 2 ulp of libm per operation) the
+ * values agree to rounding wherever the tree is well conditioned. */
 static void test_values_match_engine(void **state)
 {
     (void)state;
@@ -107,20 +139,33 @@ static void test_values_match_engine(void **state)
     eli_rng_seed(&r, 1);
     double *out = malloc(f.d.npad * sizeof *out), *ref = malloc(f.n * sizeof *ref);
     struct eli_node nodes[ELI_SR_MAXN];
-    for (int t = 0; t < 400; t++) {
+    size_t exact_trees = 0, rows = 0, close = 0;
+    for (int t = 0; t < 600; t++) {
+        exact_ops_only = t % 2;
         size_t n = gen(&r, nodes, 1 + eli_rng_below(&r, 60), 0);
         el_expr *e = NULL;
         assert_int_equal(eli_expr_from_nodes(nodes, n, NAMES, NV, NULL, 0, &e), EL_OK);
         assert_int_equal(el_expr_eval(e, f.cols, f.n, NULL, ref), EL_OK);
         eli_sr_eval(&f.ws, &f.d, nodes, n, out);
-        for (size_t i = 0; i < f.n; i++)
-            if (!same_value(out[i], ref[i])) {
+        int exact = !has_vm_op(nodes, n);
+        exact_trees += (size_t)exact;
+        for (size_t i = 0; i < f.n; i++) {
+            if (exact && !same_value(out[i], ref[i])) {
                 char *s = el_expr_to_string(e, EL_FMT_TEXT, NULL, 0);
                 fail_msg("tree %d (%s) row %zu: interpreter %.17g, engine %.17g", t, s, i, out[i],
                          ref[i]);
             }
+            if (exact || !isfinite(ref[i]) || fabs(ref[i]) > 1e8)
+                continue;
+            rows++;
+            close += fabs(out[i] - ref[i]) <= 1e-9 * fmax(1.0, fabs(ref[i]));
+        }
         el_expr_destroy(e);
     }
+    assert_true(exact_trees > 100);
+    assert_true(rows > 20000);
+    if (!((double)close >= 0.999 * (double)rows))
+        fail_msg("only %zu of %zu finite rows agree with the engine to 1e-9", close, rows);
     free(out);
     free(ref);
     fixture_free(&f);
@@ -169,7 +214,9 @@ static void test_gradient_matches_engine(void **state)
     char names[ELI_SR_MAXN][8];
     double params[ELI_SR_MAXN];
     int checked = 0;
+    size_t vrows = 0, vclose = 0;
     for (int t = 0; t < 300; t++) {
+        exact_ops_only = t % 2;
         size_t n = gen(&r, nodes, 1 + eli_rng_below(&r, 40), 0);
         size_t np = 0;
         for (size_t k = 0; k < n; k++) {
@@ -185,6 +232,7 @@ static void test_gradient_matches_engine(void **state)
         el_expr *e = NULL;
         assert_int_equal(eli_expr_from_nodes(pn, n, NAMES, NV, pnames, np, &e), EL_OK);
         assert_int_equal(el_expr_eval_grad(e, f.cols, f.n, params, val, jac), EL_OK);
+        int exact = !has_vm_op(nodes, n);
         size_t nc = eli_sr_grad_prepare(&f.ws, nodes, n);
         assert_int_equal(nc, np);
         for (size_t off = 0; off < f.n; off += ELI_SR_GBLOCK) {
@@ -192,22 +240,31 @@ static void test_gradient_matches_engine(void **state)
             eli_sr_grad_block(&f.ws, &f.d, nodes, n, off, &fv, jc);
             for (size_t i = 0; i < ELI_SR_GBLOCK && off + i < f.n; i++) {
                 size_t row = off + i;
-                if (!same_value(fv[i], val[row]))
-                    fail_msg("tree %d row %zu: value %.17g vs engine %.17g", t, row, fv[i],
-                             val[row]);
+                if (exact && !same_value(fv[i], val[row])) {
+                    char *str = el_expr_to_string(e, EL_FMT_TEXT, params, 0);
+                    fail_msg("tree %d (%s) row %zu: value %.17g vs engine %.17g", t, str, row,
+                             fv[i], val[row]);
+                }
                 for (size_t k = 0; k < np; k++) {
                     double a = jc[k][i], b = jac[row * np + k];
-                    if (!(a == b || (isnan(a) && isnan(b)) ||
-                          fabs(a - b) <= 1e-12 * fmax(1.0, fabs(b))))
-                        fail_msg("tree %d row %zu const %zu: d/dc %.17g vs engine %.17g", t, row,
-                                 k, a, b);
+                    if (exact && !(a == b || (isnan(a) && isnan(b)) ||
+                                   fabs(a - b) <= 1e-12 * fmax(1.0, fabs(b))))
+                        fail_msg("tree %d row %zu const %zu: d/dc %.17g vs engine %.17g", t, row, k,
+                                 a, b);
                     checked++;
+                    if (!exact && isfinite(b) && fabs(b) < 1e8) {
+                        vrows++;
+                        vclose += fabs(a - b) <= 1e-8 * fmax(1.0, fabs(b));
+                    }
                 }
             }
         }
         el_expr_destroy(e);
     }
     assert_true(checked > 10000);
+    assert_true(vrows > 1000);
+    if (!((double)vclose >= 0.995 * (double)vrows))
+        fail_msg("only %zu of %zu finite derivatives agree with the engine to 1e-8", vclose, vrows);
     free(jac);
     free(val);
     fixture_free(&f);

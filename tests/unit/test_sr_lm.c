@@ -58,8 +58,8 @@ static void test_nonlinear_known_optimum(void **state)
     (void)state;
     struct prob p;
     prob_init(&p, 300, decay);
-    struct eli_node nd[] = {{ELI_OP_CONST, 0, -4.0}, {ELI_OP_VAR, 0, 0.0}, {ELI_OP_MUL, 0, 0.0},
-                            {ELI_OP_EXP, 0, 0.0}};
+    struct eli_node nd[] = {
+        {ELI_OP_CONST, 0, -4.0}, {ELI_OP_VAR, 0, 0.0}, {ELI_OP_MUL, 0, 0.0}, {ELI_OP_EXP, 0, 0.0}};
     struct eli_sr_lm_opts o = {50, ELI_SCALE_AB, 1000};
     struct eli_sr_lm_res res;
     eli_sr_lm(&p.ws, &p.lw, &p.d, nd, 4, &o, &res);
@@ -87,10 +87,9 @@ static void test_linear_least_squares_optimum(void **state)
     struct prob p;
     prob_init(&p, 500, quad_noisy);
     struct eli_node nd[] = {
-        {ELI_OP_CONST, 0, 0.0}, {ELI_OP_CONST, 0, 0.0}, {ELI_OP_VAR, 0, 0.0},
-        {ELI_OP_MUL, 0, 0.0},   {ELI_OP_ADD, 0, 0.0},   {ELI_OP_CONST, 0, 0.0},
-        {ELI_OP_VAR, 0, 0.0},   {ELI_OP_MUL, 0, 0.0},   {ELI_OP_VAR, 0, 0.0},
-        {ELI_OP_MUL, 0, 0.0},   {ELI_OP_ADD, 0, 0.0},
+        {ELI_OP_CONST, 0, 0.0}, {ELI_OP_CONST, 0, 0.0}, {ELI_OP_VAR, 0, 0.0}, {ELI_OP_MUL, 0, 0.0},
+        {ELI_OP_ADD, 0, 0.0},   {ELI_OP_CONST, 0, 0.0}, {ELI_OP_VAR, 0, 0.0}, {ELI_OP_MUL, 0, 0.0},
+        {ELI_OP_VAR, 0, 0.0},   {ELI_OP_MUL, 0, 0.0},   {ELI_OP_ADD, 0, 0.0},
     };
     struct eli_sr_lm_opts o = {30, ELI_SCALE_NONE, 1000};
     struct eli_sr_lm_res res;
@@ -132,14 +131,14 @@ static void test_budget_and_undefined_start(void **state)
     (void)state;
     struct prob p;
     prob_init(&p, 200, decay);
-    struct eli_node nd[] = {{ELI_OP_CONST, 0, 0.2}, {ELI_OP_VAR, 0, 0.0}, {ELI_OP_MUL, 0, 0.0},
-                            {ELI_OP_EXP, 0, 0.0}};
+    struct eli_node nd[] = {
+        {ELI_OP_CONST, 0, 0.2}, {ELI_OP_VAR, 0, 0.0}, {ELI_OP_MUL, 0, 0.0}, {ELI_OP_EXP, 0, 0.0}};
     struct eli_sr_lm_opts o = {50, ELI_SCALE_AB, 5};
     struct eli_sr_lm_res res;
     eli_sr_lm(&p.ws, &p.lw, &p.d, nd, 4, &o, &res);
     assert_true(res.evals <= 5);
-    struct eli_node bad[] = {{ELI_OP_VAR, 0, 0.0}, {ELI_OP_CONST, 0, -10.0}, {ELI_OP_ADD, 0, 0.0},
-                             {ELI_OP_LOG, 0, 0.0}};
+    struct eli_node bad[] = {
+        {ELI_OP_VAR, 0, 0.0}, {ELI_OP_CONST, 0, -10.0}, {ELI_OP_ADD, 0, 0.0}, {ELI_OP_LOG, 0, 0.0}};
     o.max_evals = 100;
     eli_sr_lm(&p.ws, &p.lw, &p.d, bad, 4, &o, &res);
     assert_true(isinf(res.loss) && res.loss > 0);

@@ -152,6 +152,8 @@ static void test_rules(void **state)
     expect("x/2", "x*0.5");
     expect("(-x)*3", "x*(-3)");
     expect("x - -y", "x + y");
+    expect("2*(x*(3*y))", "x*y*6");
+    expect("x + (1 + (y + 2))", "x + y + 3");
 }
 
 /* The same tree written in two orders simplifies to the same nodes. */

@@ -32,8 +32,8 @@ static void discover_help(void)
            "                       --max-evals the budget is unlimited\n"
            "  --seed N             random seed (default 0)\n"
            "  --threads N          worker threads (default: online CPUs, at most --islands)\n"
-           "  --islands N          islands (default 4)\n"
-           "  --population N       individuals per island (default 250)\n"
+           "  --islands N          islands (default 32)\n"
+           "  --population N       individuals per island (default 32)\n"
            "  --max-size N         largest formula searched, in nodes (default 30, max 60)\n"
            "  --loss KIND          nmse (default: 1 - R^2) or rel2 (relative squared error)\n"
            "  --format text|json   json prints the front file on stdout\n"
@@ -41,19 +41,33 @@ static void discover_help(void)
            CLI_DATA_HELP);
 }
 
-enum { OPT_TARGET = OPT_FIRST_FREE, OPT_VARS, OPT_OPS, OPT_MAXEVALS, OPT_TIME, OPT_SEED,
-       OPT_THREADS, OPT_ISLANDS, OPT_POP, OPT_MAXSIZE, OPT_LOSS, OPT_FORMAT };
+enum {
+    OPT_TARGET = OPT_FIRST_FREE,
+    OPT_VARS,
+    OPT_OPS,
+    OPT_MAXEVALS,
+    OPT_TIME,
+    OPT_SEED,
+    OPT_THREADS,
+    OPT_ISLANDS,
+    OPT_POP,
+    OPT_MAXSIZE,
+    OPT_LOSS,
+    OPT_FORMAT
+};
 
 struct live {
     int on;
     int printed;
+    double last; /* seconds of the last line: at most five lines a second */
 };
 
 static int on_progress(const struct el_sr_progress *p, void *ud)
 {
     struct live *lv = ud;
-    if (!lv->on)
+    if (!lv->on || (lv->printed && p->seconds - lv->last < 0.2))
         return 0;
+    lv->last = p->seconds;
     char budget[64];
     if (p->max_evals)
         snprintf(budget, sizeof budget, "%zu/%zu", p->evals, p->max_evals);
@@ -90,7 +104,9 @@ static void print_front(const el_sr *s, const char *target)
     el_sr_stats(s, &st);
     size_t n = el_sr_front_size(s), pick = el_sr_front_pick(s);
     printf("%zu rows, %zu evaluations, %.2f s%s\n", st.nrows, st.evals, st.seconds,
-           st.cancelled ? " (cancelled)" : st.timed_out ? " (time limit)" : "");
+           st.cancelled   ? " (cancelled)"
+           : st.timed_out ? " (time limit)"
+                          : "");
     printf("  %-10s  %-10s  %-8s  %s\n", "complexity", "loss", "score", "equation");
     for (size_t k = 0; k < n; k++) {
         struct el_sr_entry e;
@@ -235,8 +251,9 @@ int cmd_discover(int argc, char **argv)
     size_t nvars = 0;
     if (vars_arg && (!vars_copy || !split_list(vars_copy, vars, CLI_MAX_LIST, &nvars))) {
         free(vars_copy);
-        return cli_usage_error(cmd, "--vars '%s': expected a comma-separated list of columns "
-                                    "(at most %d)",
+        return cli_usage_error(cmd,
+                               "--vars '%s': expected a comma-separated list of columns "
+                               "(at most %d)",
                                vars_arg, CLI_MAX_LIST);
     }
     const char *req[CLI_MAX_LIST + 1];
@@ -280,8 +297,8 @@ int cmd_discover(int argc, char **argv)
         size_t off = 0;
         files[0] = '\0';
         for (int i = optind; i < argc; i++) {
-            int w = snprintf(files + off, sizeof files - off, "%s%s", i > optind ? " " : "",
-                             argv[i]);
+            int w =
+                snprintf(files + off, sizeof files - off, "%s%s", i > optind ? " " : "", argv[i]);
             if (w > 0 && (size_t)w < sizeof files - off)
                 off += (size_t)w;
         }
@@ -289,7 +306,7 @@ int cmd_discover(int argc, char **argv)
         el_sr_set_note(s, "files", files);
         el_sr_set_note(s, "options", desc);
     }
-    struct live lv = {!d.quiet && fmt != FMT_JSON && isatty(STDERR_FILENO), 0};
+    struct live lv = {!d.quiet && fmt != FMT_JSON && isatty(STDERR_FILENO), 0, 0.0};
     el_sr_set_progress(s, on_progress, &lv);
     st = el_sr_run(s, t);
     if (lv.printed)
