@@ -216,7 +216,6 @@ struct eli_sr_cfg {
     size_t epoch;       /* offspring per island between migrations */
     double mw[5];       /* cumulative mutation shares: subtree, point, insert, delete, hoist
                            (the rest: constant perturbation) */
-    int uniform_insert; /* insert above any node (1) or mostly above operators (0) */
     int (*progress)(const struct eli_sr_progress_info *p, void *ud);
     void *ud;
 };
