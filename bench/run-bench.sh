@@ -156,6 +156,12 @@ EOF
         sed 's/^#/##/' "$tmp/wilkins.md"
     fi
     cat "$(dirname "$0")/results-notes.md"
+    # symbolic-regression findings (bench/feynman.py, energy_sr.py,
+    # mlenergy_sr.py; minutes each), kept by hand rather than rerun here
+    if [ -f "$(dirname "$0")/sr-results.md" ]; then
+        echo
+        cat "$(dirname "$0")/sr-results.md"
+    fi
 } >"$tmp/RESULTS.md"
 mkdir -p "$(dirname "$OUT")"
 mv "$tmp/RESULTS.md" "$OUT"

@@ -910,10 +910,13 @@ EL_API char *el_bench_to_markdown(const el_bench *b);
  * EL_LOSS_LOG2 is not supported (EL_ERR_INVALID_ARG).
  *
  * Front entries are ordered by increasing complexity and decreasing loss
- * (each lowers it by more than a part per million). Each has a score, -d log(loss) / d complexity against the previous
- * entry (PySR's), with losses below 1e-14 counted as 1e-14 (float rounding,
- * not fit). The pick is the entry with the highest score among those whose
- * loss is within 1.5x of the best.
+ * (each lowers it by more than a part per million), and every entry is finite
+ * on 256 points drawn from the bounding box of the training rows (so it can
+ * predict configurations between the measured ones). Each has a score,
+ * -d log(loss) / d complexity against the previous entry (PySR's), with
+ * losses below 1e-14 counted as 1e-14 (float rounding, not fit). The pick is
+ * the entry with the highest score among those whose loss is within 1.5x of
+ * the best.
  */
 typedef struct el_sr el_sr;
 

@@ -28,12 +28,13 @@
  *
  * The hall of fame keeps, for each complexity, the best model in its final
  * form: f with a and b folded in and simplified (complexity = its number of
- * nodes). Each scored candidate is also offered without the offset, without
- * the scale and without both, so x*y can enter at complexity 3 instead of as
- * a*(x*y) + b at 7. After the search, every entry's constants are polished
- * by a longer LM run and constants that can be rounded to a simple value
- * (integers, halves) without a measurable loss are rounded, which makes
- * exact formulas exact. */
+ * nodes), provided it is finite on 256 points drawn from the bounding box of
+ * the training data (a model used to predict new configurations must not be
+ * undefined between the measured ones). Each scored candidate is also
+ * offered without the offset, without the scale and without both, so x*y can
+ * enter at complexity 3 instead of as a*(x*y) + b at 7. After the search, every entry's constants
+ * are polished by a longer LM run and constants that can be rounded to a simple value (integers,
+ * halves) without a measurable loss are rounded, which makes exact formulas exact. */
 #include "sr_int.h"
 
 #include <math.h>
@@ -58,6 +59,7 @@ struct island {
     size_t id;
     const struct eli_sr_cfg *cfg;
     const struct eli_sr_data *d;
+    const struct eli_sr_data *probe; /* points of the training box (shared, read-only) */
     struct ind *pop;
     size_t npop;
     struct eli_rng rng;
@@ -535,19 +537,38 @@ static void hof_put(struct eli_sr_hof *h, const struct eli_node *nd, size_t m, d
     memcpy(e->nd, nd, m * sizeof *nd);
 }
 
+/* 1 if the tree is finite on every probe point: a model that is finite on
+ * the training rows but not between them (log(batch*tp - 2.7) on a grid of
+ * configurations) must not reach the front, whose entries users apply to new
+ * configurations. Counts one evaluation. */
+static int finite_on_probe(struct island *is, const struct eli_node *nd, size_t n)
+{
+    const struct eli_sr_data *p = is->probe;
+    if (!p || !p->n)
+        return 1;
+    double *out = is->lw->ftry; /* free outside LM; npad >= the probe's */
+    eli_sr_eval(is->ws, p, nd, n, out);
+    is->evals++;
+    for (size_t i = 0; i < p->n; i++)
+        if (!isfinite(out[i]))
+            return 0;
+    return 1;
+}
+
 /* Offers candidate f (values fv, scaled loss `loss` with a, b) to the hall
  * of fame in all four scalings. */
-static void hof_consider(struct eli_sr_hof *h, const struct eli_sr_data *d,
-                         const struct eli_node *f, size_t n, double loss, double a, double b,
-                         const double *fv)
+static void hof_consider(struct island *is, const struct eli_node *f, size_t n, double loss,
+                         double a, double b, const double *fv)
 {
+    struct eli_sr_hof *h = &is->hof;
+    const struct eli_sr_data *d = is->d;
     if (!(loss < (double)INFINITY))
         return;
     int useful = 0;
     for (size_t s = n; s <= n + 4 && s <= ELI_SR_HOF_MAXN; s++)
         if (!h->e[s].valid || loss < h->e[s].loss)
             useful = 1;
-    if (!useful)
+    if (!useful || !finite_on_probe(is, f, n))
         return;
     struct eli_node tmp[TMAX];
     size_t m = final_form(f, n, ELI_SCALE_AB, a, b, tmp);
@@ -596,7 +617,7 @@ static double evaluate(struct island *is, struct eli_node *nd, size_t n)
         is->evals++;
         loss = eli_sr_scaled_loss(is->d, is->lw->f, ELI_SCALE_AB, &a, &b);
     }
-    hof_consider(&is->hof, is->d, nd, n, loss, a, b, is->lw->f);
+    hof_consider(is, nd, n, loss, a, b, is->lw->f);
     return loss;
 }
 
@@ -907,7 +928,8 @@ static void polish(struct island *is, struct eli_sr_hof *g, size_t budget)
                 nd[k].value = save;
         }
         eli_sr_simplify(nd, &n);
-        hof_put(&out, nd, n, loss);
+        if (used < budget && finite_on_probe(is, nd, n))
+            hof_put(&out, nd, n, loss);
         hof_put(&out, e->nd, e->n, e->loss);
     }
     is->evals += used;
@@ -950,6 +972,43 @@ static el_status island_init(struct island *is, size_t id, const struct eli_sr_c
     return EL_OK;
 }
 
+/* PROBE_ROWS points drawn uniformly from the bounding box of the training
+ * rows (each variable independently between its minimum and maximum), from
+ * the run's seed. */
+#define PROBE_ROWS 256
+
+static el_status make_probe(const struct eli_sr_cfg *cfg, const struct eli_sr_data *d,
+                            struct eli_sr_data *probe)
+{
+    size_t nv = d->nvars;
+    double *mem = eli_mallocarray((nv + 1) * PROBE_ROWS, sizeof *mem);
+    const double **cols = eli_calloc(nv ? nv : 1, sizeof *cols);
+    el_status st = EL_ERR_NOMEM;
+    if (mem && cols) {
+        struct eli_rng r;
+        eli_rng_seed(&r, cfg->seed ^ 0x5eed0fb0c5ULL);
+        for (size_t v = 0; v < nv; v++) {
+            const double *x = d->x + v * d->npad;
+            double lo = x[0], hi = x[0];
+            for (size_t i = 1; i < d->n; i++) {
+                lo = x[i] < lo ? x[i] : lo;
+                hi = x[i] > hi ? x[i] : hi;
+            }
+            double *c = mem + v * PROBE_ROWS;
+            for (size_t i = 0; i < PROBE_ROWS; i++)
+                c[i] = lo + (hi - lo) * eli_rng_uniform(&r);
+            cols[v] = c;
+        }
+        double *y = mem + nv * PROBE_ROWS;
+        for (size_t i = 0; i < PROBE_ROWS; i++)
+            y[i] = 0.0;
+        st = eli_sr_data_init(probe, cols, nv, y, NULL, PROBE_ROWS);
+    }
+    eli_free(mem);
+    eli_free(cols);
+    return st;
+}
+
 el_status eli_sr_search(const struct eli_sr_cfg *cfg, const struct eli_sr_data *d,
                         struct eli_sr_hof *hof, struct eli_sr_outcome *out)
 {
@@ -963,8 +1022,14 @@ el_status eli_sr_search(const struct eli_sr_cfg *cfg, const struct eli_sr_data *
     if (!isl)
         return EL_ERR_NOMEM;
     el_status st = EL_OK;
-    for (size_t i = 0; i < nisl && st == EL_OK; i++)
+    struct eli_sr_data probe;
+    memset(&probe, 0, sizeof probe);
+    if (st == EL_OK)
+        st = make_probe(cfg, d, &probe);
+    for (size_t i = 0; i < nisl && st == EL_OK; i++) {
         st = island_init(&isl[i], i, cfg, d);
+        isl[i].probe = &probe;
+    }
     double t0 = eli_now();
     size_t reserve = 0, budget = cfg->max_evals ? cfg->max_evals : SIZE_MAX;
     if (cfg->max_evals) {
@@ -1055,6 +1120,7 @@ el_status eli_sr_search(const struct eli_sr_cfg *cfg, const struct eli_sr_data *
         eli_sr_lm_ws_free(&scr[t].lw);
     }
     eli_free(scr);
+    eli_sr_data_free(&probe);
     for (size_t i = 0; i < nisl; i++)
         island_free(&isl[i]);
     eli_free(isl);

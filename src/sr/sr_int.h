@@ -211,11 +211,11 @@ struct eli_sr_cfg {
     int replace_oldest; /* 1: an offspring replaces the oldest (FIFO); 0: the worst of a
                            tournament */
     double p_cross;
-    double parsimony;   /* selection key: log(loss) + parsimony * size */
-    size_t migrants;    /* per island per epoch */
-    size_t epoch;       /* offspring per island between migrations */
-    double mw[5];       /* cumulative mutation shares: subtree, point, insert, delete, hoist
-                           (the rest: constant perturbation) */
+    double parsimony; /* selection key: log(loss) + parsimony * size */
+    size_t migrants;  /* per island per epoch */
+    size_t epoch;     /* offspring per island between migrations */
+    double mw[5];     /* cumulative mutation shares: subtree, point, insert, delete, hoist
+                         (the rest: constant perturbation) */
     int (*progress)(const struct eli_sr_progress_info *p, void *ud);
     void *ud;
 };

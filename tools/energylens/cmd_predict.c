@@ -15,7 +15,8 @@ static void predict_help(void)
            "Writes the input rows plus a column <target>_pred (energy_j_pred for energy\n"
            "models). Without -o the CSV goes to stdout.\n\n"
            "options:\n"
-           "  -o, --output FILE    write the CSV here (atomically)\n\n%s",
+           "  -o, --output FILE    write the CSV here (atomically)\n"
+           "  --entry K            MODEL is a discover front: use entry K, not the pick\n\n%s",
            CLI_DATA_HELP);
 }
 
@@ -23,12 +24,13 @@ int cmd_predict(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", 0, NULL, 'h'}, {"output", 1, NULL, 'o'}, {"quiet", 0, NULL, 'q'},
-        CLI_DATA_LONGOPTS,      {NULL, 0, NULL, 0},
+        {"entry", 1, NULL, OPT_FIRST_FREE}, CLI_DATA_LONGOPTS, {NULL, 0, NULL, 0},
     };
     const char *cmd = "predict";
     struct data_opts d;
     memset(&d, 0, sizeof d);
     const char *output = NULL;
+    long entry = -1; /* a front file's pick */
     optind = 1;
     opterr = 0;
     int c;
@@ -45,6 +47,13 @@ int cmd_predict(int argc, char **argv)
         case 'o':
             output = optarg;
             break;
+        case OPT_FIRST_FREE: {
+            size_t k;
+            if (!parse_size(optarg, &k) || k > 100000)
+                return cli_usage_error(cmd, "--entry '%s': expected an entry index", optarg);
+            entry = (long)k;
+            break;
+        }
         case 'q':
             d.quiet = 1;
             break;
@@ -56,7 +65,7 @@ int cmd_predict(int argc, char **argv)
         return cli_usage_error(cmd, "expected MODEL.json and at least one DATA.csv");
     struct el_error err;
     el_model *m = NULL;
-    el_status st = el_model_load(argv[optind], &m, &err);
+    el_status st = el_model_load_entry(argv[optind], entry, &m, &err);
     if (st != EL_OK)
         return cli_fail_err(cmd, &err);
     el_table *t = NULL;
