@@ -23,8 +23,9 @@
 
 #define ELI_CHUNK 256
 
-/* Scalar semantics of every operator; the vector kernels below must match. */
-static double apply1(int op, double a)
+/* Scalar semantics of every operator (shared with src/sr through
+ * expr_int.h); the vector kernels below must match. */
+double eli_op_apply1(int op, double a)
 {
     switch (op) {
     case ELI_OP_NEG:
@@ -48,7 +49,7 @@ static double apply1(int op, double a)
     }
 }
 
-static double apply2(int op, double a, double b)
+double eli_op_apply2(int op, double a, double b)
 {
     switch (op) {
     case ELI_OP_ADD:
@@ -97,7 +98,7 @@ static void kernel1(int op, double *restrict d, const double *restrict a, size_t
         VLOOP(fabs(a[i]));
         break;
     default:
-        VLOOP(apply1(op, a[i]));
+        VLOOP(eli_op_apply1(op, a[i]));
         break;
     }
 }
@@ -228,13 +229,13 @@ static el_status plan_make(const el_expr *e, const double *params, size_t rows, 
             p->vec[k] = p->vec[p->ca[k]] | p->vec[p->cb[k]];
             p->hasp[k] = p->hasp[p->ca[k]] | p->hasp[p->cb[k]];
             if (!p->vec[k])
-                p->sval[k] = apply2(nd->op, p->sval[p->ca[k]], p->sval[p->cb[k]]);
+                p->sval[k] = eli_op_apply2(nd->op, p->sval[p->ca[k]], p->sval[p->cb[k]]);
         } else if (ar == 1) {
             p->cb[k] = p->ca[k] = stack[--sp];
             p->vec[k] = p->vec[p->cb[k]];
             p->hasp[k] = p->hasp[p->cb[k]];
             if (!p->vec[k])
-                p->sval[k] = apply1(nd->op, p->sval[p->cb[k]]);
+                p->sval[k] = eli_op_apply1(nd->op, p->sval[p->cb[k]]);
         } else {
             p->vec[k] = nd->op == ELI_OP_VAR;
             p->hasp[k] = nd->op == ELI_OP_PARAM;

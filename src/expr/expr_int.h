@@ -52,6 +52,10 @@ struct el_expr {
 
 int eli_op_arity(int op);
 const char *eli_op_name(int op); /* "log", "+", ... */
+/* The value of a unary / binary operator on scalars: the one definition of
+ * each operator's meaning (NaN for an op of the other arity). */
+double eli_op_apply1(int op, double a);
+double eli_op_apply2(int op, double a, double b);
 
 /* Parses with parameter names declared up front (in this order); identifiers
  * that are neither variables nor declared parameters are appended as new

@@ -183,52 +183,6 @@ void eli_sr_ws_free(struct eli_sr_ws *ws)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Scalar semantics (the engine's: src/expr/eval.c apply1/apply2)            */
-/* ------------------------------------------------------------------------ */
-
-static double scalar1(int op, double a)
-{
-    switch (op) {
-    case ELI_OP_NEG:
-        return -a;
-    case ELI_OP_LOG:
-        return log(a);
-    case ELI_OP_EXP:
-        return exp(a);
-    case ELI_OP_SQRT:
-        return sqrt(a);
-    case ELI_OP_ABS:
-        return fabs(a);
-    case ELI_OP_SIN:
-        return sin(a);
-    case ELI_OP_COS:
-        return cos(a);
-    case ELI_OP_TANH:
-        return tanh(a);
-    default:
-        return (double)NAN;
-    }
-}
-
-static double scalar2(int op, double a, double b)
-{
-    switch (op) {
-    case ELI_OP_ADD:
-        return a + b;
-    case ELI_OP_SUB:
-        return a - b;
-    case ELI_OP_MUL:
-        return a * b;
-    case ELI_OP_DIV:
-        return a / b;
-    case ELI_OP_POW:
-        return pow(a, b);
-    default:
-        return (double)NAN;
-    }
-}
-
-/* ------------------------------------------------------------------------ */
 /* Kernels                                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -533,8 +487,8 @@ static void compile(struct eli_sr_ws *ws, const struct eli_sr_data *d, const str
         struct opnd a = ar == 2 ? st[--sp] : b;
         size_t level = sp;
         if (a.kind == 0 && b.kind == 0) {
-            struct opnd o = {0, NULL, ar == 2 ? scalar2(nd->op, a.s, b.s) : scalar1(nd->op, a.s),
-                             0};
+            struct opnd o = {
+                0, NULL, ar == 2 ? eli_op_apply2(nd->op, a.s, b.s) : eli_op_apply1(nd->op, a.s), 0};
             st[sp++] = o;
             continue;
         }
@@ -809,8 +763,8 @@ static void grad_forward(struct eli_sr_ws *ws, const struct eli_sr_data *d,
             /* A variable-free subtree is one number, computed as the value
              * interpreter and the engine fold it (libm). */
             const double *a = ws->gv[ws->ca[k]];
-            double v =
-                eli_op_arity(nd->op) == 2 ? scalar2(nd->op, a[0], b[0]) : scalar1(nd->op, b[0]);
+            double v = eli_op_arity(nd->op) == 2 ? eli_op_apply2(nd->op, a[0], b[0])
+                                                 : eli_op_apply1(nd->op, b[0]);
             for (size_t i = 0; i < G; i++)
                 dv[i] = v;
             continue;

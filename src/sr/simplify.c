@@ -120,48 +120,6 @@ static int same(const struct arena *ar, int x, int y, int depth)
     return p->b < 0 || same(ar, p->b, q->b, depth + 1);
 }
 
-static double fold1(int op, double a)
-{
-    switch (op) {
-    case ELI_OP_NEG:
-        return -a;
-    case ELI_OP_LOG:
-        return log(a);
-    case ELI_OP_EXP:
-        return exp(a);
-    case ELI_OP_SQRT:
-        return sqrt(a);
-    case ELI_OP_ABS:
-        return fabs(a);
-    case ELI_OP_SIN:
-        return sin(a);
-    case ELI_OP_COS:
-        return cos(a);
-    case ELI_OP_TANH:
-        return tanh(a);
-    default:
-        return (double)NAN;
-    }
-}
-
-static double fold2(int op, double a, double b)
-{
-    switch (op) {
-    case ELI_OP_ADD:
-        return a + b;
-    case ELI_OP_SUB:
-        return a - b;
-    case ELI_OP_MUL:
-        return a * b;
-    case ELI_OP_DIV:
-        return a / b;
-    case ELI_OP_POW:
-        return pow(a, b);
-    default:
-        return (double)NAN;
-    }
-}
-
 /* Order of commutative operands: constants last, otherwise by hash. */
 static int before(const struct arena *ar, int x, int y)
 {
@@ -224,7 +182,7 @@ static int rw1(struct arena *ar, int op, int x, int depth)
 {
     const struct tn *t = &ar->t[x];
     if (t->op == ELI_OP_CONST) {
-        double v = fold1(op, t->v);
+        double v = eli_op_apply1(op, t->v);
         if (isfinite(v))
             return mkc(ar, v);
     }
@@ -245,7 +203,7 @@ static int rw(struct arena *ar, int op, int a, int b, int depth)
         return mk(ar, op, 0, 0.0, a, b);
     const struct tn *A = &ar->t[a], *B = &ar->t[b];
     if (A->op == ELI_OP_CONST && B->op == ELI_OP_CONST) {
-        double v = fold2(op, A->v, B->v);
+        double v = eli_op_apply2(op, A->v, B->v);
         if (isfinite(v))
             return mkc(ar, v);
         return mk(ar, op, 0, 0.0, a, b);
