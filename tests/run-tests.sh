@@ -1,5 +1,6 @@
 #!/bin/sh
-# Runs every unit-test binary (cmocka) and every CLI golden case, then prints
+# Runs every unit-test binary (cmocka), fuzz-corpus replay, CLI golden case
+# and adversarial case, then prints
 # the tally as its last line: "N passed, N failed".
 # BUILD selects the build folder (default build). Exit status 1 if any failed.
 BUILD=${BUILD:-build}
@@ -51,6 +52,20 @@ if [ -f tests/cli/run-cli-tests.sh ]; then
     passed=$((passed + p))
     failed=$((failed + f))
     [ "$f" -ne 0 ] && bad_bins="$bad_bins cli"
+fi
+# Hostile inputs under time and memory limits (tests/adversarial/).
+if [ -f tests/adversarial/run-adversarial.sh ]; then
+    out=$(BUILD="$BUILD" sh tests/adversarial/run-adversarial.sh)
+    rc=$?
+    printf '%s\n' "$out" | grep -v '^adv-tally'
+    p=$(printf '%s\n' "$out" | sed -n 's/^adv-tally \([0-9]*\) \([0-9]*\)$/\1/p')
+    f=$(printf '%s\n' "$out" | sed -n 's/^adv-tally \([0-9]*\) \([0-9]*\)$/\2/p')
+    p=${p:-0}
+    f=${f:-1}
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -ne 0 ] && bad_bins="$bad_bins adversarial"
 fi
 # The report rendered in headless Chromium (skips itself without chromium).
 if [ -f tests/report/run-report-test.sh ]; then
