@@ -170,6 +170,10 @@ EL_API const char *el_reader_schema_note(const el_reader *r);
  */
 EL_API el_status el_reader_add_map(el_reader *r, const char *name, const char *source,
                                    struct el_error *err);
+/* @return the source (column or expression) canonical column `name` is
+ * mapped from: a user map, else the schema's; NULL when it is not mapped.
+ * Borrowed until the next map added. */
+EL_API const char *el_reader_map_source(const el_reader *r, const char *name);
 /* Parses "tp=vllm_tensor_parallel_size,batch=max_num_seqs". */
 EL_API el_status el_reader_add_map_list(el_reader *r, const char *spec, struct el_error *err);
 /* Adds a constant column (`--const s_in=1`), used when the file lacks it. */

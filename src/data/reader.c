@@ -324,6 +324,19 @@ void el_reader_set_drop_invalid(el_reader *r, int on)
         r->drop_invalid = on != 0;
 }
 
+const char *el_reader_map_source(const el_reader *r, const char *name)
+{
+    if (!r || !name)
+        return NULL;
+    for (size_t k = 0; k < r->nmaps; k++) /* a user map replaces the schema's */
+        if (strcmp(r->maps[k].name, name) == 0)
+            return r->maps[k].source;
+    for (const struct schema_map *m = r->schema->maps; m->name; m++)
+        if (strcmp(m->name, name) == 0)
+            return m->source;
+    return NULL;
+}
+
 size_t el_reader_dropped(const el_reader *r)
 {
     return r ? r->dropped : 0;

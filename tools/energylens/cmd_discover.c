@@ -23,8 +23,12 @@ static void discover_help(void)
            "options:\n"
            "  -o, --output FILE    write the front (JSON; a model file for predict/explain)\n"
            "  --target COL         column to explain (default energy_j)\n"
-           "  --vars A,B,...       candidate variables (default: every numeric column but\n"
-           "                       the target)\n"
+           "  --vars A,B,...       candidate variables (default: every numeric column that\n"
+           "                       varies, but the target and the columns it is derived\n"
+           "                       from: its mapped source and what a --map expression\n"
+           "                       for it uses, and the other measured outcomes energy_j,\n"
+           "                       latency_s, ttft_s, tpot_s, power_w and their sources;\n"
+           "                       the variables used are printed)\n"
            "  --ops LIST           operators (default +,-,*,/,^,log,exp,sqrt; also abs sin\n"
            "                       cos tanh); ^ takes constant exponents\n"
            "  --max-evals N        evaluation budget (default 500000)\n"
@@ -129,6 +133,99 @@ static void print_front(const el_sr *s, const char *target)
         el_free(f);
         el_free(p);
     }
+}
+
+/* Adds to names[] the identifiers of `src` that are columns of t (not
+ * `target`, no duplicates). */
+static size_t add_idents(const char *src, const char *target, const el_table *t,
+                         char names[][64], size_t n, size_t max)
+{
+    for (const char *p = src; p && *p && n < max;) {
+        if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {
+            if (*p >= '0' && *p <= '9') /* skip a number, exponent included */
+                while ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e' || *p == 'E')
+                    p++;
+            else
+                p++;
+            continue;
+        }
+        const char *q = p;
+        while (*q == '_' || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+               (*q >= '0' && *q <= '9'))
+            q++;
+        size_t len = (size_t)(q - p);
+        if (len < 64) {
+            char id[64];
+            memcpy(id, p, len);
+            id[len] = '\0';
+            int dup = 0;
+            for (size_t k = 0; k < n; k++)
+                dup |= strcmp(names[k], id) == 0;
+            if (!dup && strcmp(id, target) != 0 && el_table_col_index(t, id) >= 0)
+                memcpy(names[n++], id, len + 1);
+        }
+        p = q;
+    }
+    return n;
+}
+
+/* Columns the target is derived from: the identifiers of its mapped source
+ * (the schema's map or a --map expression). The other measured outcomes of
+ * a run (energy, latency, TTFT, TPOT, power) and their sources go too: they
+ * are results of the same run, not knobs a formula can be used with. */
+static size_t derived_sources(const struct data_opts *d, const char *target, const el_table *t,
+                              char names[][64], size_t max)
+{
+    static const char *const outcomes[] = {"energy_j", "latency_s", "ttft_s", "tpot_s", "power_w"};
+    el_reader *r = NULL;
+    struct el_error err;
+    if (el_reader_create(&r) != EL_OK)
+        return 0;
+    if (d->schema)
+        el_reader_set_schema(r, d->schema, &err);
+    for (size_t i = 0; i < d->nmaps; i++)
+        el_reader_add_map_list(r, d->maps[i], &err);
+    size_t n = add_idents(el_reader_map_source(r, target), target, t, names, 0, max);
+    for (size_t k = 0; k < sizeof outcomes / sizeof *outcomes; k++) {
+        if (strcmp(outcomes[k], target) == 0)
+            continue;
+        n = add_idents(outcomes[k], target, t, names, n, max);
+        n = add_idents(el_reader_map_source(r, outcomes[k]), target, t, names, n, max);
+    }
+    el_reader_destroy(r);
+    return n;
+}
+
+/* The default variables: numeric columns that vary, but the target and the
+ * columns it is derived from. */
+static size_t default_vars(const el_table *t, const char *target, char excl[][64], size_t *pnexcl,
+                           const char **out, size_t max)
+{
+    size_t n = 0, nr = el_table_nrows(t), nexcl = *pnexcl;
+    long tj = el_table_col_index(t, target);
+    const double *y = tj >= 0 ? el_table_col_values(t, (size_t)tj) : NULL;
+    for (size_t j = 0; j < el_table_ncols(t) && n < max; j++) {
+        const char *name = el_table_col_name(t, j);
+        const double *v = el_table_col_values(t, j);
+        if (!v || strcmp(name, target) == 0)
+            continue;
+        int skip = 0;
+        for (size_t k = 0; k < nexcl; k++)
+            skip |= strcmp(excl[k], name) == 0;
+        int varies = 0;
+        for (size_t i = 1; i < nr && !varies; i++)
+            varies = v[i] != v[0];
+        /* A column proportional to the target is a copy of it in other units. */
+        int copy = y && nr > 1 && y[0] != 0.0;
+        for (size_t i = 0; i < nr && copy; i++)
+            copy = fabs(v[i] * y[0] - y[i] * v[0]) <= 1e-9 * fabs(y[i] * v[0]);
+        if (copy && nexcl < max)
+            snprintf(excl[nexcl++], 64, "%s", name);
+        if (!skip && varies && !copy)
+            out[n++] = name;
+    }
+    *pnexcl = nexcl;
+    return n;
 }
 
 int cmd_discover(int argc, char **argv)
@@ -279,8 +376,46 @@ int cmd_discover(int argc, char **argv)
         rc = cli_fail(cmd, st, NULL);
         goto done;
     }
+    char excl[CLI_MAX_LIST][64];
+    size_t nexcl = 0;
+    if (!nvars) {
+        nexcl = derived_sources(&d, target, t, excl, CLI_MAX_LIST);
+        nvars = default_vars(t, target, excl, &nexcl, vars, CLI_MAX_LIST);
+        if (nvars == 0) {
+            rc = cli_fail(cmd, EL_ERR_DATA,
+                          "no numeric column varies besides the target and the columns it is "
+                          "derived from (give --vars)");
+            goto done;
+        }
+    }
+    {
+        char used[2048], ex[1024];
+        size_t off = 0;
+        used[0] = ex[0] = '\0';
+        for (size_t i = 0; i < nvars; i++) {
+            int w = snprintf(used + off, sizeof used - off, "%s%s", i ? "," : "", vars[i]);
+            if (w > 0 && (size_t)w < sizeof used - off)
+                off += (size_t)w;
+        }
+        off = 0;
+        for (size_t i = 0; i < nexcl; i++) {
+            int w = snprintf(ex + off, sizeof ex - off, "%s%s", i ? "," : "", excl[i]);
+            if (w > 0 && (size_t)w < sizeof ex - off)
+                off += (size_t)w;
+        }
+        if (!d.quiet && fmt != FMT_JSON) {
+            printf("variables: %s%s\n", used, vars_arg ? " (--vars)" : "");
+            if (nexcl)
+                printf("excluded: %s (%s is derived from them or proportional to them, or they\n"
+                       "  are other measured outcomes of the same runs; --vars overrides)\n",
+                       ex, target);
+        }
+        el_sr_set_note(s, "variables", used);
+        if (nexcl)
+            el_sr_set_note(s, "excluded_derived", ex);
+    }
     if ((st = el_sr_set_target(s, target)) != EL_OK ||
-        (nvars && (st = el_sr_set_vars(s, vars, nvars)) != EL_OK) ||
+        (st = el_sr_set_vars(s, vars, nvars)) != EL_OK ||
         (ops && (st = el_sr_set_ops(s, ops)) != EL_OK) ||
         (st = el_sr_set_max_evals(s, max_evals)) != EL_OK ||
         (st = el_sr_set_time_limit(s, time_limit)) != EL_OK ||
