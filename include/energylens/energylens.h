@@ -536,7 +536,9 @@ typedef struct el_selection el_selection;
  * space, ranks points by predicted energy and marks the energy-latency Pareto
  * front. Fails with EL_ERR_MISSING if a model variable is neither an axis nor
  * a constant of the space, and EL_ERR_DATA if no point satisfies the
- * constraints.
+ * constraints, if `energy` predicts a time (a target "*_s"), if `latency`
+ * predicts an energy (a target "energy*" or "*_j"), or if both predict the
+ * same target.
  */
 EL_API el_status el_select(const el_model *energy, const el_model *latency,
                            const el_space *space, el_selection **out, struct el_error *err);

@@ -76,6 +76,52 @@ static el_status check_vars(const el_model *m, const el_table *pts, struct el_er
     return EL_OK;
 }
 
+/* What a model predicts, judged from its target column's name: the canonical
+ * latency columns and any "*_s" are times, "energy*" and any "*_j" energies.
+ * Other targets (a user's own column) are not judged. */
+enum target_kind { TARGET_OTHER, TARGET_ENERGY, TARGET_TIME };
+
+static enum target_kind target_kind(const char *t)
+{
+    size_t n = t ? strlen(t) : 0;
+    if (n == 0)
+        return TARGET_OTHER;
+    if (strncmp(t, "energy", 6) == 0 || (n > 2 && strcmp(t + n - 2, "_j") == 0))
+        return TARGET_ENERGY;
+    if (strcmp(t, "latency") == 0 || (n > 2 && strcmp(t + n - 2, "_s") == 0))
+        return TARGET_TIME;
+    return TARGET_OTHER;
+}
+
+/* The energy slot must hold a model that does not predict a time, the
+ * latency slot one that does not predict an energy, and the two must differ:
+ * an energy model given twice would rank by energy "Pareto-optimally" against
+ * itself and both prediction columns would have one name. */
+static el_status check_kinds(const el_model *energy, const el_model *latency,
+                             struct el_error *err)
+{
+    const char *et = el_model_target(energy);
+    if (target_kind(et) == TARGET_TIME)
+        return eli_err(err, EL_ERR_DATA,
+                       "the energy model predicts '%s', a time: give the energy model first "
+                       "(fit --target energy_j) and the latency model second",
+                       et);
+    if (!latency)
+        return EL_OK;
+    const char *lt = el_model_target(latency);
+    if (target_kind(lt) == TARGET_ENERGY)
+        return eli_err(err, EL_ERR_DATA,
+                       "the latency model predicts '%s', an energy: give a model fitted with "
+                       "--target latency_s as the latency model",
+                       lt);
+    if (strcmp(et, lt) == 0)
+        return eli_err(err, EL_ERR_DATA,
+                       "the energy and the latency model both predict '%s'; the latency model "
+                       "must predict a time (fit --target latency_s)",
+                       et);
+    return EL_OK;
+}
+
 el_status el_select(const el_model *energy, const el_model *latency, const el_space *space,
                     el_selection **out, struct el_error *err)
 {
@@ -89,7 +135,10 @@ el_status el_select(const el_model *energy, const el_model *latency, const el_sp
     struct rank_item *items = NULL;
     size_t *idx = NULL;
     el_selection *sel = NULL;
-    el_status st = el_space_enumerate(space, &pts, err);
+    el_status st = check_kinds(energy, latency, err);
+    if (st != EL_OK)
+        return st;
+    st = el_space_enumerate(space, &pts, err);
     if (st != EL_OK)
         return st;
     if ((st = check_vars(energy, pts, err)) != EL_OK ||

@@ -223,6 +223,18 @@ static void test_select(void **state)
     assert_int_equal(el_select(m, NULL, s, &sel, &err), EL_ERR_MISSING);
     assert_non_null(strstr(err.text, "the model needs 'pp' but the space has no such axis"));
     el_model_destroy(m);
+    /* wrong kinds in either slot (issue 15 defect 1: the same target twice
+     * crashed the CLI, which looked the latency column up by position) */
+    assert_int_equal(el_select(e, e, s, &sel, &err), EL_ERR_DATA);
+    assert_non_null(strstr(err.text, "the latency model predicts 'energy_j'"));
+    assert_null(sel);
+    assert_int_equal(el_select(l, e, s, &sel, &err), EL_ERR_DATA);
+    assert_non_null(strstr(err.text, "the energy model predicts 'latency_s'"));
+    assert_int_equal(el_select(l, NULL, s, &sel, &err), EL_ERR_DATA);
+    el_model_set_target(e, "tokens");
+    el_model_set_target(l, "tokens");
+    assert_int_equal(el_select(e, l, s, &sel, &err), EL_ERR_DATA);
+    assert_non_null(strstr(err.text, "both predict 'tokens'"));
     el_space_destroy(s);
     el_model_destroy(e);
     el_model_destroy(l);

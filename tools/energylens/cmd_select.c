@@ -224,12 +224,24 @@ int cmd_select(int argc, char **argv)
     }
     const el_table *t = el_selection_table(sel);
     size_t n = el_table_nrows(t), na = el_space_naxes(s);
-    long ecol = el_table_col_index(t, "energy_j_pred");
-    if (ecol < 0)
-        ecol = (long)na;
+    /* The prediction columns by name (the library names them TARGET_pred):
+     * never by position. */
+    char cname[128];
+    snprintf(cname, sizeof cname, "%s_pred", el_model_target(m));
+    long ecol = el_table_col_index(t, cname);
+    long lcol = -1, pcol = -1;
+    if (lat) {
+        snprintf(cname, sizeof cname, "%s_pred", el_model_target(lat));
+        lcol = el_table_col_index(t, cname);
+        pcol = el_table_col_index(t, "pareto");
+    }
+    if (ecol < 0 || (lat && (lcol < 0 || pcol < 0))) {
+        rc = cli_fail(cmd, EL_ERR_DATA, "the selection lacks its prediction columns");
+        goto done;
+    }
     const double *e = el_table_col_values(t, (size_t)ecol);
-    const double *l = lat ? el_table_col_values(t, (size_t)ecol + 1) : NULL;
-    const double *par = lat ? el_table_col_values(t, (size_t)ecol + 2) : NULL;
+    const double *l = lat ? el_table_col_values(t, (size_t)lcol) : NULL;
+    const double *par = lat ? el_table_col_values(t, (size_t)pcol) : NULL;
     size_t lb = el_selection_latency_best(sel);
     char best[512], lbest[512];
     config_text(t, 0, na, best, sizeof best);
