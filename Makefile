@@ -63,8 +63,9 @@ $(BUILD)/libenergylens.a: $(LIB_OBJ)
 $(BUILD)/libenergylens.so: $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# The CLI finds the shipped data (data/) of the tree it was built from.
-$(CLI_OBJ): CPPFLAGS += -DEL_DATADIR='"$(CURDIR)/data"'
+# The CLI finds the shipped data at run time (tools/energylens/common.c,
+# cli_datadir): $ENERGYLENS_DATADIR, or share/energylens or data/ next to
+# the executable's directory. No build-tree path is compiled in.
 
 $(BUILD)/energylens: $(CLI_OBJ) $(BUILD)/libenergylens.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libenergylens.a $(LIBS)

@@ -97,6 +97,16 @@ int cmd_discover(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
+/*
+ * The directory of the shipped data (data/ of the source tree, installed as
+ * PREFIX/share/energylens): $ENERGYLENS_DATADIR when set, else found from the
+ * running executable (/proc/self/exe): BINDIR/../share/energylens when
+ * installed, BINDIR/../data in a build tree. NULL when none exists; the
+ * message for that case is cli_datadir_missing(). Never a compile-time path.
+ */
+const char *cli_datadir(void);
+int cli_datadir_missing(const char *cmd);
+
 /* Explains a model at a configuration (shared by explain and demo). */
 int explain_print(FILE *f, const el_model *m, const el_table *at, int show_params);
 

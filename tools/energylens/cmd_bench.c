@@ -14,9 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef EL_DATADIR
-#    define EL_DATADIR "data"
-#endif
 
 static void bench_help(void)
 {
@@ -50,7 +47,7 @@ static void bench_help(void)
         "  --json FILE          also write every result as JSON to FILE\n"
         "  --paper              add a side-by-side with the paper's numbers (on with --bundled)\n"
         "  -q, --quiet          no progress or notes on stderr\n\n%s",
-        EL_DATADIR, CLI_DATA_HELP);
+        cli_datadir() ? cli_datadir() : "not found; set ENERGYLENS_DATADIR", CLI_DATA_HELP);
 }
 
 enum {
@@ -424,6 +421,10 @@ int cmd_bench(int argc, char **argv)
         goto done;
     }
     const char *req[1] = {target};
+    if (bundled && !cli_datadir()) {
+        rc = cli_datadir_missing(cmd);
+        goto done;
+    }
     if (bundled) {
         for (size_t k = 0; k < NBUNDLED; k++) {
             struct data_opts bd = d;
@@ -431,7 +432,7 @@ int cmd_bench(int argc, char **argv)
             for (size_t w = 0; BUNDLED[k].wheres[w]; w++)
                 bd.wheres[bd.nwheres++] = BUNDLED[k].wheres[w];
             char path[4096];
-            snprintf(path, sizeof path, "%s/%s", EL_DATADIR, BUNDLED[k].file);
+            snprintf(path, sizeof path, "%s/%s", cli_datadir(), BUNDLED[k].file);
             char *files[1] = {path};
             el_table *t = NULL;
             if ((rc = cli_read_tables(cmd, &bd, files, 1, req, 1, &t)) != CLI_OK)

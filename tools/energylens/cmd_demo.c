@@ -12,9 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#ifndef EL_DATADIR
-#    define EL_DATADIR "data"
-#endif
 #define DEMO_FILE "/mlenergy_v3/mlenergy_v3_llm_mllm.csv"
 
 void print_fit_summary(FILE *f, const el_model *m);
@@ -28,12 +25,14 @@ static void demo_help(void)
            "prints the fitted formula, the energy-optimal configuration and the energy it\n"
            "saves against the latency-optimal one.\n\n"
            "options:\n"
-           "  --data FILE   ML.ENERGY v3 LLM file (default %s%s,\n"
-           "                or $ENERGYLENS_DATA)\n"
+           "  --data FILE   ML.ENERGY v3 LLM file (default $ENERGYLENS_DATA, else\n"
+           "                %s%s\n"
+           "                under the shipped data directory: $ENERGYLENS_DATADIR, or\n"
+           "                ../share/energylens or ../data next to the executable)\n"
            "  --model ID  --gpu NAME  --task NAME   the deployment to fit\n"
            "  -o DIR        also write energy_model.json, latency_model.json and the\n"
            "                report page report.html there\n",
-           EL_DATADIR, DEMO_FILE);
+           cli_datadir() ? cli_datadir() : "DATADIR", DEMO_FILE);
 }
 
 static int fit_one(const char *tmpl, const char *target, const el_table *t, el_model **out)
@@ -96,8 +95,13 @@ int cmd_demo(int argc, char **argv)
     const char *cmd = "demo";
     char default_data[4096];
     const char *env = getenv("ENERGYLENS_DATA");
-    snprintf(default_data, sizeof default_data, "%s%s", EL_DATADIR, DEMO_FILE);
-    const char *data = env && *env ? env : default_data;
+    const char *data = NULL;
+    if (env && *env)
+        data = env;
+    else if (cli_datadir()) {
+        snprintf(default_data, sizeof default_data, "%s%s", cli_datadir(), DEMO_FILE);
+        data = default_data;
+    }
     const char *model = "Qwen/Qwen3-30B-A3B-Instruct-2507", *gpu = "H100", *task = "lm-arena-chat";
     const char *outdir = NULL;
     optind = 1;
@@ -129,6 +133,8 @@ int cmd_demo(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!data)
+        return cli_datadir_missing(cmd);
     char w1[512], w2[128], w3[128];
     snprintf(w1, sizeof w1, "model=%s", model);
     snprintf(w2, sizeof w2, "gpu=%s", gpu);

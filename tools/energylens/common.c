@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int cli_exit_code(el_status st)
 {
@@ -317,4 +319,59 @@ void print_table(FILE *f, const el_table *t, const char *const *cols, size_t nco
         }
         fprintf(f, "\n");
     }
+}
+
+/* ---- shipped data lookup (see cli.h) ------------------------------------ */
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *cli_datadir(void)
+{
+    static char dir[4096];
+    static int done;
+    if (done)
+        return dir[0] ? dir : NULL;
+    done = 1;
+    const char *env = getenv("ENERGYLENS_DATADIR");
+    if (env && *env) {
+        snprintf(dir, sizeof dir, "%s", env);
+        return dir;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || (size_t)n >= sizeof exe - 1)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0'; /* exe is now BINDIR */
+    /* Installed layout first, then a build tree (build/energylens, data/). */
+    static const char *const rel[] = {"/../share/energylens", "/../data"};
+    for (size_t k = 0; k < sizeof rel / sizeof rel[0]; k++) {
+        char cand[sizeof dir];
+        int w = snprintf(cand, sizeof cand, "%s%s", exe, rel[k]);
+        if (w <= 0 || (size_t)w >= sizeof cand || !is_dir(cand))
+            continue;
+        /* Print it without "bin/.." where realpath can resolve it. */
+        char *real = realpath(cand, NULL);
+        snprintf(dir, sizeof dir, "%s", real ? real : cand);
+        free(real);
+        return dir;
+    }
+    return NULL;
+}
+
+int cli_datadir_missing(const char *cmd)
+{
+    fprintf(stderr,
+            "energylens %s: the shipped data directory was not found (looked for "
+            "../share/energylens and ../data next to the executable); set "
+            "ENERGYLENS_DATADIR to it\n",
+            cmd);
+    return CLI_IO;
 }
