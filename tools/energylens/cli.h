@@ -96,6 +96,17 @@ int cmd_merge(int argc, char **argv);
 int cmd_discover(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
+
+/* The command table (main.c): name, entry point, one-line summary (NULL for
+ * a hidden command such as `completion`). */
+struct cli_command {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *summary;
+};
+extern const struct cli_command cli_commands[];
+extern const size_t cli_ncommands;
 
 /*
  * The directory of the shipped data (data/ of the source tree, installed as

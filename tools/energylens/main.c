@@ -7,11 +7,9 @@
 #include <locale.h>
 #include <string.h>
 
-static const struct {
-    const char *name;
-    int (*fn)(int, char **);
-    const char *summary;
-} commands[] = {
+/* The command table; `completion` generates the shell completions from it.
+ * A NULL summary hides a command from the usage text. */
+const struct cli_command cli_commands[] = {
     {"demo", cmd_demo, "fit one ML.ENERGY deployment from the shipped data and pick its config"},
     {"fit", cmd_fit, "fit a model (EnergyLens-12 by default) to measurement files"},
     {"predict", cmd_predict, "predict energy (or the model's target) for every row of a file"},
@@ -25,16 +23,18 @@ static const struct {
     {"discover", cmd_discover, "symbolic regression: a Pareto front of formulas for a column"},
     {"bench", cmd_bench, "run the paper's evaluation protocols; markdown tables or JSON"},
     {"report", cmd_report, "one self-contained HTML page: charts, formula, ranked configs"},
+    {"completion", cmd_completion, NULL},
 };
-#define NCOMMANDS (sizeof commands / sizeof commands[0])
+const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: energylens <command> [options]\n\n"
                "EnergyLens fits interpretable closed-form energy models of LLM inference serving\n"
                "and picks the energy-optimal deployment configuration.\n\ncommands:\n");
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    for (size_t i = 0; i < cli_ncommands; i++)
+        if (cli_commands[i].summary)
+            fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
     fprintf(f, "\n'energylens <command> --help' describes a command's options.\n"
                "\nexit codes: 0 ok, 1 usage, 2 I/O error, 3 bad input data or model file,\n"
                "            4 numeric failure, 5 backend unavailable\n");
@@ -57,9 +57,9 @@ int main(int argc, char **argv)
         printf("energylens %s (library %s)\n", EL_VERSION_STRING, el_version());
         return CLI_OK;
     }
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        if (strcmp(commands[i].name, cmd) == 0)
-            return commands[i].fn(argc - 1, argv + 1);
+    for (size_t i = 0; i < cli_ncommands; i++)
+        if (strcmp(cli_commands[i].name, cmd) == 0)
+            return cli_commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "energylens: unknown command '%s'\n\n", cmd);
     usage(stderr);
     return CLI_USAGE;
