@@ -44,9 +44,9 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 FAKE_SRC  := $(sort $(wildcard tests/fakes/*.c))
 FAKE_SO   := $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/fakes/%.so)
 
-.PHONY: all lib cli tests bench test clean format-check
+.PHONY: all lib cli tests bench test clean format-check install uninstall
 all: lib cli tests bench $(FAKE_SO) $(REPLAY_BIN)
-lib: $(BUILD)/libenergylens.a $(BUILD)/libenergylens.so
+lib: $(BUILD)/libenergylens.a $(BUILD)/libenergylens.so $(BUILD)/$(SONAME) $(BUILD)/energylens.pc
 cli: $(BUILD)/energylens
 tests: $(TEST_BIN)
 bench: $(BENCH_BIN)
@@ -60,8 +60,22 @@ $(BUILD)/libenergylens.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libenergylens.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LIBS)
+# The shared library carries an ABI version: the file is
+# libenergylens.so.MAJOR.MINOR.PATCH (from the header's EL_VERSION_*), its
+# SONAME libenergylens.so.MAJOR, and the two links beside it are what the
+# dynamic loader (SONAME) and the linker (-lenergylens) look for. An
+# incompatible change to the ABI bumps MAJOR, so programs linked against an
+# older SONAME keep loading the library they were built for.
+EL_VERSION := $(shell sed -n 's/^\#define EL_VERSION_STRING "\(.*\)"/\1/p' include/energylens/energylens.h)
+EL_MAJOR   := $(firstword $(subst ., ,$(EL_VERSION)))
+SONAME     := libenergylens.so.$(EL_MAJOR)
+SOREAL     := libenergylens.so.$(EL_VERSION)
+
+$(BUILD)/$(SOREAL): $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LIBS)
+
+$(BUILD)/$(SONAME) $(BUILD)/libenergylens.so: $(BUILD)/$(SOREAL)
+	ln -sf $(SOREAL) $@
 
 # The CLI finds the shipped data at run time (tools/energylens/common.c,
 # cli_datadir): $ENERGYLENS_DATADIR, or share/energylens or data/ next to
@@ -116,8 +130,58 @@ REPORT_ASSET_OBJ := $(BUILD)/obj/src/report/assets.o
 $(REPORT_ASSET_OBJ): src/report/assets.S $(REPORT_ASSETS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -c $< -o $@
-$(BUILD)/libenergylens.a $(BUILD)/libenergylens.so: $(REPORT_ASSET_OBJ)
+$(BUILD)/libenergylens.a $(BUILD)/$(SOREAL): $(REPORT_ASSET_OBJ)
 # ---- report (src/report): embedded page assets: end -------------------------
+
+# ---- install (issue 14): begin ----------------------------------------------
+# `make install PREFIX=/usr/local DESTDIR=/staging`. Every installed path is
+# listed in $(BUILD)/install-manifest (without DESTDIR), and `make uninstall`
+# removes exactly those paths and the directories that held only them.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR    ?= $(PREFIX)/share/energylens
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+SHIPPED_DATA := $(sort $(wildcard data/*/*))
+
+# The .pc file is generated from the install directories (re-made when they
+# change, as it records them).
+$(BUILD)/energylens.pc: energylens.pc.in include/energylens/energylens.h FORCE
+	@mkdir -p $(dir $@)
+	@sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))|' \
+	    -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(EL_VERSION)|' -e 's|@LIBS@|$(LIBS) -pthread|' energylens.pc.in >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; echo "generated $@"; fi
+
+# Shell completions come from the CLI's own command table and --help texts.
+$(BUILD)/completion/energylens.bash: $(BUILD)/energylens
+	@mkdir -p $(dir $@)
+	$(BUILD)/energylens completion bash >$@.tmp && mv $@.tmp $@
+$(BUILD)/completion/_energylens: $(BUILD)/energylens
+	@mkdir -p $(dir $@)
+	$(BUILD)/energylens completion zsh >$@.tmp && mv $@.tmp $@
+
+# scripts/install.sh does the copying and keeps a manifest of every file and
+# every directory it created, installed as $(DATADIR)/install-manifest, so
+# `make uninstall` (same PREFIX and DESTDIR) removes exactly those, even from
+# a fresh clone.
+INSTALL_ENV = DESTDIR='$(DESTDIR)' BUILD='$(BUILD)' BINDIR='$(BINDIR)' LIBDIR='$(LIBDIR)' \
+    INCLUDEDIR='$(INCLUDEDIR)' DATADIR='$(DATADIR)' MANDIR='$(MANDIR)' \
+    PKGCONFIGDIR='$(PKGCONFIGDIR)' BASHCOMPDIR='$(BASHCOMPDIR)' ZSHCOMPDIR='$(ZSHCOMPDIR)' \
+    SOREAL='$(SOREAL)' SONAME='$(SONAME)'
+install: lib cli $(BUILD)/completion/energylens.bash $(BUILD)/completion/_energylens
+	@$(INSTALL_ENV) sh scripts/install.sh install
+
+uninstall:
+	@$(INSTALL_ENV) sh scripts/install.sh uninstall
+
+.PHONY: FORCE
+FORCE:
+# ---- install (issue 14): end ------------------------------------------------
 
 test: all
 	@BUILD=$(BUILD) sh tests/run-tests.sh

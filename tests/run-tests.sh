@@ -67,6 +67,22 @@ if [ -f tests/adversarial/run-adversarial.sh ]; then
     failed=$((failed + f))
     [ "$f" -ne 0 ] && bad_bins="$bad_bins adversarial"
 fi
+# make install into a temporary prefix, pkg-config, the installed CLI, make
+# uninstall (tests/install/). Not under the sanitizers: the installed
+# programs would need their runtime.
+if [ -f tests/install/run-install-test.sh ] && [ "$BUILD" = build ]; then
+    out=$(BUILD="$BUILD" sh tests/install/run-install-test.sh)
+    rc=$?
+    printf '%s\n' "$out" | grep -v '^install-tally'
+    p=$(printf '%s\n' "$out" | sed -n 's/^install-tally \([0-9]*\) \([0-9]*\)$/\1/p')
+    f=$(printf '%s\n' "$out" | sed -n 's/^install-tally \([0-9]*\) \([0-9]*\)$/\2/p')
+    p=${p:-0}
+    f=${f:-1}
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -ne 0 ] && bad_bins="$bad_bins install"
+fi
 # The report rendered in headless Chromium (skips itself without chromium).
 if [ -f tests/report/run-report-test.sh ]; then
     out=$(BUILD="$BUILD" sh tests/report/run-report-test.sh)
