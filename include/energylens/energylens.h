@@ -679,11 +679,23 @@ EL_API size_t el_plan_nheavy(const el_plan *p);
 EL_API const char *el_plan_output(const el_plan *p);
 EL_API el_status el_plan_set_output(el_plan *p, const char *dir);
 /*
- * A Slurm batch script running one heavy configuration per array task:
- * `exe profile PLAN --shard $SLURM_ARRAY_TASK_ID`, each task writing
- * OUTPUT/shards/heavy-NNN/; join with el_profile_merge. `sbatch` lines
- * (e.g. "--gres=gpu:4") are added to the plan's. Caller frees (el_free).
+ * A Slurm job script for the plan: one array task per heavy configuration,
+ * `exe profile PLAN -o OUTPUT --shard $SLURM_ARRAY_TASK_ID`, each task
+ * writing OUTPUT/shards/heavy-NNN/ (join with el_profile_merge). Run with
+ * `bash SCRIPT`, it submits itself once per GPU count (configurations
+ * needing the same tp x pp in one array, each task requesting that many
+ * GPUs with slurm.gpu_option, default --gres=gpu:N). The plan's
+ * slurm.setup lines run before the profiler, slurm.launcher (a container
+ * launcher) prefixes it and slurm.energylens replaces `exe`. `sbatch`
+ * options (e.g. "--time=02:00:00") are added to the plan's. Every value is
+ * shell-quoted; text with a control character and a configuration needing
+ * more GPUs than slurm.gpus_per_node (default 8) are refused (EL_ERR_DATA).
+ * *out is freed with el_free.
  */
+EL_API el_status el_plan_emit_slurm(const el_plan *p, const char *plan_path, const char *exe,
+                                    const char *const *sbatch, size_t nsbatch, char **out,
+                                    struct el_error *err);
+/* el_plan_emit_slurm without the reason: NULL on any error. */
 EL_API char *el_plan_slurm_script(const el_plan *p, const char *plan_path, const char *exe,
                                   const char *const *sbatch, size_t nsbatch);
 

@@ -614,12 +614,58 @@ static el_status meter_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
     return EL_OK;
 }
 
+/* Text that goes into a shell script must be one line: no control byte. */
+static int has_ctl(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+            return 1;
+    return 0;
+}
+
+static el_status one_line_list(struct pctx *c, yaml_node_t *v, const char *path, char **out,
+                               size_t n, int option)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (has_ctl(out[i]))
+            return perr(c, v, path,
+                        "item %zu contains a control character (a newline would become a "
+                        "line of the job script)",
+                        i + 1);
+        if (option && out[i][0] != '-')
+            return perr(c, v, path, "item %zu: \"%.60s\" is not an sbatch option (--name=value)",
+                        i + 1, out[i]);
+    }
+    return EL_OK;
+}
+
 static el_status slurm_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                             const char *path)
 {
     (void)k;
-    (void)key;
-    return get_list(c, v, path, c->p->sbatch, ELI_PLAN_MAX_ARGV, &c->p->nsbatch, 0);
+    el_plan *p = c->p;
+    if (strcmp(key, "sbatch") == 0) {
+        ELI_TRY(get_list(c, v, path, p->sbatch, ELI_PLAN_MAX_ARGV, &p->nsbatch, 0));
+        return one_line_list(c, v, path, p->sbatch, p->nsbatch, 1);
+    }
+    if (strcmp(key, "setup") == 0) {
+        ELI_TRY(get_list(c, v, path, p->slurm_setup, ELI_PLAN_MAX_ARGV, &p->nslurm_setup, 0));
+        return one_line_list(c, v, path, p->slurm_setup, p->nslurm_setup, 0);
+    }
+    if (strcmp(key, "launcher") == 0) {
+        ELI_TRY(get_list(c, v, path, p->slurm_launcher, ELI_PLAN_MAX_ARGV, &p->nslurm_launcher,
+                         0));
+        return one_line_list(c, v, path, p->slurm_launcher, p->nslurm_launcher, 0);
+    }
+    if (strcmp(key, "gpus_per_node") == 0)
+        return get_size(c, v, path, 1, 4096, &p->slurm_gpus_per_node);
+    char **dst = strcmp(key, "energylens") == 0 ? &p->slurm_exe : &p->slurm_gpu_option;
+    ELI_TRY(get_str(c, v, path, dst));
+    if (!**dst || has_ctl(*dst))
+        return perr(c, v, path, "empty or contains a control character");
+    if (dst == &p->slurm_gpu_option && ((*dst)[0] != '-' || !strstr(*dst, "{gpus}")))
+        return perr(c, v, path, "expected an sbatch option with {gpus} (e.g. --gres=gpu:{gpus})");
+    return EL_OK;
 }
 
 static el_status top_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
@@ -641,7 +687,8 @@ static el_status top_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_
         "validate_tolerance", "point_timeout_s"};
     static const char *const meter_keys[] = {"kind", "root",    "library", "command",
                                              "unit", "devices", "stall_s", "max_power_w"};
-    static const char *const slurm_keys[] = {"sbatch"};
+    static const char *const slurm_keys[] = {"sbatch",        "setup",      "launcher",
+                                             "gpus_per_node", "energylens", "gpu_option"};
 #define N(a) (sizeof(a) / sizeof((a)[0]))
     if (strcmp(key, "server") == 0)
         return walk_map(c, v, path, server_keys, N(server_keys), server_pair);
@@ -979,6 +1026,12 @@ void el_plan_destroy(el_plan *p)
     eli_free(p->output);
     for (size_t i = 0; i < p->nsbatch; i++)
         eli_free(p->sbatch[i]);
+    for (size_t i = 0; i < p->nslurm_setup; i++)
+        eli_free(p->slurm_setup[i]);
+    for (size_t i = 0; i < p->nslurm_launcher; i++)
+        eli_free(p->slurm_launcher[i]);
+    eli_free(p->slurm_exe);
+    eli_free(p->slurm_gpu_option);
     for (size_t i = 0; i < p->npoints; i++)
         eli_free(p->points[i].key);
     eli_free(p->points);
@@ -1035,6 +1088,7 @@ static el_status parse_text(const char *text, size_t len, const char *name, cons
     p->validate_s = 2;
     p->validate_tol = 0.1;
     p->point_timeout_s = 3600;
+    p->slurm_gpus_per_node = 8;
 
     yaml_parser_t yp;
     yaml_document_t doc;
@@ -1217,7 +1271,21 @@ el_status el_plan_set_output(el_plan *p, const char *dir)
     return EL_OK;
 }
 
-/* Single-quotes s for a POSIX shell. */
+size_t eli_plan_heavy_gpus(const el_plan *p, size_t c)
+{
+    size_t g = 1;
+    for (size_t a = 0; a < p->nheavy_axes; a++) {
+        if (strcmp(p->heavy[a].name, "tp") != 0 && strcmp(p->heavy[a].name, "pp") != 0)
+            continue;
+        double x = 1;
+        const char *v = eli_plan_heavy_value(p, c, a);
+        if (eli_parse_double(v, &x) && x >= 1 && x <= 1e6)
+            g *= (size_t)x;
+    }
+    return g;
+}
+
+/* Single-quotes s for a POSIX shell: every byte is literal inside '...'. */
 static void shell_quote(struct eli_buf *b, const char *s)
 {
     eli_buf_putc(b, '\'');
@@ -1230,43 +1298,191 @@ static void shell_quote(struct eli_buf *b, const char *s)
     eli_buf_putc(b, '\'');
 }
 
-char *el_plan_slurm_script(const el_plan *p, const char *plan_path, const char *exe,
-                           const char *const *sbatch, size_t nsbatch)
+/* Refuses text with a control byte (a newline would start a new line of the
+ * script); names what it is and shows it escaped. */
+static el_status script_text(const char *what, const char *s, struct el_error *err)
 {
-    if (!p || !plan_path || !exe || p->nheavy_list == 0)
-        return NULL;
+    if (!has_ctl(s))
+        return EL_OK;
+    char shown[200];
+    size_t o = 0;
+    for (const unsigned char *q = (const unsigned char *)s; *q && o + 5 < sizeof shown; q++) {
+        if (*q < 0x20 || *q == 0x7f)
+            o += (size_t)snprintf(shown + o, sizeof shown - o, "\\x%02x", *q);
+        else
+            shown[o++] = (char)*q;
+    }
+    shown[o] = '\0';
+    return eli_err(err, EL_ERR_DATA,
+                   "%s \"%s\" contains a control character: refused, it would become a line "
+                   "of the job script",
+                   what, shown);
+}
+
+el_status el_plan_emit_slurm(const el_plan *p, const char *plan_path, const char *exe,
+                             const char *const *sbatch, size_t nsbatch, char **out,
+                             struct el_error *err)
+{
+    if (!out)
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_plan_emit_slurm: out is NULL");
+    *out = NULL;
+    if (!p || !plan_path || !exe || (nsbatch && !sbatch))
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_plan_emit_slurm: NULL argument");
+    if (p->nheavy_list == 0)
+        return eli_err(err, EL_ERR_DATA, "the plan has no points");
+    if (p->slurm_exe)
+        exe = p->slurm_exe;
+    ELI_TRY(script_text("the plan path", plan_path, err));
+    ELI_TRY(script_text("the energylens path", exe, err));
+    ELI_TRY(script_text("the output directory", p->output, err));
+    for (size_t i = 0; i < nsbatch; i++) {
+        ELI_TRY(script_text("the sbatch option", sbatch[i], err));
+        if (sbatch[i][0] != '-')
+            return eli_err(err, EL_ERR_DATA, "the sbatch option \"%.80s\" does not start with '-'",
+                           sbatch[i]);
+    }
+    /* Right-sized tasks: one array per GPU count; more than a node is refused. */
+    size_t *gpus = eli_calloc(p->nheavy_list, sizeof *gpus);
+    if (!gpus)
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < p->nheavy_list; k++) {
+        gpus[k] = eli_plan_heavy_gpus(p, p->heavy_list[k]);
+        if (gpus[k] > p->slurm_gpus_per_node) {
+            struct eli_buf cfg;
+            eli_buf_init(&cfg);
+            for (size_t a = 0; a < p->nheavy_axes; a++)
+                eli_buf_printf(&cfg, "%s%s=%s", a ? "," : "", p->heavy[a].name,
+                               eli_plan_heavy_value(p, p->heavy_list[k], a));
+            char *cs = eli_buf_take(&cfg);
+            el_status st = eli_err(
+                err, EL_ERR_DATA,
+                "heavy-%03zu (%s) needs %zu GPUs (tp x pp), more than one node's %zu "
+                "(slurm.gpus_per_node): multi-node deployments are not supported by "
+                "--emit-slurm; drop that configuration from the sweep, or raise "
+                "slurm.gpus_per_node if your nodes have more GPUs",
+                p->heavy_list[k], cs ? cs : "", gpus[k], p->slurm_gpus_per_node);
+            eli_free(cs);
+            eli_free(gpus);
+            return st;
+        }
+    }
+    const char *gopt = p->slurm_gpu_option ? p->slurm_gpu_option : "--gres=gpu:{gpus}";
     struct eli_buf b;
     eli_buf_init(&b);
     eli_buf_puts(&b, "#!/bin/bash\n");
     eli_buf_puts(&b, "#SBATCH --job-name=energylens-profile\n");
-    eli_buf_printf(&b, "#SBATCH --array=0-%zu\n", p->nheavy_list - 1);
-    eli_buf_printf(&b, "#SBATCH --output=%s/slurm-%%A_%%a.log\n", p->output);
-    for (size_t i = 0; i < p->nsbatch; i++)
-        eli_buf_printf(&b, "#SBATCH %s\n", p->sbatch[i]);
-    for (size_t i = 0; i < nsbatch; i++)
-        eli_buf_printf(&b, "#SBATCH %s\n", sbatch[i]);
     eli_buf_printf(&b,
                    "#\n# Written by energylens %s from %s: %zu points in %zu heavy "
-                   "configurations,\n# one per array task. Each task writes its own shard "
-                   "under %s/shards/;\n# when all are done, join them with:\n"
-                   "#   energylens merge %s/shards/* -o %s\n"
-                   "# Slurm writes its logs into %s: create it before sbatch.\n",
+                   "configurations,\n# one per array task, each task requesting the GPUs of its "
+                   "configuration\n# (tp x pp). Submit with\n#   bash THIS_SCRIPT [more sbatch "
+                   "options]\n# which runs one sbatch per GPU count (below); each task writes "
+                   "its own shard\n# under %s/shards/. When all are done, join them with\n"
+                   "#   energylens merge %s/shards/* -o %s\n",
                    EL_VERSION_STRING, plan_path, p->npoints, p->nheavy_list, p->output, p->output,
-                   p->output, p->output);
+                   p->output);
     eli_buf_puts(&b, "#\n# task -> heavy configuration:\n");
     for (size_t k = 0; k < p->nheavy_list; k++) {
         eli_buf_printf(&b, "#   %zu: heavy-%03zu", k, p->heavy_list[k]);
-        for (size_t a = 0; a < p->nheavy_axes; a++)
-            eli_buf_printf(&b, " %s=%s", p->heavy[a].name,
-                           eli_plan_heavy_value(p, p->heavy_list[k], a));
-        eli_buf_putc(&b, '\n');
+        for (size_t a = 0; a < p->nheavy_axes; a++) {
+            const char *v = eli_plan_heavy_value(p, p->heavy_list[k], a);
+            /* axis values come from the plan; one with a control byte is shown as '?' */
+            eli_buf_printf(&b, " %s=", p->heavy[a].name);
+            for (const unsigned char *q = (const unsigned char *)v; *q; q++)
+                eli_buf_putc(&b, *q < 0x20 || *q == 0x7f ? '?' : (char)*q);
+        }
+        eli_buf_printf(&b, " (%zu GPU%s)\n", gpus[k], gpus[k] == 1 ? "" : "s");
     }
-    eli_buf_puts(&b, "set -euo pipefail\nexec ");
+    eli_buf_puts(&b, "set -euo pipefail\n"
+                     "if [ -z \"${SLURM_ARRAY_TASK_ID:-}\" ]; then\n"
+                     "    if [ -n \"${SLURM_JOB_ID:-}\" ]; then\n"
+                     "        echo \"energylens: submit this script with 'bash $0', not sbatch: "
+                     "it submits one job array per GPU count\" >&2\n"
+                     "        exit 1\n"
+                     "    fi\n"
+                     "    mkdir -p -- ");
+    shell_quote(&b, p->output);
+    eli_buf_putc(&b, '\n');
+    for (size_t k = 0; k < p->nheavy_list; k++) {
+        int first = 1;
+        for (size_t j = 0; j < k; j++)
+            if (gpus[j] == gpus[k])
+                first = 0;
+        if (!first)
+            continue;
+        eli_buf_puts(&b, "    sbatch");
+        for (size_t i = 0; i < p->nsbatch; i++) {
+            eli_buf_putc(&b, ' ');
+            shell_quote(&b, p->sbatch[i]);
+        }
+        for (size_t i = 0; i < nsbatch; i++) {
+            eli_buf_putc(&b, ' ');
+            shell_quote(&b, sbatch[i]);
+        }
+        eli_buf_puts(&b, " \"$@\" ");
+        struct eli_buf o;
+        eli_buf_init(&o);
+        eli_buf_puts(&o, "--output=");
+        for (const char *q = p->output; *q; q++) /* '%' is a pattern in sbatch file names */
+            eli_buf_puts(&o, *q == '%' ? "%%" : (char[]){*q, 0});
+        eli_buf_puts(&o, "/slurm-%A_%a.log");
+        char *os = eli_buf_take(&o);
+        shell_quote(&b, os ? os : "");
+        eli_free(os);
+        eli_buf_puts(&b, " --array=");
+        const char *sep = "";
+        for (size_t j = k; j < p->nheavy_list; j++) {
+            if (gpus[j] != gpus[k])
+                continue;
+            eli_buf_printf(&b, "%s%zu", sep, j);
+            sep = ",";
+        }
+        eli_buf_putc(&b, ' ');
+        struct eli_buf g;
+        eli_buf_init(&g);
+        for (const char *q = gopt; *q; q++) {
+            if (strncmp(q, "{gpus}", 6) == 0) {
+                eli_buf_printf(&g, "%zu", gpus[k]);
+                q += 5;
+            } else {
+                eli_buf_putc(&g, *q);
+            }
+        }
+        char *gs = eli_buf_take(&g);
+        shell_quote(&b, gs ? gs : "");
+        eli_free(gs);
+        eli_buf_puts(&b, " -- \"$0\"\n");
+    }
+    eli_buf_puts(&b, "    exit 0\nfi\n");
+    if (p->nslurm_setup) {
+        eli_buf_puts(&b, "# environment setup (slurm.setup of the plan)\n");
+        for (size_t i = 0; i < p->nslurm_setup; i++)
+            eli_buf_printf(&b, "%s\n", p->slurm_setup[i]);
+    }
+    eli_buf_puts(&b, "exec");
+    for (size_t i = 0; i < p->nslurm_launcher; i++) {
+        eli_buf_putc(&b, ' ');
+        shell_quote(&b, p->slurm_launcher[i]);
+    }
+    eli_buf_putc(&b, ' ');
     shell_quote(&b, exe);
     eli_buf_puts(&b, " profile ");
     shell_quote(&b, plan_path);
     eli_buf_puts(&b, " -o ");
     shell_quote(&b, p->output);
     eli_buf_puts(&b, " --shard \"$SLURM_ARRAY_TASK_ID\"\n");
-    return eli_buf_take(&b);
+    eli_free(gpus);
+    char *text = eli_buf_take(&b);
+    if (!text)
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
+    *out = text;
+    return EL_OK;
+}
+
+char *el_plan_slurm_script(const el_plan *p, const char *plan_path, const char *exe,
+                           const char *const *sbatch, size_t nsbatch)
+{
+    char *out = NULL;
+    struct el_error err;
+    return el_plan_emit_slurm(p, plan_path, exe, sbatch, nsbatch, &out, &err) == EL_OK ? out
+                                                                                      : NULL;
 }

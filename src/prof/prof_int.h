@@ -280,6 +280,13 @@ struct el_plan {
     char *output;
     char *sbatch[ELI_PLAN_MAX_ARGV];
     size_t nsbatch;
+    char *slurm_setup[ELI_PLAN_MAX_ARGV]; /* shell lines run before the profiler */
+    size_t nslurm_setup;
+    char *slurm_launcher[ELI_PLAN_MAX_ARGV]; /* argv prefix (container launcher) */
+    size_t nslurm_launcher;
+    char *slurm_exe;        /* energylens binary on the cluster, or NULL */
+    char *slurm_gpu_option; /* "--gres=gpu:{gpus}" */
+    size_t slurm_gpus_per_node;
     /* expansion */
     size_t nheavy_combos, nlight_combos;
     struct eli_point *points;
@@ -296,6 +303,8 @@ const char *eli_plan_light_value(const el_plan *p, size_t c, size_t a);
 const char *eli_plan_point_value(const el_plan *p, size_t i, const char *name);
 /* Deep copy (re-parses the plan's text, keeps the output override). */
 el_status eli_plan_clone(const el_plan *p, el_plan **out);
+/* GPUs heavy combination c needs: tp x pp (an absent axis counts 1). */
+size_t eli_plan_heavy_gpus(const el_plan *p, size_t c);
 /* Expands the template `tmpl` for heavy combination c ({port}, {model}, {axis}). */
 char *eli_plan_expand(const el_plan *p, const char *tmpl, size_t c, int port);
 

@@ -70,7 +70,7 @@ static const char *FULL =
     "  root: /sys/class/powercap\n"
     "  devices: used\n"
     "output: runs/my-model\n"
-    "slurm: {sbatch: [\"--gres=gpu:4\"]}\n";
+    "slurm: {sbatch: [\"--partition=gpu\"]}\n";
 
 static void test_full(void **state)
 {
@@ -117,16 +117,20 @@ static void test_full(void **state)
     assert_string_equal(el_plan_output(c), "elsewhere");
     assert_int_equal(el_plan_npoints(c), 144);
     el_plan_destroy(c);
-    /* Slurm: one task per heavy configuration */
+    /* Slurm: one task per heavy configuration, one array per GPU count */
     const char *extra[] = {"--time=02:00:00"};
     char *sc = el_plan_slurm_script(p, "/abs/plan.yaml", "/opt/bin/energylens", extra, 1);
     assert_non_null(sc);
-    assert_contains(sc, "#SBATCH --array=0-23\n");
-    assert_contains(sc, "#SBATCH --gres=gpu:4\n");
-    assert_contains(sc, "#SBATCH --time=02:00:00\n");
+    /* tp in {1,2,4} x pp in {1,2}: 1, 2, 4 and 8 GPUs, 4 configurations each */
+    assert_contains(sc, "sbatch '--partition=gpu' '--time=02:00:00' \"$@\" "
+                        "'--output=elsewhere/slurm-%A_%a.log' --array=0,1,2,3 '--gres=gpu:1' "
+                        "-- \"$0\"\n");
+    assert_contains(sc, "--array=4,5,6,7,8,9,10,11 '--gres=gpu:2' -- ");
+    assert_contains(sc, "--array=12,13,14,15,16,17,18,19 '--gres=gpu:4' -- ");
+    assert_contains(sc, "--array=20,21,22,23 '--gres=gpu:8' -- ");
     assert_contains(sc, "exec '/opt/bin/energylens' profile '/abs/plan.yaml' -o 'elsewhere' "
                         "--shard \"$SLURM_ARRAY_TASK_ID\"\n");
-    assert_contains(sc, "#   23: heavy-023 tp=4 pp=2 max_batched_tokens=4096 quant=fp8\n");
+    assert_contains(sc, "#   23: heavy-023 tp=4 pp=2 max_batched_tokens=4096 quant=fp8 (8 GPUs)\n");
     assert_contains(sc, "energylens merge elsewhere/shards/* -o elsewhere");
     el_free(sc);
     el_plan_destroy(p);
@@ -402,10 +406,146 @@ static void test_parse_body(void **state)
     assert_contains(why, "without output tokens");
 }
 
+/* ---- Slurm scripts ---------------------------------------------------- */
+
+static const char *SLURM_HEAD = "server: {command: [srv, \"{port}\", \"{tp}\", \"{pp}\"]}\n"
+                                "workload: {model: m, prompts: p.jsonl}\n";
+
+static el_plan *slurm_plan(const char *tail)
+{
+    char text[2048];
+    snprintf(text, sizeof text, "%s%s", SLURM_HEAD, tail);
+    return parse_ok(text);
+}
+
+/* Runs `bash script ARGS` with a fake sbatch that prints one argument per
+ * line into DIR/args; returns what it printed (caller frees). */
+static char *run_submit(const char *script, const char *args)
+{
+    char dir[] = "/tmp/el_slurm_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], cmd[1024];
+    snprintf(path, sizeof path, "%s/sbatch", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "#!/bin/sh\nfor a in \"$@\"; do printf '%%s\\n' \"$a\"; done >> '%s/args'\n"
+               "echo ---- >> '%s/args'\n",
+            dir, dir);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/job.sh", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(script, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && chmod +x sbatch && env -u SLURM_JOB_ID -u SLURM_ARRAY_TASK_ID "
+             "PATH=%s:/usr/bin:/bin bash job.sh %s",
+             dir, dir, args);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/args", dir);
+    char *out = NULL;
+    size_t len = 0;
+    struct el_error err;
+    assert_int_equal(eli_read_file(path, 1 << 20, &out, &len, &err), EL_OK);
+    /* nothing but the recorded files may exist: an injected line would leave more */
+    snprintf(cmd, sizeof cmd, "test \"$(ls %s | tr '\\n' ' ')\" = 'args job.sh out sbatch '", dir);
+    int same = system(cmd);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(same, 0);
+    return out;
+}
+
+static void test_slurm_script(void **state)
+{
+    (void)state;
+    /* Right-sized: tp x pp GPUs per task, one array per size, setup lines,
+     * a launcher, the binary's path from the plan; every value quoted. */
+    el_plan *p = slurm_plan("sweep: {heavy: {tp: [1, 2], pp: [1, 2]}}\n"
+                            "output: out\n"
+                            "slurm:\n"
+                            "  sbatch: [\"--comment=it's $(touch pwned) `id`\", --partition=gpu]\n"
+                            "  setup: [\"module load cuda/12\", \"source /opt/venv/bin/activate\"]\n"
+                            "  launcher: [apptainer, exec, --nv, \"/img/vllm it's.sif\"]\n"
+                            "  energylens: /opt/el/bin/energylens\n"
+                            "  gpu_option: \"--gpus={gpus}\"\n");
+    char *sc = NULL;
+    struct el_error err;
+    const char *opt[] = {"--time=1:00:00"};
+    assert_int_equal(el_plan_emit_slurm(p, "/abs/plan.yaml", "/ignored/energylens", opt, 1, &sc,
+                                        &err),
+                     EL_OK);
+    assert_contains(sc, "\nmodule load cuda/12\nsource /opt/venv/bin/activate\n"
+                        "exec 'apptainer' 'exec' '--nv' '/img/vllm it'\\''s.sif' "
+                        "'/opt/el/bin/energylens' profile '/abs/plan.yaml' -o 'out' --shard");
+    /* The submit half, run with a fake sbatch: exact arguments, nothing injected. */
+    char *args = run_submit(sc, "--dependency=afterok:7");
+    const char *want = "--comment=it's $(touch pwned) `id`\n--partition=gpu\n--time=1:00:00\n"
+                       "--dependency=afterok:7\n--output=out/slurm-%A_%a.log\n--array=0\n"
+                       "--gpus=1\n--\njob.sh\n----\n"
+                       "--comment=it's $(touch pwned) `id`\n--partition=gpu\n--time=1:00:00\n"
+                       "--dependency=afterok:7\n--output=out/slurm-%A_%a.log\n--array=1,2\n"
+                       "--gpus=2\n--\njob.sh\n----\n"
+                       "--comment=it's $(touch pwned) `id`\n--partition=gpu\n--time=1:00:00\n"
+                       "--dependency=afterok:7\n--output=out/slurm-%A_%a.log\n--array=3\n"
+                       "--gpus=4\n--\njob.sh\n----\n";
+    assert_string_equal(args, want);
+    el_free(args);
+    el_free(sc);
+
+    /* Control characters anywhere that reaches the script are refused. */
+    const char *nl[] = {"--time=1\ntouch /tmp/el_pwned"};
+    assert_int_equal(el_plan_emit_slurm(p, "/abs/plan.yaml", "x", nl, 1, &sc, &err), EL_ERR_DATA);
+    assert_null(sc);
+    assert_contains(err.text, "the sbatch option \"--time=1\\x0atouch /tmp/el_pwned\" contains a "
+                              "control character");
+    assert_int_equal(el_plan_emit_slurm(p, "/abs/pl\nan.yaml", "x", NULL, 0, &sc, &err),
+                     EL_ERR_DATA);
+    assert_contains(err.text, "the plan path");
+    const char *notopt[] = {"touch"};
+    assert_int_equal(el_plan_emit_slurm(p, "/abs/plan.yaml", "x", notopt, 1, &sc, &err),
+                     EL_ERR_DATA);
+    assert_int_equal(el_plan_set_output(p, "out\rx"), EL_OK);
+    assert_int_equal(el_plan_emit_slurm(p, "/abs/plan.yaml", "x", NULL, 0, &sc, &err),
+                     EL_ERR_DATA);
+    assert_contains(err.text, "the output directory \"out\\x0dx\"");
+    assert_null(el_plan_slurm_script(p, "/abs/plan.yaml", "x", NULL, 0));
+    el_plan_destroy(p);
+    parse_err("server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n"
+              "slurm: {sbatch: [\"--time=1\\ntouch /tmp/el_pwned\"]}\n",
+              3, "slurm.sbatch: item 1 contains a control character");
+    parse_err("server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n"
+              "slurm: {setup: [ok, \"a\\nb\"]}\n",
+              3, "slurm.setup: item 2 contains a control character");
+    parse_err("server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n"
+              "slurm: {sbatch: [partition=gpu]}\n",
+              3, "is not an sbatch option");
+    parse_err("server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n"
+              "slurm: {gpu_option: --gres=gpu:8}\n",
+              3, "with {gpus}");
+    parse_err("server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n"
+              "slurm: {energylens: \"/bin/x\\ny\"}\n",
+              3, "slurm.energylens: empty or contains a control character");
+
+    /* Multi-node: more GPUs than a node has is refused, naming the configuration. */
+    p = slurm_plan("sweep: {heavy: {tp: [8], pp: [1, 2]}}\nslurm: {gpus_per_node: 8}\n");
+    assert_int_equal(el_plan_emit_slurm(p, "/abs/plan.yaml", "x", NULL, 0, &sc, &err),
+                     EL_ERR_DATA);
+    assert_contains(err.text, "heavy-001 (tp=8,pp=2) needs 16 GPUs (tp x pp), more than one "
+                              "node's 8 (slurm.gpus_per_node): multi-node");
+    el_plan_destroy(p);
+    p = slurm_plan("sweep: {heavy: {tp: [8], pp: [1, 2]}}\nslurm: {gpus_per_node: 16}\n");
+    assert_int_equal(el_plan_emit_slurm(p, "/abs/plan.yaml", "x", NULL, 0, &sc, &err), EL_OK);
+    assert_contains(sc, "--array=1 '--gres=gpu:16'");
+    el_free(sc);
+    el_plan_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full),     cmocka_unit_test(test_minimal_and_attach),
+        cmocka_unit_test(test_slurm_script),
         cmocka_unit_test(test_errors),   cmocka_unit_test(test_sampling),
         cmocka_unit_test(test_window),   cmocka_unit_test(test_parse_body),
     };

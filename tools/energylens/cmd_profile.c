@@ -6,12 +6,12 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* The profiler a signal handler cancels (the CLI's only global). */
@@ -22,20 +22,6 @@ static void on_signal(int sig)
     (void)sig;
     if (running_profiler)
         el_profiler_cancel(running_profiler);
-}
-
-static void mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *q = buf + 1; *q; q++) {
-        if (*q != '/')
-            continue;
-        *q = '\0';
-        mkdir(buf, 0755);
-        *q = '/';
-    }
-    mkdir(buf, 0755);
 }
 
 static void profile_help(void)
@@ -52,10 +38,11 @@ static void profile_help(void)
            "  --retry-failed       measure the points in failures.csv again\n"
            "  --shard K            run only heavy configuration K (0-based) into\n"
            "                       DIR/shards/heavy-NNN/ (what a Slurm array task runs)\n"
-           "  --emit-slurm FILE    write a Slurm job-array script, one task per heavy\n"
-           "                       configuration, and exit (join with `energylens merge`)\n"
-           "  --sbatch OPTION      extra #SBATCH line for --emit-slurm (repeatable),\n"
-           "                       e.g. --sbatch=--gres=gpu:4\n"
+           "  --emit-slurm FILE    write a Slurm job script: one array task per heavy\n"
+           "                       configuration, each requesting tp x pp GPUs; submit\n"
+           "                       it with 'bash FILE' (one sbatch per GPU count)\n"
+           "  --sbatch OPTION      extra sbatch option for --emit-slurm (repeatable),\n"
+           "                       e.g. --sbatch=--time=02:00:00\n"
            "  -q, --quiet          no progress output\n\n"
            "output: DIR/measurements.csv (tp, pp, batch, s_in, s_out, energy_j, latency_s,\n"
            "ttft_s, tpot_s, power_w + configuration and provenance columns),\n"
@@ -216,19 +203,33 @@ int cmd_profile(int argc, char **argv)
             exe[n] = '\0';
         if (!realpath(plan_path, abs_plan))
             snprintf(abs_plan, sizeof abs_plan, "%s", plan_path);
-        char *script = el_plan_slurm_script(plan, abs_plan, exe, sbatch, nsbatch);
-        if (!script) {
+        /* The tasks may start in another directory: the output is made absolute. */
+        char cwd[PATH_MAX], abs_out[PATH_MAX + 512];
+        if (el_plan_output(plan)[0] != '/' && getcwd(cwd, sizeof cwd)) {
+            snprintf(abs_out, sizeof abs_out, "%s/%s", cwd, el_plan_output(plan));
+            if (el_plan_set_output(plan, abs_out) != EL_OK) {
+                el_plan_destroy(plan);
+                return cli_fail(cmd, EL_ERR_NOMEM, NULL);
+            }
+        }
+        char *script = NULL;
+        if (el_plan_emit_slurm(plan, abs_plan, exe, sbatch, nsbatch, &script, &err) != EL_OK) {
             el_plan_destroy(plan);
-            return cli_fail(cmd, EL_ERR_NOMEM, "cannot write the Slurm script");
+            return cli_fail_err(cmd, &err);
         }
         FILE *f = strcmp(slurm, "-") == 0 ? stdout : fopen(slurm, "w");
         int rc = CLI_OK;
-        if (!f || fputs(script, f) < 0 || (f != stdout && fclose(f) != 0)) {
-            rc = cli_fail(cmd, EL_ERR_IO, "cannot write the Slurm script");
+        int bad = !f || fputs(script, f) < 0;
+        if (f && f != stdout && fclose(f) != 0)
+            bad = 1;
+        if (bad) {
+            char msg[PATH_MAX + 128];
+            snprintf(msg, sizeof msg, "cannot write the Slurm script %s: %s", slurm,
+                     strerror(errno));
+            rc = cli_fail(cmd, EL_ERR_IO, msg);
         } else if (f != stdout) {
-            mkdir_p(el_plan_output(plan)); /* Slurm writes its logs there */
             fprintf(stderr,
-                    "wrote %s: a job array of %zu tasks (sbatch %s), then: energylens "
+                    "wrote %s: %zu array tasks; submit with: bash %s, then: energylens "
                     "merge %s/shards/* -o %s\n",
                     slurm, el_plan_nheavy(plan), slurm, el_plan_output(plan), el_plan_output(plan));
         }
