@@ -186,6 +186,12 @@ FORCE:
 test: all
 	@BUILD=$(BUILD) sh tests/run-tests.sh
 
+# A sharded profile through a real single-node Slurm (root, Debian's slurmctld,
+# slurmd, slurm-client, munge); prints SKIP where Slurm cannot start.
+.PHONY: test-slurm
+test-slurm: all
+	@BUILD=$(BUILD) bash tests/slurm/run-slurm-test.sh
+
 format-check:
 	clang-format --dry-run --Werror include/energylens/*.h src/*/*.c src/*/*.h tools/energylens/*.c
 
