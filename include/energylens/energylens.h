@@ -67,7 +67,8 @@ typedef enum {             /* ABI: append only, never renumber or reuse */
     EL_ERR_UNAVAILABLE = -6,  /* optional backend absent: GPU counters, server */
     EL_ERR_LIMIT       = -7,  /* input over a configured size/depth limit */
     EL_ERR_DATA        = -8,  /* well-formed input with invalid content (energy <= 0, ...) */
-    EL_ERR_MISSING     = -9   /* a column or variable the job needs is absent */
+    EL_ERR_MISSING     = -9,  /* a column or variable the job needs is absent */
+    EL_ERR_CANCELLED   = -10  /* a progress callback asked to stop */
 } el_status;
 
 /* @return a static description of s; never NULL (unknown codes included). */
@@ -377,8 +378,61 @@ struct el_fit_info {
     uint64_t seed;
     uint64_t data_checksum; /* el_table_checksum of the training table */
     double seconds;         /* wall time of the fit */
+    size_t nfree;           /* parameters estimated (the others were held: see
+                               el_model_param_fixed); nrows < nfree deserves a warning */
 };
 EL_API void el_model_fit_info(const el_model *m, struct el_fit_info *out);
+
+/*
+ * Identifiability and uncertainty (filled by el_fit_run, saved in the model
+ * file). Method: a Laplace approximation from the exact Jacobian at the
+ * optimum, on the log scale of the prediction and of log-scale parameters,
+ * with the observation-noise scale set from leave-one-out refits over the
+ * training rows (see src/fit/uncert.c and docs/RESULTS.md).
+ */
+/* @return 1 if the last fit held parameter k instead of estimating it (the
+ * data cannot identify it; it sits at its neutral value). */
+EL_API int el_model_param_fixed(const el_model *m, size_t k);
+/* @return why parameter k was held, e.g. "pp never varies in the data", or
+ * "" if it was estimated. Borrowed. */
+EL_API const char *el_model_param_note(const el_model *m, size_t k);
+/* @return 1 if the model carries a covariance and noise scale (a fit with
+ * at least two rows), 0 otherwise (tree models, unfitted, loaded old files). */
+EL_API int el_model_has_uncertainty(const el_model *m);
+struct el_uncertainty_info {
+    char method[64]; /* "laplace+loo", "laplace+loo-linearised", "" */
+    double sigma;    /* observation-noise sd of log(measured / predicted) */
+    double cv_rmse;  /* rms of the leave-one-out log errors on the training rows */
+    double dof;      /* Student-t degrees of freedom of the intervals */
+    size_t rank;     /* numerical rank of the Jacobian of the estimated parameters */
+};
+EL_API el_status el_model_uncertainty_info(const el_model *m, struct el_uncertainty_info *out);
+/* Central interval of parameter k at `level` (0 < level < 1), clamped into
+ * its bounds; a held or at-bound parameter gets lo == hi == value, one the
+ * data do not determine at the optimum (its direction lies in the
+ * Jacobian's null space) gets its bounds.
+ * EL_ERR_INVALID_ARG without uncertainty (el_model_has_uncertainty). */
+EL_API el_status el_model_param_interval(const el_model *m, size_t k, double level, double *lo,
+                                         double *hi);
+/*
+ * Prediction with a central prediction interval at `level` for every row:
+ * parameter uncertainty plus observation noise, so a new measurement at the
+ * row falls inside with probability `level`. pred, lo, hi: nrows each (pred
+ * may be NULL). Errors as el_model_predict, and EL_ERR_INVALID_ARG when the
+ * model has no uncertainty.
+ */
+EL_API el_status el_model_predict_interval(const el_model *m, const el_table *t, double level,
+                                           double *pred, double *lo, double *hi,
+                                           struct el_error *err);
+/*
+ * Parameter draws from the fit's approximate posterior, propagated through
+ * the formula without observation noise (for the probability that a
+ * configuration is the optimum). out: ndraws x nrows, row-major by draw.
+ * Deterministic for a seed. Draws are clamped into the bounds; held
+ * parameters stay at their value.
+ */
+EL_API el_status el_model_sample(const el_model *m, const el_table *t, size_t ndraws,
+                                 uint64_t seed, double *out, struct el_error *err);
 
 /*
  * Saves the model as JSON (formula, parameters with value/bounds/meaning,
@@ -421,9 +475,16 @@ EL_API el_status el_fit_set_loss(el_fit *f, el_loss loss);
 EL_API el_status el_fit_set_max_evals(el_fit *f, size_t per_start); /* >= 10 */
 EL_API el_status el_fit_set_ftol(el_fit *f, double rel);            /* > 0 */
 /* Ridge pull of log-scale parameters toward their template starts, in units
- * of the loss; 0 disables. Defaults to a small value that helps tiny fits. */
+ * of the loss; 0 (the default) disables. */
 EL_API el_status el_fit_set_prior(el_fit *f, double weight);
-/* Progress callback: called after each start; return nonzero to cancel. */
+/* "auto" (default): before fitting, parameters the rows cannot identify (an
+ * axis that never varies, terms the formula makes inseparable over the
+ * observed axes) are held at their neutral value, with the reason in
+ * el_model_param_note. "fixed": every parameter is estimated (the template
+ * as written). */
+EL_API el_status el_fit_set_structure(el_fit *f, const char *mode);
+/* Progress callback: called after each start; return nonzero to cancel (the
+ * fit then returns EL_ERR_CANCELLED and leaves the model untouched). */
 typedef int (*el_fit_progress_fn)(size_t start, size_t nstarts, double best_loss,
                                   void *userdata);
 EL_API void el_fit_set_progress(el_fit *f, el_fit_progress_fn fn, void *userdata);
@@ -433,10 +494,12 @@ EL_API void el_fit_set_progress(el_fit *f, el_fit_progress_fn fn, void *userdata
  * Starts: the model's start vector, then seeded random points inside the
  * bounds (log-uniform for log-scale parameters). Each start runs NLopt
  * LD_LBFGS with the analytic gradient. m keeps the best parameters and the
- * fit info. Deterministic for a given seed.
+ * fit info, held parameters and uncertainty. Deterministic for a given seed.
+ * On any error m is left exactly as it was.
  * @return EL_ERR_MISSING (a variable not in t), EL_ERR_DATA (target <= 0 or
- * too few rows), EL_ERR_NUMERIC (no start gave a finite loss). *why gets the
- * best start's stop reason (may be NULL).
+ * no rows), EL_ERR_NUMERIC (no start gave a finite loss), EL_ERR_CANCELLED
+ * (the progress callback asked to stop; *why is EL_STOP_CANCELLED). *why
+ * gets the best start's stop reason (may be NULL).
  */
 EL_API el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why);
 /* @return the last error message of f ("" if none). Borrowed. */

@@ -41,6 +41,8 @@ const char *el_strerror(el_status s)
         return "invalid data";
     case EL_ERR_MISSING:
         return "missing column or variable";
+    case EL_ERR_CANCELLED:
+        return "cancelled";
     }
     return "unknown status";
 }

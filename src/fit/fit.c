@@ -17,6 +17,7 @@
 #include "../core/core_int.h"
 #include "../eval/eval_int.h"
 #include "../model/model_int.h"
+#include "fit_int.h"
 
 #include <math.h>
 #include <nlopt.h>
@@ -37,6 +38,7 @@ struct el_fit {
     double ftol;
     double prior;
     el_loss loss;
+    int structure; /* 1: hold parameters the data cannot identify (default) */
     el_fit_progress_fn progress;
     void *userdata;
     char errmsg[512];
@@ -79,6 +81,7 @@ el_status el_fit_create(el_fit **out)
     f->ftol = FIT_DEFAULT_FTOL;
     f->prior = FIT_DEFAULT_PRIOR;
     f->loss = EL_LOSS_REL2;
+    f->structure = 1;
     return EL_OK;
 }
 
@@ -135,6 +138,19 @@ el_status el_fit_set_prior(el_fit *f, double weight)
     return EL_OK;
 }
 
+el_status el_fit_set_structure(el_fit *f, const char *mode)
+{
+    if (!f || !mode)
+        return EL_ERR_INVALID_ARG;
+    if (strcmp(mode, "auto") == 0)
+        f->structure = 1;
+    else if (strcmp(mode, "fixed") == 0)
+        f->structure = 0;
+    else
+        return EL_ERR_INVALID_ARG;
+    return EL_OK;
+}
+
 void el_fit_set_progress(el_fit *f, el_fit_progress_fn fn, void *userdata)
 {
     if (!f)
@@ -167,7 +183,9 @@ struct obj {
     const double **cols;
     size_t n, np;
     const double *y;
-    double ymean2; /* mean(y)^2 for the abs2 loss */
+    const double *w; /* per-row weight 0 or 1 (NULL: all 1) */
+    double wsum;     /* sum of the weights */
+    double ymean2;   /* mean(y)^2 for the abs2 loss */
     const struct eli_param *p;
     const double *scale;   /* linear-scale divisor per parameter */
     const double *prior_x; /* prior centre in x space (log-scale parameters) */
@@ -200,8 +218,10 @@ static double loss_theta(struct obj *o, const double *theta, double *g)
     if (g)
         for (size_t k = 0; k < np; k++)
             g[k] = 0.0;
-    double inv_n = 1.0 / (double)n;
+    double inv_n = 1.0 / o->wsum;
     for (size_t i = 0; i < n; i++) {
+        if (o->w && o->w[i] == 0.0)
+            continue;
         double f = o->pred[i], y = o->y[i], r, w;
         if (!isfinite(f))
             return HUGE_VAL;
@@ -313,7 +333,7 @@ static void project_linear(struct obj *o, double *theta)
     size_t np = o->np, n = o->n;
     size_t lin[64], nl = 0;
     for (size_t k = 0; k < np; k++)
-        if (o->p[k].linear)
+        if (o->p[k].linear && !o->p[k].fixed)
             lin[nl++] = k;
     if (nl == 0)
         return;
@@ -331,6 +351,8 @@ static void project_linear(struct obj *o, double *theta)
         memset(A, 0, nf * nf * sizeof *A);
         memset(b, 0, nf * sizeof *b);
         for (size_t i = 0; i < n; i++) {
+            if (o->w && o->w[i] == 0.0)
+                continue;
             double wy = o->loss == EL_LOSS_ABS2 ? 1.0 : 1.0 / o->y[i];
             /* residual target: y minus everything but the free linear terms */
             double rest = o->pred[i];
@@ -415,7 +437,7 @@ static el_stop stop_from_nlopt(nlopt_result r)
 
 /* Box from which random starts are drawn: the bounds, narrowed around the
  * template's start where the bounds are wide or infinite. */
-static void start_box(const struct eli_param *p, double *lo, double *hi)
+void eli_fit_start_box(const struct eli_param *p, double *lo, double *hi)
 {
     double s = p->start;
     if (p->logscale) {
@@ -431,6 +453,59 @@ static void start_box(const struct eli_param *p, double *lo, double *hi)
 static double clampd(double v, double lo, double hi)
 {
     return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* Context of the callbacks uncert.c uses (struct eli_fit_problem). */
+struct refit_ctx {
+    struct obj *o;
+    nlopt_opt opt;
+    double *w, *x, *lb, *ub;
+    size_t nevals;
+};
+
+static int cb_jac(void *ctx, const double *theta, double *pred, double *jac)
+{
+    struct refit_ctx *c = ctx;
+    struct obj *o = c->o;
+    if (el_expr_eval_grad(o->e, o->cols, o->n, theta, pred, jac) != EL_OK)
+        return -1;
+    for (size_t i = 0; i < o->n; i++)
+        if (!isfinite(pred[i]))
+            return -1;
+    return 0;
+}
+
+static int cb_refit(void *ctx, size_t leave_out, const double *theta0, double *theta_out)
+{
+    struct refit_ctx *c = ctx;
+    struct obj *o = c->o;
+    size_t np = o->np;
+    if (leave_out < o->n) {
+        c->w[leave_out] = 0.0;
+        o->wsum -= 1.0;
+    }
+    o->w = c->w;
+    memcpy(o->theta, theta0, np * sizeof *theta0);
+    theta_to_x(o, o->theta, c->x);
+    for (size_t k = 0; k < np; k++)
+        c->x[k] = clampd(c->x[k], c->lb[k], c->ub[k]);
+    double L = HUGE_VAL;
+    size_t before = o->nevals;
+    nlopt_result r = nlopt_optimize(c->opt, c->x, &L);
+    c->nevals += o->nevals - before;
+    if (leave_out < o->n) {
+        c->w[leave_out] = 1.0;
+        o->wsum += 1.0;
+    }
+    if (!(r > 0 || r == NLOPT_ROUNDOFF_LIMITED || r == NLOPT_FAILURE) || !(L < 1e299))
+        return -1;
+    x_to_theta(o, c->x, theta_out);
+    return 0;
+}
+
+static int near_bound_rel(double v, double b)
+{
+    return isfinite(b) && fabs(v - b) <= 1e-6 * fmax(1.0, fabs(b));
 }
 
 el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
@@ -481,20 +556,17 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
         return fit_fail(f, st, "%s", err.text);
     }
 
+    /* The fit works on a copy of the parameter table: the caller's model is
+     * changed only once the fit has succeeded. */
     struct obj o;
     memset(&o, 0, sizeof o);
-    o.e = m->expr;
-    o.cols = cols;
-    o.n = n;
-    o.np = np;
-    o.y = y;
-    o.p = m->p;
-    o.loss = f->loss;
-    o.prior = f->prior;
-    double ysum = 0.0;
-    for (size_t i = 0; i < n; i++)
-        ysum += y[i];
-    o.ymean2 = (ysum / (double)n) * (ysum / (double)n);
+    struct eli_uncert unc;
+    memset(&unc, 0, sizeof unc);
+    struct eli_param *wp = eli_mallocarray(np, sizeof *wp);
+    char **notes = eli_calloc(np, sizeof *notes);
+    int *ident = eli_mallocarray(np, sizeof *ident);
+    int *freem = eli_mallocarray(np, sizeof *freem);
+    double *rw = eli_mallocarray(n, sizeof *rw);
     double *scale = eli_mallocarray(np, sizeof *scale);
     double *prior_x = eli_mallocarray(np, sizeof *prior_x);
     double *x = eli_mallocarray(np, sizeof *x), *best_theta = eli_mallocarray(np, sizeof *x);
@@ -503,24 +575,65 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     o.pred = eli_mallocarray(n, sizeof *o.pred);
     o.jac = eli_mallocarray(n * np, sizeof *o.jac);
     nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, (unsigned)np);
-    if (!scale || !prior_x || !x || !best_theta || !lb || !ub || !o.theta || !o.pred || !o.jac ||
-        !opt) {
+    if (!wp || !notes || !ident || !freem || !rw || !scale || !prior_x || !x || !best_theta ||
+        !lb || !ub || !o.theta || !o.pred || !o.jac || !opt) {
         st = fit_fail(f, EL_ERR_NOMEM, "out of memory");
         goto done;
     }
+    memcpy(wp, m->p, np * sizeof *wp);
+    for (size_t i = 0; i < n; i++)
+        rw[i] = 1.0;
+    o.e = m->expr;
+    o.cols = cols;
+    o.n = n;
+    o.np = np;
+    o.y = y;
+    o.wsum = (double)n;
+    o.p = wp;
+    o.loss = f->loss;
+    o.prior = f->prior;
+    double ysum = 0.0;
+    for (size_t i = 0; i < n; i++)
+        ysum += y[i];
+    o.ymean2 = (ysum / (double)n) * (ysum / (double)n);
     for (size_t k = 0; k < np; k++) {
-        const struct eli_param *p = &m->p[k];
+        struct eli_param *p = &wp[k];
+        p->note = NULL;
+        p->fixed = !(p->hi > p->lo); /* lo == hi: held by the caller */
+        if (p->fixed)
+            p->value = p->lo;
         if (p->logscale && !(p->lo > 0.0))
-            m->p[k].logscale = 0;
+            p->logscale = 0;
+    }
+    /* Identifiability: parameters the rows cannot determine are held at
+     * their neutral value and the reason is recorded. */
+    if (f->structure) {
+        st = eli_fit_identify(m, wp, cols, n, y, f->seed, ident, notes);
+        if (st != EL_OK) {
+            fit_fail(f, st, "out of memory");
+            goto done;
+        }
+        for (size_t k = 0; k < np; k++)
+            if (!ident[k]) {
+                wp[k].fixed = 1;
+                wp[k].value = wp[k].neutral;
+            }
+    }
+    for (size_t k = 0; k < np; k++) {
+        const struct eli_param *p = &wp[k];
         scale[k] = fmax(fabs(p->start), 1e-3);
         if (isfinite(p->lo) && isfinite(p->hi) && p->hi > p->lo)
             scale[k] = fmin(scale[k], fmax(p->hi - p->lo, 1e-12));
     }
     o.scale = scale;
     for (size_t k = 0; k < np; k++) {
-        const struct eli_param *p = &m->p[k];
-        lb[k] = p->logscale ? log(p->lo) : p->lo / scale[k];
-        ub[k] = p->logscale ? log(p->hi) : p->hi / scale[k];
+        const struct eli_param *p = &wp[k];
+        if (p->fixed) {
+            lb[k] = ub[k] = p->logscale ? log(p->value) : p->value / scale[k];
+        } else {
+            lb[k] = p->logscale ? log(p->lo) : p->lo / scale[k];
+            ub[k] = p->logscale ? log(p->hi) : p->hi / scale[k];
+        }
         prior_x[k] = p->logscale ? log(p->start) : p->start / scale[k];
     }
     o.prior_x = prior_x;
@@ -536,18 +649,17 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     double best = HUGE_VAL;
     el_stop best_stop = EL_STOP_NONE;
     size_t done_starts = 0;
-    int cancelled = 0;
-    for (size_t s = 0; s < f->nstarts && !cancelled; s++) {
+    for (size_t s = 0; s < f->nstarts; s++) {
         for (size_t k = 0; k < np; k++) {
-            const struct eli_param *p = &m->p[k];
+            const struct eli_param *p = &wp[k];
             double v = p->start;
             if (s > 0) {
                 double lo, hi;
-                start_box(p, &lo, &hi);
+                eli_fit_start_box(p, &lo, &hi);
                 double u = eli_rng_uniform(&rng);
                 v = p->logscale ? exp(log(lo) + u * (log(hi) - log(lo))) : lo + u * (hi - lo);
             }
-            o.theta[k] = clampd(v, p->lo, p->hi);
+            o.theta[k] = p->fixed ? p->value : clampd(v, p->lo, p->hi);
         }
         project_linear(&o, o.theta);
         theta_to_x(&o, o.theta, x);
@@ -565,9 +677,11 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
             }
         }
         if (f->progress && f->progress(s + 1, f->nstarts, best, f->userdata)) {
-            cancelled = 1;
-            if (best_stop == EL_STOP_NONE)
-                best_stop = EL_STOP_CANCELLED;
+            if (why)
+                *why = EL_STOP_CANCELLED;
+            st = fit_fail(f, EL_ERR_CANCELLED, "fit cancelled after %zu of %zu starts",
+                          done_starts, f->nstarts);
+            goto done;
         }
     }
     if (!(best < 1e299)) {
@@ -577,38 +691,82 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
                       done_starts);
         goto done;
     }
-    for (size_t k = 0; k < np; k++)
-        m->p[k].value = best_theta[k];
+    /* Uncertainty: Laplace covariance of the estimated parameters that are
+     * not at a bound, noise scale from leave-one-out refits. */
+    size_t nfree = 0;
+    for (size_t k = 0; k < np; k++) {
+        freem[k] = !wp[k].fixed && !near_bound_rel(best_theta[k], wp[k].lo) &&
+                   !near_bound_rel(best_theta[k], wp[k].hi);
+        nfree += !wp[k].fixed;
+    }
+    {
+        struct refit_ctx rc = {&o, opt, rw, x, lb, ub, 0};
+        struct eli_fit_problem pb = {n, np, y, wp, cb_jac, cb_refit, &rc};
+        char umsg[200];
+        el_status ust = eli_fit_uncertainty(&pb, best_theta, freem, &unc, umsg, sizeof umsg);
+        o.w = NULL;
+        o.wsum = (double)n;
+        if (ust == EL_ERR_NOMEM) {
+            st = fit_fail(f, ust, "out of memory");
+            goto done;
+        }
+        /* other failures (one row, a non-finite Jacobian) leave the model
+         * without intervals: el_model_predict_interval says so */
+        if (ust != EL_OK)
+            snprintf(unc.method, sizeof unc.method, "none: %.50s", umsg);
+    }
     /* Training metrics on the fitted parameters. */
     double Lb = loss_theta(&o, best_theta, NULL);
-    struct el_fit_info *fi = &m->info;
-    memset(fi, 0, sizeof *fi);
-    fi->fitted = 1;
-    snprintf(fi->method, sizeof fi->method, "lbfgs");
-    snprintf(fi->loss_kind, sizeof fi->loss_kind, "%s",
+    struct el_fit_info fi;
+    memset(&fi, 0, sizeof fi);
+    fi.fitted = 1;
+    snprintf(fi.method, sizeof fi.method, "lbfgs");
+    snprintf(fi.loss_kind, sizeof fi.loss_kind, "%s",
              f->loss == EL_LOSS_LOG2   ? "log2"
              : f->loss == EL_LOSS_ABS2 ? "abs2"
                                        : "rel2");
-    snprintf(fi->stop, sizeof fi->stop, "%s", el_stop_str(best_stop));
-    fi->loss = Lb;
-    if (el_metric_mape(y, o.pred, n, &fi->mape) != EL_OK)
-        fi->mape = (double)NAN;
-    if (el_metric_r2(y, o.pred, n, &fi->r2) != EL_OK)
-        fi->r2 = (double)NAN;
-    if (el_metric_rmse(y, o.pred, n, &fi->rmse) != EL_OK)
-        fi->rmse = (double)NAN;
-    fi->nrows = n;
-    fi->nstarts = done_starts;
-    fi->nevals = o.nevals;
-    fi->seed = f->seed;
-    fi->data_checksum = el_table_checksum(t);
-    fi->seconds = eli_now() - t0;
+    snprintf(fi.stop, sizeof fi.stop, "%s", el_stop_str(best_stop));
+    fi.loss = Lb;
+    if (el_metric_mape(y, o.pred, n, &fi.mape) != EL_OK)
+        fi.mape = (double)NAN;
+    if (el_metric_r2(y, o.pred, n, &fi.r2) != EL_OK)
+        fi.r2 = (double)NAN;
+    if (el_metric_rmse(y, o.pred, n, &fi.rmse) != EL_OK)
+        fi.rmse = (double)NAN;
+    fi.nrows = n;
+    fi.nstarts = done_starts;
+    fi.nevals = o.nevals;
+    fi.seed = f->seed;
+    fi.data_checksum = el_table_checksum(t);
+    fi.nfree = nfree;
+    fi.seconds = eli_now() - t0;
+    /* Commit: nothing above touched m. */
+    for (size_t k = 0; k < np; k++) {
+        eli_free(m->p[k].note);
+        m->p[k].note = notes[k];
+        notes[k] = NULL;
+        m->p[k].fixed = wp[k].fixed;
+        m->p[k].logscale = wp[k].logscale;
+        m->p[k].value = best_theta[k];
+    }
+    eli_free(m->unc.cov);
+    m->unc = unc;
+    unc.cov = NULL;
+    m->info = fi;
     if (why)
         *why = best_stop;
     st = EL_OK;
 done:
     nlopt_destroy(opt);
     eli_free(cols);
+    for (size_t k = 0; notes && k < np; k++)
+        eli_free(notes[k]);
+    eli_free(notes);
+    eli_free(wp);
+    eli_free(ident);
+    eli_free(freem);
+    eli_free(rw);
+    eli_free(unc.cov);
     eli_free(scale);
     eli_free(prior_x);
     eli_free(x);

@@ -147,7 +147,9 @@ void el_model_destroy(el_model *m)
     for (size_t k = 0; k < m->np; k++) {
         eli_free(m->p[k].name);
         eli_free(m->p[k].meaning);
+        eli_free(m->p[k].note);
     }
+    eli_free(m->unc.cov);
     eli_free(m->p);
     for (size_t k = 0; k < m->nterms; k++) {
         el_expr_destroy(m->terms[k]);
@@ -239,6 +241,12 @@ el_status eli_model_build(const char *formula, const char *const *vars, size_t n
         p->hi = sp ? sp->hi : (double)INFINITY;
         p->start = p->value = sp ? sp->start : 1.0;
         p->logscale = sp ? sp->logscale : 0;
+        /* Template parameters are written so that 0 means "no effect" (an
+         * exponent whose factor is 1, a regulariser or overhead that
+         * vanishes); user formulas carry no such promise: their start. */
+        p->neutral = template_name && *template_name
+                         ? (0.0 < p->lo ? p->lo : (0.0 > p->hi ? p->hi : 0.0))
+                         : p->start;
     }
     st = el_expr_split_terms(m->expr, &m->terms, &m->nterms);
     if (st != EL_OK)

@@ -11,6 +11,30 @@ struct eli_param {
     double value, lo, hi, start;
     int logscale; /* fitted as log(value): positive, spanning decades */
     int linear;   /* the formula is linear in it (jointly with the other linear ones) */
+    double neutral; /* value at which it has no effect (templates: 0 clamped into
+                       the bounds, so its factor is 1 or its term vanishes); user
+                       formulas: the start. Where a parameter the data cannot
+                       identify is held. */
+    int fixed;      /* held at `value` by the last fit (not identified) */
+    char *note;     /* why it was held ("not identified (pp never varies in the
+                       data)"), or NULL */
+};
+
+/* What the fit leaves for intervals and draws (src/fit/uncert.c computes it,
+ * src/model/uncert.c uses it). Coordinates u_k are log(value) for log-scale
+ * parameters and value otherwise; covariance entries of parameters held
+ * fixed or at a bound are 0. */
+struct eli_uncert {
+    int ok;          /* 1 when the fields below are set */
+    double *cov;     /* np x np, row-major, covariance of u at the optimum */
+    double sigma;    /* sd of the observation noise on the log scale, log(y/pred) */
+    double dof;      /* degrees of freedom of the Student-t quantile */
+    double cv_rmse;  /* root mean square of the cross-validated log errors */
+    size_t rank;     /* numerical rank of the Jacobian of the free parameters */
+    unsigned char weak[64]; /* estimated parameter mostly in the Jacobian's null
+                               space at the optimum: the data do not determine it
+                               there (its interval is its bounds) */
+    char method[64]; /* "laplace+loo" */
 };
 
 struct eli_booster;
@@ -31,6 +55,7 @@ struct el_model {
     size_t nnotes;
     char **note_keys, **note_values;
     struct el_fit_info info;
+    struct eli_uncert unc;
 };
 
 /* Builds a model from a formula and parameter specs (NULL specs: defaults). */

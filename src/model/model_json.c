@@ -63,6 +63,10 @@ char *el_model_to_json(const el_model *m)
         json_object_set_new(o, "start", num(p->start));
         json_object_set_new(o, "logscale", json_boolean(p->logscale));
         json_object_set_new(o, "at_bound", json_boolean(el_model_param_at_bound(m, k)));
+        json_object_set_new(o, "neutral", num(p->neutral));
+        json_object_set_new(o, "fixed", json_boolean(p->fixed));
+        if (p->note)
+            json_object_set_new(o, "note", json_string(p->note));
         json_object_set_new(o, "meaning", json_string(p->meaning));
         json_array_append_new(params, o);
     }
@@ -97,6 +101,7 @@ char *el_model_to_json(const el_model *m)
     json_object_set_new(fit, "rows", json_integer((json_int_t)fi->nrows));
     json_object_set_new(fit, "starts", json_integer((json_int_t)fi->nstarts));
     json_object_set_new(fit, "evaluations", json_integer((json_int_t)fi->nevals));
+    json_object_set_new(fit, "free", json_integer((json_int_t)fi->nfree));
     char hex[32];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fi->seed);
     json_object_set_new(fit, "seed", json_string(hex));
@@ -104,6 +109,39 @@ char *el_model_to_json(const el_model *m)
     json_object_set_new(fit, "data_checksum", json_string(hex));
     json_object_set_new(fit, "seconds", num(fi->seconds));
     json_object_set(root, "fit", fit);
+    if (m->unc.ok && m->unc.cov) {
+        /* parameter covariance in the fit's coordinates (log value for
+         * log-scale parameters), parameter order, and the noise scale */
+        json_t *u = json_object(), *cov = json_array();
+        if (!u || !cov) {
+            json_decref(u);
+            json_decref(cov);
+            goto done;
+        }
+        json_object_set_new(u, "method", json_string(m->unc.method));
+        json_object_set_new(u, "coordinates", json_string("log(value) for logscale parameters"));
+        json_object_set_new(u, "sigma", num(m->unc.sigma));
+        json_object_set_new(u, "cv_rmse", num(m->unc.cv_rmse));
+        json_object_set_new(u, "dof", num(m->unc.dof));
+        json_object_set_new(u, "rank", json_integer((json_int_t)m->unc.rank));
+        for (size_t i = 0; i < m->np; i++) {
+            json_t *row = json_array();
+            for (size_t j = 0; row && j < m->np; j++)
+                json_array_append_new(row, num(m->unc.cov[i * m->np + j]));
+            json_array_append_new(cov, row);
+        }
+        json_object_set_new(u, "covariance", cov);
+        json_t *weak = json_array();
+        for (size_t k = 0; weak && k < m->np && k < 64; k++)
+            if (m->unc.weak[k])
+                json_array_append_new(weak, json_string(m->p[k].name));
+        json_object_set_new(u, "not_determined", weak);
+        json_object_set_new(root, "uncertainty", u);
+    } else if (m->unc.method[0]) {
+        json_t *u = json_object();
+        json_object_set_new(u, "method", json_string(m->unc.method));
+        json_object_set_new(root, "uncertainty", u);
+    }
     if (booster)
         json_object_set_new(root, "booster_ubj_base64", json_string(booster));
     out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
@@ -281,9 +319,73 @@ el_status el_model_from_json(const char *text, el_model **out, struct el_error *
         goto done;
     }
     for (size_t k = 0; k < np; k++) {
+        json_t *o = json_array_get(params, k);
         double val = m->p[k].start;
-        if (get_num(json_array_get(params, k), "value", m->p[k].start, &val) && isfinite(val))
+        if (get_num(o, "value", m->p[k].start, &val) && isfinite(val))
             m->p[k].value = val;
+        if (get_num(o, "neutral", m->p[k].neutral, &val) && isfinite(val))
+            m->p[k].neutral = val;
+        m->p[k].fixed = json_is_true(json_object_get(o, "fixed"));
+        const char *note = get_str(o, "note");
+        if (note && !(m->p[k].note = eli_strdup(note))) {
+            st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    json_t *unc = json_object_get(root, "uncertainty");
+    if (json_is_object(unc)) {
+        snprintf(m->unc.method, sizeof m->unc.method, "%s",
+                 get_str(unc, "method") ? get_str(unc, "method") : "");
+        json_t *cov = json_object_get(unc, "covariance");
+        if (json_is_array(cov)) {
+            st = EL_ERR_PARSE;
+            if (json_array_size(cov) != np) {
+                eli_err(err, st, "model file: covariance has %zu rows for %zu parameters",
+                        json_array_size(cov), np);
+                goto done;
+            }
+            m->unc.cov = eli_calloc(np * np + 1, sizeof *m->unc.cov);
+            if (!m->unc.cov) {
+                st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            for (size_t i = 0; i < np; i++) {
+                json_t *row = json_array_get(cov, i);
+                if (!json_is_array(row) || json_array_size(row) != np) {
+                    eli_err(err, st, "model file: covariance row %zu does not have %zu entries",
+                            i + 1, np);
+                    goto done;
+                }
+                for (size_t j = 0; j < np; j++) {
+                    json_t *v = json_array_get(row, j);
+                    if (!json_is_number(v) || !isfinite(json_number_value(v))) {
+                        eli_err(err, st, "model file: covariance entry (%zu, %zu) is not a "
+                                         "finite number", i + 1, j + 1);
+                        goto done;
+                    }
+                    m->unc.cov[i * np + j] = json_number_value(v);
+                }
+            }
+            double rank = 0;
+            if (!get_num(unc, "sigma", (double)NAN, &m->unc.sigma) ||
+                !get_num(unc, "cv_rmse", (double)NAN, &m->unc.cv_rmse) ||
+                !get_num(unc, "dof", (double)NAN, &m->unc.dof) ||
+                !get_num(unc, "rank", 0, &rank) || !(m->unc.sigma >= 0.0) ||
+                !(m->unc.dof > 0.0)) {
+                eli_err(err, st, "model file: uncertainty needs a sigma >= 0 and dof > 0");
+                goto done;
+            }
+            m->unc.rank = rank >= 0 && rank <= 64 ? (size_t)rank : 0;
+            json_t *weak = json_object_get(unc, "not_determined"), *wv;
+            size_t wi;
+            json_array_foreach(weak, wi, wv)
+            {
+                for (size_t k = 0; k < np && k < 64; k++)
+                    if (json_is_string(wv) && strcmp(json_string_value(wv), m->p[k].name) == 0)
+                        m->unc.weak[k] = 1;
+            }
+            m->unc.ok = 1;
+        }
     }
     const char *target = get_str(root, "target");
     if (target && (st = el_model_set_target(m, target)) != EL_OK)
@@ -319,6 +421,8 @@ el_status el_model_from_json(const char *text, el_model **out, struct el_error *
         fi->nevals = json_is_integer(r) ? (size_t)json_integer_value(r) : 0;
         fi->seed = get_hex(fit, "seed");
         fi->data_checksum = get_hex(fit, "data_checksum");
+        r = json_object_get(fit, "free");
+        fi->nfree = json_is_integer(r) ? (size_t)json_integer_value(r) : 0;
     }
     *out = m;
     m = NULL;

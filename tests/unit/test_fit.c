@@ -293,11 +293,18 @@ static void test_progress_cancel(void **state)
     assert_int_equal(el_fit_create(&f), EL_OK);
     size_t seen = 0;
     el_fit_set_progress(f, cancel_after_two, &seen);
-    assert_int_equal(el_fit_run(f, m, t, NULL), EL_OK);
+    el_stop why = EL_STOP_NONE;
+    /* a cancelled fit says so and leaves the model as it was */
+    assert_int_equal(el_fit_run(f, m, t, &why), EL_ERR_CANCELLED);
+    assert_int_equal(why, EL_STOP_CANCELLED);
+    assert_non_null(strstr(el_fit_errmsg(f), "cancelled after 2 of 16 starts"));
     struct el_fit_info fi;
     el_model_fit_info(m, &fi);
-    assert_int_equal(fi.nstarts, 2);
+    assert_int_equal(fi.fitted, 0);
     assert_int_equal(seen, 2);
+    assert_false(el_model_has_uncertainty(m));
+    for (size_t k = 0; k < 12; k++)
+        assert_true(el_model_param_value(m, k) == el_model_param_start(m, k));
     el_fit_destroy(f);
     el_model_destroy(m);
     el_table_destroy(t);
