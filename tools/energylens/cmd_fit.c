@@ -32,6 +32,9 @@ static void fit_help(void)
            "  --starts N           starting points (default 16)\n"
            "  --loss KIND          rel2 (default: mean squared relative error), log2, abs2\n"
            "  --max-evals N        objective evaluations per start (default 600)\n"
+           "  --structure MODE     auto (default): parameters the data cannot identify (an\n"
+           "                       axis that never varies) are held at a neutral value and\n"
+           "                       reported; fixed: estimate every parameter as written\n"
            "  --format text|json   summary on stdout (json prints the model file)\n"
            "  -q, --quiet          no summary\n\n%s",
            CLI_DATA_HELP);
@@ -48,7 +51,8 @@ enum {
     OPT_STARTS,
     OPT_LOSS,
     OPT_MAXEVALS,
-    OPT_FORMAT
+    OPT_FORMAT,
+    OPT_STRUCTURE
 };
 
 static int median_note(el_model *m, const el_table *t)
@@ -113,16 +117,40 @@ void print_fit_summary(FILE *f, const el_model *m)
             fprintf(f, "  %-8s %5.1f%%\n", fnames[k], 100.0 * share[k]);
         return;
     }
-    fprintf(f, "parameters:\n");
+    int unc = el_model_has_uncertainty(m);
+    if (unc) {
+        struct el_uncertainty_info ui;
+        el_model_uncertainty_info(m, &ui);
+        fprintf(f,
+                "held-out: leave-one-out error %.1f%% (rms of log error); 90%% prediction "
+                "intervals are about x/%.3f wide at the data (%s)\n",
+                100.0 * ui.cv_rmse, exp(1.645 * ui.sigma), ui.method);
+    }
+    if (fi.nfree && fi.nrows < fi.nfree)
+        fprintf(f,
+                "warning: %zu rows for %zu estimated parameters: the fit can interpolate the "
+                "rows; trust the intervals, not the training error\n",
+                fi.nrows, fi.nfree);
+    fprintf(f, "parameters:%s\n", unc ? " (value, 90% interval, bounds)" : "");
     size_t nat = 0;
     for (size_t k = 0; k < el_model_nparams(m); k++) {
-        double lo, hi;
+        double lo, hi, ilo, ihi;
         el_model_param_bounds(m, k, &lo, &hi);
-        int at = el_model_param_at_bound(m, k);
+        int at = el_model_param_at_bound(m, k) && !el_model_param_fixed(m, k);
         nat += (size_t)at;
-        fprintf(f, "  %-6s = %-12.6g [%g, %g]%s  %s\n", el_model_param_name(m, k),
-                el_model_param_value(m, k), lo, hi, at ? " AT BOUND" : "",
+        char iv[64] = "";
+        if (el_model_param_fixed(m, k))
+            snprintf(iv, sizeof iv, "held");
+        else if (at)
+            snprintf(iv, sizeof iv, "at bound");
+        else if (unc && el_model_param_interval(m, k, 0.9, &ilo, &ihi) == EL_OK)
+            snprintf(iv, sizeof iv, "%.4g .. %.4g", ilo, ihi);
+        fprintf(f, "  %-6s = %-12.6g %s%s%s [%g, %g]  %s\n", el_model_param_name(m, k),
+                el_model_param_value(m, k), unc ? "(" : "", iv, unc ? ")" : "", lo, hi,
                 el_model_param_meaning(m, k));
+        if (el_model_param_fixed(m, k) && *el_model_param_note(m, k))
+            fprintf(f, "           not identified (%s): held at %g\n", el_model_param_note(m, k),
+                    el_model_param_value(m, k));
     }
     if (nat)
         fprintf(f,
@@ -148,6 +176,7 @@ int cmd_fit(int argc, char **argv)
         {"loss", 1, NULL, OPT_LOSS},
         {"max-evals", 1, NULL, OPT_MAXEVALS},
         {"format", 1, NULL, OPT_FORMAT},
+        {"structure", 1, NULL, OPT_STRUCTURE},
         CLI_DATA_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -155,7 +184,7 @@ int cmd_fit(int argc, char **argv)
     struct data_opts d;
     memset(&d, 0, sizeof d);
     const char *output = NULL, *tmpl = NULL, *formula = NULL, *target = "energy_j";
-    const char *method = NULL;
+    const char *method = NULL, *structure = "auto";
     const char *bounds[CLI_MAX_LIST], *starts[CLI_MAX_LIST];
     size_t nbounds = 0, nstarts_opt = 0, nstarts = 0, max_evals = 0;
     unsigned long long seed = 0;
@@ -223,6 +252,11 @@ int cmd_fit(int argc, char **argv)
                 loss = EL_LOSS_ABS2;
             else
                 return cli_usage_error(cmd, "--loss '%s': expected rel2, log2 or abs2", optarg);
+            break;
+        case OPT_STRUCTURE:
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "fixed") != 0)
+                return cli_usage_error(cmd, "--structure '%s': expected auto or fixed", optarg);
+            structure = optarg;
             break;
         case OPT_FORMAT:
             if (!parse_format(optarg, &fmt) || fmt == FMT_CSV)
@@ -315,6 +349,7 @@ int cmd_fit(int argc, char **argv)
     }
     el_fit_set_seed(f, seed);
     el_fit_set_loss(f, loss);
+    el_fit_set_structure(f, structure);
     if (nstarts)
         el_fit_set_starts(f, nstarts);
     if (max_evals)

@@ -13,10 +13,13 @@ static void predict_help(void)
 {
     printf("usage: energylens predict MODEL.json DATA.csv... [-o OUT.csv] [options]\n\n"
            "Writes the input rows plus a column <target>_pred (energy_j_pred for energy\n"
-           "models). Without -o the CSV goes to stdout.\n\n"
+           "models) and, when the model carries uncertainty (EnergyLens fits), <target>_lo and\n"
+           "<target>_hi: a 90%% prediction interval for a new measurement at the row.\n"
+           "Without -o the CSV goes to stdout.\n\n"
            "options:\n"
            "  -o, --output FILE    write the CSV here (atomically)\n"
-           "  --entry K            MODEL is a discover front: use entry K, not the pick\n\n%s",
+           "  --entry K            MODEL is a discover front: use entry K, not the pick\n"
+           "  --level P            interval level (default 0.9; 0 omits the interval columns)\n\n%s",
            CLI_DATA_HELP);
 }
 
@@ -24,13 +27,15 @@ int cmd_predict(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", 0, NULL, 'h'}, {"output", 1, NULL, 'o'}, {"quiet", 0, NULL, 'q'},
-        {"entry", 1, NULL, OPT_FIRST_FREE}, CLI_DATA_LONGOPTS, {NULL, 0, NULL, 0},
+        {"entry", 1, NULL, OPT_FIRST_FREE}, {"level", 1, NULL, OPT_FIRST_FREE + 1},
+        CLI_DATA_LONGOPTS, {NULL, 0, NULL, 0},
     };
     const char *cmd = "predict";
     struct data_opts d;
     memset(&d, 0, sizeof d);
     const char *output = NULL;
     long entry = -1; /* a front file's pick */
+    double level = 0.9;
     optind = 1;
     opterr = 0;
     int c;
@@ -54,6 +59,10 @@ int cmd_predict(int argc, char **argv)
             entry = (long)k;
             break;
         }
+        case OPT_FIRST_FREE + 1:
+            if (!parse_num(optarg, &level) || !(level >= 0.0 && level < 1.0))
+                return cli_usage_error(cmd, "--level '%s': expected a number in [0, 1)", optarg);
+            break;
         case 'q':
             d.quiet = 1;
             break;
@@ -76,12 +85,19 @@ int cmd_predict(int argc, char **argv)
     }
     size_t n = el_table_nrows(t);
     double *pred = malloc((n ? n : 1) * sizeof *pred);
-    char colname[128];
+    double *lo = malloc((n ? n : 1) * sizeof *lo), *hi = malloc((n ? n : 1) * sizeof *hi);
+    char colname[128], loname[128], hiname[128];
     snprintf(colname, sizeof colname, "%s_pred", el_model_target(m));
-    if (!pred) {
+    snprintf(loname, sizeof loname, "%s_lo", el_model_target(m));
+    snprintf(hiname, sizeof hiname, "%s_hi", el_model_target(m));
+    int intervals = level > 0.0 && el_model_has_uncertainty(m);
+    if (!pred || !lo || !hi) {
         rc = cli_fail(cmd, EL_ERR_NOMEM, NULL);
-    } else if ((st = el_model_predict(m, t, pred, &err)) != EL_OK ||
-               (st = el_table_set_numeric(t, colname, pred, n, &err)) != EL_OK) {
+    } else if ((st = intervals ? el_model_predict_interval(m, t, level, pred, lo, hi, &err)
+                               : el_model_predict(m, t, pred, &err)) != EL_OK ||
+               (st = el_table_set_numeric(t, colname, pred, n, &err)) != EL_OK ||
+               (intervals && ((st = el_table_set_numeric(t, loname, lo, n, &err)) != EL_OK ||
+                              (st = el_table_set_numeric(t, hiname, hi, n, &err)) != EL_OK))) {
         rc = cli_fail_err(cmd, &err);
     } else if (output) {
         if ((st = el_table_write_csv(t, output, &err)) != EL_OK)
@@ -98,6 +114,8 @@ int cmd_predict(int argc, char **argv)
         }
     }
     free(pred);
+    free(lo);
+    free(hi);
     el_table_destroy(t);
     el_model_destroy(m);
     return rc;
