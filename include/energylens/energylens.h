@@ -672,6 +672,38 @@ EL_API int el_meter_has_power(const el_meter *m);
 /* Selects the devices to sum (NULL/0 = all). Cumulative energy changes
  * when the selection does: compare readings only within one selection. */
 EL_API el_status el_meter_select(el_meter *m, const unsigned *devices, size_t n);
+/* The devices el_meter_select chose (physical indices of the vendor
+ * library, NVML's numbering for nvml); returns how many (copies at most cap). */
+EL_API size_t el_meter_selected(const el_meter *m, unsigned *out, size_t cap);
+/* The environment variable that restricts which devices a process of this
+ * meter's vendor sees: CUDA_VISIBLE_DEVICES (nvml), ROCR_VISIBLE_DEVICES
+ * (rocm), ZE_AFFINITY_MASK (levelzero); NULL for rapl and command. */
+EL_API const char *el_meter_visible_env(const el_meter *m);
+/*
+ * Maps such a list ("2,3", "GPU-e50c424c-...,GPU-...", unique UUID
+ * prefixes, with or without "GPU-") to the meter's device indices, in list
+ * order: numbers are the vendor library's indices, anything else is matched
+ * against device UUIDs. An unknown index or UUID, an ambiguous prefix, a
+ * device listed twice or a MIG instance is EL_ERR_DATA naming it.
+ */
+EL_API el_status el_meter_map_visible(el_meter *m, const char *list, unsigned *out, size_t cap,
+                                      size_t *n, struct el_error *err);
+/* Device d's UUID ("GPU-..." for NVML); EL_ERR_UNAVAILABLE when the meter
+ * has none. */
+EL_API el_status el_meter_device_uuid(el_meter *m, size_t d, char *buf, size_t len);
+/* Device d's power limit now, its allowed minimum and maximum and its
+ * default, in W (NaN where the vendor does not say). EL_ERR_UNAVAILABLE when
+ * the meter cannot read it. */
+EL_API el_status el_meter_power_limit(el_meter *m, size_t d, double *cur_w, double *min_w,
+                                      double *max_w, double *default_w);
+/* Sets device d's power limit (W). Usually needs root: EL_ERR_UNAVAILABLE
+ * with the vendor's reason when not permitted or not supported. */
+EL_API el_status el_meter_set_power_limit(el_meter *m, size_t d, double watts,
+                                          struct el_error *err);
+/* Device d's temperature (C, NaN when unknown) and the vendor's bit mask of
+ * active clock-throttle reasons (NVML's nvmlClocksEventReasons; 0 = none). */
+EL_API el_status el_meter_thermal(el_meter *m, size_t d, double *temp_c,
+                                  unsigned long long *reasons);
 /* Switches to power integration (EL_ERR_UNAVAILABLE without power readings). */
 EL_API el_status el_meter_use_power(el_meter *m);
 

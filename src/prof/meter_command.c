@@ -126,4 +126,5 @@ static void cmd_close(el_meter *m)
 
 const struct eli_meter_backend eli_meter_command = {
     "command", cmd_open, cmd_read_energy, cmd_read_power, cmd_close,
+    NULL, NULL, NULL, NULL,
 };

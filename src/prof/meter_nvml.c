@@ -33,6 +33,17 @@ struct nvml_api {
     nvmlReturn_t (*DeviceGetPowerUsage)(nvmlDevice_t dev, unsigned int *mw);
     nvmlReturn_t (*SystemGetDriverVersion)(char *version, unsigned int length);
     const char *(*ErrorString)(nvmlReturn_t r); /* optional */
+    /* optional: device identity, power limit, temperature, throttling */
+    nvmlReturn_t (*DeviceGetUUID)(nvmlDevice_t dev, char *uuid, unsigned int length);
+    nvmlReturn_t (*DeviceGetPowerManagementLimit)(nvmlDevice_t dev, unsigned int *mw);
+    nvmlReturn_t (*DeviceGetPowerManagementLimitConstraints)(nvmlDevice_t dev, unsigned int *min_mw,
+                                                             unsigned int *max_mw);
+    nvmlReturn_t (*DeviceGetPowerManagementDefaultLimit)(nvmlDevice_t dev, unsigned int *mw);
+    nvmlReturn_t (*DeviceSetPowerManagementLimit)(nvmlDevice_t dev, unsigned int mw);
+    nvmlReturn_t (*DeviceGetTemperature)(nvmlDevice_t dev, int sensor, unsigned int *c);
+    nvmlReturn_t (*DeviceGetCurrentClocksEventReasons)(nvmlDevice_t dev, unsigned long long *r);
+    nvmlReturn_t (*DeviceGetCurrentClocksThrottleReasons)(nvmlDevice_t dev,
+                                                          unsigned long long *r);
 };
 
 #define SYM(field, req)                                                                            \
@@ -48,6 +59,14 @@ static const struct eli_sym nvml_syms[] = {
     SYM(DeviceGetPowerUsage, 1),
     SYM(SystemGetDriverVersion, 1),
     SYM(ErrorString, 0),
+    SYM(DeviceGetUUID, 0),
+    SYM(DeviceGetPowerManagementLimit, 0),
+    SYM(DeviceGetPowerManagementLimitConstraints, 0),
+    SYM(DeviceGetPowerManagementDefaultLimit, 0),
+    SYM(DeviceSetPowerManagementLimit, 0),
+    SYM(DeviceGetTemperature, 0),
+    SYM(DeviceGetCurrentClocksEventReasons, 0),
+    SYM(DeviceGetCurrentClocksThrottleReasons, 0),
 };
 #undef SYM
 
@@ -180,6 +199,81 @@ static void nvml_close(el_meter *m)
     m->priv = NULL;
 }
 
+static el_status nvml_uuid(el_meter *m, size_t d, char *buf, size_t len)
+{
+    struct nvml_priv *p = m->priv;
+    char u[96];
+    if (!p->api.DeviceGetUUID || p->api.DeviceGetUUID(p->dev[d], u, sizeof u) != NVML_SUCCESS)
+        return EL_ERR_UNAVAILABLE;
+    u[sizeof u - 1] = '\0';
+    snprintf(buf, len, "%s", u);
+    return EL_OK;
+}
+
+static el_status nvml_power_limit(el_meter *m, size_t d, double *cur_w, double *min_w,
+                                  double *max_w, double *default_w)
+{
+    struct nvml_priv *p = m->priv;
+    unsigned cur = 0, lo = 0, hi = 0, def = 0;
+    if (!p->api.DeviceGetPowerManagementLimit ||
+        p->api.DeviceGetPowerManagementLimit(p->dev[d], &cur) != NVML_SUCCESS)
+        return EL_ERR_UNAVAILABLE;
+    *cur_w = cur * 1e-3;
+    *min_w = *max_w = *default_w = ELI_NAN;
+    if (p->api.DeviceGetPowerManagementLimitConstraints &&
+        p->api.DeviceGetPowerManagementLimitConstraints(p->dev[d], &lo, &hi) == NVML_SUCCESS) {
+        *min_w = lo * 1e-3;
+        *max_w = hi * 1e-3;
+    }
+    if (p->api.DeviceGetPowerManagementDefaultLimit &&
+        p->api.DeviceGetPowerManagementDefaultLimit(p->dev[d], &def) == NVML_SUCCESS)
+        *default_w = def * 1e-3;
+    return EL_OK;
+}
+
+static el_status nvml_set_power_limit(el_meter *m, size_t d, double watts, char *why,
+                                      size_t whylen)
+{
+    struct nvml_priv *p = m->priv;
+    if (!p->api.DeviceSetPowerManagementLimit) {
+        snprintf(why, whylen, "nvmlDeviceSetPowerManagementLimit is missing from the library");
+        return EL_ERR_UNAVAILABLE;
+    }
+    nvmlReturn_t r = p->api.DeviceSetPowerManagementLimit(p->dev[d], (unsigned)(watts * 1e3 + 0.5));
+    if (r != NVML_SUCCESS) {
+        char eb[128];
+        snprintf(why, whylen, "nvmlDeviceSetPowerManagementLimit(%.0f W) on device %zu: %s%s",
+                 watts, d, nvml_errstr(&p->api, r, eb, sizeof eb),
+                 r == NVML_ERROR_NO_PERMISSION ? " (needs root)" : "");
+        return r == NVML_ERROR_NO_PERMISSION || r == NVML_ERROR_NOT_SUPPORTED ? EL_ERR_UNAVAILABLE
+                                                                              : EL_ERR_INVALID_ARG;
+    }
+    return EL_OK;
+}
+
+static el_status nvml_thermal(el_meter *m, size_t d, double *temp_c, unsigned long long *reasons)
+{
+    struct nvml_priv *p = m->priv;
+    unsigned t = 0;
+    unsigned long long r = 0;
+    int have = 0;
+    *temp_c = ELI_NAN;
+    *reasons = 0;
+    if (p->api.DeviceGetTemperature && p->api.DeviceGetTemperature(p->dev[d], 0, &t) == 0) {
+        *temp_c = t;
+        have = 1;
+    }
+    if ((p->api.DeviceGetCurrentClocksEventReasons &&
+         p->api.DeviceGetCurrentClocksEventReasons(p->dev[d], &r) == NVML_SUCCESS) ||
+        (p->api.DeviceGetCurrentClocksThrottleReasons &&
+         p->api.DeviceGetCurrentClocksThrottleReasons(p->dev[d], &r) == NVML_SUCCESS)) {
+        *reasons = r;
+        have = 1;
+    }
+    return have ? EL_OK : EL_ERR_UNAVAILABLE;
+}
+
 const struct eli_meter_backend eli_meter_nvml = {
-    "nvml", nvml_open, nvml_read_energy, nvml_read_power, nvml_close,
+    "nvml",        nvml_open,        nvml_read_energy,     nvml_read_power, nvml_close,
+    nvml_uuid,     nvml_power_limit, nvml_set_power_limit, nvml_thermal,
 };

@@ -317,6 +317,156 @@ el_status el_meter_select(el_meter *m, const unsigned *devices, size_t n)
     return EL_OK;
 }
 
+/* ---- device identity, visible devices, power limit, thermal ------------------ */
+
+const char *el_meter_visible_env(const el_meter *m)
+{
+    if (!m)
+        return NULL;
+    if (strcmp(m->be->kind, "nvml") == 0)
+        return "CUDA_VISIBLE_DEVICES";
+    if (strcmp(m->be->kind, "rocm") == 0)
+        return "ROCR_VISIBLE_DEVICES";
+    if (strcmp(m->be->kind, "levelzero") == 0)
+        return "ZE_AFFINITY_MASK";
+    return NULL;
+}
+
+el_status el_meter_device_uuid(el_meter *m, size_t d, char *buf, size_t len)
+{
+    if (!m || !buf || len == 0 || d >= m->ndev)
+        return EL_ERR_INVALID_ARG;
+    buf[0] = '\0';
+    if (!m->be->device_uuid)
+        return EL_ERR_UNAVAILABLE;
+    return m->be->device_uuid(m, d, buf, len);
+}
+
+static const char *strip_gpu(const char *s)
+{
+    return strncmp(s, "GPU-", 4) == 0 ? s + 4 : s;
+}
+
+el_status el_meter_map_visible(el_meter *m, const char *list, unsigned *out, size_t cap,
+                               size_t *n, struct el_error *err)
+{
+    if (!m || !list || !out || !n)
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_meter_map_visible: NULL argument");
+    *n = 0;
+    const char *var = el_meter_visible_env(m);
+    if (!var)
+        var = "the visible-device list";
+    const char *q = list;
+    while (*q) {
+        while (*q == ' ')
+            q++;
+        size_t len = strcspn(q, ",");
+        char e[128];
+        if (len == 0 || len >= sizeof e)
+            return eli_err(err, EL_ERR_DATA, "%s=%.200s: an empty or overlong entry", var, list);
+        memcpy(e, q, len);
+        e[len] = '\0';
+        while (len > 0 && e[len - 1] == ' ')
+            e[--len] = '\0';
+        q += strcspn(q, ",");
+        if (*q == ',')
+            q++;
+        if (*n == cap)
+            return eli_err(err, EL_ERR_LIMIT, "%s=%.200s: more than %zu devices", var, list, cap);
+        size_t k = 0;
+        while (e[k] >= '0' && e[k] <= '9')
+            k++;
+        unsigned idx = 0;
+        if (k == len && k > 0 && k < 6) {
+            idx = (unsigned)strtoul(e, NULL, 10);
+            if (idx >= m->ndev)
+                return eli_err(err, EL_ERR_DATA,
+                               "%s=%.200s: device %u does not exist (the %s meter has %zu)", var,
+                               list, idx, m->be->kind, m->ndev);
+        } else {
+            if (strncmp(e, "MIG-", 4) == 0)
+                return eli_err(err, EL_ERR_DATA,
+                               "%s=%.200s: '%s' is a MIG instance; MIG instances have no energy "
+                               "counter of their own: meter the whole GPU (meter.devices)",
+                               var, list, e);
+            if (!m->be->device_uuid)
+                return eli_err(err, EL_ERR_DATA,
+                               "%s=%.200s: '%s' is not an index and the %s meter has no device "
+                               "UUIDs",
+                               var, list, e, m->be->kind);
+            size_t found = 0, matches = 0;
+            const char *want = strip_gpu(e);
+            for (size_t d = 0; d < m->ndev; d++) {
+                char u[96];
+                if (m->be->device_uuid(m, d, u, sizeof u) != EL_OK)
+                    continue;
+                const char *have = strip_gpu(u);
+                if (*want && strncmp(have, want, strlen(want)) == 0) {
+                    found = d;
+                    matches++;
+                }
+            }
+            if (matches != 1)
+                return eli_err(err, EL_ERR_DATA, "%s=%.200s: '%s' %s", var, list, e,
+                               matches ? "matches more than one device UUID"
+                                       : "matches no device UUID of the meter");
+            idx = (unsigned)found;
+        }
+        for (size_t j = 0; j < *n; j++)
+            if (out[j] == idx)
+                return eli_err(err, EL_ERR_DATA, "%s=%.200s: device %u is listed twice", var,
+                               list, idx);
+        out[(*n)++] = idx;
+    }
+    if (*n == 0)
+        return eli_err(err, EL_ERR_DATA, "%s is empty: no device is visible", var);
+    return EL_OK;
+}
+
+el_status el_meter_power_limit(el_meter *m, size_t d, double *cur_w, double *min_w, double *max_w,
+                               double *default_w)
+{
+    if (!m || d >= m->ndev || !cur_w || !min_w || !max_w || !default_w)
+        return EL_ERR_INVALID_ARG;
+    if (!m->be->power_limit)
+        return EL_ERR_UNAVAILABLE;
+    return m->be->power_limit(m, d, cur_w, min_w, max_w, default_w);
+}
+
+el_status el_meter_set_power_limit(el_meter *m, size_t d, double watts, struct el_error *err)
+{
+    if (!m || d >= m->ndev || !(watts > 0 && watts < 1e6))
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_meter_set_power_limit: bad argument");
+    if (!m->be->set_power_limit)
+        return eli_err(err, EL_ERR_UNAVAILABLE, "the %s meter cannot set a power limit",
+                       m->be->kind);
+    char why[256] = "";
+    el_status st = m->be->set_power_limit(m, d, watts, why, sizeof why);
+    if (st != EL_OK)
+        return eli_err(err, st, "%s", why);
+    return EL_OK;
+}
+
+el_status el_meter_thermal(el_meter *m, size_t d, double *temp_c, unsigned long long *reasons)
+{
+    if (!m || d >= m->ndev || !temp_c || !reasons)
+        return EL_ERR_INVALID_ARG;
+    *temp_c = ELI_NAN;
+    *reasons = 0;
+    if (!m->be->thermal)
+        return EL_ERR_UNAVAILABLE;
+    return m->be->thermal(m, d, temp_c, reasons);
+}
+
+size_t el_meter_selected(const el_meter *m, unsigned *out, size_t cap)
+{
+    if (!m)
+        return 0;
+    for (size_t i = 0; i < m->nsel && i < cap; i++)
+        out[i] = m->sel[i];
+    return m->nsel;
+}
+
 el_status el_meter_use_power(el_meter *m)
 {
     if (!m)

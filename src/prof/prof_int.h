@@ -37,6 +37,16 @@ struct eli_meter_backend {
     el_status (*read_energy)(el_meter *m, size_t d, double *joules, double *range_j);
     el_status (*read_power)(el_meter *m, size_t d, double *watts);
     void (*close)(el_meter *m);
+    /* Optional (NULL when the backend has none): the device's stable
+     * identifier ("GPU-<uuid>" for NVML); its power limit now, its allowed
+     * range and default (W); setting it (W; needs privileges); its
+     * temperature (C) and the vendor's bit mask of active clock-throttle
+     * reasons (0 = none). */
+    el_status (*device_uuid)(el_meter *m, size_t d, char *buf, size_t len);
+    el_status (*power_limit)(el_meter *m, size_t d, double *cur_w, double *min_w, double *max_w,
+                             double *default_w);
+    el_status (*set_power_limit)(el_meter *m, size_t d, double watts, char *why, size_t whylen);
+    el_status (*thermal)(el_meter *m, size_t d, double *temp_c, unsigned long long *reasons);
 };
 
 extern const struct eli_meter_backend eli_meter_nvml;

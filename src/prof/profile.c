@@ -77,6 +77,11 @@ struct el_profiler {
     char log_rel[64];
     char server_version[96];
     double idle_w;
+    /* the devices metered for the current heavy configuration */
+    char devices_text[256]; /* "2,3" (vendor indices) */
+    char devices_uuid[ELI_METER_MAX_DEVICES][64];
+    unsigned devices[ELI_METER_MAX_DEVICES];
+    size_t ndevices;
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -442,7 +447,7 @@ static void build_columns(el_profiler *pf)
     static const char *const meas2[] = {
         "requests",      "completed",      "failed_requests", "window",
         "window_s",      "mean_inflight",  "throughput_rps",  "output_tok_per_s",
-        "latency_p90_s", "energy_method",  "meter",           "meter_flags",
+        "latency_p90_s", "energy_method",  "meter",           "metered_devices", "meter_flags",
         "model",         "server_version", "driver_version",  "started_at",
         "series",        "server_log"};
     for (size_t i = 0; i < sizeof meas2 / sizeof meas2[0]; i++) {
@@ -618,6 +623,12 @@ static el_status write_series(el_profiler *pf, size_t i, const char *rel,
                                       "backward_steps", (json_int_t)dh->backward_steps, "stalls",
                                       (json_int_t)dh->stalls, "jumps", (json_int_t)dh->jumps));
     json_object_set_new(root, "meter", m);
+    json_t *devs = json_array();
+    for (size_t d = 0; d < pf->ndevices; d++)
+        json_array_append_new(devs, json_pack("{s:I,s:s*}", "index", (json_int_t)pf->devices[d],
+                                              "uuid",
+                                              pf->devices_uuid[d][0] ? pf->devices_uuid[d] : NULL));
+    json_object_set_new(root, "devices", devs);
     json_t *win = json_object();
     json_object_set_new(win, "kind", json_string(w->steady ? "steady" : "full"));
     json_object_set_new(win, "t0", jnum(w->t0));
@@ -908,6 +919,7 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
     row_set(&r, "energy_method", "%s:%s%s%s", el_meter_kind(pf->meter), el_meter_method(pf->meter),
             note_in[0] ? ";" : "", note_in);
     row_set(&r, "meter", "%s", el_meter_description(pf->meter));
+    row_set(&r, "metered_devices", "%s", pf->devices_text);
     char ft[128];
     flags_text(&dh, ft, sizeof ft);
     row_set(&r, "meter_flags", "%s", ft);
@@ -1132,29 +1144,95 @@ static void server_version(el_profiler *pf, const struct expanded *x)
     clean_text(pf->server_version);
 }
 
+/* The visible-device list the server of heavy configuration h will see:
+ * server.env's value of the vendor's variable (CUDA_VISIBLE_DEVICES, ...),
+ * else the profiler's own environment (what Slurm sets); NULL when unset. */
+static char *visible_list(const el_profiler *pf, size_t h, const char **var)
+{
+    const el_plan *p = pf->plan;
+    *var = el_meter_visible_env(pf->meter);
+    if (!*var)
+        return NULL;
+    for (size_t k = 0; k < p->nenv; k++)
+        if (strcmp(p->env_key[k], *var) == 0)
+            return eli_plan_expand(p, p->env_val[k], h, 0);
+    const char *e = getenv(*var);
+    return e && *e ? eli_strdup(e) : NULL;
+}
+
+static void note_devices(el_profiler *pf)
+{
+    pf->ndevices = el_meter_selected(pf->meter, pf->devices, ELI_METER_MAX_DEVICES);
+    size_t off = 0;
+    pf->devices_text[0] = '\0';
+    for (size_t i = 0; i < pf->ndevices; i++) {
+        int w = snprintf(pf->devices_text + off, sizeof pf->devices_text - off, "%s%u",
+                         i ? "," : "", pf->devices[i]);
+        if (w > 0 && off + (size_t)w < sizeof pf->devices_text)
+            off += (size_t)w;
+        if (el_meter_device_uuid(pf->meter, pf->devices[i], pf->devices_uuid[i],
+                                 sizeof pf->devices_uuid[i]) != EL_OK)
+            pf->devices_uuid[i][0] = '\0';
+    }
+}
+
+/* Chooses the devices to meter for the configuration of point `first`:
+ * meter.devices lists them (vendor indices), or `all` / `used` apply to the
+ * devices the server can see (CUDA_VISIBLE_DEVICES and its ROCm and Level
+ * Zero equivalents, mapped to the vendor library's devices by index or
+ * UUID), or to every device when no such list is set. */
 static el_status select_devices(el_profiler *pf, size_t first, char *why, size_t whylen)
 {
     const el_plan *p = pf->plan;
-    if (p->devsel == DEV_ALL)
-        return el_meter_select(pf->meter, NULL, 0);
+    el_status st;
     if (p->devsel == DEV_LIST) {
-        el_status st = el_meter_select(pf->meter, p->devices, p->ndevices);
+        st = el_meter_select(pf->meter, p->devices, p->ndevices);
         if (st != EL_OK)
             snprintf(why, whylen, "meter.devices names a device the meter lacks (%zu devices)",
                      el_meter_ndevices(pf->meter));
+        else
+            note_devices(pf);
         return st;
     }
-    struct pointcfg c;
-    point_config(pf, first, &c);
-    if (c.gpus < 1 || (size_t)c.gpus > el_meter_ndevices(pf->meter)) {
-        snprintf(why, whylen, "needs %ld devices (tp x pp), the meter has %zu", c.gpus,
-                 el_meter_ndevices(pf->meter));
-        return EL_ERR_UNAVAILABLE;
-    }
+    const char *var = NULL;
+    char *vis = visible_list(pf, p->points[first].heavy, &var);
     unsigned dev[ELI_METER_MAX_DEVICES];
-    for (long d = 0; d < c.gpus; d++)
-        dev[d] = (unsigned)d;
-    return el_meter_select(pf->meter, dev, (size_t)c.gpus);
+    size_t nvis = 0;
+    int have_vis = vis != NULL;
+    if (vis) {
+        struct el_error err;
+        st = el_meter_map_visible(pf->meter, vis, dev, ELI_METER_MAX_DEVICES, &nvis, &err);
+        eli_free(vis);
+        if (st != EL_OK) {
+            snprintf(why, whylen, "%s", err.text);
+            return st;
+        }
+    } else {
+        nvis = el_meter_ndevices(pf->meter);
+        for (size_t d = 0; d < nvis; d++)
+            dev[d] = (unsigned)d;
+    }
+    size_t n = nvis;
+    if (p->devsel == DEV_USED) {
+        struct pointcfg c;
+        point_config(pf, first, &c);
+        if (c.gpus < 1 || (size_t)c.gpus > nvis) {
+            if (have_vis)
+                snprintf(why, whylen, "needs %ld devices (tp x pp), %s lists %zu", c.gpus, var,
+                         nvis);
+            else
+                snprintf(why, whylen, "needs %ld devices (tp x pp), the meter has %zu", c.gpus,
+                         nvis);
+            return EL_ERR_UNAVAILABLE;
+        }
+        n = (size_t)c.gpus;
+    }
+    st = el_meter_select(pf->meter, dev, n);
+    if (st == EL_OK)
+        note_devices(pf);
+    else
+        snprintf(why, whylen, "cannot select %zu devices of the meter", n);
+    return st;
 }
 
 static el_status run_heavy(el_profiler *pf, size_t first, size_t count)

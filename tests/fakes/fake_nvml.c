@@ -11,6 +11,12 @@
  *   FAKE_NVML_BACKWARD_AT=S    the counter drops by 5 kJ at S (a reset)
  *   FAKE_NVML_JUMP_AT=S        the counter jumps by 10 MJ at S
  *   FAKE_NVML_POWER_SCALE=X    power readings are X times the truth
+ *   FAKE_NVML_STATE_DIR=DIR    power limits persist in DIR/limitN (mW), like a
+ *                              GPU's, across processes (default: in memory)
+ *   FAKE_NVML_SET_LIMIT_ERROR=N nvmlDeviceSetPowerManagementLimit returns N
+ *   FAKE_NVML_THROTTLE=X       clock-event reasons bit mask (default 0)
+ * Device d has UUID GPU-fa4e0000-0000-4000-8000-0000000000dd (d in hex),
+ * power limits 200-700 W (default 700 W) and a temperature of 40 + d C.
  * fake_nvml_nosym.c builds the same library without
  * nvmlDeviceGetTotalEnergyConsumption (a missing symbol). */
 #include <stdio.h>
@@ -135,6 +141,129 @@ FAKE_API int nvmlDeviceGetPowerUsage(nvmlDevice_t dev, unsigned int *mw)
         return NVML_ERROR_INVALID_ARGUMENT;
     double w = fake_power_w(&fk.pm, dev->index, fake_now()) * fk.power_scale;
     *mw = (unsigned int)(w * 1000.0);
+    return NVML_SUCCESS;
+}
+
+FAKE_API int nvmlDeviceGetUUID(nvmlDevice_t dev, char *uuid, unsigned int length)
+{
+    if (!fk.init)
+        return NVML_ERROR_UNINITIALIZED;
+    if (!dev || !uuid || length < 41)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    snprintf(uuid, length, "GPU-fa4e0000-0000-4000-8000-%012x", dev->index);
+    return NVML_SUCCESS;
+}
+
+FAKE_API int nvmlDeviceGetHandleByUUID(const char *uuid, nvmlDevice_t *dev)
+{
+    if (!fk.init)
+        return NVML_ERROR_UNINITIALIZED;
+    for (unsigned d = 0; uuid && dev && d < fk.ndev; d++) {
+        char u[64];
+        nvmlDeviceGetUUID(&fk.dev[d], u, sizeof u);
+        if (strcmp(u, uuid) == 0) {
+            *dev = &fk.dev[d];
+            return NVML_SUCCESS;
+        }
+    }
+    return NVML_ERROR_INVALID_ARGUMENT;
+}
+
+#define FAKE_LIMIT_MIN 200000u
+#define FAKE_LIMIT_MAX 700000u
+static unsigned mem_limit[FAKE_MAX_DEV];
+
+static void limit_path(unsigned d, char *buf, size_t len)
+{
+    const char *dir = getenv("FAKE_NVML_STATE_DIR");
+    if (dir && *dir)
+        snprintf(buf, len, "%s/limit%u", dir, d);
+    else
+        buf[0] = '\0';
+}
+
+FAKE_API int nvmlDeviceGetPowerManagementLimit(nvmlDevice_t dev, unsigned int *mw)
+{
+    if (!fk.init)
+        return NVML_ERROR_UNINITIALIZED;
+    if (!dev || !mw)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    char path[512];
+    limit_path(dev->index, path, sizeof path);
+    unsigned v = mem_limit[dev->index] ? mem_limit[dev->index] : FAKE_LIMIT_MAX;
+    FILE *f = path[0] ? fopen(path, "r") : NULL;
+    if (f) {
+        if (fscanf(f, "%u", &v) != 1)
+            v = FAKE_LIMIT_MAX;
+        fclose(f);
+    }
+    *mw = v;
+    return NVML_SUCCESS;
+}
+
+FAKE_API int nvmlDeviceGetPowerManagementLimitConstraints(nvmlDevice_t dev, unsigned int *lo,
+                                                          unsigned int *hi)
+{
+    if (!fk.init)
+        return NVML_ERROR_UNINITIALIZED;
+    if (!dev || !lo || !hi)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    *lo = FAKE_LIMIT_MIN;
+    *hi = FAKE_LIMIT_MAX;
+    return NVML_SUCCESS;
+}
+
+FAKE_API int nvmlDeviceGetPowerManagementDefaultLimit(nvmlDevice_t dev, unsigned int *mw)
+{
+    if (!fk.init)
+        return NVML_ERROR_UNINITIALIZED;
+    if (!dev || !mw)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    *mw = FAKE_LIMIT_MAX;
+    return NVML_SUCCESS;
+}
+
+FAKE_API int nvmlDeviceSetPowerManagementLimit(nvmlDevice_t dev, unsigned int mw)
+{
+    if (!fk.init)
+        return NVML_ERROR_UNINITIALIZED;
+    int e = (int)fake_env("FAKE_NVML_SET_LIMIT_ERROR", 0);
+    if (e != 0)
+        return e;
+    if (!dev || mw < FAKE_LIMIT_MIN || mw > FAKE_LIMIT_MAX)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    char path[512], tmp[520];
+    limit_path(dev->index, path, sizeof path);
+    mem_limit[dev->index] = mw;
+    if (path[0]) {
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        FILE *f = fopen(tmp, "w");
+        if (!f)
+            return 999;
+        fprintf(f, "%u\n", mw);
+        fclose(f);
+        rename(tmp, path);
+    }
+    return NVML_SUCCESS;
+}
+
+FAKE_API int nvmlDeviceGetTemperature(nvmlDevice_t dev, int sensor, unsigned int *c)
+{
+    if (!fk.init)
+        return NVML_ERROR_UNINITIALIZED;
+    if (!dev || !c || sensor != 0)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    *c = 40 + dev->index;
+    return NVML_SUCCESS;
+}
+
+FAKE_API int nvmlDeviceGetCurrentClocksEventReasons(nvmlDevice_t dev, unsigned long long *r)
+{
+    if (!fk.init)
+        return NVML_ERROR_UNINITIALIZED;
+    if (!dev || !r)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    *r = (unsigned long long)fake_env("FAKE_NVML_THROTTLE", 0);
     return NVML_SUCCESS;
 }
 
