@@ -8,7 +8,13 @@
  * of the deployment (one scenario per split).
  *
  * Output: one line per split, then a summary line per metric (mean over
- * splits), pooled pairwise, and fit-time statistics.
+ * splits), pooled pairwise, and fit-time statistics; then the honesty of
+ * the model's uncertainty: the share of held-out rows inside their 90%
+ * prediction interval, and the calibration of the probability that the
+ * pick (the held-out row with the lowest prediction) is the measured
+ * optimum, from 400 posterior draws (el_model_sample) with and without the
+ * fitted observation noise: among splits where that probability is >= 0.9,
+ * how often the pick is the measured optimum.
  *
  * usage: bench_mlenergy [--cli build/energylens] [--data FILE] [--seeds 3]
  *                       [--extra 'fit options'] [--dump DIR] [--quiet]
@@ -134,6 +140,10 @@ int main(int argc, char **argv)
     size_t nsplit = 0, npw = 0, pairs = 0, conc = 0, ngroups = 0, nfail = 0;
     double *times = malloc(1000 * sizeof *times);
     size_t ntimes = 0;
+    size_t cov_in = 0, cov_n = 0, cov_splits = 0;
+    /* calibration bins of P(optimal): [0,.5) [.5,.9) [.9,1] x {params, params+noise} */
+    size_t cal_n[2][3] = {{0}}, cal_hit[2][3] = {{0}};
+    double cal_p[2][3] = {{0}};
     if (!quiet)
         printf("# group rows train seed mape pairwise top1 regret fit_seconds\n");
     for (size_t i = 0; i < n; i++) {
@@ -205,6 +215,53 @@ int main(int argc, char **argv)
                 }
                 el_metric_top1(y, p, nt, &top1);
                 el_metric_regret(y, p, nt, &regret);
+                double *lo = malloc(nt * sizeof *lo), *hi = malloc(nt * sizeof *hi);
+                enum { NDRAW = 400 };
+                double *dr = malloc(NDRAW * nt * sizeof *dr);
+                struct el_uncertainty_info ui;
+                if (el_model_predict_interval(m, test, 0.9, NULL, lo, hi, &err) == EL_OK &&
+                    el_model_sample(m, test, NDRAW, (uint64_t)s + 17u, dr, &err) == EL_OK &&
+                    el_model_uncertainty_info(m, &ui) == EL_OK) {
+                    cov_splits++;
+                    for (size_t k = 0; k < nt; k++) {
+                        cov_in += y[k] >= lo[k] && y[k] <= hi[k];
+                        cov_n++;
+                    }
+                    size_t pick = 0, best = 0;
+                    for (size_t k = 1; k < nt; k++) {
+                        if (p[k] < p[pick])
+                            pick = k;
+                        if (y[k] < y[best])
+                            best = k;
+                    }
+                    struct eli_rng nr;
+                    eli_rng_seed(&nr, (uint64_t)s * 7919u + nsplit);
+                    for (int noise = 0; noise < 2; noise++) {
+                        size_t wins = 0;
+                        for (size_t d = 0; d < NDRAW; d++) {
+                            size_t am = 0;
+                            double vm = HUGE_VAL;
+                            for (size_t k = 0; k < nt; k++) {
+                                double v = dr[d * nt + k];
+                                if (noise)
+                                    v *= exp(ui.sigma * eli_rng_normal(&nr));
+                                if (v < vm) {
+                                    vm = v;
+                                    am = k;
+                                }
+                            }
+                            wins += am == pick;
+                        }
+                        double pp = (double)wins / NDRAW;
+                        int bin = pp < 0.5 ? 0 : pp < 0.9 ? 1 : 2;
+                        cal_n[noise][bin]++;
+                        cal_hit[noise][bin] += pick == best;
+                        cal_p[noise][bin] += pp;
+                    }
+                }
+                free(lo);
+                free(hi);
+                free(dr);
                 sum_mape += mape;
                 sum_top1 += top1;
                 sum_regret += regret;
@@ -233,6 +290,22 @@ int main(int argc, char **argv)
            sum_regret / (double)nsplit);
     printf("fit process time: mean %.4f s, median %.4f s, max %.4f s\n", tsum / (double)ntimes,
            times[ntimes / 2], times[ntimes - 1]);
+    printf("90%% prediction intervals: cover %.1f%% of %zu held-out rows (%zu splits with "
+           "intervals)\n",
+           cov_n ? 100.0 * (double)cov_in / (double)cov_n : (double)NAN, cov_n, cov_splits);
+    for (int noise = 0; noise < 2; noise++) {
+        printf("P(pick is optimal), %s:", noise ? "parameter draws + observation noise"
+                                                : "parameter draws only");
+        static const char *const bins[3] = {"< 0.5", "0.5-0.9", ">= 0.9"};
+        for (int bin = 0; bin < 3; bin++)
+            printf("  %s: %zu splits, mean P %.2f, measured optimum %.1f%%;", bins[bin],
+                   cal_n[noise][bin],
+                   cal_n[noise][bin] ? cal_p[noise][bin] / (double)cal_n[noise][bin] : (double)NAN,
+                   cal_n[noise][bin] ? 100.0 * (double)cal_hit[noise][bin] /
+                                           (double)cal_n[noise][bin]
+                                     : (double)NAN);
+        printf("\n");
+    }
     unlink(train_path);
     unlink(model_path);
     rmdir(dir);
