@@ -929,6 +929,11 @@ struct el_bench_record {
                                                 and top1 as shares in [0, 1],
                                                 regret in percent */
     double fit_seconds;                      /* wall time of the fit(s) behind the record */
+    double cover90;   /* share of test rows inside their 90% prediction interval
+                         (NaN: the method has no intervals) */
+    double p_optimal; /* probability (parameter draws) that each scenario's pick
+                         is its optimum, mean over scenarios like top1; NaN
+                         without intervals */
 };
 
 /* Progress: called after each job from the thread that ran it, one call at

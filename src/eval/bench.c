@@ -49,7 +49,7 @@ static const size_t cross_k[] = {5, 10};
 /* Configuration variables a Latin hypercube spreads over. */
 static const char *const lhs_vars[] = {"tp", "pp", "batch", "s_in", "s_out"};
 
-enum { M_MAPE, M_R2, M_RMSE, M_PAIRWISE, M_SPEARMAN, M_TOP1, M_REGRET, M_COUNT };
+enum { M_MAPE, M_R2, M_RMSE, M_PAIRWISE, M_SPEARMAN, M_TOP1, M_REGRET, M_COVER90, M_POPT, M_COUNT };
 
 struct rec {
     size_t table, ds, from; /* from: SIZE_MAX unless cross-hw */
@@ -745,6 +745,58 @@ static double metric_or_nan(el_status (*fn)(const double *, const double *, size
     return fn(y, p, n, &v) == EL_OK ? v : (double)NAN;
 }
 
+/* Honesty of the model's uncertainty on the test rows (NaN for models
+ * without it): the share of rows inside their 90% prediction interval, and
+ * the probability (400 parameter draws, el_model_sample) that each
+ * scenario's pick - its row with the lowest prediction - is the optimum,
+ * averaged over scenarios like top-1, so records with a high probability
+ * can be checked against their top-1. */
+static void score_uncertainty(const el_model *m, const el_table *tt, const double *y,
+                              const double *p, const size_t *g, size_t n, double *cover,
+                              double *popt)
+{
+    enum { NDRAW = 400 };
+    *cover = *popt = (double)NAN;
+    if (!el_model_has_uncertainty(m) || n == 0)
+        return;
+    double *lo = eli_mallocarray(n, sizeof *lo), *hi = eli_mallocarray(n, sizeof *hi);
+    double *d = eli_mallocarray(NDRAW * n, sizeof *d);
+    if (lo && hi && d && el_model_predict_interval(m, tt, 0.9, NULL, lo, hi, NULL) == EL_OK &&
+        el_model_sample(m, tt, NDRAW, 1, d, NULL) == EL_OK) {
+        size_t in = 0;
+        for (size_t i = 0; i < n; i++)
+            in += y[i] >= lo[i] && y[i] <= hi[i];
+        *cover = (double)in / (double)n;
+        double psum = 0.0;
+        size_t ng = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t first = 0;
+            while (g[first] != g[i])
+                first++;
+            if (first != i)
+                continue; /* scenario already done */
+            size_t pick = i;
+            for (size_t k = i; k < n; k++)
+                if (g[k] == g[i] && p[k] < p[pick])
+                    pick = k;
+            size_t wins = 0;
+            for (size_t r = 0; r < NDRAW; r++) {
+                size_t am = pick;
+                for (size_t k = i; k < n; k++)
+                    if (g[k] == g[i] && d[r * n + k] < d[r * n + am])
+                        am = k;
+                wins += am == pick;
+            }
+            psum += (double)wins / NDRAW;
+            ng++;
+        }
+        *popt = psum / (double)ng;
+    }
+    eli_free(lo);
+    eli_free(hi);
+    eli_free(d);
+}
+
 /* Predicts test rows with m and fills the metrics of r. */
 static el_status score(const el_bench *b, const struct btable *bt, const el_model *m,
                        const size_t *test, size_t ntest, struct rec *r, struct el_error *err)
@@ -784,6 +836,7 @@ static el_status score(const el_bench *b, const struct btable *bt, const el_mode
     } else {
         r->m[M_PAIRWISE] = r->m[M_SPEARMAN] = r->m[M_TOP1] = r->m[M_REGRET] = (double)NAN;
     }
+    score_uncertainty(m, tt, y, p, g, ntest, &r->m[M_COVER90], &r->m[M_POPT]);
 done:
     eli_free(p);
     eli_free(y);
@@ -1188,6 +1241,8 @@ static void fill_record(const el_bench *b, const struct rec *r, struct el_bench_
     out->spearman = r->m[M_SPEARMAN];
     out->top1 = r->m[M_TOP1];
     out->regret = r->m[M_REGRET];
+    out->cover90 = r->m[M_COVER90];
+    out->p_optimal = r->m[M_POPT];
     out->fit_seconds = r->fit_s;
 }
 
@@ -1318,8 +1373,10 @@ char *el_bench_to_json(const el_bench *b)
         json_str(&o, r.method);
         eli_buf_printf(&o, ", \"n_train\": %zu, \"seed\": %llu", r.n_train,
                        (unsigned long long)r.seed);
-        const char *names[] = {"mape", "r2", "rmse", "pairwise", "spearman", "top1", "regret"};
-        double vals[] = {r.mape, r.r2, r.rmse, r.pairwise, r.spearman, r.top1, r.regret};
+        const char *names[] = {"mape",     "r2",   "rmse",   "pairwise", "spearman",
+                               "top1",     "regret", "cover90", "p_optimal"};
+        double vals[] = {r.mape, r.r2,     r.rmse,    r.pairwise, r.spearman,
+                         r.top1, r.regret, r.cover90, r.p_optimal};
         for (size_t m = 0; m < M_COUNT; m++) {
             eli_buf_printf(&o, ", \"%s\": ", names[m]);
             json_num(&o, vals[m]);

@@ -49,6 +49,10 @@ static double field(const struct el_bench_record *r, const char *name)
         return r->regret;
     if (strcmp(name, "fit_seconds") == 0)
         return r->fit_seconds;
+    if (strcmp(name, "cover90") == 0)
+        return r->cover90;
+    if (strcmp(name, "p_optimal") == 0)
+        return r->p_optimal;
     return (double)NAN;
 }
 
@@ -190,7 +194,7 @@ static void section_splits(struct eli_buf *o, const el_bench *b, const char *tab
     size_t nm = distinct(b, &f, 0, meth);
     eli_buf_puts(o, "\n### Core protocol: 60/40 scenario splits (datasets >= 8 rows)\n\n"
                     "| method | MAPE % | R^2 (median) | pairwise % | top-1 % | regret % | "
-                    "splits |\n|---|---:|---:|---:|---:|---:|---:|\n");
+                    "90% PI cover % | splits |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (size_t m = 0; m < nm; m++) {
         f.method = meth[m];
         size_t c;
@@ -200,7 +204,29 @@ static void section_splits(struct eli_buf *o, const el_bench *b, const char *tab
         cell(o, aggregate(b, &f, "pairwise", AGG_MEAN, NULL), 100, 1);
         cell(o, aggregate(b, &f, "top1", AGG_MEAN, NULL), 100, 1);
         cell(o, aggregate(b, &f, "regret", AGG_MEAN, NULL), 1, 1);
+        cell(o, aggregate(b, &f, "cover90", AGG_MEAN, NULL), 100, 1);
         eli_buf_printf(o, " %zu |\n", c);
+    }
+    /* Calibration of P(optimal): splits whose pick had P >= 0.9 must be
+     * right (top-1) at least that often. */
+    for (size_t m = 0; m < nm; m++) {
+        size_t hi_n = 0;
+        double hi_top1 = 0.0, hi_p = 0.0;
+        for (size_t k = 0; k < el_bench_nresults(b); k++) {
+            struct el_bench_record r;
+            f.method = meth[m];
+            if (el_bench_result(b, k, &r) != EL_OK || !matches(&r, &f) ||
+                !(r.p_optimal >= 0.9) || !isfinite(r.top1))
+                continue;
+            hi_n++;
+            hi_top1 += r.top1;
+            hi_p += r.p_optimal;
+        }
+        if (hi_n)
+            eli_buf_printf(o,
+                           "\n%s: %zu splits picked with P(optimal) >= 0.9 (mean %.2f); the "
+                           "pick is the measured optimum in %.1f%% of them.\n",
+                           meth[m], hi_n, hi_p / (double)hi_n, 100.0 * hi_top1 / (double)hi_n);
     }
 }
 
