@@ -1,7 +1,8 @@
-/* metrics.c - the accuracy and ranking metrics of DESIGN.md section 5: MAPE,
- * R^2 and RMSE judge predicted energies, pairwise accuracy, Spearman's rho,
- * top-1 and regret judge how well predictions order configurations, which is
- * what selection needs. Every public metric validates its whole input first
+/* metrics.c - the ranking metrics of DESIGN.md section 5: pairwise
+ * accuracy, Spearman's rho, top-1 and regret judge how well predictions
+ * order configurations, which is what selection needs. (MAPE, R^2 and RMSE,
+ * which judge predicted energies and which the fit reports, live below the
+ * estimators in src/model/fit_metrics.c.) Every public metric validates its whole input first
  * (NULL -> EL_ERR_INVALID_ARG, a non-finite value -> EL_ERR_NUMERIC) and
  * returns EL_ERR_DATA where the metric is undefined, so a caller never
  * receives NaN. Comparisons of y and p are exact: they are data, not computed
@@ -12,87 +13,13 @@
 #include "../core/core_int.h"
 
 #include "eval_int.h"
+#include "../model/model_int.h" /* eli_metric_check_args, eli_metric_result */
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/banned.h"
-
-/* NULL checks, then finiteness: both apply before any size rule. */
-static el_status check_args(const double *y, const double *p, size_t n, const void *out)
-{
-    if (!out || (n > 0 && (!y || !p)))
-        return EL_ERR_INVALID_ARG;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(y[i]) || !isfinite(p[i]))
-            return EL_ERR_NUMERIC;
-    }
-    return EL_OK;
-}
-
-/* A finite metric value, or EL_ERR_NUMERIC when the arithmetic overflowed. */
-static el_status put_result(double v, double *out)
-{
-    if (!isfinite(v))
-        return EL_ERR_NUMERIC;
-    *out = v;
-    return EL_OK;
-}
-
-el_status el_metric_mape(const double *y, const double *p, size_t n, double *out)
-{
-    ELI_TRY(check_args(y, p, n, out));
-    if (n < 1)
-        return EL_ERR_DATA;
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (y[i] == 0.0)
-            return EL_ERR_DATA;
-        sum += fabs(p[i] - y[i]) / fabs(y[i]);
-    }
-    return put_result(sum / (double)n * 100.0, out);
-}
-
-el_status el_metric_r2(const double *y, const double *p, size_t n, double *out)
-{
-    ELI_TRY(check_args(y, p, n, out));
-    if (n < 2)
-        return EL_ERR_DATA;
-    /* Zero variance is decided exactly, not from a rounded sum of squares. */
-    int constant = 1;
-    double mean = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        if (y[i] != y[0])
-            constant = 0;
-        mean += y[i];
-    }
-    if (constant)
-        return EL_ERR_DATA;
-    mean /= (double)n;
-    double ss_res = 0.0, ss_tot = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double r = y[i] - p[i], d = y[i] - mean;
-        ss_res += r * r;
-        ss_tot += d * d;
-    }
-    if (!(ss_tot > 0.0))
-        return isfinite(ss_tot) ? EL_ERR_DATA : EL_ERR_NUMERIC;
-    return put_result(1.0 - ss_res / ss_tot, out);
-}
-
-el_status el_metric_rmse(const double *y, const double *p, size_t n, double *out)
-{
-    ELI_TRY(check_args(y, p, n, out));
-    if (n < 1)
-        return EL_ERR_DATA;
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double r = p[i] - y[i];
-        sum += r * r;
-    }
-    return put_result(sqrt(sum / (double)n), out);
-}
 
 /* ---- pair counts ---------------------------------------------------------- */
 
@@ -252,7 +179,7 @@ done:
 el_status el_metric_pairwise(const double *y, const double *p, size_t n, double *out,
                              size_t *npairs)
 {
-    ELI_TRY(check_args(y, p, n, out));
+    ELI_TRY(eli_metric_check_args(y, p, n, out));
     if (n < 2)
         return EL_ERR_DATA;
     size_t np = 0, nc = 0;
@@ -337,7 +264,7 @@ static enum spearman_outcome spearman_core(const double *y, const double *p, siz
 
 el_status el_metric_spearman(const double *y, const double *p, size_t n, double *out)
 {
-    ELI_TRY(check_args(y, p, n, out));
+    ELI_TRY(eli_metric_check_args(y, p, n, out));
     if (n < 2)
         return EL_ERR_DATA;
     el_status st = EL_OK;
@@ -353,7 +280,7 @@ el_status el_metric_spearman(const double *y, const double *p, size_t n, double 
         st = EL_ERR_DATA;
         goto done;
     }
-    st = put_result(rho, out);
+    st = eli_metric_result(rho, out);
 done:
     eli_free(items);
     eli_free(ry);
@@ -380,7 +307,7 @@ static void pick(const double *y, const double *p, size_t n, size_t *argmin_p, d
 
 el_status el_metric_top1(const double *y, const double *p, size_t n, double *out)
 {
-    ELI_TRY(check_args(y, p, n, out));
+    ELI_TRY(eli_metric_check_args(y, p, n, out));
     if (n < 1)
         return EL_ERR_DATA;
     size_t k;
@@ -392,7 +319,7 @@ el_status el_metric_top1(const double *y, const double *p, size_t n, double *out
 
 el_status el_metric_regret(const double *y, const double *p, size_t n, double *out)
 {
-    ELI_TRY(check_args(y, p, n, out));
+    ELI_TRY(eli_metric_check_args(y, p, n, out));
     if (n < 1)
         return EL_ERR_DATA;
     size_t k;
@@ -400,7 +327,7 @@ el_status el_metric_regret(const double *y, const double *p, size_t n, double *o
     pick(y, p, n, &k, &my);
     if (!(my > 0.0))
         return EL_ERR_DATA;
-    return put_result((y[k] - my) / my * 100.0, out);
+    return eli_metric_result((y[k] - my) / my * 100.0, out);
 }
 
 /* ---- grouped (per scenario) metrics ---------------------------------------- */
@@ -512,7 +439,7 @@ el_status eli_metrics_grouped(const double *y, const double *p, const size_t *gr
     if (!out)
         return EL_ERR_INVALID_ARG;
     memset(out, 0, sizeof *out);
-    ELI_TRY(check_args(y, p, n, out));
+    ELI_TRY(eli_metric_check_args(y, p, n, out));
     if (n < 1)
         return EL_ERR_DATA;
     el_status st = EL_OK;

@@ -15,7 +15,6 @@
  *    Pereyra 1973), so a start is never off by orders of magnitude;
  *  - several seeded starts; the best final loss wins. */
 #include "../core/core_int.h"
-#include "../eval/eval_int.h"
 #include "../model/model_int.h"
 #include "fit_int.h"
 

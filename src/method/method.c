@@ -5,7 +5,7 @@
  * a linear formula whose coefficients come from GSL's least squares, MaverIQ
  * is a template fitted by the same NLopt path as EnergyLens-12. Tree
  * baselines are XGBoost ensembles (src/ml) wrapped as parameterless models. */
-#include "model_int.h"
+#include "../model/model_int.h"
 #include "../ml/ml_int.h"
 
 #include <gsl/gsl_errno.h>

@@ -80,4 +80,10 @@ el_status eli_model_from_booster(const char *method, struct eli_booster *b,
  * random positive inputs). */
 void eli_model_detect_linear(el_model *m);
 
+/* Shared checks of the metrics (fit_metrics.c, src/eval/metrics.c): NULL
+ * y/p/out -> EL_ERR_INVALID_ARG, then a non-finite value -> EL_ERR_NUMERIC. */
+el_status eli_metric_check_args(const double *y, const double *p, size_t n, const void *out);
+/* Stores a finite metric value; EL_ERR_NUMERIC when the arithmetic overflowed. */
+el_status eli_metric_result(double v, double *out);
+
 #endif
