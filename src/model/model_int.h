@@ -80,6 +80,22 @@ el_status eli_model_from_booster(const char *method, struct eli_booster *b,
  * random positive inputs). */
 void eli_model_detect_linear(el_model *m);
 
+/* Front files (front_file.c). If `text` is a discover front file (JSON with
+ * an "energylens_front" key), builds entry k (k < 0: the pick) as a model,
+ * sets *handled = 1 and returns the status; otherwise sets *handled = 0 and
+ * returns EL_OK without touching *out. */
+el_status eli_model_from_front(const char *text, long k, el_model **out, struct el_error *err,
+                               int *handled);
+/* A model of front entry e with constant values `values` over vars, its
+ * constants unbounded parameters (target may be NULL). */
+el_status eli_model_from_entry(const el_expr *e, const double *values, char *const *vars,
+                               size_t nvars, const char *target, el_model **out,
+                               struct el_error *err);
+/* Records a front entry's search figures as the model's fit information. */
+void eli_model_set_discover_info(el_model *m, const char *lk, double loss, double r2, double mape,
+                                 double rmse, size_t nrows, size_t evals, uint64_t seed,
+                                 uint64_t checksum, double seconds);
+
 /* Shared checks of the metrics (fit_metrics.c, src/eval/metrics.c): NULL
  * y/p/out -> EL_ERR_INVALID_ARG, then a non-finite value -> EL_ERR_NUMERIC. */
 el_status eli_metric_check_args(const double *y, const double *p, size_t n, const void *out);

@@ -6,7 +6,6 @@
  * significant digits so a saved model predicts bit-for-bit as the fitted one. */
 #include "model_int.h"
 #include "../ml/ml_int.h"
-#include "../sr/sr_hook.h" /* discover front files (src/sr/front.c) */
 
 #include <jansson.h>
 #include <math.h>
@@ -225,9 +224,9 @@ el_status el_model_from_json(const char *text, el_model **out, struct el_error *
     *out = NULL;
     if (!text)
         return eli_err(err, EL_ERR_INVALID_ARG, "no JSON text");
-    { /* [discover hook] a symbolic-regression front file loads as its pick */
+    { /* a discover front file (front_file.c) loads as its pick */
         int handled = 0;
-        el_status fst = eli_sr_front_to_model(text, -1, out, err, &handled);
+        el_status fst = eli_model_from_front(text, -1, out, err, &handled);
         if (handled)
             return fst;
     }

@@ -14,9 +14,10 @@
  * exponents stay literal numbers: x^2 reads better than x^c1 and refits the
  * same. So a front file is a model file too: el_model_load() returns its
  * pick, el_model_load_entry() any entry, and an entry's "formula" is what
- * `fit --formula` takes to refit the structure on other data. */
+ * `fit --formula` takes to refit the structure on other data. Reading a
+ * front file back as a model belongs to the model layer
+ * (src/model/front_file.c), which this file builds on. */
 #include "sr_int.h"
-#include "sr_hook.h"
 #include "../model/model_int.h"
 
 #include <jansson.h>
@@ -28,7 +29,6 @@
 
 #define LOSS_FLOOR     1e-14
 #define FRONT_FORMAT   1
-#define FRONT_MAXBYTES ((size_t)64 << 20)
 #define MAX_NOTES      64
 /* A more complex entry must lower the loss by more than a part per million:
  * smaller gains are rounding, and would only clutter the front. */
@@ -689,59 +689,6 @@ static const char *loss_kind(el_loss l)
     return l == EL_LOSS_REL2 ? "rel2" : "nmse";
 }
 
-static el_status model_of(const el_expr *e, const double *values, char *const *vars, size_t nvars,
-                          const char *target, el_model **out, struct el_error *err)
-{
-    char *formula = el_expr_to_string(e, EL_FMT_TEXT, NULL, 0);
-    size_t np = el_expr_nparams(e);
-    struct eli_param_spec *specs = eli_calloc(np ? np : 1, sizeof *specs);
-    el_status st = EL_ERR_NOMEM;
-    if (!formula || !specs) {
-        eli_err(err, st, "out of memory");
-        goto done;
-    }
-    for (size_t k = 0; k < np; k++) {
-        specs[k].name = el_expr_param_name(e, k);
-        specs[k].meaning = "constant found by discover";
-        specs[k].lo = -(double)INFINITY;
-        specs[k].hi = (double)INFINITY;
-        specs[k].start = values[k];
-        specs[k].logscale = 0;
-    }
-    st = eli_model_build(formula, (const char *const *)vars, nvars, specs, np, NULL, 0, NULL, out,
-                         err);
-    if (st == EL_OK && target && (st = el_model_set_target(*out, target)) != EL_OK) {
-        el_model_destroy(*out);
-        *out = NULL;
-        eli_err(err, st, "cannot set the target");
-    }
-done:
-    el_free(formula);
-    eli_free(specs);
-    return st;
-}
-
-static void set_fit_info(el_model *m, const char *lk, double loss, double r2, double mape,
-                         double rmse, size_t nrows, size_t evals, uint64_t seed, uint64_t checksum,
-                         double seconds)
-{
-    struct el_fit_info *fi = &m->info;
-    fi->fitted = 1;
-    snprintf(fi->method, sizeof fi->method, "discover");
-    snprintf(fi->loss_kind, sizeof fi->loss_kind, "%s", lk);
-    snprintf(fi->stop, sizeof fi->stop, "symbolic regression front entry");
-    fi->loss = loss;
-    fi->r2 = r2;
-    fi->mape = mape;
-    fi->rmse = rmse;
-    fi->nrows = nrows;
-    fi->nstarts = 1;
-    fi->nevals = evals;
-    fi->seed = seed;
-    fi->data_checksum = checksum;
-    fi->seconds = seconds;
-}
-
 el_status el_sr_front_model(const el_sr *s, size_t k, el_model **out)
 {
     if (!out)
@@ -750,10 +697,10 @@ el_status el_sr_front_model(const el_sr *s, size_t k, el_model **out)
     if (!s || k >= s->nfront)
         return EL_ERR_INVALID_ARG;
     const struct entry *e = &s->front[k];
-    el_status st = model_of(e->expr, e->values, s->run_vars, s->nrun_vars, s->target, out, NULL);
+    el_status st = eli_model_from_entry(e->expr, e->values, s->run_vars, s->nrun_vars, s->target, out, NULL);
     if (st != EL_OK)
         return st;
-    set_fit_info(*out, loss_kind(s->loss), e->loss, e->r2, e->mape, e->rmse, s->stats.nrows,
+    eli_model_set_discover_info(*out, loss_kind(s->loss), e->loss, e->r2, e->mape, e->rmse, s->stats.nrows,
                  s->stats.evals, s->cfg.seed, s->checksum, s->stats.seconds);
     for (size_t i = 0; i < s->nnotes && st == EL_OK; i++)
         st = el_model_set_note(*out, s->note_keys[i], s->note_values[i]);
@@ -879,168 +826,5 @@ el_status el_sr_save(const el_sr *s, const char *path, struct el_error *err)
     }
     el_status st = eli_write_file_atomic(path, b.data, b.len, err);
     eli_buf_free(&b);
-    return st;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Front file -> model                                                       */
-/* ------------------------------------------------------------------------ */
-
-static const char *jstr(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static double jnum(json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_number(v) ? json_number_value(v) : (double)NAN;
-}
-
-el_status eli_sr_front_to_model(const char *text, long k, el_model **out, struct el_error *err,
-                                int *handled)
-{
-    *handled = 0;
-    json_error_t jerr;
-    json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root || !json_is_object(root) || !json_object_get(root, "energylens_front")) {
-        json_decref(root);
-        return EL_OK;
-    }
-    *handled = 1;
-    *out = NULL;
-    el_status st = EL_ERR_PARSE;
-    char **vars = NULL;
-    size_t nv = 0;
-    el_expr *e = NULL;
-    double *vals = NULL;
-    const char **pnames = NULL;
-    json_t *entries = json_object_get(root, "entries");
-    json_t *jv = json_object_get(root, "variables");
-    if (!json_is_integer(json_object_get(root, "energylens_front")) || !json_is_array(entries) ||
-        !json_is_array(jv)) {
-        eli_err(err, st, "front file lacks \"entries\" or \"variables\"");
-        goto done;
-    }
-    size_t ne = json_array_size(entries);
-    if (k < 0) {
-        json_t *p = json_object_get(root, "pick");
-        k = json_is_integer(p) ? (long)json_integer_value(p) : -1;
-    }
-    if (k < 0 || (size_t)k >= ne) {
-        st = eli_err(err, EL_ERR_INVALID_ARG, "front entry %ld does not exist (the file has %zu)",
-                     k, ne);
-        goto done;
-    }
-    json_t *en = json_array_get(entries, (size_t)k);
-    const char *formula = jstr(en, "formula");
-    json_t *consts = json_object_get(en, "constants");
-    if (!formula || !json_is_object(consts)) {
-        eli_err(err, st, "front entry %ld lacks \"formula\" or \"constants\"", k);
-        goto done;
-    }
-    nv = json_array_size(jv);
-    vars = eli_calloc(nv ? nv : 1, sizeof *vars);
-    size_t np = json_object_size(consts);
-    pnames = eli_calloc(np ? np : 1, sizeof *pnames);
-    vals = eli_calloc(np ? np : 1, sizeof *vals);
-    if (!vars || !pnames || !vals) {
-        st = eli_err(err, EL_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    for (size_t v = 0; v < nv; v++) {
-        const char *name = json_string_value(json_array_get(jv, v));
-        vars[v] = name ? eli_strdup(name) : NULL;
-        if (!vars[v]) {
-            st = eli_err(err, name ? EL_ERR_NOMEM : EL_ERR_PARSE, "front file: bad variable %zu",
-                         v + 1);
-            goto done;
-        }
-    }
-    const char *key;
-    json_t *val;
-    size_t p = 0;
-    json_object_foreach(consts, key, val)
-    {
-        if (!json_is_number(val)) {
-            eli_err(err, st, "front entry %ld: constant '%s' is not a number", k, key);
-            goto done;
-        }
-        pnames[p] = key;
-        vals[p] = json_number_value(val);
-        p++;
-    }
-    st = eli_expr_parse_ex(formula, (const char *const *)vars, nv, pnames, np, 0, &e, err);
-    if (st != EL_OK)
-        goto done;
-    st = model_of(e, vals, vars, nv, jstr(root, "target"), out, err);
-    if (st != EL_OK)
-        goto done;
-    json_t *search = json_object_get(root, "search");
-    json_t *rows = json_object_get(search, "rows"), *ev = json_object_get(search, "evaluations"),
-           *seed = json_object_get(search, "seed");
-    const char *lk = jstr(root, "loss_kind");
-    unsigned long long cs = 0;
-    const char *hx = jstr(search, "data_checksum");
-    for (; hx && *hx; hx++) {
-        int c = *hx;
-        int dgt = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : 0;
-        cs = cs * 16 + (unsigned)dgt;
-    }
-    set_fit_info(*out, lk ? lk : "", jnum(en, "loss"), jnum(en, "r2"), jnum(en, "mape"),
-                 jnum(en, "rmse"), json_is_integer(rows) ? (size_t)json_integer_value(rows) : 0,
-                 json_is_integer(ev) ? (size_t)json_integer_value(ev) : 0,
-                 json_is_integer(seed) ? (uint64_t)json_integer_value(seed) : 0, cs,
-                 jnum(search, "seconds"));
-    json_t *data = json_object_get(root, "data");
-    json_object_foreach(data, key, val)
-    {
-        if (json_is_string(val) &&
-            (st = el_model_set_note(*out, key, json_string_value(val))) != EL_OK)
-            goto done;
-    }
-    char ebuf[32];
-    snprintf(ebuf, sizeof ebuf, "%ld", k);
-    st = el_model_set_note(*out, "front_entry", ebuf);
-done:
-    if (st != EL_OK) {
-        el_model_destroy(*out);
-        *out = NULL;
-    }
-    el_expr_destroy(e);
-    eli_free(vals);
-    eli_free(pnames);
-    free_names(vars, nv);
-    json_decref(root);
-    return st;
-}
-
-el_status el_model_load_entry(const char *path, long k, el_model **out, struct el_error *err)
-{
-    if (!out)
-        return eli_err(err, EL_ERR_INVALID_ARG, "no output handle");
-    *out = NULL;
-    if (!path)
-        return eli_err(err, EL_ERR_INVALID_ARG, "no path");
-    char *text;
-    ELI_TRY(eli_read_file(path, FRONT_MAXBYTES, &text, NULL, err));
-    int handled = 0;
-    el_status st = eli_sr_front_to_model(text, k, out, err, &handled);
-    if (!handled) {
-        if (k > 0)
-            st = eli_err(err, EL_ERR_INVALID_ARG,
-                         "%s is a model file, not a discover front: it has no entry %ld", path, k);
-        else
-            st = el_model_from_json(text, out, err);
-    }
-    eli_free(text);
-    if (st != EL_OK && err) {
-        char msg[sizeof err->text];
-        snprintf(msg, sizeof msg, "%s", err->text);
-        if (strncmp(msg, path, strlen(path)) != 0)
-            snprintf(err->text, sizeof err->text, "%.200s: %.300s", path, msg);
-        snprintf(err->file, sizeof err->file, "%s", path);
-    }
     return st;
 }
