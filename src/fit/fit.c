@@ -516,7 +516,7 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     f->errmsg[0] = '\0';
     if (!m || !t)
         return fit_fail(f, EL_ERR_INVALID_ARG, "fit: no model or no table");
-    if (m->booster)
+    if (m->engine)
         return fit_fail(f, EL_ERR_INVALID_ARG,
                         "a %s model has no parameters to fit; train it with el_fit_method",
                         m->method);

@@ -90,7 +90,7 @@ static el_status set_train_metrics(el_model *m, const el_table *t, const double 
         memset(fi, 0, sizeof *fi);
         fi->fitted = 1;
         snprintf(fi->method, sizeof fi->method, "%s", m->method);
-        snprintf(fi->loss_kind, sizeof fi->loss_kind, "%s", m->booster ? "sq" : "ols");
+        snprintf(fi->loss_kind, sizeof fi->loss_kind, "%s", m->engine ? "sq" : "ols");
         snprintf(fi->stop, sizeof fi->stop, "done");
         if (el_metric_mape(y, p, n, &fi->mape) != EL_OK)
             fi->mape = (double)NAN;
@@ -216,7 +216,7 @@ static el_status fit_trees(const char *kind, const el_table *t, const char *targ
     eli_free(X);
     if (st != EL_OK)
         return st;
-    ELI_TRY(eli_model_from_booster(kind, b, names, nf, &m, err));
+    ELI_TRY(eli_model_from_engine(kind, &eli_booster_engine, b, names, nf, &m, err));
     if ((st = el_model_set_target(m, target)) != EL_OK ||
         (st = set_train_metrics(m, t, y, seed, t0, err)) != EL_OK) {
         el_model_destroy(m);

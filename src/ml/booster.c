@@ -323,3 +323,39 @@ el_status eli_booster_importance(const struct eli_booster *b, size_t nf, double 
             share[k] /= total;
     return EL_OK;
 }
+
+/* ---- the model layer's view of an ensemble (struct eli_engine_ops) -------- */
+
+static el_status engine_predict(const void *state, const double *X, size_t n, size_t nf,
+                                double *out, struct el_error *err)
+{
+    return eli_booster_predict(state, X, n, nf, out, err);
+}
+
+static el_status engine_importance(const void *state, size_t nf, double *share)
+{
+    return eli_booster_importance(state, nf, share);
+}
+
+static char *engine_to_text(const void *state)
+{
+    return eli_booster_to_base64(state);
+}
+
+static void engine_destroy(void *state)
+{
+    eli_booster_destroy(state);
+}
+
+const struct eli_engine_ops eli_booster_engine = {engine_predict, engine_importance,
+                                                  engine_to_text, engine_destroy};
+
+el_status eli_booster_decode(const char *text, const struct eli_engine_ops **ops, void **state,
+                             struct el_error *err)
+{
+    struct eli_booster *b = NULL;
+    ELI_TRY(eli_booster_from_base64(text, &b, err));
+    *ops = &eli_booster_engine;
+    *state = b;
+    return EL_OK;
+}

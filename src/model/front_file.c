@@ -1,6 +1,6 @@
 /* front_file.c - discover front files (written by src/sr/front.c) read
  * back as models: a front file is accepted wherever a model file is, as its
- * pick, and el_model_load_entry() returns any entry.
+ * pick, and el_model_load_entry() (src/method/load.c) returns any entry.
  *
  * An entry becomes an ordinary formula model whose parameters are the
  * entry's constants (c0, c1, ...), unbounded, started at the found values,
@@ -15,8 +15,6 @@
 #include <string.h>
 
 #include "../core/banned.h"
-
-#define FRONT_MAXBYTES ((size_t)64 << 20)
 
 el_status eli_model_from_entry(const el_expr *e, const double *values, char *const *vars,
                                size_t nvars, const char *target, el_model **out, struct el_error *err)
@@ -200,34 +198,5 @@ done:
         eli_free(vars[v]);
     eli_free(vars);
     json_decref(root);
-    return st;
-}
-
-el_status el_model_load_entry(const char *path, long k, el_model **out, struct el_error *err)
-{
-    if (!out)
-        return eli_err(err, EL_ERR_INVALID_ARG, "no output handle");
-    *out = NULL;
-    if (!path)
-        return eli_err(err, EL_ERR_INVALID_ARG, "no path");
-    char *text;
-    ELI_TRY(eli_read_file(path, FRONT_MAXBYTES, &text, NULL, err));
-    int handled = 0;
-    el_status st = eli_model_from_front(text, k, out, err, &handled);
-    if (!handled) {
-        if (k > 0)
-            st = eli_err(err, EL_ERR_INVALID_ARG,
-                         "%s is a model file, not a discover front: it has no entry %ld", path, k);
-        else
-            st = el_model_from_json(text, out, err);
-    }
-    eli_free(text);
-    if (st != EL_OK && err) {
-        char msg[sizeof err->text];
-        snprintf(msg, sizeof msg, "%s", err->text);
-        if (strncmp(msg, path, strlen(path)) != 0)
-            snprintf(err->text, sizeof err->text, "%.200s: %.300s", path, msg);
-        snprintf(err->file, sizeof err->file, "%s", path);
-    }
     return st;
 }

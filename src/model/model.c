@@ -7,7 +7,6 @@
  * expression language, not in C: the same engine that evaluates user
  * formulas evaluates them. */
 #include "model_int.h"
-#include "../ml/ml_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -139,7 +138,8 @@ void el_model_destroy(el_model *m)
 {
     if (!m)
         return;
-    eli_booster_destroy(m->booster);
+    if (m->engine)
+        m->engine->destroy(m->engine_state);
     el_expr_destroy(m->expr);
     eli_free(m->formula);
     eli_free(m->template_name);
@@ -295,26 +295,13 @@ el_status el_model_from_formula(const char *formula, const char *const *vars, si
     return eli_model_build(formula, vars, nvars, NULL, 0, NULL, 0, NULL, out, err);
 }
 
-el_status el_model_clone(const el_model *m, el_model **out)
-{
-    if (!out || !m)
-        return EL_ERR_INVALID_ARG;
-    *out = NULL;
-    char *json = el_model_to_json(m);
-    if (!json)
-        return EL_ERR_NOMEM;
-    el_status st = el_model_from_json(json, out, NULL);
-    el_free(json);
-    return st;
-}
-
 /* ------------------------------------------------------------------------ */
 /* Getters and setters                                                       */
 /* ------------------------------------------------------------------------ */
 
 const el_expr *el_model_expr(const el_model *m)
 {
-    return m && !m->booster ? m->expr : NULL;
+    return m && !m->engine ? m->expr : NULL;
 }
 
 const char *el_model_method(const el_model *m)
@@ -325,13 +312,13 @@ const char *el_model_method(const el_model *m)
 el_status el_model_importance(const el_model *m, const char **names, double *share, size_t cap,
                               size_t *n)
 {
-    if (!m || !m->booster || !n || (cap && (!names || !share)))
+    if (!m || !m->engine || !n || (cap && (!names || !share)))
         return EL_ERR_INVALID_ARG;
     size_t nf = m->expr->nvars;
     double tmp[64];
     if (nf > 64)
         return EL_ERR_LIMIT;
-    ELI_TRY(eli_booster_importance(m->booster, nf, tmp));
+    ELI_TRY(m->engine->importance(m->engine_state, nf, tmp));
     size_t k = 0;
     for (; k < nf && k < cap; k++) {
         names[k] = m->expr->vars[k];
@@ -341,9 +328,9 @@ el_status el_model_importance(const el_model *m, const char **names, double *sha
     return EL_OK;
 }
 
-el_status eli_model_from_booster(const char *method, struct eli_booster *b,
-                                 const char *const *features, size_t nf, el_model **out,
-                                 struct el_error *err)
+el_status eli_model_from_engine(const char *method, const struct eli_engine_ops *ops, void *state,
+                                const char *const *features, size_t nf, el_model **out,
+                                struct el_error *err)
 {
     *out = NULL;
     /* The expression only carries the feature list (so binding to tables
@@ -380,7 +367,8 @@ el_status eli_model_from_booster(const char *method, struct eli_booster *b,
         goto fail;
     }
     snprintf(m->method, sizeof m->method, "%s", method);
-    m->booster = b;
+    m->engine = ops;
+    m->engine_state = state;
     eli_buf_free(&sum);
     *out = m;
     return EL_OK;
@@ -388,7 +376,7 @@ fail:
     eli_buf_free(&f);
     eli_buf_free(&sum);
     el_model_destroy(m);
-    eli_booster_destroy(b);
+    ops->destroy(state);
     return eli_err(err, st, "cannot build the %s model: %s", method, el_strerror(st));
 }
 
@@ -771,8 +759,8 @@ el_status eli_model_bind(const el_model *m, const el_table *t, const double **co
     return EL_OK;
 }
 
-/* Tree models: gather the feature columns row-major and ask XGBoost. */
-static el_status predict_booster(const el_model *m, const el_table *t, double *out,
+/* Tree models: gather the feature columns row-major and ask the engine. */
+static el_status predict_engine(const el_model *m, const el_table *t, double *out,
                                  struct el_error *err)
 {
     size_t n = el_table_nrows(t), nf = m->expr->nvars;
@@ -788,7 +776,7 @@ static el_status predict_booster(const el_model *m, const el_table *t, double *o
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < nf; k++)
             X[i * nf + k] = cols[k][i];
-    st = eli_booster_predict(m->booster, X, n, nf, out, err);
+    st = m->engine->predict(m->engine_state, X, n, nf, out, err);
 done:
     eli_free(cols);
     eli_free(X);
@@ -798,8 +786,8 @@ done:
 static el_status predict_expr(const el_model *m, const el_expr *e, const el_table *t, double *out,
                               struct el_error *err)
 {
-    if (m->booster)
-        return predict_booster(m, t, out, err);
+    if (m->engine)
+        return predict_engine(m, t, out, err);
     size_t n = el_table_nrows(t);
     const double **cols = eli_mallocarray(m->expr->nvars + 1, sizeof *cols);
     double *params = eli_mallocarray(m->np + 1, sizeof *params);

@@ -37,12 +37,25 @@ struct eli_uncert {
     char method[64]; /* "laplace+loo" */
 };
 
-struct eli_booster;
+/* A model that is not a formula (the tree ensembles of src/ml) carries its
+ * predictor behind these operations, so that the model layer never calls up
+ * into the estimators. X is n x nf, row-major. */
+struct eli_engine_ops {
+    el_status (*predict)(const void *state, const double *X, size_t n, size_t nf, double *out,
+                         struct el_error *err);
+    el_status (*importance)(const void *state, size_t nf, double *share);
+    char *(*to_text)(const void *state); /* serialised for the model file; eli_free */
+    void (*destroy)(void *state);
+};
+/* Rebuilds an engine from the text to_text wrote. The model-file loader
+ * (src/method/load.c) passes the estimators' decoder to eli_model_parse_json. */
+typedef el_status (*eli_engine_decode_fn)(const char *text, const struct eli_engine_ops **ops,
+                                          void **state, struct el_error *err);
 
 struct el_model {
-    char method[32];             /* "energylens", "linreg", "rf", ..., "formula" */
-    struct eli_booster *booster; /* tree models: the ensemble; expr then only
-                                    lists the features (no parameters) */
+    char method[32];                   /* "energylens", "linreg", "rf", ..., "formula" */
+    const struct eli_engine_ops *engine; /* tree models: the ensemble's operations and */
+    void *engine_state;                  /* state; expr then only lists the features */
     el_expr *expr;               /* variables = only those the formula uses */
     char *formula;               /* text, parameter names */
     char *template_name;         /* "" for user formulas */
@@ -72,10 +85,17 @@ el_status eli_model_build(const char *formula, const char *const *vars, size_t n
  * entries). EL_ERR_MISSING names the column and the table's source. */
 el_status eli_model_bind(const el_model *m, const el_table *t, const double **cols,
                          struct el_error *err);
-/* Builds a tree model over `features` that takes ownership of b. */
-el_status eli_model_from_booster(const char *method, struct eli_booster *b,
-                                 const char *const *features, size_t nf, el_model **out,
-                                 struct el_error *err);
+/* Builds a tree model over `features` that takes ownership of `state`
+ * (destroyed with ops->destroy, also on failure). */
+el_status eli_model_from_engine(const char *method, const struct eli_engine_ops *ops, void *state,
+                                const char *const *features, size_t nf, el_model **out,
+                                struct el_error *err);
+/* Parses a model file or a discover front file (its pick). A tree model's
+ * serialised ensemble is handed to `decode`; with decode NULL such a file is
+ * EL_ERR_UNAVAILABLE. el_model_from_json() is this with the estimators'
+ * decoder (src/method/load.c). */
+el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el_model **out,
+                               struct el_error *err);
 /* Marks parameters the formula is jointly linear in (numerical check on
  * random positive inputs). */
 void eli_model_detect_linear(el_model *m);

@@ -5,7 +5,6 @@
  * -inf/+inf for bounds and NaN for metrics. Doubles are written with 17
  * significant digits so a saved model predicts bit-for-bit as the fitted one. */
 #include "model_int.h"
-#include "../ml/ml_int.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -15,7 +14,6 @@
 #include "../core/banned.h"
 
 #define MODEL_FORMAT    1
-#define MODEL_MAX_BYTES ((size_t)64 << 20)
 
 static json_t *num(double v)
 {
@@ -32,12 +30,12 @@ char *el_model_to_json(const el_model *m)
     json_t *terms = json_array();
     json_t *data = json_object();
     json_t *fit = json_object();
-    char *latex = m->booster ? eli_strdup("") : el_expr_to_string(m->expr, EL_FMT_LATEX, NULL, 0);
-    char *sympy = m->booster ? eli_strdup("") : el_expr_to_string(m->expr, EL_FMT_SYMPY, NULL, 0);
-    char *booster = m->booster ? eli_booster_to_base64(m->booster) : NULL;
+    char *latex = m->engine ? eli_strdup("") : el_expr_to_string(m->expr, EL_FMT_LATEX, NULL, 0);
+    char *sympy = m->engine ? eli_strdup("") : el_expr_to_string(m->expr, EL_FMT_SYMPY, NULL, 0);
+    char *booster = m->engine ? m->engine->to_text(m->engine_state) : NULL;
     char *out = NULL;
     if (!root || !vars || !params || !terms || !data || !fit || !latex || !sympy ||
-        (m->booster && !booster))
+        (m->engine && !booster))
         goto done;
     json_object_set_new(root, "energylens_model", json_integer(MODEL_FORMAT));
     json_object_set_new(root, "tool_version", json_string(EL_VERSION_STRING));
@@ -217,7 +215,8 @@ static unsigned long long get_hex(json_t *o, const char *key)
     return v;
 }
 
-el_status el_model_from_json(const char *text, el_model **out, struct el_error *err)
+el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el_model **out,
+                               struct el_error *err)
 {
     if (!out)
         return eli_err(err, EL_ERR_INVALID_ARG, "no output handle");
@@ -302,9 +301,15 @@ el_status el_model_from_json(const char *text, el_model **out, struct el_error *
             nt = 0;
     const char *tmpl = get_str(root, "template");
     if (booster_text) {
-        struct eli_booster *b = NULL;
-        if ((st = eli_booster_from_base64(booster_text, &b, err)) != EL_OK ||
-            (st = eli_model_from_booster(method, b, vnames, nv, &m, err)) != EL_OK)
+        const struct eli_engine_ops *ops = NULL;
+        void *state = NULL;
+        if (!decode) {
+            st = eli_err(err, EL_ERR_UNAVAILABLE, "model file: no decoder for a %s ensemble",
+                         method);
+            goto done;
+        }
+        if ((st = decode(booster_text, &ops, &state, err)) != EL_OK ||
+            (st = eli_model_from_engine(method, ops, state, vnames, nv, &m, err)) != EL_OK)
             goto done;
     } else {
         st = eli_model_build(formula, vnames, nv, specs, np, labels, nt, tmpl, &m, err);
@@ -432,23 +437,5 @@ done:
     eli_free(specs);
     eli_free(labels);
     json_decref(root);
-    return st;
-}
-
-el_status el_model_load(const char *path, el_model **out, struct el_error *err)
-{
-    if (!out)
-        return eli_err(err, EL_ERR_INVALID_ARG, "no output handle");
-    *out = NULL;
-    char *text;
-    ELI_TRY(eli_read_file(path, MODEL_MAX_BYTES, &text, NULL, err));
-    el_status st = el_model_from_json(text, out, err);
-    eli_free(text);
-    if (st != EL_OK && err) {
-        char msg[sizeof err->text];
-        snprintf(msg, sizeof msg, "%s", err->text);
-        snprintf(err->text, sizeof err->text, "%.200s: %.300s", path, msg);
-        snprintf(err->file, sizeof err->file, "%s", path);
-    }
     return st;
 }

@@ -39,7 +39,7 @@ const char *el_model_param_note(const el_model *m, size_t k)
 
 int el_model_has_uncertainty(const el_model *m)
 {
-    return m && !m->booster && m->unc.ok && m->unc.cov;
+    return m && !m->engine && m->unc.ok && m->unc.cov;
 }
 
 el_status el_model_uncertainty_info(const el_model *m, struct el_uncertainty_info *out)
@@ -108,7 +108,7 @@ el_status el_model_predict_interval(const el_model *m, const el_table *t, double
     if (!el_model_has_uncertainty(m))
         return eli_err(err, EL_ERR_INVALID_ARG,
                        "the model carries no uncertainty (%s); refit it with this version",
-                       m->booster ? "a tree model" : m->info.fitted ? "fitted without it"
+                       m->engine ? "a tree model" : m->info.fitted ? "fitted without it"
                                                                     : "not fitted");
     size_t np = m->np, nv = m->expr->nvars;
     const double **cols = eli_mallocarray(nv + 1, sizeof *cols);
@@ -179,7 +179,7 @@ el_status el_model_sample(const el_model *m, const el_table *t, size_t ndraws, u
     if (!el_model_has_uncertainty(m))
         return eli_err(err, EL_ERR_INVALID_ARG,
                        "the model carries no uncertainty (%s); refit it with this version",
-                       m->booster ? "a tree model" : m->info.fitted ? "fitted without it"
+                       m->engine ? "a tree model" : m->info.fitted ? "fitted without it"
                                                                     : "not fitted");
     if (ndraws && n > (size_t)-1 / ndraws / sizeof(double))
         return eli_err(err, EL_ERR_LIMIT, "sample: %zu draws x %zu rows is too large", ndraws,
