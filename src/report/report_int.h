@@ -95,7 +95,7 @@ struct eli_report_ctx {
     size_t bench_records, bench_datasets;
 };
 
-/* Adds a note to r (printf-style); allocation failure drops it. */
+/* Adds a note to r (printf-style); allocation failure drops it (report_util.c). */
 void eli_report_note(el_report *r, const char *fmt, ...) ELI_PRINTF(2, 3);
 /* Assembles r->html, r->json and r->ids from a computed context. */
 el_status eli_report_page(struct eli_report_ctx *c);
