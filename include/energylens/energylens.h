@@ -273,6 +273,20 @@ EL_API el_status el_expr_grad_weighted(const el_expr *e, const double *const *co
  */
 EL_API char *el_expr_to_string(const el_expr *e, el_format fmt, const double *params,
                                int digits);
+/* How EL_FMT_LATEX and EL_FMT_MATHML show a variable or parameter called
+ * `name`: `shown` (LaTeX source, or MathML identifier text), e.g. the
+ * paper's T for tp. The printer knows no domain names of its own. */
+struct el_display_name {
+    const char *name, *shown;
+};
+/*
+ * el_expr_to_string with display names (used by LaTeX and MathML only; text
+ * and sympy output print names as they are). names may be NULL when
+ * nnames == 0. el_model_display_names() gives the energy model's names.
+ */
+EL_API char *el_expr_to_string_named(const el_expr *e, el_format fmt, const double *params,
+                                     int digits, const struct el_display_name *names,
+                                     size_t nnames);
 /*
  * Splits e at its top-level additions/subtractions into terms (a - b gives
  * a and -(b)). Each term is a new expression over the same variables and the
@@ -292,6 +306,9 @@ typedef struct el_model el_model;
 EL_API const char *const *el_template_names(void);
 /* @return a static one-line description of a template, or NULL if unknown. */
 EL_API const char *el_template_description(const char *name);
+/* The paper's symbols for the configuration variables (tp -> T, pp -> P,
+ * batch -> B), for el_expr_to_string_named(). Static; *n gets the count. */
+EL_API const struct el_display_name *el_model_display_names(size_t *n);
 
 /* A model from a built-in template (parameters at their starting values). */
 EL_API el_status el_model_from_template(const char *name, el_model **out,

@@ -510,8 +510,19 @@ struct printer {
     el_format fmt;
     const double *params;
     int digits;
+    const struct el_display_name *names; /* the caller's display names, or NULL */
+    size_t nnames;
     struct eli_buf b;
 };
+
+/* The caller's display name for `name` (LaTeX and MathML), or NULL. */
+static const char *shown_name(const struct printer *pr, const char *name)
+{
+    for (size_t i = 0; i < pr->nnames; i++)
+        if (pr->names[i].name && pr->names[i].shown && strcmp(name, pr->names[i].name) == 0)
+            return pr->names[i].shown;
+    return NULL;
+}
 
 static int node_prec(const struct printer *pr, size_t k)
 {
@@ -558,19 +569,13 @@ static void put_number(struct printer *pr, double v)
     eli_buf_puts(&pr->b, num);
 }
 
-/* LaTeX names: tp, pp, batch print as the paper's T, P, B; "x_yz" as x_{yz}. */
+/* LaTeX names: the caller's display name when it gives one (printed as
+ * is), else "x_yz" as x_{yz} and longer bases upright. */
 static void put_latex_name(struct printer *pr, const char *name)
 {
-    if (strcmp(name, "tp") == 0) {
-        eli_buf_puts(&pr->b, "T");
-        return;
-    }
-    if (strcmp(name, "pp") == 0) {
-        eli_buf_puts(&pr->b, "P");
-        return;
-    }
-    if (strcmp(name, "batch") == 0) {
-        eli_buf_puts(&pr->b, "B");
+    const char *shown = shown_name(pr, name);
+    if (shown) {
+        eli_buf_puts(&pr->b, shown);
         return;
     }
     const char *us = strchr(name, '_');
@@ -759,12 +764,10 @@ static void ml_mi(struct printer *pr, const char *s, size_t n)
 
 static void ml_name(struct printer *pr, const char *name)
 {
-    static const char *const paper[][2] = {{"tp", "T"}, {"pp", "P"}, {"batch", "B"}};
-    for (size_t i = 0; i < sizeof paper / sizeof paper[0]; i++) {
-        if (strcmp(name, paper[i][0]) == 0) {
-            ml_mi(pr, paper[i][1], 1);
-            return;
-        }
+    const char *shown = shown_name(pr, name);
+    if (shown) {
+        ml_mi(pr, shown, strlen(shown));
+        return;
     }
     const char *us = strchr(name, '_');
     if (!us || us == name || !us[1]) {
@@ -898,7 +901,13 @@ static void ml_node(struct printer *pr, size_t k)
 
 char *el_expr_to_string(const el_expr *e, el_format fmt, const double *params, int digits)
 {
-    if (!e)
+    return el_expr_to_string_named(e, fmt, params, digits, NULL, 0);
+}
+
+char *el_expr_to_string_named(const el_expr *e, el_format fmt, const double *params, int digits,
+                              const struct el_display_name *names, size_t nnames)
+{
+    if (!e || (nnames && !names))
         return NULL;
     size_t *sz = eli_mallocarray(e->n, sizeof *sz);
     if (!sz)
@@ -910,6 +919,8 @@ char *el_expr_to_string(const el_expr *e, el_format fmt, const double *params, i
     pr.fmt = fmt;
     pr.params = params;
     pr.digits = digits;
+    pr.names = names;
+    pr.nnames = nnames;
     eli_buf_init(&pr.b);
     if (fmt == EL_FMT_MATHML)
         ml_node(&pr, e->n - 1);

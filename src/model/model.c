@@ -122,6 +122,16 @@ const char *const *el_template_names(void)
     return names;
 }
 
+static const struct el_display_name display_names[] = {
+    {"tp", "T"}, {"pp", "P"}, {"batch", "B"}};
+
+const struct el_display_name *el_model_display_names(size_t *n)
+{
+    if (n)
+        *n = sizeof display_names / sizeof display_names[0];
+    return display_names;
+}
+
 const char *el_template_description(const char *name)
 {
     for (size_t i = 0; name && i < N_TEMPLATES; i++)

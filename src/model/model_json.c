@@ -30,7 +30,10 @@ char *el_model_to_json(const el_model *m)
     json_t *terms = json_array();
     json_t *data = json_object();
     json_t *fit = json_object();
-    char *latex = m->engine ? eli_strdup("") : el_expr_to_string(m->expr, EL_FMT_LATEX, NULL, 0);
+    size_t ndn;
+    const struct el_display_name *dn = el_model_display_names(&ndn);
+    char *latex = m->engine ? eli_strdup("")
+                            : el_expr_to_string_named(m->expr, EL_FMT_LATEX, NULL, 0, dn, ndn);
     char *sympy = m->engine ? eli_strdup("") : el_expr_to_string(m->expr, EL_FMT_SYMPY, NULL, 0);
     char *booster = m->engine ? m->engine->to_text(m->engine_state) : NULL;
     char *out = NULL;

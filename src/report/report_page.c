@@ -48,6 +48,15 @@ struct page {
 /* HTML and JSON helpers                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* MathML of an expression with the paper's symbols for the energy model's
+ * configuration variables (el_model_display_names). */
+static char *report_mathml(const el_expr *e, const double *params, int digits)
+{
+    size_t n;
+    const struct el_display_name *dn = el_model_display_names(&n);
+    return el_expr_to_string_named(e, EL_FMT_MATHML, params, digits, dn, n);
+}
+
 static void esc(struct eli_buf *b, const char *s)
 {
     for (; s && *s; s++) {
@@ -683,7 +692,7 @@ static void put_math_name(struct page *p, const char *name)
     el_expr *e = NULL;
     char *ml = NULL;
     if (el_expr_parse(name, NULL, 0, &e, NULL) == EL_OK)
-        ml = el_expr_to_string(e, EL_FMT_MATHML, NULL, 0);
+        ml = report_mathml(e, NULL, 0);
     if (ml)
         eli_buf_printf(&p->h, "<math>%s</math>", ml);
     else
@@ -802,13 +811,13 @@ static void section_formula(struct page *p)
     }
     eli_buf_puts(&p->h, ". <i>T</i> is the tensor-parallel degree, <i>P</i> the "
                         "pipeline-parallel degree, <i>B</i> the batch size.</p>\n");
-    char *ml = e ? el_expr_to_string(e, EL_FMT_MATHML, NULL, 0) : NULL;
+    char *ml = e ? report_mathml(e, NULL, 0) : NULL;
     double *vals = eli_mallocarray(el_model_nparams(m) ? el_model_nparams(m) : 1, sizeof *vals);
     char *mlv = NULL;
     if (vals && e) {
         for (size_t k = 0; k < el_model_nparams(m); k++)
             vals[k] = el_model_param_value(m, k);
-        mlv = el_expr_to_string(e, EL_FMT_MATHML, vals, 4);
+        mlv = report_mathml(e, vals, 4);
     }
     eli_free(vals);
     if (ml) {
@@ -870,7 +879,7 @@ static void section_formula(struct page *p)
             for (size_t k = 0; k < el_model_nterms(m); k++) {
                 if (strcmp(el_model_term_label(m, k), labels[j]) != 0)
                     continue;
-                char *t = el_expr_to_string(el_model_term_expr(m, k), EL_FMT_MATHML, NULL, 0);
+                char *t = report_mathml(el_model_term_expr(m, k), NULL, 0);
                 if (!t)
                     continue;
                 if (!first)

@@ -681,7 +681,10 @@ char *el_sr_front_formula(const el_sr *s, size_t k, el_format fmt, int digits)
     if (!s || k >= s->nfront)
         return NULL;
     const struct entry *e = &s->front[k];
-    return el_expr_to_string(e->expr, fmt, digits < 0 ? NULL : e->values, digits < 0 ? 0 : digits);
+    size_t ndn;
+    const struct el_display_name *dn = el_model_display_names(&ndn);
+    return el_expr_to_string_named(e->expr, fmt, digits < 0 ? NULL : e->values,
+                                   digits < 0 ? 0 : digits, dn, ndn);
 }
 
 static const char *loss_kind(el_loss l)

@@ -134,8 +134,20 @@ static void test_print_formats(void **state)
     assert_string_equal(tx, "a_p*s_in/(batch^b_p*tp) + abs(k)");
     char *sy = el_expr_to_string(e, EL_FMT_SYMPY, NULL, 0);
     assert_string_equal(sy, "a_p*s_in/(batch**b_p*tp) + Abs(k)");
-    char *lx = el_expr_to_string(e, EL_FMT_LATEX, NULL, 0);
+    size_t ndn;
+    const struct el_display_name *dn = el_model_display_names(&ndn);
+    char *lx = el_expr_to_string_named(e, EL_FMT_LATEX, NULL, 0, dn, ndn);
     assert_string_equal(lx, "\\frac{a_{p} \\cdot s_{in}}{{B}^{b_{p}} \\cdot T} + \\left|k\\right|");
+    /* The printer itself knows no domain names: without the map, names stay. */
+    char *plain = el_expr_to_string(e, EL_FMT_LATEX, NULL, 0);
+    assert_string_equal(plain, "\\frac{a_{p} \\cdot s_{in}}{{\\mathrm{batch}}^{b_{p}} \\cdot "
+                               "\\mathrm{tp}} + \\left|k\\right|");
+    const struct el_display_name mine[] = {{"tp", "\\tau"}};
+    char *own = el_expr_to_string_named(e, EL_FMT_LATEX, NULL, 0, mine, 1);
+    assert_non_null(strstr(own, "\\cdot \\tau}"));
+    assert_null(el_expr_to_string_named(e, EL_FMT_LATEX, NULL, 0, NULL, 1));
+    el_free(plain);
+    el_free(own);
     double vals[3] = {2.5, -0.5, 1e-7};
     char *tv = el_expr_to_string(e, EL_FMT_TEXT, vals, 3);
     assert_string_equal(tv, "2.5*s_in/(batch^-0.5*tp) + abs(1e-07)");

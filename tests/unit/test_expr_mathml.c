@@ -21,7 +21,9 @@ static char *mathml(const char *text, const double *params, int digits)
     struct el_error err;
     if (el_expr_parse(text, VARS, NV, &e, &err) != EL_OK)
         fail_msg("parse of '%s' failed: %s", text, err.text);
-    char *s = el_expr_to_string(e, EL_FMT_MATHML, params, digits);
+    size_t ndn;
+    const struct el_display_name *dn = el_model_display_names(&ndn);
+    char *s = el_expr_to_string_named(e, EL_FMT_MATHML, params, digits, dn, ndn);
     el_expr_destroy(e);
     assert_non_null(s);
     return s;

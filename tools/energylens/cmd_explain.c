@@ -253,7 +253,9 @@ int cmd_explain(int argc, char **argv)
                fi.mape, fi.r2, fi.loss_kind, fi.stop);
     int rc = CLI_OK;
     if (latex) {
-        char *lx = el_expr_to_string(el_model_expr(m), EL_FMT_LATEX, NULL, 0);
+        size_t ndn;
+        const struct el_display_name *dn = el_model_display_names(&ndn);
+        char *lx = el_expr_to_string_named(el_model_expr(m), EL_FMT_LATEX, NULL, 0, dn, ndn);
         printf("LaTeX: %s = %s\n\n", el_model_target(m), lx ? lx : "");
         el_free(lx);
     }
