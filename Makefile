@@ -44,7 +44,7 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 FAKE_SRC  := $(sort $(wildcard tests/fakes/*.c))
 FAKE_SO   := $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/fakes/%.so)
 
-.PHONY: all lib cli tests bench test clean format-check install uninstall
+.PHONY: all lib cli tests bench test clean format-check install uninstall check-layers
 all: lib cli tests bench $(FAKE_SO) $(REPLAY_BIN)
 lib: $(BUILD)/libenergylens.a $(BUILD)/libenergylens.so $(BUILD)/$(SONAME) $(BUILD)/energylens.pc
 cli: $(BUILD)/energylens
@@ -191,6 +191,11 @@ test: all
 .PHONY: test-slurm
 test-slurm: all
 	@BUILD=$(BUILD) bash tests/slurm/run-slurm-test.sh
+
+# No source folder may reach up the layer order (docs/DESIGN.md, "Layers"):
+# include lines, and the symbols the built objects use.
+check-layers: lib
+	sh scripts/check-layers.sh --objects $(BUILD)
 
 format-check:
 	clang-format --dry-run --Werror include/energylens/*.h src/*/*.c src/*/*.h tools/energylens/*.c
