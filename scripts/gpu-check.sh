@@ -1,45 +1,124 @@
 #!/bin/sh
-# gpu-check.sh - for sessions lent an NVIDIA GPU (budget: 15 minutes of
-# device time; this script needs about one). Measures what the profiler
-# assumes about NVML's energy counter and prints one table:
+# gpu-check.sh - for sessions lent an NVIDIA GPU (about 90 s in all; the
+# budget is 15 minutes of device time). Measures what the profiler assumes
+# about NVML and prints one table (scripts/gpu-check.c):
 #   - update period of nvmlDeviceGetTotalEnergyConsumption (idle, load) and
-#     of nvmlDeviceGetPowerUsage;
-#   - monotonicity (backward steps over every read);
-#   - the counter against integrated power x time, idle and under a load
-#     (a PTX FMA kernel the driver JIT-compiles: no CUDA toolkit needed);
-#   - read overhead of each call.
-# Then, when the project's CLI is built, `energylens meters` on the same GPU
-# (the dlopen path, the validation and a 2 s read through the library).
+#     of nvmlDeviceGetPowerUsage; monotonicity (backward steps);
+#   - the counter against integrated power x time: idle, under a load (a PTX
+#     FMA kernel the driver JIT-compiles: no CUDA toolkit needed), and while
+#     power falls right after the load;
+#   - read overhead of each call;
+#   - UUID, power limit (read; set to min + 100 W and restored where
+#     permitted), temperature and throttle reasons idle and under load.
+# Then, when the CLI is at hand:
+#   - `energylens meters --validate 3 --read 2` after 5 s of idle (the
+#     library's view: devices, UUIDs, limits, validation);
+#   - the CUDA_VISIBLE_DEVICES mapping, by index and by UUID;
+#   - a short `energylens profile` of the fake server with the REAL NVML
+#     meter while the PTX load runs (power_w, metered_devices, method).
 #
 # Needs only a C compiler and the NVIDIA driver (libnvidia-ml.so.1,
-# libcuda.so.1); the project's own dependencies are not required.
+# libcuda.so.1); the project's dependencies are needed only by the CLI
+# (carry its shared libraries in LD_LIBRARY_PATH on a bare machine).
 #
 # usage: scripts/gpu-check.sh            (from the repository root)
 # env:   GPU_CHECK_DEVICE=N  GPU index (default 0)
 #        GPU_CHECK_LOAD_S=S  seconds under load (default 12)
+#        GPU_CHECK_QUICK=1   every phase shortened (tests with a fake NVML)
 #        NVML_LIB, CUDA_LIB  libraries to load instead (tests: a fake NVML)
-#        BUILD               build folder of the CLI (default build)
+#        EL                  the CLI (default $BUILD/energylens)
+#        FAKE_SERVER         the fake OpenAI server (default $BUILD/fakes/fake_server)
+#        BUILD               build folder (default build)
 set -eu
 cd "$(dirname "$0")/.."
 CC=${CC:-cc}
-BIN=${TMPDIR:-/tmp}/energylens-gpu-check.$$
-trap 'rm -f "$BIN"' EXIT
+T=$(mktemp -d "${TMPDIR:-/tmp}/energylens-gpu-check.XXXXXX")
+BIN=$T/gpu-check
+LOADPID=""
+trap '[ -n "$LOADPID" ] && kill "$LOADPID" 2>/dev/null; rm -rf "$T"' EXIT
 # libm stays linked even unused here: a fake NVML (tests) needs sin/cos from it
 "$CC" -std=c11 -O2 -Wall -Wextra -o "$BIN" scripts/gpu-check.c -ldl -Wl,--no-as-needed -lm -pthread
-echo "== NVML energy counter checks ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n))"
+DEV=${GPU_CHECK_DEVICE:-0}
+echo "== NVML checks ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n))"
 if command -v nvidia-smi >/dev/null 2>&1; then
-    nvidia-smi --query-gpu=name,driver_version,power.limit,clocks.max.sm --format=csv,noheader || true
+    nvidia-smi -i "$DEV" --query-gpu=name,driver_version,power.limit,power.min_limit,power.max_limit,temperature.gpu,clocks_event_reasons.active --format=csv,noheader 2>/dev/null ||
+        nvidia-smi -i "$DEV" --query-gpu=name,driver_version,power.limit,clocks.max.sm --format=csv,noheader || true
 fi
 timeout 120 "$BIN" || echo "gpu-check: the checks failed (status $?)"
-EL=${BUILD:-build}/energylens
-if [ -x "$EL" ]; then
-    echo
-    echo "== energylens meters (the library's view of the same machine)"
-    if [ -n "${NVML_LIB:-}" ]; then
-        timeout 60 "$EL" meters --kind nvml --library "$NVML_LIB" --validate 3 --read 2 || true
-    else
-        timeout 60 "$EL" meters --validate 3 --read 2 || true
-    fi
-else
-    echo "(build the CLI with 'make cli' to also run 'energylens meters')"
+
+BUILD=${BUILD:-build}
+EL=${EL:-$BUILD/energylens}
+if [ ! -x "$EL" ]; then
+    echo "(build the CLI with 'make cli', or set EL=, to also run energylens meters and profile)"
+    exit 0
 fi
+abspath() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+EL=$(abspath "$EL")
+[ -n "${NVML_LIB:-}" ] && NVML_LIB=$(abspath "$NVML_LIB")
+LIBOPT=""
+[ -n "${NVML_LIB:-}" ] && LIBOPT="--library $NVML_LIB"
+Q=${GPU_CHECK_QUICK:-0}
+echo
+echo "== energylens meters (the library's view), after idle"
+# The validation compares the counter with power x time. Right after a load
+# the power reading (a 1 s average on recent drivers) lags the counter
+# (see the 'after load' row), so the validation waits for idle first.
+[ "$Q" = 1 ] || sleep 5
+# shellcheck disable=SC2086
+timeout 60 "$EL" meters --kind nvml $LIBOPT --validate 3 --read 2 || true
+
+echo
+echo "== CUDA_VISIBLE_DEVICES -> NVML device (by index, by UUID)"
+UUID=$("$BIN" --uuid 2>/dev/null || true)
+# shellcheck disable=SC2086
+CUDA_VISIBLE_DEVICES=$DEV timeout 30 "$EL" meters --kind nvml $LIBOPT | grep "CUDA_VISIBLE_DEVICES" || echo "mapping by index: no line"
+if [ -n "$UUID" ]; then
+    # shellcheck disable=SC2086
+    CUDA_VISIBLE_DEVICES=$UUID timeout 30 "$EL" meters --kind nvml $LIBOPT | grep "CUDA_VISIBLE_DEVICES" || echo "mapping by UUID: no line"
+else
+    echo "mapping by UUID: the device has no UUID"
+fi
+
+FAKE_SERVER=$(abspath "${FAKE_SERVER:-$BUILD/fakes/fake_server}")
+if [ ! -x "$FAKE_SERVER" ]; then
+    echo "(no fake server at $FAKE_SERVER: set FAKE_SERVER= to profile with the real meter)"
+    exit 0
+fi
+echo
+echo "== energylens profile: fake server, REAL nvml meter, PTX load on the GPU"
+printf '{"prompt": "the quick brown fox"}\n{"prompt": "jumps over the lazy dog"}\n' >"$T/prompts.jsonl"
+LIBLINE=""
+[ -n "${NVML_LIB:-}" ] && LIBLINE=", library: \"$NVML_LIB\""
+cat >"$T/plan.yaml" <<PLAN
+server:
+  command: ["$FAKE_SERVER", --port, "{port}", --tp, "{tp}", --ttft-ms, "5", --tpot-ms, "2", --lifetime-s, "120"]
+  ready_timeout_s: 10
+  stop_timeout_s: 2
+workload: {model: fake-model, prompts: prompts.jsonl, requests: 400, max_tokens: 16, request_timeout_s: 10}
+sweep:
+  heavy: {tp: [1]}
+  light: {concurrency: [4, 16]}
+measure: {warmup_requests: 8, idle_s: 1, cooldown_s: 0, validate_s: 2, point_timeout_s: 60}
+meter: {kind: nvml, devices: used$LIBLINE}
+output: out
+PLAN
+LOAD_S=25
+[ "$Q" = 1 ] && LOAD_S=8
+"$BIN" --load $LOAD_S >"$T/load.log" 2>&1 &
+LOADPID=$!
+sleep 2
+VIS=${UUID:-$DEV}
+(cd "$T" && CUDA_VISIBLE_DEVICES=$VIS timeout 90 "$EL" profile plan.yaml -q) || echo "profile failed (status $?)"
+wait "$LOADPID" 2>/dev/null || sed 's/^/load: /' "$T/load.log"
+LOADPID=""
+if [ -f "$T/out/measurements.csv" ]; then
+    # the columns an operator checks, one point per line (quoted cells,
+    # which hold commas, are blanked first: none of these is quoted)
+    sed 's/"[^"]*"/Q/g' "$T/out/measurements.csv" | awk -F, 'NR==1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+             { printf "point %s: energy_j %s, power_w %s, idle_power_w %s, window_s %s, metered_devices %s, method %s\n",
+               NR - 1, $c["energy_j"], $c["power_w"], $c["idle_power_w"], $c["window_s"], $c["metered_devices"], $c["energy_method"] }' 
+    grep -o '"devices": *\[[^]]*\]' "$T"/out/series/*.json | head -1 || true
+    sed -n 's/.*"note": *"\([^"]*\)".*/validation: \1/p' "$T/out/run.json" | head -1
+fi
+[ -f "$T/out/failures.csv" ] && { echo "failures:"; cat "$T/out/failures.csv"; }
+exit 0

@@ -82,6 +82,7 @@ struct el_profiler {
     char devices_uuid[ELI_METER_MAX_DEVICES][64];
     unsigned devices[ELI_METER_MAX_DEVICES];
     size_t ndevices;
+    double read_cost_s; /* one read of the selected devices */
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -726,11 +727,15 @@ static void health_delta(const struct el_meter_health *a, const struct el_meter_
     d->jumps = b->jumps - a->jumps;
 }
 
+/* The plan's period, or the default (50 ms; 0.5 s for a command meter)
+ * stretched to 2.5 reads when reading the selected devices is slow (NVML's
+ * counter read: 4 ms per device on an H200, so 8 GPUs take 32 ms). */
 static double sample_period(const el_profiler *pf)
 {
     if (pf->plan->sample_period_s > 0)
         return pf->plan->sample_period_s;
-    return strcmp(el_meter_kind(pf->meter), "command") == 0 ? 0.5 : 0.05;
+    double d = strcmp(el_meter_kind(pf->meter), "command") == 0 ? 0.5 : 0.05;
+    return isfinite(pf->read_cost_s) && 2.5 * pf->read_cost_s > d ? 2.5 * pf->read_cost_s : d;
 }
 
 /* Measures point i. Returns EL_OK when it was recorded (either file), the
@@ -1162,6 +1167,12 @@ static char *visible_list(const el_profiler *pf, size_t h, const char **var)
 
 static void note_devices(el_profiler *pf)
 {
+    pf->read_cost_s = eli_meter_read_cost(pf->meter);
+    if (pf->plan->sample_period_s > 0 && pf->read_cost_s > 0.5 * pf->plan->sample_period_s)
+        logf_(pf, "",
+              "reading the meter takes %.1f ms, more than half of measure.sample_period_s "
+              "(%g s): samples will be late; raise the period",
+              pf->read_cost_s * 1e3, pf->plan->sample_period_s);
     pf->ndevices = el_meter_selected(pf->meter, pf->devices, ELI_METER_MAX_DEVICES);
     size_t off = 0;
     pf->devices_text[0] = '\0';

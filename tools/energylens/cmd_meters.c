@@ -43,6 +43,48 @@ static void sleep_s(double s)
     nanosleep(&ts, NULL);
 }
 
+/* Per device: UUID, power limit, temperature, throttle reasons (where the
+ * meter reads them), then how the vendor's visible-device variable maps. */
+static void print_devices(el_meter *m)
+{
+    for (size_t d = 0; d < el_meter_ndevices(m) && d < 64; d++) {
+        char uuid[96];
+        double cur, lo, hi, def, temp;
+        unsigned long long reasons;
+        int has_uuid = el_meter_device_uuid(m, d, uuid, sizeof uuid) == EL_OK;
+        int has_pl = el_meter_power_limit(m, d, &cur, &lo, &hi, &def) == EL_OK;
+        int has_th = el_meter_thermal(m, d, &temp, &reasons) == EL_OK;
+        if (!has_uuid && !has_pl && !has_th)
+            continue;
+        printf("  device %zu:", d);
+        if (has_uuid)
+            printf(" %s;", uuid);
+        if (has_pl)
+            printf(" power limit %.0f W (min %.0f, max %.0f, default %.0f);", cur, lo, hi, def);
+        if (has_th) {
+            if (isfinite(temp))
+                printf(" %.0f C;", temp);
+            printf(" clock-event reasons 0x%llx", reasons);
+        }
+        printf("\n");
+    }
+    const char *var = el_meter_visible_env(m);
+    const char *vis = var ? getenv(var) : NULL;
+    if (vis && *vis) {
+        unsigned dev[64];
+        size_t n = 0;
+        struct el_error err;
+        if (el_meter_map_visible(m, vis, dev, 64, &n, &err) == EL_OK) {
+            printf("  %s=%s -> device%s", var, vis, n == 1 ? "" : "s");
+            for (size_t i = 0; i < n; i++)
+                printf("%s%u", i ? "," : " ", dev[i]);
+            printf(" (metered by profile with devices: all/used)\n");
+        } else {
+            printf("  %s: %s\n", var, err.text);
+        }
+    }
+}
+
 int cmd_meters(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -126,10 +168,12 @@ int cmd_meters(int argc, char **argv)
         const char *drv = el_meter_driver_version(m);
         printf("%-10s %-12s %s; energy by %s%s%s\n", kinds[k], "available", el_meter_description(m),
                el_meter_method(m), *drv ? "; driver " : "", drv);
-        if (!chosen)
+        if (!chosen) {
             chosen = m;
-        else
+            print_devices(m);
+        } else {
             el_meter_destroy(m);
+        }
     }
     if (kind && !any && strcmp(kind, "auto") != 0) {
         int known = 0;
