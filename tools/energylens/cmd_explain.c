@@ -97,6 +97,28 @@ static int compute_split(const el_model *m, const el_table *t, struct split *s, 
     return CLI_OK;
 }
 
+/* The reason the training data cannot speak for `axis`: the note of a
+ * parameter the fit held because the axis never varied ("pp never varies in
+ * the data"), or NULL. */
+static const char *axis_unsupported(const el_model *m, const char *axis, const char **param)
+{
+    size_t len = strlen(axis);
+    for (size_t k = 0; k < el_model_nparams(m); k++) {
+        const char *note = el_model_param_note(m, k), *never = strstr(note, " never var");
+        if (!el_model_param_fixed(m, k) || !never)
+            continue;
+        for (const char *p = note; p && p < never; p = strchr(p, ' ')) {
+            while (*p == ' ' || *p == ',')
+                p++;
+            if (strncmp(p, axis, len) == 0 && (p[len] == ',' || p[len] == ' ')) {
+                *param = el_model_param_name(m, k);
+                return note;
+            }
+        }
+    }
+    return NULL;
+}
+
 static int uses(const el_model *m, const char *var)
 {
     for (size_t v = 0; v < el_model_nvars(m); v++)
@@ -123,11 +145,24 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
     }
     if (show_params) {
         fprintf(f, "%s = %s\n\n", target, el_model_formula(m));
-        fprintf(f, "%-6s %12s  %s\n", "param", "value", "meaning");
-        for (size_t k = 0; k < el_model_nparams(m); k++)
-            fprintf(f, "%-6s %12.6g  %s%s\n", el_model_param_name(m, k), el_model_param_value(m, k),
-                    el_model_param_meaning(m, k),
-                    el_model_param_at_bound(m, k) ? " [at bound]" : "");
+        int unc = el_model_has_uncertainty(m);
+        fprintf(f, "%-6s %12s  %-22s %s\n", "param", "value", unc ? "90% interval" : "",
+                "meaning");
+        for (size_t k = 0; k < el_model_nparams(m); k++) {
+            char iv[64] = "";
+            double lo, hi;
+            if (el_model_param_fixed(m, k))
+                snprintf(iv, sizeof iv, "held");
+            else if (el_model_param_at_bound(m, k))
+                snprintf(iv, sizeof iv, "at bound");
+            else if (unc && el_model_param_interval(m, k, 0.9, &lo, &hi) == EL_OK)
+                snprintf(iv, sizeof iv, "%.4g .. %.4g", lo, hi);
+            fprintf(f, "%-6s %12.6g  %-22s %s\n", el_model_param_name(m, k),
+                    el_model_param_value(m, k), iv, el_model_param_meaning(m, k));
+            if (el_model_param_fixed(m, k) && *el_model_param_note(m, k))
+                fprintf(f, "       not identified (%s): held at its neutral value\n",
+                        el_model_param_note(m, k));
+        }
     }
     if (!at)
         return CLI_OK;
@@ -166,7 +201,12 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
     fprintf(f, "\nat ");
     for (size_t v = 0; v < nv; v++)
         fprintf(f, "%s%s=%g", v ? ", " : "", el_model_var_name(m, v), vals[0][v]);
-    fprintf(f, ":\n  %s = %.6g\n", target, s.total[0]);
+    fprintf(f, ":\n  %s = %.6g", target, s.total[0]);
+    double plo[3], phi[3];
+    if (el_model_has_uncertainty(m) &&
+        el_model_predict_interval(m, t3, 0.9, NULL, plo, phi, NULL) == EL_OK)
+        fprintf(f, "  (90%% interval %.6g .. %.6g)", plo[0], phi[0]);
+    fprintf(f, "\n");
     for (size_t j = 0; j < s.nl; j++)
         fprintf(f, "  %-10s %12.6g  (%5.1f%%)\n", s.labels[j], s.part[0][j],
                 s.total[0] != 0 ? 100.0 * s.part[0][j] / s.total[0] : 0.0);
@@ -176,6 +216,15 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
     for (int a = 0; a < 2; a++) {
         if (!uses(m, axes[a]))
             continue;
+        const char *param = NULL;
+        if (axis_unsupported(m, axes[a], &param)) {
+            fprintf(f,
+                    "\ndoubling %s: not shown: %s never varied in the training data, so the "
+                    "model cannot say what it does (%s and any other %s parameter are held at "
+                    "their neutral values)\n",
+                    axis_names[a], axes[a], param, axes[a]);
+            continue;
+        }
         int r = a + 1;
         change[a] = 100.0 * (s.total[r] - s.total[0]) / s.total[0];
         fprintf(f, "\ndoubling %s: %s %.6g -> %.6g (%+.1f%%)\n", axis_names[a], target, s.total[0],
