@@ -201,6 +201,20 @@ EL_API void el_reader_set_drop_invalid(el_reader *r, int on);
  */
 EL_API el_status el_reader_read(el_reader *r, const char *path, el_table **out,
                                 struct el_error *err);
+/*
+ * Applies the reader (schema, maps, constants, filters, validation, the
+ * invalid-row policy) to a table built in memory with el_table_create and
+ * el_table_set_numeric / el_table_set_text (columns from a program, a
+ * Python dict or DataFrame), exactly as el_reader_read does to a file's
+ * columns; `in` is not modified. In messages and el_table_source, `name`
+ * stands for the file (NULL: "<table>", or the source of a table that was
+ * read from a file, whose lines are then kept); rows are numbered from 1
+ * (row 1 = the table's row 0) and columns from 1 in table order:
+ * "<table>:3: column 'energy_j' (2): -1 <= 0".
+ * @return as el_reader_read; EL_ERR_PARSE for a table with no rows or columns.
+ */
+EL_API el_status el_reader_read_table(el_reader *r, const el_table *in, const char *name,
+                                      el_table **out, struct el_error *err);
 /* Rows dropped by the last read (drop-invalid on), and rows filtered out. */
 EL_API size_t el_reader_dropped(const el_reader *r);
 EL_API size_t el_reader_filtered(const el_reader *r);

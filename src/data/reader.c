@@ -1476,6 +1476,35 @@ done:
     return st;
 }
 
+/* Steps 2 to 4 on the columns of one file (or in-memory table) t, which it
+ * takes over: maps, constants, filters and validation. */
+static el_status read_columns(el_reader *r, const char *name, el_table *t, el_table **out,
+                              struct el_error *err)
+{
+    struct rd c;
+    memset(&c, 0, sizeof c);
+    c.r = r;
+    c.file = name;
+    c.err = err;
+    c.t = t;
+    el_table *res = NULL;
+    c.nfile = el_table_ncols(c.t);
+    el_status st = apply_maps(&c);
+    if (st == EL_OK)
+        st = apply_consts(&c);
+    if (st == EL_OK)
+        st = filter_and_validate(&c, &res);
+    emaps_free(&c);
+    eli_free(c.info);
+    el_table_destroy(c.t);
+    if (st != EL_OK) {
+        el_table_destroy(res);
+        return st;
+    }
+    *out = res;
+    return EL_OK;
+}
+
 el_status eli_reader_read_buffer(el_reader *r, const char *name, const char *data, size_t len,
                                  el_table **out, struct el_error *err)
 {
@@ -1494,36 +1523,51 @@ el_status eli_reader_read_buffer(el_reader *r, const char *name, const char *dat
     p.err = err;
     eli_buf_init(&p.rec);
     eli_buf_init(&p.cells);
-    struct rd c;
-    memset(&c, 0, sizeof c);
-    c.r = r;
-    c.file = name;
-    c.err = err;
-    el_table *res = NULL;
+    el_table *t = NULL;
     el_status st = parse_csv(&p, data, len);
     if (st == EL_OK) {
-        st = parse_to_table(&p, &c.t);
+        st = parse_to_table(&p, &t);
         if (st != EL_OK)
             st = eli_err_at(err, st, name, 0, 0, "%s: out of memory", name);
     }
     parse_free(&p);
-    if (st == EL_OK) {
-        c.nfile = el_table_ncols(c.t);
-        st = apply_maps(&c);
-    }
-    if (st == EL_OK)
-        st = apply_consts(&c);
-    if (st == EL_OK)
-        st = filter_and_validate(&c, &res);
-    emaps_free(&c);
-    eli_free(c.info);
-    el_table_destroy(c.t);
-    if (st != EL_OK) {
-        el_table_destroy(res);
+    if (st != EL_OK)
         return st;
+    return read_columns(r, name, t, out, err);
+}
+
+el_status el_reader_read_table(el_reader *r, const el_table *in, const char *name,
+                               el_table **out, struct el_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!r || !in || !out)
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_reader_read_table: NULL argument");
+    clear_reasons(r);
+    size_t n = el_table_nrows(in);
+    int keep = !name && in->source[0];
+    const char *src = keep ? in->source : name ? name : "<table>";
+    if (n == 0 || el_table_ncols(in) == 0)
+        return eli_err_at(err, EL_ERR_PARSE, src, 0, 0, "%s: no data rows", src);
+    el_table *t = NULL;
+    long *lines = NULL;
+    el_status st = el_table_clone(in, &t);
+    if (st == EL_OK && !keep) {
+        lines = eli_mallocarray(n, sizeof *lines);
+        st = lines ? EL_OK : EL_ERR_NOMEM;
+        for (size_t i = 0; lines && i < n; i++)
+            lines[i] = (long)i + 1;
+        if (st == EL_OK)
+            st = eli_table_set_lines(t, lines, n);
+        if (st == EL_OK)
+            st = eli_table_set_source(t, src);
+        eli_free(lines);
     }
-    *out = res;
-    return EL_OK;
+    if (st != EL_OK) {
+        el_table_destroy(t);
+        return eli_err_at(err, st, src, 0, 0, "%s: out of memory", src);
+    }
+    return read_columns(r, src, t, out, err);
 }
 
 el_status el_reader_read(el_reader *r, const char *path, el_table **out, struct el_error *err)

@@ -866,6 +866,51 @@ static el_status full_read(void)
     return st;
 }
 
+/* A table built in memory goes through the same maps, filters and checks as
+ * a file, with rows and columns numbered from 1 in messages. */
+static void test_read_table(void **state)
+{
+    (void)state;
+    el_table *in = NULL;
+    assert_int_equal(el_table_create(4, &in), EL_OK);
+    const double tp[] = {1, 2, 4, 8}, e[] = {10, 7, -1, 5}, out[] = {100, 100, 100, 200};
+    const char *model[] = {"a", "a", "b", "a"};
+    assert_int_equal(el_table_set_text(in, "model", model, 4, NULL), EL_OK);
+    assert_int_equal(el_table_set_numeric(in, "tp", tp, 4, NULL), EL_OK);
+    assert_int_equal(el_table_set_numeric(in, "energy", e, 4, NULL), EL_OK);
+    assert_int_equal(el_table_set_numeric(in, "s_out", out, 4, NULL), EL_OK);
+    el_reader *r = new_reader();
+    struct el_error err;
+    el_table *t = (el_table *)&err;
+    assert_int_equal(el_reader_add_map(r, "energy_j", "energy", &err), EL_OK);
+    assert_int_equal(el_reader_read_table(r, in, NULL, &t, &err), EL_ERR_DATA);
+    assert_null(t);
+    assert_string_equal(err.text,
+                        "<table>:3: column 'energy_j' (from 'energy', 3): -1 <= 0");
+    assert_int_equal(err.row, 3);
+    assert_int_equal(err.column, 3);
+    /* A filter removes the bad row; pp defaults to 1; source and rows. */
+    assert_int_equal(el_reader_add_where(r, "model=a", &err), EL_OK);
+    assert_int_equal(el_reader_read_table(r, in, "frame", &t, &err), EL_OK);
+    assert_int_equal(el_table_nrows(t), 3);
+    assert_string_equal(el_table_source(t), "frame");
+    assert_int_equal(el_table_row_line(t, 2), 4);
+    assert_double_equal(values(t, "energy_j")[2], 5, 0);
+    assert_double_equal(values(t, "pp")[0], 1, 0);
+    assert_int_equal(el_reader_filtered(r), 1);
+    el_table_destroy(t);
+    /* The input is untouched; an empty table is an error. */
+    assert_int_equal(el_table_col_index(in, "energy_j"), -1);
+    el_table *empty = NULL;
+    assert_int_equal(el_table_create(0, &empty), EL_OK);
+    assert_int_equal(el_reader_read_table(r, empty, "x", &t, &err), EL_ERR_PARSE);
+    assert_string_equal(err.text, "x: no data rows");
+    assert_int_equal(el_reader_read_table(r, NULL, "x", &t, &err), EL_ERR_INVALID_ARG);
+    el_table_destroy(empty);
+    el_table_destroy(in);
+    el_reader_destroy(r);
+}
+
 static void test_alloc_failures(void **state)
 {
     (void)state;
@@ -909,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_where),
         cmocka_unit_test(test_where_errors),
         cmocka_unit_test(test_drop_invalid),
+        cmocka_unit_test(test_read_table),
         cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
