@@ -146,6 +146,12 @@ MANDIR     ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+# The Python binding goes where Debian's python3 looks under /usr/local
+# (PREFIX/lib/pythonX.Y/dist-packages); packagers set PYTHONDIR. Empty when
+# there is no python3: the binding is then not installed.
+PYTHON     ?= python3
+PYVERSION  := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PYTHONDIR  ?= $(if $(PYVERSION),$(PREFIX)/lib/python$(PYVERSION)/dist-packages)
 SHIPPED_DATA := $(sort $(wildcard data/*/*))
 
 # The .pc file is generated from the install directories (re-made when they
@@ -172,6 +178,7 @@ $(BUILD)/completion/_energylens: $(BUILD)/energylens
 INSTALL_ENV = DESTDIR='$(DESTDIR)' BUILD='$(BUILD)' BINDIR='$(BINDIR)' LIBDIR='$(LIBDIR)' \
     INCLUDEDIR='$(INCLUDEDIR)' DATADIR='$(DATADIR)' MANDIR='$(MANDIR)' \
     PKGCONFIGDIR='$(PKGCONFIGDIR)' BASHCOMPDIR='$(BASHCOMPDIR)' ZSHCOMPDIR='$(ZSHCOMPDIR)' \
+    PYTHONDIR='$(PYTHONDIR)' \
     SOREAL='$(SOREAL)' SONAME='$(SONAME)'
 install: lib cli $(BUILD)/completion/energylens.bash $(BUILD)/completion/_energylens
 	@$(INSTALL_ENV) sh scripts/install.sh install

@@ -3,9 +3,10 @@
 # with the directories in the environment (see the Makefile). Installs the
 # CLI, the shared library (real file, SONAME link, linker link), the static
 # library, the headers, energylens.pc, the man pages, the shipped data and
-# the shell completions under $DESTDIR, and records every file and every
+# the shell completions and the Python binding under $DESTDIR, and records every file and every
 # directory it had to create in $DATADIR/install-manifest (paths without
-# DESTDIR: "f PATH" / "d PATH"). uninstall removes exactly those: the files,
+# DESTDIR: "f PATH" / "d PATH"; "c PATH" is a Python bytecode cache that
+# may appear later). uninstall removes exactly those: the files,
 # then the directories it created, deepest first, each only if empty.
 set -eu
 : "${BUILD:?}" "${BINDIR:?}" "${LIBDIR:?}" "${INCLUDEDIR:?}" "${DATADIR:?}" "${MANDIR:?}"
@@ -19,6 +20,9 @@ if [ "${1:-}" = uninstall ]; then
     dirs=$(sed -n 's/^d //p' "$M" | LC_ALL=C sort -r -u)
     sed -n 's/^f //p' "$M" | while IFS= read -r f; do
         rm -f "$D$f" && echo "remove $D$f"
+    done
+    sed -n 's/^c //p' "$M" | while IFS= read -r f; do
+        case "$f" in */__pycache__) rm -rf "${D:?}$f" ;; esac
     done
     # Children sort after their parents, so reverse order removes them first.
     printf '%s\n' "$dirs" | while IFS= read -r d; do
@@ -74,6 +78,13 @@ find data -type f | LC_ALL=C sort | while IFS= read -r f; do
 done
 put 644 "$BUILD/completion/energylens.bash" "$BASHCOMPDIR/energylens"
 put 644 "$BUILD/completion/_energylens" "$ZSHCOMPDIR/_energylens"
+if [ -n "${PYTHONDIR:-}" ]; then
+    for f in python/energylens/*.py; do put 644 "$f" "$PYTHONDIR/energylens/${f##*/}"; done
+    # python3 may write a bytecode cache there once imported: ours to remove.
+    echo "c $PYTHONDIR/energylens/__pycache__" >>"$TMPM"
+else
+    echo "install: no python3, so the Python binding is not installed (set PYTHONDIR)"
+fi
 echo "f $MANIFEST" >>"$TMPM"
 cp "$TMPM" "$D$MANIFEST"
 chmod 644 "$D$MANIFEST"

@@ -67,6 +67,28 @@ if [ -f tests/adversarial/run-adversarial.sh ]; then
     failed=$((failed + f))
     [ "$f" -ne 0 ] && bad_bins="$bad_bins adversarial"
 fi
+# The Python binding (python/energylens) with unittest, on this build's
+# shared library. Not under the sanitizers (ctypes would load an
+# instrumented library into an uninstrumented python3).
+if [ -f python/tests/run.py ] && [ "$BUILD" = build ]; then
+    if command -v "${PYTHON:-python3}" >/dev/null 2>&1; then
+        out=$(QUIET=1 ENERGYLENS_LIBRARY="$PWD/$BUILD/libenergylens.so" "${PYTHON:-python3}" python/tests/run.py 2>&1)
+        rc=$?
+    else
+        out="python3 not found (sh scripts/install-deps.sh installs it)"
+        rc=1
+    fi
+    printf '%s\n' "$out" | grep -v '^python-tally'
+    p=$(printf '%s\n' "$out" | sed -n 's/^python-tally \([0-9]*\) \([0-9]*\)$/\1/p')
+    f=$(printf '%s\n' "$out" | sed -n 's/^python-tally \([0-9]*\) \([0-9]*\)$/\2/p')
+    p=${p:-0}
+    f=${f:-1}
+    [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+    printf '%-28s %3s passed, %s failed\n' "python binding" "$p" "$f"
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$f" -ne 0 ] && bad_bins="$bad_bins python"
+fi
 # make install into a temporary prefix, pkg-config, the installed CLI, make
 # uninstall (tests/install/). Not under the sanitizers: the installed
 # programs would need their runtime.

@@ -85,6 +85,21 @@ if command -v zsh >/dev/null 2>&1; then
     check zsh-completion-syntax $?
 fi
 
+# The Python binding as installed finds the installed library by itself,
+# and its test suite passes against it.
+PYDIR=$(sed -n 's|^f \(.*\)/energylens/__init__.py$|\1|p' "$P/share/energylens/install-manifest")
+if [ -n "$PYDIR" ]; then
+    (cd / && env -u ENERGYLENS_LIBRARY PYTHONPATH="$PYDIR" python3 -c "
+import energylens as el
+assert el.library_path().startswith('$P/lib/'), el.library_path()
+m = el.Model.from_template('energylens12')
+print(el.version(), len(m.params))") >"$W/log" 2>&1 && grep -q '^[0-9.]* 12$' "$W/log"
+    check python-installed $?
+    env -u ENERGYLENS_LIBRARY QUIET=1 ENERGYLENS_PYTHONPATH="$PYDIR" python3 python/tests/run.py \
+        >"$W/log" 2>&1
+    check python-tests-installed $?
+fi
+
 # The man page renders (where man is installed).
 if command -v man >/dev/null 2>&1; then
     man -l "$P/share/man/man1/energylens.1" 2>"$W/log" | grep -q 'SYNOPSIS'
