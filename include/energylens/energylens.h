@@ -1275,6 +1275,10 @@ EL_API el_status el_report_set_title(el_report *r, const char *title);
 EL_API el_status el_report_set_source(el_report *r, const char *text);
 /* Seed of the in-process latency fit (default 1). */
 EL_API void el_report_set_seed(el_report *r, uint64_t seed);
+/* Grid carbon intensity (gCO2e/kWh) and electricity price per kWh for the
+ * operator units of the picks in the summary (el_units_compute); NaN (the
+ * default) leaves that unit out. EL_ERR_INVALID_ARG when negative or infinite. */
+EL_API el_status el_report_set_units(el_report *r, double carbon_g_per_kwh, double price_per_kwh);
 
 /*
  * Computes everything and assembles the page (replacing an earlier build).
@@ -1294,8 +1298,8 @@ EL_API const char *el_report_json(const el_report *r);
 /* Charts of the last build, and the id of chart k (its element id). */
 EL_API size_t el_report_ncharts(const el_report *r);
 EL_API const char *el_report_chart_id(const el_report *r, size_t k);
-/* A few lines of plain text: the picks, the saving, the model's accuracy on
- * the data. Borrowed; "" before a build. */
+/* A few lines of plain text: the picks with their operator units, the
+ * saving, the model's accuracy on the data. Borrowed; "" before a build. */
 EL_API const char *el_report_summary(const el_report *r);
 /* What the last build left out or approximated ("latency model fitted in
  * process ..."). Borrowed; NULL when k is out of range. */

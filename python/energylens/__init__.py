@@ -106,6 +106,11 @@ class _SrStats(_c.Structure):
                 ("timed_out", _c.c_int), ("nrows", _sz), ("_pad", _c.c_char * _PAD)]
 
 
+class _UnitsIn(_c.Structure):
+    _fields_ = [("energy_j", _dbl), ("s_out", _dbl), ("latency_s", _dbl), ("batch", _dbl),
+                ("gpus", _dbl), ("carbon_g_per_kwh", _dbl), ("price_per_kwh", _dbl)]
+
+
 class _Units(_c.Structure):
     _fields_ = [("j_per_request", _dbl), ("j_per_token", _dbl), ("tokens_per_s", _dbl),
                 ("gpu_hours_per_mreq", _dbl), ("kwh_per_mreq", _dbl),
@@ -239,7 +244,7 @@ _sr_front_model = _fn("el_sr_front_model", _st, _vp, _sz, _PP)
 _sr_save = _fn("el_sr_save", _st, _vp, _cp, _E)
 _sr_to_json = _fn("el_sr_to_json", _vp, _vp)
 
-_units_compute = _fn("el_units_compute", _st, _c.POINTER(_dbl), _sz, _c.POINTER(_Units),
+_units_compute = _fn("el_units_compute", _st, _c.POINTER(_UnitsIn), _c.POINTER(_Units), _E,
                      optional=True)
 
 # ---------------------------------------------------------------------------
@@ -938,11 +943,10 @@ def units(energy_j, s_out=None, latency_s=None, batch=None, gpus=1, carbon_inten
     def f(x):
         return nan if x is None else float(x)
 
-    vals = [f(energy_j), f(s_out), f(latency_s), f(batch), f(gpus), f(carbon_intensity),
-            f(price)]
-    buf = (_dbl * len(vals))(*vals)
-    u = _Units()
-    _check(_units_compute(buf, len(vals), _c.byref(u)))
+    uin = _UnitsIn(f(energy_j), f(s_out), f(latency_s), f(batch), f(gpus),
+                   f(carbon_intensity), f(price))
+    u, err = _Units(), _ErrorStruct()
+    _check(_units_compute(_c.byref(uin), _c.byref(u), _c.byref(err)), err)
     return {name: _finite_or_none(getattr(u, name)) for name, _t in _Units._fields_
             if name != "_pad"}
 

@@ -186,6 +186,48 @@ class TestSelectExplain(Base):
                 m.explain(at={"tp": 1})
 
 
+class TestUnits(Base):
+    def test_units_hand_computed(self):
+        # 360 J/request, 900 output tokens, 30 s, 64 in flight, 4 GPUs,
+        # 400 gCO2e/kWh, 0.12 per kWh (the same case as tests/unit/test_units.c)
+        u = el.units(360.0, s_out=900, latency_s=30, batch=64, gpus=4, carbon_intensity=400,
+                     price=0.12)
+        want = {"j_per_request": 360.0, "j_per_token": 0.4, "tokens_per_s": 1920.0,
+                "gpu_hours_per_mreq": 1e6 * 30 / 64 * 4 / 3600, "kwh_per_mreq": 100.0,
+                "co2e_g_per_mreq": 40000.0, "cost_per_mreq": 12.0}
+        self.assertEqual(set(u), set(want))
+        for k, v in want.items():
+            self.assertAlmostEqual(u[k], v, delta=1e-12 * v)
+        u = el.units(360.0, s_out=900, gpus=4)
+        self.assertIsNone(u["tokens_per_s"])
+        self.assertIsNone(u["co2e_g_per_mreq"])
+        self.assertAlmostEqual(u["kwh_per_mreq"], 100.0)
+        with self.assertRaises(el.DataError):
+            el.units(0.0)
+        with self.assertRaises(el.InvalidArgumentError):
+            el.units(1.0, price=-1)
+
+    def test_units_in_select_and_explain(self):
+        with el.fit(self.t, seed=1) as e, el.fit(self.t, target="latency_s", seed=1) as lat:
+            space = {"tp": [1, 2], "pp": 1, "batch": [64, 256], "s_in": 1, "s_out": 900}
+            r = el.select(e, lat, space=space, carbon_intensity=400, price=0.1)
+            for row in r["rows"]:
+                u = row["units"]
+                self.assertAlmostEqual(u["j_per_token"], row["energy_j_pred"] / 900)
+                self.assertAlmostEqual(u["tokens_per_s"],
+                                       row["batch"] * 900 / row["latency_s_pred"])
+                self.assertAlmostEqual(u["gpu_hours_per_mreq"], 1e6 * row["latency_s_pred"]
+                                       / row["batch"] * row["tp"] / 3600)
+                self.assertAlmostEqual(u["co2e_g_per_mreq"], row["energy_j_pred"] / 3.6 * 400)
+                self.assertAlmostEqual(u["cost_per_mreq"], row["energy_j_pred"] / 3.6 * 0.1)
+            at = {"tp": 2, "pp": 1, "batch": 256, "s_in": 1, "s_out": 900}
+            x = e.explain(at=at, latency=lat, price=0.2)
+            self.assertAlmostEqual(x["units"]["j_per_token"], x["value"] / 900)
+            self.assertAlmostEqual(x["units"]["cost_per_mreq"], x["value"] / 3.6 * 0.2)
+            self.assertIsNone(x["units"]["co2e_g_per_mreq"])
+            self.assertIsNotNone(x["units"]["tokens_per_s"])
+
+
 class TestDiscover(Base):
     def test_discover_round_trip(self):
         data = el.read_csv(FEYNMAN, where="mu<3")

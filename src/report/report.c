@@ -55,6 +55,7 @@ el_status el_report_create(el_report **out)
     if (!*out)
         return EL_ERR_NOMEM;
     (*out)->seed = 1;
+    (*out)->carbon = (*out)->price = (double)NAN;
     return EL_OK;
 }
 
@@ -174,6 +175,16 @@ void el_report_set_seed(el_report *r, uint64_t seed)
 {
     if (r)
         r->seed = seed;
+}
+
+el_status el_report_set_units(el_report *r, double carbon_g_per_kwh, double price_per_kwh)
+{
+    if (!r || carbon_g_per_kwh < 0 || price_per_kwh < 0 || isinf(carbon_g_per_kwh) ||
+        isinf(price_per_kwh))
+        return EL_ERR_INVALID_ARG;
+    r->carbon = carbon_g_per_kwh;
+    r->price = price_per_kwh;
+    return EL_OK;
 }
 
 const char *el_report_html(const el_report *r, size_t *len)
@@ -683,6 +694,38 @@ static double metric(el_status (*fn)(const double *, const double *, size_t, dou
     return v;
 }
 
+/* The operator units of ranked point k (el_units_compute), one line. */
+static void summary_units(const struct eli_report_ctx *c, struct eli_buf *b, size_t k,
+                          const double *e, const double *l)
+{
+    if (!e || strcmp(c->target, "energy_j") != 0)
+        return;
+    const double *sout = numeric_col(c->st, "s_out"), *batch = numeric_col(c->st, "batch");
+    const double *tp = numeric_col(c->st, "tp"), *pp = numeric_col(c->st, "pp");
+    struct el_units_in in = {e[k],
+                             sout ? sout[k] : (double)NAN,
+                             l ? l[k] : (double)NAN,
+                             batch ? batch[k] : (double)NAN,
+                             (tp ? tp[k] : 1.0) * (pp ? pp[k] : 1.0),
+                             c->r->carbon,
+                             c->r->price};
+    struct el_units u;
+    if (el_units_compute(&in, &u, NULL) != EL_OK)
+        return;
+    eli_buf_printf(b, "                 %.4g J/output token", u.j_per_token);
+    if (isfinite(u.tokens_per_s))
+        eli_buf_printf(b, ", %.4g tokens/s", u.tokens_per_s);
+    eli_buf_printf(b, "; per million requests: ");
+    if (isfinite(u.gpu_hours_per_mreq))
+        eli_buf_printf(b, "%.4g GPU-hours, ", u.gpu_hours_per_mreq);
+    eli_buf_printf(b, "%.4g kWh", u.kwh_per_mreq);
+    if (isfinite(u.co2e_g_per_mreq))
+        eli_buf_printf(b, ", %.4g kg CO2e", u.co2e_g_per_mreq / 1000.0);
+    if (isfinite(u.cost_per_mreq))
+        eli_buf_printf(b, ", %.4g cost", u.cost_per_mreq);
+    eli_buf_putc(b, '\n');
+}
+
 static void write_summary(struct eli_report_ctx *c)
 {
     struct eli_buf b;
@@ -695,12 +738,17 @@ static void write_summary(struct eli_report_ctx *c)
     eli_report_point_label(c->st, 0, axes, c->naxes, lab, sizeof lab);
     eli_buf_printf(&b, "energy-optimal:  %s -> %.4g %s (predicted)\n", lab, e ? e[0] : (double)NAN,
                    strcmp(c->target, "energy_j") == 0 ? "J/request" : c->target);
+    const double *l = NULL;
     if (c->lm) {
         snprintf(lname, sizeof lname, "%s_pred", el_model_target(c->lm));
-        const double *l = numeric_col(c->st, lname);
+        l = numeric_col(c->st, lname);
+    }
+    summary_units(c, &b, 0, e, l);
+    if (c->lm) {
         eli_report_point_label(c->st, c->lb, axes, c->naxes, lab, sizeof lab);
         eli_buf_printf(&b, "latency-optimal: %s -> %.4g J/request, %.4g s (predicted)\n", lab,
                        e ? e[c->lb] : (double)NAN, l ? l[c->lb] : (double)NAN);
+        summary_units(c, &b, c->lb, e, l);
         eli_buf_printf(&b, "energy saved by the energy-optimal pick: %.1f%%\n", c->saving);
     }
     eli_buf_printf(&b, "model on the %zu measured rows: MAPE %.2f%%, R^2 %.4f", c->n, c->mape,

@@ -33,6 +33,7 @@ struct el_report {
     char *bench;       /* bench JSON text, or NULL */
     char *title, *source;
     uint64_t seed;
+    double carbon, price; /* el_report_set_units; NaN when not given */
     /* the last build */
     char *html;
     size_t html_len;

@@ -118,6 +118,33 @@ extern const size_t cli_ncommands;
 const char *cli_datadir(void);
 int cli_datadir_missing(const char *cmd);
 
+/* Operator units (units.c; the arithmetic is the library's el_units_compute):
+ * --carbon-intensity G_PER_KWH and --price PER_KWH, fixed option ids below
+ * OPT_SCHEMA so that no command's own numbering collides with them. */
+enum { OPT_UNITS_CARBON = 900, OPT_UNITS_PRICE = 901 };
+#define CLI_UNITS_LONGOPTS                                                                         \
+    {"carbon-intensity", 1, NULL, OPT_UNITS_CARBON}, { "price", 1, NULL, OPT_UNITS_PRICE }
+#define CLI_UNITS_HELP                                                                             \
+    "  --carbon-intensity G  grid carbon intensity, gCO2e/kWh: adds CO2e per million requests\n" \
+    "  --price P             electricity price per kWh: adds cost per million requests\n"
+struct cli_units {
+    double carbon, price; /* NaN when not given */
+};
+void cli_units_init(struct cli_units *u);
+/* Handles a units option: 1 if `opt` was one, 0 if not, -1 on a bad value. */
+int cli_units_option(struct cli_units *u, int opt, const char *arg, const char *cmd);
+/* Units of row `row` of t from its energy and latency columns (latency_col
+ * may be NULL) and its s_out, batch, tp, pp; returns 1 on success. */
+int cli_units_row(const el_table *t, size_t row, const char *energy_col, const char *latency_col,
+                  const struct cli_units *o, struct el_units *out);
+/* Same, with the energy and latency (NaN: unknown) given. */
+int cli_units_at(const el_table *t, size_t row, double energy_j, double latency_s,
+                 const struct cli_units *o, struct el_units *out);
+/* One line: the known units, per request / per second, then per million requests. */
+void cli_units_print(FILE *f, const char *indent, const struct el_units *u);
+/* The units as a JSON object (jansson; unknown = null); free with free(). */
+char *cli_units_json(const struct el_units *u);
+
 /* Explains a model at a configuration (shared by explain and demo). */
 int explain_print(FILE *f, const el_model *m, const el_table *at, int show_params);
 

@@ -20,7 +20,9 @@ static void explain_help(void)
            "  --at CONFIG          the configuration (default: the median configuration of the\n"
            "                       training data, recorded in the model file)\n"
            "  --latex              also print the formula as LaTeX\n"
-           "  --format text|json\n");
+           "  --format text|json\n"
+           "units at the configuration (energy models; formulas: README, Units):\n"
+           "  --latency-model FILE  a latency model: adds throughput and GPU-hours\n" CLI_UNITS_HELP);
 }
 
 /* Builds a one-row table from "k=v,k=v". Returns NULL and prints on error. */
@@ -249,14 +251,44 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
     return CLI_OK;
 }
 
+/* The operator units at the configuration (energy models only). */
+static int explain_units(const el_model *m, const char *latency_file, const el_table *pt,
+                         const struct cli_units *uo)
+{
+    if (strcmp(el_model_target(m), "energy_j") != 0)
+        return CLI_OK;
+    struct el_error err;
+    double e = (double)NAN, l = (double)NAN;
+    if (el_model_predict(m, pt, &e, &err) != EL_OK)
+        return CLI_OK; /* explain_print has said why */
+    if (latency_file) {
+        el_model *lat = NULL;
+        if (el_model_load(latency_file, &lat, &err) != EL_OK)
+            return cli_fail_err("explain", &err);
+        el_status st = el_model_predict(lat, pt, &l, &err);
+        el_model_destroy(lat);
+        if (st != EL_OK)
+            return cli_fail_err("explain", &err);
+    }
+    struct el_units u;
+    if (cli_units_at(pt, 0, e, l, uo, &u)) {
+        printf("\nunits at this configuration:\n");
+        cli_units_print(stdout, "  ", &u);
+    }
+    return CLI_OK;
+}
+
 int cmd_explain(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"help", 0, NULL, 'h'},   {"at", 1, NULL, 'a'}, {"latex", 0, NULL, 'l'},
-        {"format", 1, NULL, 'f'}, {NULL, 0, NULL, 0},
+        {"format", 1, NULL, 'f'}, {"latency-model", 1, NULL, 'L'}, CLI_UNITS_LONGOPTS,
+        {NULL, 0, NULL, 0},
     };
     const char *cmd = "explain";
-    const char *at = NULL;
+    const char *at = NULL, *latency_file = NULL;
+    struct cli_units uo;
+    cli_units_init(&uo);
     int latex = 0;
     enum out_format fmt = FMT_TABLE;
     optind = 1;
@@ -272,6 +304,14 @@ int cmd_explain(int argc, char **argv)
             break;
         case 'l':
             latex = 1;
+            break;
+        case 'L':
+            latency_file = optarg;
+            break;
+        case OPT_UNITS_CARBON:
+        case OPT_UNITS_PRICE:
+            if (cli_units_option(&uo, c, optarg, cmd) < 0)
+                return CLI_USAGE;
             break;
         case 'f':
             if (!parse_format(optarg, &fmt) || fmt == FMT_CSV)
@@ -319,6 +359,8 @@ int cmd_explain(int argc, char **argv)
         if (!at)
             printf("(configuration: the training data's median; change it with --at)\n");
         rc = explain_print(stdout, m, t, 1);
+        if (rc == CLI_OK)
+            rc = explain_units(m, latency_file, t, &uo);
         el_table_destroy(t);
     }
     el_model_destroy(m);

@@ -29,7 +29,9 @@ static void report_help(void)
            "                         fitted here to the data's latency_s, when present)\n"
            "  --title TEXT           page title (default: MODEL on GPU, from the data)\n"
            "  --seed N               seed of the in-process latency fit (default 1)\n"
-           "  -q, --quiet            no summary on stdout, no notes on stderr\n\n" CLI_DATA_HELP);
+           "  -q, --quiet            no summary on stdout, no notes on stderr\n"
+           "units of the picks in the summary (formulas: README, Units):\n" CLI_UNITS_HELP
+           "\n" CLI_DATA_HELP);
 }
 
 int cmd_report(int argc, char **argv)
@@ -42,12 +44,15 @@ int cmd_report(int argc, char **argv)
         {"latency-model", 1, NULL, OPT_LATENCY},
         {"title", 1, NULL, OPT_TITLE},
         {"seed", 1, NULL, OPT_SEED},
+        CLI_UNITS_LONGOPTS,
         CLI_DATA_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "report";
     const char *out = NULL, *bench = NULL, *latency = NULL, *title = NULL;
     unsigned long long seed = 1;
+    struct cli_units uo;
+    cli_units_init(&uo);
     struct data_opts d;
     memset(&d, 0, sizeof d);
     optind = 1;
@@ -81,6 +86,11 @@ int cmd_report(int argc, char **argv)
         case OPT_SEED:
             if (!parse_u64(optarg, &seed))
                 return cli_usage_error(cmd, "--seed '%s': expected a non-negative integer", optarg);
+            break;
+        case OPT_UNITS_CARBON:
+        case OPT_UNITS_PRICE:
+            if (cli_units_option(&uo, c, optarg, cmd) < 0)
+                return CLI_USAGE;
             break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -117,6 +127,7 @@ int cmd_report(int argc, char **argv)
         goto done;
     }
     el_report_set_seed(r, (uint64_t)seed);
+    el_report_set_units(r, uo.carbon, uo.price);
     if (el_report_set_model(r, m, &err) != EL_OK || el_report_set_data(r, t, &err) != EL_OK ||
         (lm && el_report_set_latency_model(r, lm, &err) != EL_OK) ||
         (bench && el_report_load_bench(r, bench, &err) != EL_OK)) {

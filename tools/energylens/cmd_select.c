@@ -24,7 +24,8 @@ static void select_help(void)
            "output options:\n"
            "  --latency-model FILE     latency model (fit --target latency_s): Pareto front\n"
            "  --top K                  rows of the ranking to print (default 10)\n"
-           "  --format table|csv|json  (default table)\n");
+           "  --format table|csv|json  (default table)\n"
+           "units of the picks (formulas: README, Units):\n" CLI_UNITS_HELP);
 }
 
 enum {
@@ -83,6 +84,7 @@ int cmd_select(int argc, char **argv)
         {"top", 1, NULL, OPT_TOP},
         {"format", 1, NULL, OPT_FORMAT},
         {"latency-model", 1, NULL, OPT_LATENCY},
+        CLI_UNITS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "select";
@@ -93,6 +95,8 @@ int cmd_select(int argc, char **argv)
     double gpus = 0;
     enum out_format fmt = FMT_TABLE;
     char axis_buf[CLI_MAX_LIST][64];
+    struct cli_units uo;
+    cli_units_init(&uo);
     optind = 1;
     opterr = 0;
     int c;
@@ -153,6 +157,11 @@ int cmd_select(int argc, char **argv)
             break;
         case OPT_LATENCY:
             latency_file = optarg;
+            break;
+        case OPT_UNITS_CARBON:
+        case OPT_UNITS_PRICE:
+            if (cli_units_option(&uo, c, optarg, cmd) < 0)
+                return CLI_USAGE;
             break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -246,12 +255,28 @@ int cmd_select(int argc, char **argv)
     char best[512], lbest[512];
     config_text(t, 0, na, best, sizeof best);
     config_text(t, lb, na, lbest, sizeof lbest);
+    /* Operator units of the two picks (el_units_compute). */
+    char lname[128];
+    snprintf(cname, sizeof cname, "%s_pred", el_model_target(m));
+    snprintf(lname, sizeof lname, "%s_pred", lat ? el_model_target(lat) : "");
+    int is_energy = strcmp(el_model_target(m), "energy_j") == 0;
+    struct el_units ue, ul;
+    int have_ue = is_energy && cli_units_row(t, 0, cname, lat ? lname : NULL, &uo, &ue);
+    int have_ul = is_energy && lat && cli_units_row(t, lb, cname, lname, &uo, &ul);
     if (fmt == FMT_JSON) {
         printf("{\n  \"points\": %zu,\n  \"energy_optimal\": ", n);
         json_row(stdout, t, 0);
+        char *uj = have_ue ? cli_units_json(&ue) : NULL;
+        if (uj)
+            printf(",\n  \"energy_optimal_units\": %s", uj);
+        free(uj);
         if (lat) {
             printf(",\n  \"latency_optimal\": ");
             json_row(stdout, t, lb);
+            uj = have_ul ? cli_units_json(&ul) : NULL;
+            if (uj)
+                printf(",\n  \"latency_optimal_units\": %s", uj);
+            free(uj);
             printf(",\n  \"saving_pct\": %.6g", el_selection_saving_pct(sel));
             printf(",\n  \"pareto\": [");
             size_t k = 0;
@@ -282,9 +307,13 @@ int cmd_select(int argc, char **argv)
     if (lat)
         printf(", %.4g s", l[0]);
     printf("\n");
+    if (have_ue)
+        cli_units_print(stdout, "                 ", &ue);
     if (lat) {
         double dl = l[0] / l[lb] * 100.0 - 100.0;
         printf("latency-optimal: %s  -> %.4g J/request, %.4g s\n", lbest, e[lb], l[lb]);
+        if (have_ul)
+            cli_units_print(stdout, "                 ", &ul);
         printf("the energy-optimal pick saves %.1f%% energy against the latency-optimal one "
                "(latency %+.1f%%)\n",
                el_selection_saving_pct(sel), dl);
