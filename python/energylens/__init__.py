@@ -742,7 +742,7 @@ class Model(_Handle):
         if "pp" in rows:
             rows["pp"][2] *= 2
         cols = {name: rows[name] for name in names} if names else {"_": [0.0] * 3}
-        raw = table_raw(cols)
+        raw = _table_raw(cols)
         try:
             split = self.predict_terms(raw)
         finally:
@@ -761,7 +761,7 @@ class Model(_Handle):
         if _units_compute is not None and self.target == "energy_j":
             lat = None
             if latency is not None:
-                lat = latency.predict(table_raw({k: [point[k]] for k in latency.variables}))[0]
+                lat = latency.predict(_table_raw({k: [point[k]] for k in latency.variables}))[0]
             out["units"] = units(totals[0], s_out=point.get("s_out"), latency_s=lat,
                                  batch=point.get("batch"),
                                  gpus=point.get("tp", 1) * point.get("pp", 1),
@@ -769,7 +769,7 @@ class Model(_Handle):
         return out
 
 
-def table_raw(columns):
+def _table_raw(columns):
     """A Table from {name: list of floats} without the reader's checks
     (configurations to predict at; every value must be finite)."""
     n = len(next(iter(columns.values()))) if columns else 0
