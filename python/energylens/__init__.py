@@ -93,7 +93,7 @@ class _FitInfo(_c.Structure):
                 ("stop", _c.c_char * 48), ("loss", _dbl), ("mape", _dbl), ("r2", _dbl),
                 ("rmse", _dbl), ("nrows", _sz), ("nstarts", _sz), ("nevals", _sz),
                 ("seed", _c.c_uint64), ("data_checksum", _c.c_uint64), ("seconds", _dbl),
-                ("_pad", _c.c_char * _PAD)]
+                ("nfree", _sz), ("_pad", _c.c_char * _PAD)]
 
 
 class _SrEntry(_c.Structure):

@@ -94,6 +94,7 @@ class TestFitPredict(Base):
             info = m.fit_info
             self.assertTrue(info["fitted"])
             self.assertEqual(info["nrows"], 22)
+            self.assertTrue(0 < info["nfree"] <= 12)
             self.assertLess(info["mape"], 20.0)
             pred = m.predict(self.t)
             self.assertEqual(len(pred), 22)
