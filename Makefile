@@ -199,7 +199,7 @@ test: all
 test-slurm: all
 	@BUILD=$(BUILD) bash tests/slurm/run-slurm-test.sh
 
-# No source folder may reach up the layer order (docs/DESIGN.md, "Layers"):
+# No source folder may reach up the layer order (docs/DESIGN.md section 9):
 # include lines, and the symbols the built objects use.
 check-layers: lib
 	sh scripts/check-layers.sh --objects $(BUILD)

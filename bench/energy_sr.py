@@ -2,7 +2,7 @@
 """energy_sr.py - can `discover` find an energy formula? (issue #4, item 4)
 
 Generates --rows configurations (tp, pp, batch, s_in, s_out) with per-request
-energy from EnergyLens-12 (DESIGN.md section 3) at fixed, plausible parameter
+energy from EnergyLens-12 (docs/DESIGN.md section 3) at fixed, plausible parameter
 values, adds --noise relative Gaussian noise (2% by default), runs
 `energylens discover` on them (relative loss, --threads threads,
 --time-limit seconds), and scores on 2,000 fresh noise-free rows:

@@ -1,6 +1,6 @@
 #!/bin/sh
 # check-layers.sh - fails when a source folder under src/ reaches up the
-# layer order (docs/DESIGN.md, "Layers"):
+# layer order (docs/DESIGN.md section 9):
 #
 #   core -> expr -> data -> model -> fit | ml | sr -> method -> eval
 #        -> report | prof          (and the CLI, tools/energylens, on top)
@@ -57,7 +57,7 @@ for d in src/*/; do
     d=${d%/}
     f=${d#src/}
     if [ -z "$(rank_of "$f")" ]; then
-        echo "check-layers: src/$f is not in the layer order (add it to scripts/check-layers.sh and docs/DESIGN.md)" >&2
+        echo "check-layers: src/$f is not in the layer order (add it to scripts/check-layers.sh and docs/DESIGN.md section 9)" >&2
         bad=1
     fi
 done
@@ -116,7 +116,7 @@ if [ -n "$objdir" ]; then
 fi
 
 if [ "$bad" -ne 0 ]; then
-    echo "check-layers: FAILED (see docs/DESIGN.md, \"Layers\")" >&2
+    echo "check-layers: FAILED (see docs/DESIGN.md section 9)" >&2
     exit 1
 fi
 echo "check-layers: ok"

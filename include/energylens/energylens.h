@@ -93,7 +93,7 @@ EL_API void el_free(void *p);
  * A table holds n rows and named columns. Every column keeps the original text
  * of each cell (so extra columns travel unchanged into output files); a column
  * whose cells all parse as finite numbers is also numeric. Canonical variables
- * (see DESIGN.md section 2: tp, pp, batch, max_batched_tokens, s_in, s_out,
+ * (see docs/DESIGN.md section 2: tp, pp, batch, max_batched_tokens, s_in, s_out,
  * energy_j, latency_s, ttft_s, tpot_s, power_w, num_gpus) must be numeric.
  */
 typedef struct el_table el_table;
@@ -157,7 +157,7 @@ EL_API el_status el_reader_create(el_reader **out);
 EL_API void el_reader_destroy(el_reader *r);
 /*
  * Selects a built-in schema preset: "canonical" (default: names as in
- * DESIGN.md) or "mlenergy" (the ML.ENERGY v3 files as published; latency_s is
+ * docs/DESIGN.md section 2) or "mlenergy" (the ML.ENERGY v3 files as published; latency_s is
  * approximated as avg_output_tokens x median inter-token latency, s_in is the
  * constant 1 because the files carry no input length).
  */
@@ -571,7 +571,7 @@ EL_API el_status el_model_importance(const el_model *m, const char **names, doub
                                      size_t cap, size_t *n);
 
 /* ------------------------------------------------------------------------ */
-/* Metrics (DESIGN.md section 5)                                             */
+/* Metrics (docs/DESIGN.md section 5)                                             */
 /* ------------------------------------------------------------------------ */
 /* y are true values, p predictions, n rows. Each writes *out; a metric that is
  * undefined for the input (n too small, y == 0 for MAPE, no ordered pair)
@@ -686,7 +686,7 @@ EL_API size_t el_selection_latency_best(const el_selection *s);
 EL_API double el_selection_saving_pct(const el_selection *s);
 
 /* ======================================================================== */
-/* Profiling: energy meters, sweep plans, the profiler (DESIGN.md section 8) */
+/* Profiling: energy meters, sweep plans, the profiler (docs/DESIGN.md section 8) */
 /* ======================================================================== */
 /*
  * Energy meters read hardware energy counters through vendor libraries that
@@ -942,7 +942,7 @@ EL_API el_status el_profile_merge(const char *const *dirs, size_t n, const char 
 /* ======================================================================== */
 
 /* ------------------------------------------------------------------------ */
-/* Benchmarks: the evaluation protocols of DESIGN.md section 6               */
+/* Benchmarks: the evaluation protocols of docs/DESIGN.md section 6               */
 /* ------------------------------------------------------------------------ */
 /*
  * A bench runs evaluation protocols on every dataset of the tables it is

@@ -1,5 +1,5 @@
 /* bench.c - the benchmark runner behind `energylens bench`: the evaluation
- * protocols of DESIGN.md section 6 over every dataset of the given tables.
+ * protocols of docs/DESIGN.md section 6 over every dataset of the given tables.
  *
  * el_bench_run plans jobs (table x protocol x dataset x method x size x
  * seed), runs them on a pool of POSIX threads, and keeps one record per

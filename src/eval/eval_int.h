@@ -1,6 +1,6 @@
 /* eval_int.h - internals of the evaluation layer shared with the benchmarking
  * code: pair counts behind the pairwise accuracy, and the ranking metrics of
- * DESIGN.md section 5 computed per scenario (group) with their macro and
+ * docs/DESIGN.md section 5 computed per scenario (group) with their macro and
  * micro averages. */
 #ifndef ELI_EVAL_INT_H
 #define ELI_EVAL_INT_H
@@ -71,7 +71,7 @@ el_status eli_metrics_grouped(const double *y, const double *p, const size_t *gr
 void eli_grouped_metrics_free(struct eli_grouped_metrics *m);
 
 /* ------------------------------------------------------------------------ */
-/* Splits and protocols of DESIGN.md section 6 (protocols.c)                 */
+/* Splits and protocols of docs/DESIGN.md section 6 (protocols.c)                 */
 /* ------------------------------------------------------------------------ */
 /*
  * Every split works on a list of row indices `rows[0..nrows)` of a table (one

@@ -1,4 +1,4 @@
-/* metrics.c - the ranking metrics of DESIGN.md section 5: pairwise
+/* metrics.c - the ranking metrics of docs/DESIGN.md section 5: pairwise
  * accuracy, Spearman's rho, top-1 and regret judge how well predictions
  * order configurations, which is what selection needs. (MAPE, R^2 and RMSE,
  * which judge predicted energies and which the fit reports, live below the

@@ -1,5 +1,5 @@
 /* protocols.c - the train/test splits behind the evaluation protocols of
- * DESIGN.md section 6, as pure functions of (rows, sizes, seed):
+ * docs/DESIGN.md section 6, as pure functions of (rows, sizes, seed):
  *  - random choice of n rows (sample efficiency, ranking, the core issue's
  *    60/40 scenario split, which must equal bench/bench_mlenergy.c's: the
  *    same eli_rng seeded the same way shuffles the same list);

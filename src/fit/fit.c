@@ -2,9 +2,9 @@
  *
  * Optimiser: NLopt's bounded L-BFGS (NLOPT_LD_LBFGS, Nocedal 1980 / Liu &
  * Nocedal 1989 as implemented by Luksan) with the exact gradient from the
- * expression engine's reverse sweep. Losses are relative (DESIGN.md: energy
- * spans decades across configurations, so absolute errors would fit only the
- * largest rows).
+ * expression engine's reverse sweep. Losses are relative (docs/DESIGN.md
+ * section 3.3: energy spans decades across configurations, so absolute
+ * errors would fit only the largest rows).
  *
  * Three things make small-sample fits reliable:
  *  - parameters flagged log-scale are optimised as log(value), others are

@@ -1,6 +1,6 @@
 /* fit_metrics.c - the accuracy metrics a fit reports about itself: MAPE,
- * R^2 and RMSE of predicted against measured values (docs/DESIGN.md,
- * "Metrics and protocols"). They live in the model layer, below the
+ * R^2 and RMSE of predicted against measured values (docs/DESIGN.md
+ * section 5). They live in the model layer, below the
  * estimators (src/fit, src/method) that fill el_fit_info with them; the
  * ranking metrics and the benchmark protocols stay in src/eval. Every metric
  * validates its whole input first (NULL -> EL_ERR_INVALID_ARG, a

@@ -22,7 +22,7 @@ static const char *const canonical_vars[] = {"tp",   "pp",    "batch",
                                              "s_in", "s_out", "max_batched_tokens"};
 #define N_CANON (sizeof canonical_vars / sizeof canonical_vars[0])
 
-/* EnergyLens-12 (DESIGN.md section 3, our reconstruction of the paper's
+/* EnergyLens-12 (docs/DESIGN.md section 3.1, our reconstruction of the paper's
  * formula). The batching exponents are bounded by 1: batching can at best
  * share a step's cost among B requests (per-request cost ~ 1/B); allowing
  * more lets a 6-row fit bend the curve and extrapolate badly (held-out MAPE

@@ -1,4 +1,4 @@
-/* test_metrics.c - every metric of DESIGN.md section 5 on small cases worked
+/* test_metrics.c - every metric of docs/DESIGN.md section 5 on small cases worked
  * out by hand (the arithmetic is in the comments), ties, the undefined and
  * non-finite cases, the two pair-count methods against each other, and the
  * grouped (per scenario) helper. */

@@ -1,5 +1,5 @@
 /* cmd_bench.c - `energylens bench DATA.csv...`: runs the evaluation protocols
- * of DESIGN.md section 6 (el_bench_*) on every dataset of the given files and
+ * of docs/DESIGN.md section 6 (el_bench_*) on every dataset of the given files and
  * prints paper-style markdown tables and/or the complete results as JSON.
  * Each file is one table (named after the file); `--bundled` benches the
  * public data shipped in data/ with the right schema for each file. On a
@@ -172,14 +172,14 @@ static void pct(char *buf, size_t len, double v, double scale, const char *unit)
         snprintf(buf, len, "-");
 }
 
-/* The side-by-side with DESIGN.md section 7 (the paper, NVIDIA A100) and the
+/* The side-by-side with docs/DESIGN.md section 7 (the paper, NVIDIA A100) and the
  * core issue's reference implementations. */
 static void print_paper(FILE *f, const el_bench *b, const char *table)
 {
     char a[64], c[64], d[64], e[64];
     fprintf(f, "\n## Side by side with the paper%s%s\n\n", table ? ": " : "", table ? table : "");
     fprintf(f, "The paper's figures are for its own A100 measurements (no public data); ours "
-               "are on the table named. Same metric definitions (DESIGN.md section 5).\n\n"
+               "are on the table named. Same metric definitions (docs/DESIGN.md section 5).\n\n"
                "| figure | paper (or reference) | EnergyLens here | baseline here |\n"
                "|---|---:|---:|---:|\n");
     pct(a, sizeof a, mean_of(b, table, "ranking", "energylens", NULL, 0, "top1", NULL), 100, "%");

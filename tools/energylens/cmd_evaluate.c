@@ -1,5 +1,5 @@
 /* cmd_evaluate.c - `energylens evaluate MODEL DATA`: scores a model on
- * measured rows with the paper's metrics (DESIGN.md section 5). Ranking
+ * measured rows with the paper's metrics (docs/DESIGN.md section 5). Ranking
  * metrics are computed per scenario (--group-by) and macro-averaged;
  * pairwise accuracy is also given pooled over all within-scenario pairs. */
 #define _GNU_SOURCE
