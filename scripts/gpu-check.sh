@@ -98,7 +98,7 @@ workload: {model: fake-model, prompts: prompts.jsonl, requests: 400, max_tokens:
 sweep:
   heavy: {tp: [1]}
   light: {concurrency: [4, 16]}
-measure: {warmup_requests: 8, idle_s: 1, cooldown_s: 0, validate_s: 2, point_timeout_s: 60}
+measure: {warmup_requests: 8, idle_s: 1, cooldown_s: 0, validate_s: 2, point_timeout_s: 60, min_window_s: 0.5}
 meter: {kind: nvml, devices: used$LIBLINE}
 output: out
 PLAN

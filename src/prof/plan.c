@@ -558,6 +558,10 @@ static el_status measure_pair(struct pctx *c, const char *key, yaml_node_t *k, y
         return get_num(c, v, path, 0, 600, &p->validate_s);
     if (strcmp(key, "validate_tolerance") == 0)
         return get_num(c, v, path, 1e-6, 10, &p->validate_tol);
+    if (strcmp(key, "min_window_s") == 0)
+        return get_num(c, v, path, 0, 86400, &p->min_window_s);
+    if (strcmp(key, "min_window_requests") == 0)
+        return get_size(c, v, path, 0, 10000000, &p->min_window_requests);
     return get_num(c, v, path, 0.01, 1e7, &p->point_timeout_s);
 }
 
@@ -683,8 +687,9 @@ static el_status top_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_
                                                 "extra",       "max_failed_requests"};
     static const char *const sweep_keys[] = {"heavy", "light", "sample", "seed"};
     static const char *const measure_keys[] = {
-        "warmup_requests",    "idle_s",         "cooldown_s", "sample_period_s", "validate_s",
-        "validate_tolerance", "point_timeout_s"};
+        "warmup_requests",    "idle_s",          "cooldown_s",   "sample_period_s",
+        "validate_s",         "validate_tolerance", "point_timeout_s", "min_window_s",
+        "min_window_requests"};
     static const char *const meter_keys[] = {"kind", "root",    "library", "command",
                                              "unit", "devices", "stall_s", "max_power_w"};
     static const char *const slurm_keys[] = {"sbatch",        "setup",      "launcher",
@@ -1089,6 +1094,7 @@ static el_status parse_text(const char *text, size_t len, const char *name, cons
     p->validate_tol = 0.1;
     p->point_timeout_s = 3600;
     p->slurm_gpus_per_node = 8;
+    p->min_window_s = 5;
 
     yaml_parser_t yp;
     yaml_document_t doc;

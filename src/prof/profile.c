@@ -749,8 +749,11 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
     char started[40];
     now_iso(started, sizeof started);
     emit(pf, EL_PROF_POINT_START, key, "");
+    size_t nreq = p->requests;
+    int attempt = 0;
+again:;
     struct bodies bd;
-    if (make_bodies(pf, p->requests, c.max_tokens, c.min_tokens, &bd) != EL_OK)
+    if (make_bodies(pf, nreq, c.max_tokens, c.min_tokens, &bd) != EL_OK)
         return fail_run(pf, EL_ERR_NOMEM, "out of memory building requests");
     struct eli_lg_config lc;
     memset(&lc, 0, sizeof lc);
@@ -758,7 +761,7 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
     lc.bodies = (const char *const *)bd.b;
     lc.body_lens = bd.len;
     lc.nbodies = bd.n;
-    lc.nrequests = p->requests;
+    lc.nrequests = nreq;
     lc.concurrency = (size_t)c.concurrency;
     lc.stream = p->stream;
     lc.request_timeout_s = p->request_timeout_s;
@@ -801,9 +804,9 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
         snprintf(reason, sizeof reason,
                  "%zu of %zu requests failed (%zu timeout, %zu HTTP, %zu "
                  "garbage, %zu connection, %zu unfinished)%s%s; first: %s",
-                 lg.nfail + (lg.n < p->requests ? p->requests - lg.n : 0), p->requests,
-                 lg.nerr[LG_TIMEOUT], lg.nerr[LG_HTTP], lg.nerr[LG_GARBAGE], lg.nerr[LG_CONN],
-                 lg.nerr[LG_ABORTED] + (lg.n < p->requests ? p->requests - lg.n : 0),
+                 lg.nfail + (lg.n < nreq ? nreq - lg.n : 0), nreq, lg.nerr[LG_TIMEOUT],
+                 lg.nerr[LG_HTTP], lg.nerr[LG_GARBAGE], lg.nerr[LG_CONN],
+                 lg.nerr[LG_ABORTED] + (lg.n < nreq ? nreq - lg.n : 0),
                  server_died ? "; server " : "", died, lg.first_error);
     } else if (w.completed == 0) {
         snprintf(reason, sizeof reason, "no request completed in the measurement window");
@@ -814,6 +817,44 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
         snprintf(reason, sizeof reason,
                  "the meter reported no energy in the %.3g s window (%s; counter stalled?)",
                  w.t1 - w.t0, el_meter_description(pf->meter));
+    }
+    /* A window too short to measure (counters update every 20-100 ms):
+     * repeated once with enough requests, then refused with the reason. */
+    double wlen = w.t1 - w.t0;
+    if (!reason[0] && (wlen < p->min_window_s || w.completed < p->min_window_requests)) {
+        double need = 1;
+        if (wlen < p->min_window_s)
+            need = wlen > 0 ? p->min_window_s / wlen : 16;
+        if (w.completed < p->min_window_requests)
+            need = fmax(need, (double)p->min_window_requests / fmax(1.0, (double)w.completed));
+        size_t more = (size_t)ceil((double)nreq * fmin(need * 1.25, 16.0)) + (size_t)c.concurrency;
+        /* the repeat must fit in point_timeout_s */
+        double run_s = lg.t_end - lg.t_begin;
+        double expect_s = run_s * (double)more / (double)nreq;
+        if (attempt == 0 && more > nreq && more <= 10000000 && expect_s < p->point_timeout_s) {
+            logf_(pf, key,
+                  "steady-state window %.3g s with %zu requests completed is below "
+                  "measure.min_window_s %g s / min_window_requests %zu: repeating with %zu "
+                  "requests",
+                  wlen, w.completed, p->min_window_s, p->min_window_requests, more);
+            eli_series_free(&sp.s);
+            eli_lg_result_free(&lg);
+            attempt++;
+            nreq = more;
+            goto again;
+        }
+        if (attempt == 0 && expect_s >= p->point_timeout_s)
+            snprintf(reason, sizeof reason,
+                     "steady-state window %.3g s with %zu requests completed, below "
+                     "measure.min_window_s (%g s) or min_window_requests (%zu); a repeat with "
+                     "%zu requests would take about %.3g s, over measure.point_timeout_s",
+                     wlen, w.completed, p->min_window_s, p->min_window_requests, more, expect_s);
+        else
+            snprintf(reason, sizeof reason,
+                     "steady-state window %.3g s with %zu requests completed, below "
+                     "measure.min_window_s (%g s) or min_window_requests (%zu) even with %zu "
+                     "requests: raise workload.requests",
+                     wlen, w.completed, p->min_window_s, p->min_window_requests, nreq);
     }
     if (reason[0]) {
         eli_series_free(&sp.s);
@@ -911,7 +952,7 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
     row_num(&r, "tpot_s", tpot_m);
     row_num(&r, "power_w", power);
     row_num(&r, "idle_power_w", pf->idle_w);
-    row_set(&r, "requests", "%zu", p->requests);
+    row_set(&r, "requests", "%zu", nreq);
     row_set(&r, "completed", "%zu", w.completed);
     row_set(&r, "failed_requests", "%zu", lg.nfail);
     row_set(&r, "window", "%s", w.steady ? "steady" : "full");

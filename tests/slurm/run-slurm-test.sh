@@ -149,7 +149,7 @@ workload: {model: fake-model, prompts: prompts.jsonl, requests: 24, max_tokens: 
 sweep:
   heavy: {tp: [1, 2, 4], pp: [1, 2]}
   light: {concurrency: [1, 2, 4]}
-measure: {warmup_requests: 2, idle_s: 0.2, cooldown_s: 0, validate_s: 0.2,
+measure: {warmup_requests: 2, idle_s: 0.2, cooldown_s: 0, validate_s: 0.2, min_window_s: 0.3,
           sample_period_s: 0.02, point_timeout_s: 60}
 meter: {kind: nvml, library: "$B/fakes/fake_nvml.so", devices: used}
 output: out

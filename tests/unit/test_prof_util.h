@@ -75,6 +75,7 @@ static void penv_make(struct penv *e, const char *heavy, const char *light,
     int has_req = workload_extra && strstr(workload_extra, " requests:");
     int has_rto = workload_extra && strstr(workload_extra, "request_timeout_s:");
     int has_sp = measure_extra && strstr(measure_extra, "sample_period_s:");
+    int has_mw = measure_extra && strstr(measure_extra, "min_window_s:");
     fprintf(f,
             "server:\n"
             "  command: [\"%s/fakes/fake_server\", --port, \"{port}\"%s%s, --ttft-ms, \"4\", "
@@ -88,13 +89,14 @@ static void penv_make(struct penv *e, const char *heavy, const char *light,
             "  heavy: %s\n"
             "  light: %s\n"
             "measure: {warmup_requests: 2, idle_s: 0.03, cooldown_s: 0, validate_s: 0.05, "
-            "point_timeout_s: 10%s%s}\n"
+            "point_timeout_s: 10%s%s%s}\n"
             "meter: {kind: nvml, library: \"%s/fakes/fake_nvml.so\"}\n"
             "output: \"%s\"\n",
             e->build, has_tp ? ", --tp, \"{tp}\"" : "", has_pp ? ", --pp, \"{pp}\"" : "",
             server_extra ? server_extra : "", has_req ? "" : ", requests: 12",
             has_rto ? "" : ", request_timeout_s: 2", workload_extra ? workload_extra : "",
             heavy, light, has_sp ? "" : ", sample_period_s: 0.01",
+            has_mw ? "" : ", min_window_s: 0",
             measure_extra ? measure_extra : "", e->build, e->out);
     fclose(f);
 }
