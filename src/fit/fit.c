@@ -29,6 +29,9 @@
 #define FIT_DEFAULT_MAX_EVALS 600
 #define FIT_DEFAULT_FTOL      1e-10
 #define FIT_DEFAULT_PRIOR     0.0
+/* Above this many rows the starts run on a seeded random subset of this
+ * size and only the best one is refined on every row (see el_fit_run). */
+#define FIT_SUBSET_ROWS 2048
 
 struct el_fit {
     uint64_t seed;
@@ -561,6 +564,9 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     memset(&o, 0, sizeof o);
     struct eli_uncert unc;
     memset(&unc, 0, sizeof unc);
+    const double **sub_cols = NULL;
+    double *sub_data = NULL;
+    double *sub_pred = NULL, *sub_jac = NULL;
     struct eli_param *wp = eli_mallocarray(np, sizeof *wp);
     char **notes = eli_calloc(np, sizeof *notes);
     int *ident = eli_mallocarray(np, sizeof *ident);
@@ -643,6 +649,52 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     nlopt_set_xtol_rel(opt, 1e-10);
     nlopt_set_maxeval(opt, (int)(f->max_evals > 1000000 ? 1000000 : f->max_evals));
 
+    /* Large tables: the starts only have to find the right basin, which a
+     * random subset of a few thousand rows does as well as all of them (its
+     * optimum is within O(1/sqrt(subset)) of the full one); the best start
+     * is then refined on every row, from a point where few iterations
+     * remain. This keeps a fit of 10^5-10^6 rows within seconds. */
+    struct obj so = o; /* the objective the starts use */
+    if (n > FIT_SUBSET_ROWS) {
+        size_t ms = FIT_SUBSET_ROWS;
+        size_t *pick = eli_mallocarray(n, sizeof *pick);
+        sub_cols = eli_calloc(nv + 1, sizeof *sub_cols);
+        sub_data = eli_mallocarray((nv + 1) * ms, sizeof *sub_data);
+        so.pred = sub_pred = eli_mallocarray(ms, sizeof *so.pred);
+        so.jac = sub_jac = eli_mallocarray(ms * np, sizeof *so.jac);
+        if (!pick || !sub_cols || !sub_data || !so.pred || !so.jac) {
+            eli_free(pick);
+            st = fit_fail(f, EL_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        struct eli_rng srng;
+        eli_rng_seed(&srng, f->seed ^ 0x5eed5eedULL);
+        for (size_t i = 0; i < n; i++)
+            pick[i] = i;
+        for (size_t i = 0; i < ms; i++) { /* partial Fisher-Yates */
+            size_t j = i + eli_rng_below(&srng, n - i), tmp = pick[i];
+            pick[i] = pick[j];
+            pick[j] = tmp;
+        }
+        double *sy = sub_data + nv * ms, ssum = 0.0;
+        for (size_t v = 0; v < nv; v++) {
+            double *c = sub_data + v * ms;
+            for (size_t i = 0; i < ms; i++)
+                c[i] = cols[v] ? cols[v][pick[i]] : 0.0;
+            sub_cols[v] = cols[v] ? c : NULL;
+        }
+        for (size_t i = 0; i < ms; i++) {
+            sy[i] = y[pick[i]];
+            ssum += sy[i];
+        }
+        eli_free(pick);
+        so.cols = sub_cols;
+        so.y = sy;
+        so.n = ms;
+        so.wsum = (double)ms;
+        so.ymean2 = (ssum / (double)ms) * (ssum / (double)ms);
+        nlopt_set_min_objective(opt, nlopt_objective, &so);
+    }
     struct eli_rng rng;
     eli_rng_seed(&rng, f->seed);
     double best = HUGE_VAL;
@@ -658,10 +710,10 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
                 double u = eli_rng_uniform(&rng);
                 v = p->logscale ? exp(log(lo) + u * (log(hi) - log(lo))) : lo + u * (hi - lo);
             }
-            o.theta[k] = p->fixed ? p->value : clampd(v, p->lo, p->hi);
+            so.theta[k] = p->fixed ? p->value : clampd(v, p->lo, p->hi);
         }
-        project_linear(&o, o.theta);
-        theta_to_x(&o, o.theta, x);
+        project_linear(&so, so.theta);
+        theta_to_x(&so, so.theta, x);
         for (size_t k = 0; k < np; k++)
             x[k] = clampd(x[k], lb[k], ub[k]);
         double L = HUGE_VAL;
@@ -671,7 +723,7 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
             /* NLopt returns the best point it saw even on roundoff/failure. */
             if (isfinite(L) && L < 1e299 && L < best) {
                 best = L;
-                x_to_theta(&o, x, best_theta);
+                x_to_theta(&so, x, best_theta);
                 best_stop = stop_from_nlopt(r);
             }
         }
@@ -689,6 +741,27 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
                       "domain (log, sqrt, ^ of negatives) and the bounds",
                       done_starts);
         goto done;
+    }
+    o.nevals += so.nevals;
+    if (so.cols != o.cols) {
+        /* refine the best start on every row */
+        nlopt_set_min_objective(opt, nlopt_objective, &o);
+        theta_to_x(&o, best_theta, x);
+        for (size_t k = 0; k < np; k++)
+            x[k] = clampd(x[k], lb[k], ub[k]);
+        double L = HUGE_VAL;
+        nlopt_result r = nlopt_optimize(opt, x, &L);
+        if ((r > 0 || r == NLOPT_ROUNDOFF_LIMITED || r == NLOPT_FAILURE) && isfinite(L) &&
+            L < 1e299) {
+            x_to_theta(&o, x, best_theta);
+            best_stop = stop_from_nlopt(r);
+        }
+        if (f->progress && f->progress(f->nstarts, f->nstarts, L, f->userdata)) {
+            if (why)
+                *why = EL_STOP_CANCELLED;
+            st = fit_fail(f, EL_ERR_CANCELLED, "fit cancelled while refining on all %zu rows", n);
+            goto done;
+        }
     }
     /* Uncertainty: Laplace covariance of the estimated parameters that are
      * not at a bound, noise scale from leave-one-out refits. */
@@ -775,5 +848,9 @@ done:
     eli_free(o.theta);
     eli_free(o.pred);
     eli_free(o.jac);
+    eli_free(sub_cols);
+    eli_free(sub_data);
+    eli_free(sub_pred);
+    eli_free(sub_jac);
     return st;
 }
