@@ -189,6 +189,23 @@ uninstall:
 .PHONY: FORCE
 FORCE:
 # ---- install (issue 14): end ------------------------------------------------
+# ---- learned prior (src/fit): embedded default prior: begin -----------------
+# src/fit/prior_blob.S embeds src/fit/prior_default.json into the library.
+# `make prior` regenerates that file from the shipped data/ (docs/PRIOR.md);
+# `make prior-check` rebuilds it into build/ and fails if it differs.
+PRIOR_OBJ := $(BUILD)/obj/src/fit/prior_blob.o
+$(PRIOR_OBJ): src/fit/prior_blob.S src/fit/prior_default.json
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -c $< -o $@
+$(BUILD)/libenergylens.a $(BUILD)/$(SOREAL): $(PRIOR_OBJ)
+PRIOR_BUILD_CMD = $(BUILD)/energylens prior build --bundled --seed 0 -q
+.PHONY: prior prior-check
+prior: $(BUILD)/energylens
+	$(PRIOR_BUILD_CMD) -o src/fit/prior_default.json
+prior-check: $(BUILD)/energylens
+	$(PRIOR_BUILD_CMD) -o $(BUILD)/prior_rebuilt.json
+	cmp src/fit/prior_default.json $(BUILD)/prior_rebuilt.json
+# ---- learned prior (src/fit): embedded default prior: end -------------------
 
 test: all
 	@BUILD=$(BUILD) sh tests/run-tests.sh

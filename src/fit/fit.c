@@ -17,6 +17,7 @@
 #include "../core/core_int.h"
 #include "../model/model_int.h"
 #include "fit_int.h"
+#include "prior_int.h"
 
 #include <math.h>
 #include <nlopt.h>
@@ -39,6 +40,7 @@ struct el_fit {
     size_t max_evals;
     double ftol;
     double prior;
+    const el_prior *learned; /* el_fit_use_prior (prior.c) */
     el_loss loss;
     int structure; /* 1: hold parameters the data cannot identify (default) */
     el_fit_progress_fn progress;
@@ -153,6 +155,14 @@ el_status el_fit_set_structure(el_fit *f, const char *mode)
     return EL_OK;
 }
 
+el_status el_fit_use_prior(el_fit *f, const el_prior *p)
+{
+    if (!f)
+        return EL_ERR_INVALID_ARG;
+    f->learned = p;
+    return EL_OK;
+}
+
 void el_fit_set_progress(el_fit *f, el_fit_progress_fn fn, void *userdata)
 {
     if (!f)
@@ -190,8 +200,8 @@ struct obj {
     double ymean2;   /* mean(y)^2 for the abs2 loss */
     const struct eli_param *p;
     const double *scale;   /* linear-scale divisor per parameter */
-    const double *prior_x; /* prior centre in x space (log-scale parameters) */
-    double prior;
+    const double *prior_x; /* prior centre in x space */
+    const double *prior_w; /* prior weight per parameter (0: none) */
     el_loss loss;
     double *theta, *pred, *jac;
     size_t nevals;
@@ -277,11 +287,11 @@ static double nlopt_objective(unsigned nx, const double *x, double *grad, void *
         double dx = o->p[k].logscale ? o->theta[k] : o->scale[k];
         if (grad)
             grad[k] = gt[k] * dx;
-        if (o->prior > 0.0 && o->p[k].logscale && !o->p[k].linear) {
+        if (o->prior_w[k] > 0.0) {
             double d = x[k] - o->prior_x[k];
-            L += o->prior * d * d;
+            L += o->prior_w[k] * d * d;
             if (grad)
-                grad[k] += 2.0 * o->prior * d;
+                grad[k] += 2.0 * o->prior_w[k] * d;
         }
     }
     return L;
@@ -574,13 +584,15 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     double *rw = eli_mallocarray(n, sizeof *rw);
     double *scale = eli_mallocarray(np, sizeof *scale);
     double *prior_x = eli_mallocarray(np, sizeof *prior_x);
+    double *prior_w = eli_mallocarray(np, sizeof *prior_w);
+    double *theta0 = eli_mallocarray(np, sizeof *theta0);
     double *x = eli_mallocarray(np, sizeof *x), *best_theta = eli_mallocarray(np, sizeof *x);
     double *lb = eli_mallocarray(np, sizeof *lb), *ub = eli_mallocarray(np, sizeof *ub);
     o.theta = eli_mallocarray(np, sizeof *o.theta);
     o.pred = eli_mallocarray(n, sizeof *o.pred);
     o.jac = eli_mallocarray(n * np, sizeof *o.jac);
     nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, (unsigned)np);
-    if (!wp || !notes || !ident || !freem || !rw || !scale || !prior_x || !x || !best_theta ||
+    if (!wp || !notes || !ident || !freem || !rw || !scale || !prior_x || !prior_w || !theta0 || !x || !best_theta ||
         !lb || !ub || !o.theta || !o.pred || !o.jac || !opt) {
         st = fit_fail(f, EL_ERR_NOMEM, "out of memory");
         goto done;
@@ -596,7 +608,6 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     o.wsum = (double)n;
     o.p = wp;
     o.loss = f->loss;
-    o.prior = f->prior;
     double ysum = 0.0;
     for (size_t i = 0; i < n; i++)
         ysum += y[i];
@@ -640,8 +651,20 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
             ub[k] = p->logscale ? log(p->hi) : p->hi / scale[k];
         }
         prior_x[k] = p->logscale ? log(p->start) : p->start / scale[k];
+        prior_w[k] = p->logscale && !p->linear ? f->prior : 0.0;
+        theta0[k] = (double)NAN;
+    }
+    if (f->learned) { /* MAP with a learned prior: its centre, weights and mode */
+        char desc[256];
+        if ((st = eli_prior_apply(f->learned, m, t, cols, y, n, scale, prior_x, prior_w, theta0,
+                                  desc, sizeof desc, &err)) != EL_OK) {
+            fit_fail(f, st, "%s", err.text);
+            goto done;
+        }
+        el_model_set_note(m, "prior", desc);
     }
     o.prior_x = prior_x;
+    o.prior_w = prior_w;
     nlopt_set_lower_bounds(opt, lb);
     nlopt_set_upper_bounds(opt, ub);
     nlopt_set_min_objective(opt, nlopt_objective, &o);
@@ -703,7 +726,7 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     for (size_t s = 0; s < f->nstarts; s++) {
         for (size_t k = 0; k < np; k++) {
             const struct eli_param *p = &wp[k];
-            double v = p->start;
+            double v = s == 0 && isfinite(theta0[k]) ? theta0[k] : p->start;
             if (s > 0) {
                 double lo, hi;
                 eli_fit_start_box(p, &lo, &hi);
@@ -841,6 +864,8 @@ done:
     eli_free(unc.cov);
     eli_free(scale);
     eli_free(prior_x);
+    eli_free(prior_w);
+    eli_free(theta0);
     eli_free(x);
     eli_free(best_theta);
     eli_free(lb);
