@@ -82,6 +82,14 @@ int parse_size(const char *s, size_t *out);
 int parse_u64(const char *s, unsigned long long *out);
 int parse_num(const char *s, double *out);
 
+/* The public data shipped in data/ (paths relative to EL_DATADIR). */
+struct cli_bundled {
+    const char *name, *file, *schema;
+    const char *wheres[4];
+};
+extern const struct cli_bundled cli_bundled[];
+extern const size_t cli_nbundled;
+
 /* Command entry points. */
 int cmd_fit(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
@@ -144,6 +152,7 @@ int cli_units_at(const el_table *t, size_t row, double energy_j, double latency_
 void cli_units_print(FILE *f, const char *indent, const struct el_units *u);
 /* The units as a JSON object (jansson; unknown = null); free with free(). */
 char *cli_units_json(const struct el_units *u);
+int cmd_prior(int argc, char **argv);
 
 /* Explains a model at a configuration (shared by explain and demo). */
 int explain_print(FILE *f, const el_model *m, const el_table *at, int show_params);

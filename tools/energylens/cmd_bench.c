@@ -66,17 +66,6 @@ enum {
 };
 
 /* The shipped public data, each file with the options that read it right. */
-static const struct bundled {
-    const char *name, *file, *schema;
-    const char *wheres[4];
-} BUNDLED[] = {
-    {"mlenergy_v3", "mlenergy_v3/mlenergy_v3_llm_mllm.csv", "mlenergy", {NULL}},
-    {"tokenpowerbench",
-     "tokenpowerbench/tokenpowerbench_runs.csv",
-     "tokenpowerbench",
-     {"engine=vllm", "num_active_gpus_inferred=1", NULL}},
-};
-#define NBUNDLED (sizeof BUNDLED / sizeof BUNDLED[0])
 
 struct progress {
     double t0, last;
@@ -426,18 +415,18 @@ int cmd_bench(int argc, char **argv)
         goto done;
     }
     if (bundled) {
-        for (size_t k = 0; k < NBUNDLED; k++) {
+        for (size_t k = 0; k < cli_nbundled; k++) {
             struct data_opts bd = d;
-            bd.schema = BUNDLED[k].schema;
-            for (size_t w = 0; BUNDLED[k].wheres[w]; w++)
-                bd.wheres[bd.nwheres++] = BUNDLED[k].wheres[w];
+            bd.schema = cli_bundled[k].schema;
+            for (size_t w = 0; cli_bundled[k].wheres[w]; w++)
+                bd.wheres[bd.nwheres++] = cli_bundled[k].wheres[w];
             char path[4096];
-            snprintf(path, sizeof path, "%s/%s", cli_datadir(), BUNDLED[k].file);
+            snprintf(path, sizeof path, "%s/%s", cli_datadir(), cli_bundled[k].file);
             char *files[1] = {path};
             el_table *t = NULL;
             if ((rc = cli_read_tables(cmd, &bd, files, 1, req, 1, &t)) != CLI_OK)
                 goto done;
-            st = el_bench_add_table(b, BUNDLED[k].name, t, &err);
+            st = el_bench_add_table(b, cli_bundled[k].name, t, &err);
             el_table_destroy(t);
             if (st != EL_OK) {
                 rc = cli_fail_err(cmd, &err);

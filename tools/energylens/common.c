@@ -375,3 +375,13 @@ int cli_datadir_missing(const char *cmd)
             cmd);
     return CLI_IO;
 }
+/* The public data shipped in data/, each with the schema and filters that
+ * make it canonical (bench --bundled, prior build --bundled). */
+const struct cli_bundled cli_bundled[] = {
+    {"mlenergy_v3", "mlenergy_v3/mlenergy_v3_llm_mllm.csv", "mlenergy", {NULL}},
+    {"tokenpowerbench",
+     "tokenpowerbench/tokenpowerbench_runs.csv",
+     "tokenpowerbench",
+     {"engine=vllm", "num_active_gpus_inferred=1", NULL}},
+};
+const size_t cli_nbundled = sizeof cli_bundled / sizeof cli_bundled[0];

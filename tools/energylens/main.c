@@ -23,6 +23,7 @@ const struct cli_command cli_commands[] = {
     {"discover", cmd_discover, "symbolic regression: a Pareto front of formulas for a column"},
     {"bench", cmd_bench, "run the paper's evaluation protocols; markdown tables or JSON"},
     {"report", cmd_report, "one self-contained HTML page: charts, formula, ranked configs"},
+    {"prior", cmd_prior, "learn a prior over EnergyLens-12's parameters from measurements"},
     {"completion", cmd_completion, NULL},
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
