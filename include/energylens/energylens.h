@@ -1013,16 +1013,26 @@ EL_API el_status el_profile_merge(const char *const *dirs, size_t n, const char 
  *   "extrapolation" train on the rows whose batch is among the smallest 40%
  *                   of the dataset's distinct batch sizes, test on the larger
  *                   ones; the seed only seeds the fit [3]
- *   "cross-hw"      pairs of datasets equal but for gpu: k = 5 and 10 rows of
- *                   the target; variant "cold" fits them alone, "warm" starts
- *                   from the source GPU (EnergyLens: the source fit's
+ *   "cross-hw"      pairs of datasets equal but for gpu: k = 3, 5 and 10 rows
+ *                   of the target; variant "cold" fits them alone, "warm"
+ *                   starts from the source GPU (EnergyLens: the source fit's
  *                   parameters as the starting point and prior centre;
- *                   other methods: trained on the source rows plus the k) [10]
+ *                   other methods: trained on the source rows plus the k),
+ *                   "prior" (EnergyLens) fits them by MAP with the prior
+ *                   learned without the target's GPU family [10]
  *   "lhs"           sampling ablation: variants "random" and "lhs" (Latin
  *                   hypercube over tp, pp, batch, s_in, s_out) at the sizes
  *                   10, 20, 50 [10]
  *   "maveriq-power" MaverIQ with per-configuration ("maveriq") against mean
  *                   power ("maveriq-meanpower") on the "splits" splits [3]
+ *   "lofo"          leave-one-family-out: for every dataset with >= 5 rows, n
+ *                   = 3, 5, 10 random rows (those leaving max(2, 30%) to
+ *                   test); every method alone (EnergyLens variant "none"),
+ *                   and EnergyLens-12 by MAP with the prior learned - strength
+ *                   included - without the dataset's model family ("family")
+ *                   and without its GPU family ("gpu"). Priors come from
+ *                   every table's datasets with >= 8 rows, each fitted once
+ *                   (el_prior_build's method) [3]
  * Jobs run on a pool of threads; every job seeds its own split and fit from
  * its key, so the records are identical whatever the thread count.
  */
@@ -1035,7 +1045,8 @@ struct el_bench_record {
     const char *dataset;  /* "table:value|value|..." of the dataset-by columns */
     const char *protocol; /* "splits", "sample", ... */
     const char *method;   /* "energylens", "rf", ... */
-    const char *variant;  /* "" or "cold"/"warm" (cross-hw), "random"/"lhs" */
+    const char *variant;  /* "" or "cold"/"warm"/"prior" (cross-hw), "random"/"lhs",
+                             "none"/"family"/"gpu" (lofo, energylens) */
     const char *from;     /* cross-hw: the source dataset; else "" */
     size_t n_train, n_test;
     uint64_t seed;
@@ -1097,7 +1108,7 @@ EL_API size_t el_bench_ndatasets(const el_bench *b, size_t table);
 EL_API size_t el_bench_nresults(const el_bench *b);
 /* Fills *out with result k (k < nresults), in plan order: table, protocol,
  * dataset (cross-hw: target, then source), method, size, seed; within one
- * seed, cross-hw gives k = 5 then 10 and each cold then warm, lhs random
+ * seed, cross-hw gives k = 3, 5, 10 and each cold, warm, prior, lhs random
  * then lhs. */
 EL_API el_status el_bench_result(const el_bench *b, size_t k, struct el_bench_record *out);
 /* Failed fits: "dataset protocol method n=.. seed=..: message". Borrowed. */

@@ -20,6 +20,7 @@
 #include "../core/core_int.h"
 
 #include "eval_int.h"
+#include "../fit/prior_int.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -35,17 +36,18 @@
 #define RANKING_N       50
 #define EXTRAP_FRAC     0.4
 
-enum proto { P_SPLITS, P_SAMPLE, P_RANKING, P_EXTRAP, P_CROSS, P_LHS, P_MAVPOWER, P_COUNT };
+enum proto { P_SPLITS, P_SAMPLE, P_RANKING, P_EXTRAP, P_CROSS, P_LHS, P_MAVPOWER, P_LOFO, P_COUNT };
 
 static const char *const proto_names[P_COUNT] = {
-    "splits", "sample", "ranking", "extrapolation", "cross-hw", "lhs", "maveriq-power"};
-static const size_t proto_default_seeds[P_COUNT] = {3, 10, 10, 3, 10, 10, 3};
+    "splits", "sample", "ranking", "extrapolation", "cross-hw", "lhs", "maveriq-power", "lofo"};
+static const size_t proto_default_seeds[P_COUNT] = {3, 10, 10, 3, 10, 10, 3, 3};
 
 static const char *const default_methods[] = {"energylens", "linreg", "rf", "gbdt", "maveriq"};
 static const char *const default_keys[] = {"model", "gpu", "quant", "task"};
 static const size_t default_sizes[] = {10, 20, 50, 100, 500};
 static const size_t lhs_sizes[] = {10, 20, 50};
-static const size_t cross_k[] = {5, 10};
+static const size_t cross_k[] = {3, 5, 10};
+static const size_t lofo_n[] = {3, 5, 10};
 /* Configuration variables a Latin hypercube spreads over. */
 static const char *const lhs_vars[] = {"tp", "pp", "batch", "s_in", "s_out"};
 
@@ -122,6 +124,19 @@ struct el_bench {
     char **notes;
     size_t nnotes;
     double seconds;
+    /* learned priors (lofo, cross-hw): one corpus entry per dataset (fitted
+     * when it has enough rows), and one prior per held-out family or GPU */
+    struct eli_dep *deps; /* nds entries, parallel to ds */
+    struct holdout *hold;
+    size_t nhold;
+};
+
+struct holdout {
+    int kind;     /* 0: model family, 1: GPU family */
+    char key[64];
+    el_prior *prior;
+    el_status st;
+    char err[512];
 };
 
 /* ------------------------------------------------------------------------ */
@@ -158,6 +173,13 @@ static void free_list(char **list, size_t n)
 
 static void clear_run(el_bench *b)
 {
+    eli_free(b->deps);
+    b->deps = NULL;
+    for (size_t h = 0; h < b->nhold; h++)
+        el_prior_destroy(b->hold[h].prior);
+    eli_free(b->hold);
+    b->hold = NULL;
+    b->nhold = 0;
     for (size_t k = 0; k < b->nds; k++) {
         eli_free(b->ds[k].name);
         eli_free(b->ds[k].rows);
@@ -347,7 +369,7 @@ el_status el_bench_set_protocols(el_bench *b, const char *list, struct el_error 
     if (st != EL_OK || c.mask == 0)
         return eli_err(err, EL_ERR_INVALID_ARG,
                        "%s '%s' (known: splits, sample, ranking, extrapolation, cross-hw, lhs, "
-                       "maveriq-power, all)",
+                       "maveriq-power, lofo, all)",
                        *c.bad ? "unknown protocol" : "bad protocol list", *c.bad ? c.bad : list);
     b->protocols = c.mask;
     return EL_OK;
@@ -682,6 +704,9 @@ static el_status plan(el_bench *b)
                 } else if (p == P_EXTRAP) {
                     if (nrows >= 5)
                         sz[nsz++] = 0; /* decided by the split */
+                } else if (p == P_LOFO) {
+                    if (eli_max_train(nrows) >= lofo_n[0])
+                        sz[nsz++] = 0; /* every n of lofo_n that fits */
                 }
                 for (size_t m = 0; m < nm; m++) {
                     if (!method_applies(b, ti, ml[m]))
@@ -909,6 +934,87 @@ done:
     return st;
 }
 
+/* The prior learned without the held-out key (NULL when none was built). */
+static const el_prior *holdout_prior(const el_bench *b, int kind, const char *key)
+{
+    for (size_t h = 0; h < b->nhold; h++)
+        if (b->hold[h].kind == kind && strcmp(b->hold[h].key, key) == 0)
+            return b->hold[h].prior;
+    return NULL;
+}
+
+/* EnergyLens-12 fitted by maximum a posteriori with prior p. */
+static el_status fit_prior_energylens(const el_bench *b, const struct btable *bt, const el_prior *p,
+                                      const size_t *train, size_t ntrain, uint64_t seed,
+                                      el_model **out, double *secs, struct el_error *err)
+{
+    *out = NULL;
+    el_model *m = NULL;
+    el_table *tr = NULL;
+    el_fit *f = NULL;
+    double t0 = eli_now();
+    el_status st = el_model_from_template("energylens12", &m, err);
+    if (st != EL_OK)
+        goto done;
+    if ((st = el_model_set_target(m, b->target)) != EL_OK ||
+        (st = el_table_take(bt->t, train, ntrain, &tr)) != EL_OK ||
+        (st = el_fit_create(&f)) != EL_OK) {
+        eli_err(err, st, "out of memory");
+        goto done;
+    }
+    el_fit_set_seed(f, seed);
+    el_fit_use_prior(f, p);
+    if ((st = el_fit_run(f, m, tr, NULL)) != EL_OK) {
+        eli_err(err, st, "%s", el_fit_errmsg(f));
+        goto done;
+    }
+    *out = m;
+    m = NULL;
+done:
+    *secs += eli_now() - t0;
+    el_fit_destroy(f);
+    el_table_destroy(tr);
+    el_model_destroy(m);
+    return st;
+}
+
+/* Fits with prior p on train, scores on test, appends a record with variant. */
+static void prior_score(el_bench *b, struct job *j, const el_prior *p, const char *variant,
+                        const size_t *train, size_t ntrain, const size_t *test, size_t ntest,
+                        size_t from)
+{
+    const struct bds *d = &b->ds[j->ds];
+    const struct btable *bt = &b->tables[d->table];
+    struct el_error err;
+    memset(&err, 0, sizeof err);
+    el_model *m = NULL;
+    double secs = 0.0;
+    struct rec r;
+    memset(&r, 0, sizeof r);
+    el_status st = fit_prior_energylens(b, bt, p, train, ntrain, j->seed, &m, &secs, &err);
+    if (st == EL_OK)
+        st = score(b, bt, m, test, ntest, &r, &err);
+    el_model_destroy(m);
+    if (st != EL_OK) {
+        job_fail(j, b, variant, st, err.text);
+        return;
+    }
+    struct rec *out = job_rec(j);
+    if (!out)
+        return;
+    r.table = d->table;
+    r.ds = j->ds;
+    r.from = from;
+    r.proto = j->proto;
+    r.method = j->method;
+    r.variant = variant;
+    r.n_train = ntrain;
+    r.seed = j->seed;
+    r.fit_s = secs;
+    *out = r;
+    j->nrecs++;
+}
+
 /* Fit on train, score on test, append a record (or a failure). */
 static void fit_score(el_bench *b, struct job *j, const char *method, const char *variant,
                       const size_t *train, size_t ntrain, const size_t *test, size_t ntest,
@@ -1005,6 +1111,11 @@ static void run_cross(el_bench *b, struct job *j, size_t *perm)
             r.fit_s = secs;
             *out = r;
             j->nrecs++;
+            /* warm start from the prior learned without the target's GPU */
+            const el_prior *pg =
+                b->deps ? holdout_prior(b, 1, b->deps[j->ds].facts.gpu_family) : NULL;
+            if (pg)
+                prior_score(b, j, pg, "prior", perm, k, perm + k, d->n - k, j->src);
         } else {
             /* black boxes and other formulas transfer by pooling: the source
              * rows plus the k target rows */
@@ -1019,6 +1130,37 @@ static void run_cross(el_bench *b, struct job *j, size_t *perm)
     j->n = 0;
     eli_free(pool);
     el_model_destroy(src_model);
+}
+
+/* Leave-one-family-out: n rows of a held-out deployment; every method
+ * alone, and EnergyLens-12 with the priors learned without the deployment's
+ * model family ("family") and without its GPU family ("gpu"). */
+static void run_lofo(el_bench *b, struct job *j, size_t *perm)
+{
+    const struct bds *d = &b->ds[j->ds];
+    int is_el = strcmp(j->method, "energylens") == 0;
+    const struct eli_dep *dep = b->deps ? &b->deps[j->ds] : NULL;
+    for (size_t q = 0; q < sizeof lofo_n / sizeof lofo_n[0]; q++) {
+        size_t n = lofo_n[q];
+        if (n > eli_max_train(d->n))
+            continue;
+        char key[1024];
+        snprintf(key, sizeof key, "%s|lofo", d->name);
+        eli_split_random(d->rows, d->n, eli_seed_key(key, n, j->seed), perm);
+        j->n = n;
+        fit_score(b, j, j->method, is_el ? "none" : "", perm, n, perm + n, d->n - n, j->seed,
+                  SIZE_MAX);
+        if (!is_el || !dep)
+            continue;
+        const el_prior *pf = holdout_prior(b, 0, dep->family);
+        const el_prior *pg = *dep->facts.gpu_family ? holdout_prior(b, 1, dep->facts.gpu_family)
+                                                     : NULL;
+        if (pf)
+            prior_score(b, j, pf, "family", perm, n, perm + n, d->n - n, SIZE_MAX);
+        if (pg)
+            prior_score(b, j, pg, "gpu", perm, n, perm + n, d->n - n, SIZE_MAX);
+    }
+    j->n = 0;
 }
 
 static void run_job(el_bench *b, struct job *j)
@@ -1073,6 +1215,9 @@ static void run_job(el_bench *b, struct job *j)
     case P_CROSS:
         run_cross(b, j, perm);
         break;
+    case P_LOFO:
+        run_lofo(b, j, perm);
+        break;
     default:
         break;
     }
@@ -1121,6 +1266,159 @@ static size_t online_cpus(void)
     return n >= 1 ? (size_t)n : 1;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Learned priors for lofo and cross-hw                                      */
+/* ------------------------------------------------------------------------ */
+
+struct pfor {
+    el_bench *b;
+    pthread_mutex_t lock;
+    size_t next, count;
+    void (*fn)(el_bench *, size_t);
+};
+
+static void *pfor_worker(void *arg)
+{
+    struct pfor *pf = arg;
+    for (;;) {
+        pthread_mutex_lock(&pf->lock);
+        size_t k = pf->next < pf->count ? pf->next++ : SIZE_MAX;
+        pthread_mutex_unlock(&pf->lock);
+        if (k == SIZE_MAX)
+            break;
+        pf->fn(pf->b, k);
+    }
+    return NULL;
+}
+
+/* Runs fn(b, 0..count) on the bench's threads (each call on its own slot). */
+static void parallel_for(el_bench *b, size_t count, void (*fn)(el_bench *, size_t))
+{
+    struct pfor pf;
+    memset(&pf, 0, sizeof pf);
+    pf.b = b;
+    pf.count = count;
+    pf.fn = fn;
+    pthread_mutex_init(&pf.lock, NULL);
+    size_t nt = b->nthreads ? b->nthreads : online_cpus();
+    if (nt > count)
+        nt = count ? count : 1;
+    pthread_t *th = eli_mallocarray(nt, sizeof *th);
+    size_t started = 0;
+    if (th)
+        for (size_t k = 1; k < nt; k++) {
+            if (pthread_create(&th[k], NULL, pfor_worker, &pf) != 0)
+                break;
+            started = k;
+        }
+    pfor_worker(&pf);
+    for (size_t k = 1; k <= started; k++)
+        pthread_join(th[k], NULL);
+    eli_free(th);
+    pthread_mutex_destroy(&pf.lock);
+}
+
+#define PRIOR_CORPUS_MIN_ROWS 8
+
+static void fit_dep_task(el_bench *b, size_t k)
+{
+    struct el_error err;
+    if (b->ds[k].n >= PRIOR_CORPUS_MIN_ROWS)
+        eli_dep_fit(&b->deps[k], b->target, 0, &err); /* a failure leaves it out */
+}
+
+static void build_hold_task(el_bench *b, size_t h)
+{
+    struct holdout *ho = &b->hold[h];
+    unsigned char *use = eli_mallocarray(b->nds ? b->nds : 1, 1);
+    struct el_error err;
+    memset(&err, 0, sizeof err);
+    if (!use) {
+        ho->st = EL_ERR_NOMEM;
+        return;
+    }
+    for (size_t k = 0; k < b->nds; k++) {
+        const struct eli_dep *d = &b->deps[k];
+        use[k] = (unsigned char)(strcmp(ho->kind ? d->facts.gpu_family : d->family, ho->key) != 0);
+    }
+    char note[256];
+    snprintf(note, sizeof note, "bench corpus without %s %s", ho->kind ? "GPU" : "family",
+             ho->key);
+    ho->st = eli_prior_make(b->deps, b->nds, use, b->target, 0, 1, 0.0, 0, note, &ho->prior,
+                            &err);
+    if (ho->st != EL_OK)
+        snprintf(ho->err, sizeof ho->err, "%s", err.text);
+    eli_free(use);
+}
+
+static el_status add_holdout(el_bench *b, int kind, const char *key)
+{
+    if (!*key)
+        return EL_OK;
+    for (size_t h = 0; h < b->nhold; h++)
+        if (b->hold[h].kind == kind && strcmp(b->hold[h].key, key) == 0)
+            return EL_OK;
+    struct holdout *nh = eli_realloc(b->hold, (b->nhold + 1) * sizeof *nh);
+    if (!nh)
+        return EL_ERR_NOMEM;
+    b->hold = nh;
+    memset(&b->hold[b->nhold], 0, sizeof *nh);
+    b->hold[b->nhold].kind = kind;
+    snprintf(b->hold[b->nhold].key, sizeof b->hold[b->nhold].key, "%s", key);
+    b->nhold++;
+    return EL_OK;
+}
+
+/* The corpus (every dataset fitted once, whatever is held out) and one
+ * prior per held-out model family and GPU family, each learned - strength
+ * included - from the other datasets only. */
+static el_status prepare_priors(el_bench *b, struct el_error *err)
+{
+    int want = (b->protocols & ((1u << P_LOFO) | (1u << P_CROSS))) != 0, el = 0;
+    for (size_t m = 0; m < b->nmethods; m++)
+        el |= strcmp(b->methods[m], "energylens") == 0;
+    if (!want || !el || b->nds == 0)
+        return EL_OK;
+    double t0 = eli_now();
+    b->deps = eli_calloc(b->nds, sizeof *b->deps);
+    if (!b->deps)
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
+    for (size_t k = 0; k < b->nds; k++) {
+        struct eli_dep *d = &b->deps[k];
+        d->t = b->tables[b->ds[k].table].t;
+        d->rows = b->ds[k].rows;
+        d->n = b->ds[k].n;
+        snprintf(d->name, sizeof d->name, "%s", b->ds[k].name);
+        eli_dep_describe(d);
+    }
+    parallel_for(b, b->nds, fit_dep_task);
+    for (size_t k = 0; k < b->nds; k++) {
+        if ((b->protocols & (1u << P_LOFO)) && add_holdout(b, 0, b->deps[k].family) != EL_OK)
+            return eli_err(err, EL_ERR_NOMEM, "out of memory");
+        if (add_holdout(b, 1, b->deps[k].facts.gpu_family) != EL_OK)
+            return eli_err(err, EL_ERR_NOMEM, "out of memory");
+    }
+    parallel_for(b, b->nhold, build_hold_task);
+    size_t nok = 0, nfit = 0;
+    for (size_t k = 0; k < b->nds; k++)
+        nfit += (size_t)b->deps[k].ok;
+    for (size_t h = 0; h < b->nhold; h++) {
+        if (b->hold[h].st == EL_OK) {
+            nok++;
+            add_note(b, "prior without %s %s: %zu deployments, strength %g%s",
+                     b->hold[h].kind ? "GPU" : "family", b->hold[h].key,
+                     el_prior_ndeployments(b->hold[h].prior),
+                     el_prior_strength(b->hold[h].prior), "");
+        } else {
+            add_note(b, "no prior without %s %s: %s", b->hold[h].kind ? "GPU" : "family",
+                     b->hold[h].key, b->hold[h].err);
+        }
+    }
+    add_note(b, "priors: %zu datasets fitted as the corpus, %zu held-out priors learned in %.1f s",
+             nfit, nok, eli_now() - t0);
+    return EL_OK;
+}
+
 el_status el_bench_run(el_bench *b, struct el_error *err)
 {
     if (!b)
@@ -1137,6 +1435,8 @@ el_status el_bench_run(el_bench *b, struct el_error *err)
         eli_err(err, st, "out of memory");
         goto fail;
     }
+    if ((st = prepare_priors(b, err)) != EL_OK)
+        goto fail;
     /* Run order: a fixed shuffle of the plan, so a progress bar moves evenly
      * and big datasets do not all come last; results stay in plan order. */
     size_t *order = eli_mallocarray(b->njobs ? b->njobs : 1, sizeof *order);

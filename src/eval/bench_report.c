@@ -328,23 +328,89 @@ static void section_cross(struct eli_buf *o, const el_bench *b, const char *tabl
     size_t ns[MAX_DISTINCT];
     size_t nm = distinct(b, &f, 0, meth), nn = distinct_n(b, &f, ns);
     eli_buf_puts(o, "\n### Table VI-b: cross-hardware transfer (k rows of the target GPU; "
-                    "cold = those rows alone, warm = started from the other GPU)\n\n"
-                    "| method | k | cold MAPE % | warm MAPE % | cold pairwise % | warm "
-                    "pairwise % | cold top-1 % | warm top-1 % | results |\n"
-                    "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                    "cold = those rows alone, warm = started from the other GPU, prior = "
+                    "EnergyLens-12 started from and pulled towards the prior learned without "
+                    "the target GPU)\n\n"
+                    "| method | k | cold MAPE % | warm MAPE % | prior MAPE % | cold pairwise % | "
+                    "warm pairwise % | prior pairwise % | cold top-1 % | warm top-1 % | prior "
+                    "top-1 % | results |\n"
+                    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (size_t m = 0; m < nm; m++) {
         for (size_t k = 0; k < nn; k++) {
             struct filter c = {table, "cross-hw", meth[m], "cold", ns[k]};
             struct filter w = {table, "cross-hw", meth[m], "warm", ns[k]};
+            struct filter p = {table, "cross-hw", meth[m], "prior", ns[k]};
             size_t cnt;
             eli_buf_printf(o, "| %s | %zu |", meth[m], ns[k]);
             cell(o, aggregate(b, &c, "mape", AGG_MEAN, &cnt), 1, 1);
             cell(o, aggregate(b, &w, "mape", AGG_MEAN, NULL), 1, 1);
+            cell(o, aggregate(b, &p, "mape", AGG_MEAN, NULL), 1, 1);
             cell(o, aggregate(b, &c, "pairwise", AGG_MEAN, NULL), 100, 1);
             cell(o, aggregate(b, &w, "pairwise", AGG_MEAN, NULL), 100, 1);
+            cell(o, aggregate(b, &p, "pairwise", AGG_MEAN, NULL), 100, 1);
             cell(o, aggregate(b, &c, "top1", AGG_MEAN, NULL), 100, 1);
             cell(o, aggregate(b, &w, "top1", AGG_MEAN, NULL), 100, 1);
+            cell(o, aggregate(b, &p, "top1", AGG_MEAN, NULL), 100, 1);
             eli_buf_printf(o, " %zu |\n", cnt);
+        }
+    }
+}
+
+/* Leave-one-family-out over every table: rows are methods (EnergyLens-12
+ * without a prior, with the prior learned without the deployment's model
+ * family, with the prior learned without its GPU), columns the n rows of the
+ * held-out deployment; then the smallest n whose mean MAPE is <= 10%. */
+static void section_lofo(struct eli_buf *o, const el_bench *b)
+{
+    struct filter f = {NULL, "lofo", NULL, NULL, SIZE_MAX};
+    if (!has(b, &f))
+        return;
+    const char *meth[MAX_DISTINCT];
+    size_t ns[MAX_DISTINCT];
+    size_t nm = distinct(b, &f, 0, meth), nn = distinct_n(b, &f, ns);
+    static const char *const el_var[3] = {"none", "family", "gpu"};
+    static const char *const el_label[3] = {"energylens, no prior",
+                                            "energylens + prior (family held out)",
+                                            "energylens + prior (GPU held out)"};
+    const char *metric[4] = {"mape", "pairwise", "top1", "regret"};
+    const char *mname[4] = {"MAPE %", "pairwise %", "top-1 %", "regret %"};
+    double mscale[4] = {1, 100, 100, 1};
+    eli_buf_puts(o, "\n## Leave-one-family-out (every table; n rows of each held-out "
+                    "deployment, the prior learned without its model family or GPU)\n");
+    for (size_t q = 0; q < 4; q++) {
+        eli_buf_printf(o, "\n| %s | method |", mname[q]);
+        for (size_t k = 0; k < nn; k++)
+            eli_buf_printf(o, " n = %zu |", ns[k]);
+        eli_buf_puts(o, q == 0 ? " n to 10% MAPE | results |\n|---|---|" : "\n|---|---|");
+        for (size_t k = 0; k < nn + (q == 0 ? 2 : 0); k++)
+            eli_buf_puts(o, "---:|");
+        eli_buf_puts(o, "\n");
+        for (size_t m = 0; m < nm; m++) {
+            int is_el = strcmp(meth[m], "energylens") == 0;
+            for (size_t v = 0; v < (is_el ? 3u : 1u); v++) {
+                struct filter g = {NULL, "lofo", meth[m], is_el ? el_var[v] : NULL, SIZE_MAX};
+                if (!has(b, &g))
+                    continue;
+                eli_buf_printf(o, "| | %s |", is_el ? el_label[v] : meth[m]);
+                size_t reach = SIZE_MAX, cnt = 0;
+                for (size_t k = 0; k < nn; k++) {
+                    g.n = ns[k];
+                    size_t c;
+                    double val = aggregate(b, &g, metric[q], AGG_MEAN, &c);
+                    cnt += c;
+                    cell(o, val, mscale[q], 1);
+                    if (q == 0 && reach == SIZE_MAX && isfinite(val) && val <= 10.0)
+                        reach = ns[k];
+                }
+                if (q == 0) {
+                    if (reach != SIZE_MAX)
+                        eli_buf_printf(o, " %zu |", reach);
+                    else
+                        eli_buf_printf(o, " > %zu |", nn ? ns[nn - 1] : 0);
+                    eli_buf_printf(o, " %zu |", cnt);
+                }
+                eli_buf_puts(o, "\n");
+            }
         }
     }
 }
@@ -453,6 +519,7 @@ char *el_bench_to_markdown(const el_bench *b)
         section_mavpower(&o, b, tables[t]);
         section_time(&o, b, tables[t]);
     }
+    section_lofo(&o, b);
     if (el_bench_nnotes(b)) {
         eli_buf_puts(&o, "\n## Notes\n\n");
         for (size_t k = 0; k < el_bench_nnotes(b); k++)
