@@ -38,8 +38,8 @@ static void fit_help(void)
            "  --prior FILE|default|none\n"
            "                       maximum a posteriori fit with a learned prior (`energylens\n"
            "                       prior build`); default: the prior embedded for EnergyLens-12\n"
-           "                       (learned from the shipped data, docs/PRIOR.md), used by\n"
-           "                       default for energylens12 on energy_j; none: plain fit\n"
+           "                       (learned from the shipped data, docs/PRIOR.md); none (the\n"
+           "                       default): the plain fit\n"
            "  --format text|json   summary on stdout (json prints the model file)\n"
            "  -q, --quiet          no summary\n\n%s",
            CLI_DATA_HELP);
@@ -296,11 +296,6 @@ int cmd_fit(int argc, char **argv)
     if (prior_arg && (method || formula || (tmpl && strcmp(tmpl, "energylens12") != 0)) &&
         strcmp(prior_arg, "none") != 0)
         return cli_usage_error(cmd, "--prior applies to the energylens12 template only");
-    /* The embedded prior is the default for EnergyLens-12 on energy (see
-     * docs/RESULTS.md, leave-one-family-out, for why). */
-    if (!prior_arg && !method && !formula && tmpl && strcmp(tmpl, "energylens12") == 0 &&
-        strcmp(target, "energy_j") == 0)
-        prior_arg = "default";
     if (prior_arg && strcmp(prior_arg, "none") != 0) {
         struct el_error perr;
         el_status pst = strcmp(prior_arg, "default") == 0 ? el_prior_default(&prior, &perr)
