@@ -694,12 +694,11 @@ static double metric(el_status (*fn)(const double *, const double *, size_t, dou
     return v;
 }
 
-/* The operator units of ranked point k (el_units_compute), one line. */
-static void summary_units(const struct eli_report_ctx *c, struct eli_buf *b, size_t k,
-                          const double *e, const double *l)
+int eli_report_units(const struct eli_report_ctx *c, size_t k, const double *e, const double *l,
+                     struct el_units *u)
 {
     if (!e || strcmp(c->target, "energy_j") != 0)
-        return;
+        return 0;
     const double *sout = numeric_col(c->st, "s_out"), *batch = numeric_col(c->st, "batch");
     const double *tp = numeric_col(c->st, "tp"), *pp = numeric_col(c->st, "pp");
     struct el_units_in in = {e[k],
@@ -709,8 +708,15 @@ static void summary_units(const struct eli_report_ctx *c, struct eli_buf *b, siz
                              (tp ? tp[k] : 1.0) * (pp ? pp[k] : 1.0),
                              c->r->carbon,
                              c->r->price};
+    return el_units_compute(&in, u, NULL) == EL_OK;
+}
+
+/* The operator units of ranked point k, one line of the summary. */
+static void summary_units(const struct eli_report_ctx *c, struct eli_buf *b, size_t k,
+                          const double *e, const double *l)
+{
     struct el_units u;
-    if (el_units_compute(&in, &u, NULL) != EL_OK)
+    if (!eli_report_units(c, k, e, l, &u))
         return;
     eli_buf_printf(b, "                 %.4g J/output token", u.j_per_token);
     if (isfinite(u.tokens_per_s))

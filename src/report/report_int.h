@@ -105,4 +105,11 @@ el_status eli_report_page(struct eli_report_ctx *c);
 void eli_report_point_label(const el_table *t, size_t i, const char *const *cols, size_t ncols,
                             char *buf, size_t len);
 
+/* Operator units (el_units_compute) of ranked point k from its predicted
+ * energy e[k] and latency l[k] (l may be NULL) and the report's carbon
+ * intensity and price; 0 when the target is not energy_j or they cannot be
+ * computed. */
+int eli_report_units(const struct eli_report_ctx *c, size_t k, const double *e, const double *l,
+                     struct el_units *u);
+
 #endif

@@ -966,6 +966,15 @@ static void space_dataset(struct page *p, const double *e, const double *l, cons
         jset(p, o, "energy", jnum(e[i]));
         if (l)
             jset(p, o, "latency", jnum(l[i]));
+        struct el_units u;
+        if (eli_report_units(c, i, e, l, &u)) { /* README, Units; unknown = null */
+            jset(p, o, "j_per_token", jnum(u.j_per_token));
+            jset(p, o, "tokens_per_s", jnum(u.tokens_per_s));
+            jset(p, o, "gpu_hours_per_mreq", jnum(u.gpu_hours_per_mreq));
+            jset(p, o, "kwh_per_mreq", jnum(u.kwh_per_mreq));
+            jset(p, o, "co2e_g_per_mreq", jnum(u.co2e_g_per_mreq));
+            jset(p, o, "cost_per_mreq", jnum(u.cost_per_mreq));
+        }
         jset(p, o, "pareto", json_integer(on_front));
         jset(p, o, "pick", json_integer(pick));
         jset(p, o, "pick_name",
@@ -1010,6 +1019,19 @@ static void ranked_table(struct page *p, const double *e, const double *l, const
     if (l)
         eli_buf_puts(&p->h, "<th class=\"num\">latency, s</th><th class=\"num\">extra "
                             "energy</th>");
+    /* Operator units (README, Units) where they can be computed. */
+    struct el_units u0;
+    int units = n > 0 && eli_report_units(c, 0, e, l, &u0) && isfinite(u0.j_per_token);
+    int u_tps = units && isfinite(u0.tokens_per_s), u_co2 = units && isfinite(u0.co2e_g_per_mreq);
+    int u_cost = units && isfinite(u0.cost_per_mreq);
+    if (units)
+        eli_buf_puts(&p->h, "<th class=\"num\">J/output token</th>");
+    if (u_tps)
+        eli_buf_puts(&p->h, "<th class=\"num\">tokens/s</th>");
+    if (u_co2)
+        eli_buf_puts(&p->h, "<th class=\"num\">kg CO2e per million requests</th>");
+    if (u_cost)
+        eli_buf_puts(&p->h, "<th class=\"num\">cost per million requests</th>");
     eli_buf_puts(&p->h, "<th></th></tr></thead><tbody>\n");
     size_t shown = n < TOP_ROWS ? n : TOP_ROWS;
     for (size_t pass = 0; pass < 2; pass++) {
@@ -1017,7 +1039,7 @@ static void ranked_table(struct page *p, const double *e, const double *l, const
         if (pass == 1) {
             if (!c->lm || c->lb < shown)
                 break;
-            int cols = (int)c->naxes + (l ? 5 : 3);
+            int cols = (int)c->naxes + (l ? 5 : 3) + units + u_tps + u_co2 + u_cost;
             if (c->lb > shown)
                 eli_buf_printf(&p->h,
                                "<tr class=\"gap\"><td colspan=\"%d\">&#x22EE; %zu more "
@@ -1042,6 +1064,21 @@ static void ranked_table(struct page *p, const double *e, const double *l, const
                 eli_buf_printf(&p->h, "<td class=\"num\">%s%%</td>",
                                i == 0 ? "0" : fmt(a, sizeof a, 100.0 * (e[i] - e[0]) / e[0], 3));
             }
+            struct el_units u;
+            if (units && !eli_report_units(c, i, e, l, &u))
+                u.j_per_token = u.tokens_per_s = u.co2e_g_per_mreq = u.cost_per_mreq = (double)NAN;
+            if (units)
+                eli_buf_printf(&p->h, "<td class=\"num\">%s</td>",
+                               fmt(a, sizeof a, u.j_per_token, 4));
+            if (u_tps)
+                eli_buf_printf(&p->h, "<td class=\"num\">%s</td>",
+                               fmt(a, sizeof a, u.tokens_per_s, 4));
+            if (u_co2)
+                eli_buf_printf(&p->h, "<td class=\"num\">%s</td>",
+                               fmt(a, sizeof a, u.co2e_g_per_mreq / 1000.0, 4));
+            if (u_cost)
+                eli_buf_printf(&p->h, "<td class=\"num\">%s</td>",
+                               fmt(a, sizeof a, u.cost_per_mreq, 4));
             eli_buf_puts(&p->h, "<td>");
             if (pe)
                 eli_buf_puts(&p->h, "<span class=\"tag energy\">energy</span>");
@@ -1058,6 +1095,9 @@ static void ranked_table(struct page *p, const double *e, const double *l, const
         eli_buf_puts(&p->h, ", <span class=\"tag latency\">latency</span> the latency-optimal "
                             "pick, <span class=\"tag front\">front</span> on the energy-latency "
                             "Pareto front; extra energy is relative to the energy-optimal pick");
+    if (u_tps)
+        eli_buf_puts(&p->h, "; tokens/s assume batch requests in flight (the batch limit kept "
+                            "full)");
     eli_buf_puts(&p->h, ".</p>\n");
 }
 

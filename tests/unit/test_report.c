@@ -231,6 +231,59 @@ static void test_given_latency_model_and_title(void **state)
     el_table_destroy(t);
 }
 
+/* Operator units of every ranked configuration in the page's JSON and of the
+ * picks in the summary, consistent with el_units_compute's formulas. */
+static void test_units(void **state)
+{
+    (void)state;
+    el_table *t = make_data(0, 1);
+    el_model *m = energy_model();
+    el_model *l = formula_model("s_out*(a + b*batch)/tp^c", "latency_s");
+    const double lv[3] = {0.02, 0.0002, 0.7};
+    assert_int_equal(el_model_set_values(l, lv, 3), EL_OK);
+    el_report *r = NULL;
+    struct el_error err;
+    assert_int_equal(el_report_create(&r), EL_OK);
+    assert_int_equal(el_report_set_units(r, -1, 0.1), EL_ERR_INVALID_ARG);
+    assert_int_equal(el_report_set_units(r, 400, 0.1), EL_OK);
+    assert_int_equal(el_report_set_model(r, m, &err), EL_OK);
+    assert_int_equal(el_report_set_data(r, t, &err), EL_OK);
+    assert_int_equal(el_report_set_latency_model(r, l, &err), EL_OK);
+    assert_int_equal(el_report_build(r, &err), EL_OK);
+    check_page(r);
+    json_t *doc = json_loads(el_report_json(r), 0, NULL);
+    assert_non_null(doc);
+    json_t *rows = json_object_get(json_object_get(doc, "datasets"), "space");
+    assert_true(json_array_size(rows) > 1);
+    double s_out = -1; /* the page's JSON keeps 7 significant digits: 1e-5 */
+    for (size_t i = 0; i < json_array_size(rows); i++) {
+        json_t *o = json_array_get(rows, i);
+#define NUM(k) json_number_value(json_object_get(o, k))
+        double e = NUM("energy"), kwh = NUM("kwh_per_mreq"), jt = NUM("j_per_token");
+        assert_double_equal(kwh, e / 3.6, 1e-5 * kwh);
+        assert_double_equal(NUM("co2e_g_per_mreq"), kwh * 400, 1e-5 * kwh * 400);
+        assert_double_equal(NUM("cost_per_mreq"), kwh * 0.1, 1e-5 * kwh);
+        if (s_out < 0)
+            s_out = e / jt; /* the space's single s_out */
+        assert_double_equal(e / jt, s_out, 1e-5 * s_out);
+        /* batch / latency requests per second, s_out tokens each */
+        assert_double_equal(NUM("tokens_per_s"), NUM("batch") / NUM("latency") * s_out,
+                            1e-5 * NUM("tokens_per_s"));
+        assert_double_equal(NUM("gpu_hours_per_mreq"),
+                            1e6 * NUM("latency") / NUM("batch") * NUM("tp") / 3600,
+                            1e-5 * NUM("gpu_hours_per_mreq"));
+#undef NUM
+    }
+    json_decref(doc);
+    assert_int_equal(count(el_report_summary(r), "J/output token"), 2); /* both picks */
+    assert_int_equal(count(el_report_summary(r), "kg CO2e"), 2);
+    assert_non_null(strstr(el_report_html(r, NULL), "<th class=\"num\">J/output token</th>"));
+    el_report_destroy(r);
+    el_model_destroy(l);
+    el_model_destroy(m);
+    el_table_destroy(t);
+}
+
 static void test_without_batch(void **state)
 {
     (void)state;
@@ -372,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_full_page),     cmocka_unit_test(test_given_latency_model_and_title),
         cmocka_unit_test(test_without_batch), cmocka_unit_test(test_bench),
         cmocka_unit_test(test_errors),        cmocka_unit_test(test_alloc_failure),
+        cmocka_unit_test(test_units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
