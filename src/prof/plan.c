@@ -1153,7 +1153,7 @@ static el_status parse_text(const char *text, size_t len, const char *name, cons
     if (st != EL_OK)
         goto done;
     for (size_t a = 0; a < p->nheavy_axes; a++) {
-        if (!used[a]) {
+        if (!used[a] && strcmp(p->heavy[a].name, "power_limit_w") != 0) {
             st = eli_err_at(err, EL_ERR_PARSE, name, p->heavy[a].line, 0,
                             "%s:%ld: sweep.heavy.%s: not used by server.command, server.env, "
                             "server.health or server.url (write {%s} where the server takes it)",

@@ -83,6 +83,13 @@ struct el_profiler {
     unsigned devices[ELI_METER_MAX_DEVICES];
     size_t ndevices;
     double read_cost_s; /* one read of the selected devices */
+    /* power limits changed by the power_limit_w axis, to restore */
+    struct pl_saved {
+        unsigned idx;
+        char uuid[64];
+        double w;
+    } pl[ELI_METER_MAX_DEVICES];
+    size_t npl;
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -448,7 +455,8 @@ static void build_columns(el_profiler *pf)
     static const char *const meas2[] = {
         "requests",      "completed",      "failed_requests", "window",
         "window_s",      "mean_inflight",  "throughput_rps",  "output_tok_per_s",
-        "latency_p90_s", "energy_method",  "meter",           "metered_devices", "meter_flags",
+        "latency_p90_s", "energy_method",  "meter",           "metered_devices",
+        "gpu_power_limit_w", "gpu_temp_max_c", "throttle_reasons", "meter_flags",
         "model",         "server_version", "driver_version",  "started_at",
         "series",        "server_log"};
     for (size_t i = 0; i < sizeof meas2 / sizeof meas2[0]; i++) {
@@ -738,6 +746,30 @@ static double sample_period(const el_profiler *pf)
     return isfinite(pf->read_cost_s) && 2.5 * pf->read_cost_s > d ? 2.5 * pf->read_cost_s : d;
 }
 
+/* Highest temperature, OR of throttle reasons and mean power limit of the
+ * selected devices (NaN / 0 where the meter cannot read them). */
+static void thermal_snapshot(el_profiler *pf, double *tmax, unsigned long long *reasons,
+                             double *limit)
+{
+    double lsum = 0;
+    size_t nl = 0;
+    for (size_t i = 0; i < pf->ndevices; i++) {
+        double t, cur, lo, hi, def;
+        unsigned long long r;
+        if (el_meter_thermal(pf->meter, pf->devices[i], &t, &r) == EL_OK) {
+            if (isfinite(t) && !(t <= *tmax))
+                *tmax = t;
+            *reasons |= r;
+        }
+        if (el_meter_power_limit(pf->meter, pf->devices[i], &cur, &lo, &hi, &def) == EL_OK) {
+            lsum += cur;
+            nl++;
+        }
+    }
+    if (nl)
+        *limit = lsum / (double)nl;
+}
+
 /* Measures point i. Returns EL_OK when it was recorded (either file), the
  * run's error otherwise; *cancelled when the run was stopped during it. */
 static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *cancelled)
@@ -768,6 +800,9 @@ again:;
     lc.deadline = eli_now() + p->point_timeout_s;
     lc.cancel = &pf->cancel;
     struct el_meter_health h0, h1, dh;
+    double tmax = ELI_NAN, plimit = ELI_NAN;
+    unsigned long long treasons = 0;
+    thermal_snapshot(pf, &tmax, &treasons, &plimit);
     el_meter_health(pf->meter, &h0);
     struct eli_sampler sp;
     if (eli_sampler_start(&sp, pf->meter, sample_period(pf)) != EL_OK) {
@@ -778,6 +813,7 @@ again:;
     struct el_error err;
     el_status st = eli_loadgen_run(&lc, &lg, &err);
     eli_sampler_stop(&sp);
+    thermal_snapshot(pf, &tmax, &treasons, &plimit);
     bodies_free(&bd);
     el_meter_health(pf->meter, &h1);
     health_delta(&h0, &h1, &dh);
@@ -966,6 +1002,10 @@ again:;
             note_in[0] ? ";" : "", note_in);
     row_set(&r, "meter", "%s", el_meter_description(pf->meter));
     row_set(&r, "metered_devices", "%s", pf->devices_text);
+    row_num(&r, "gpu_power_limit_w", plimit);
+    row_num(&r, "gpu_temp_max_c", tmax);
+    if (tmax == tmax || treasons)
+        row_set(&r, "throttle_reasons", "0x%llx", treasons);
     char ft[128];
     flags_text(&dh, ft, sizeof ft);
     row_set(&r, "meter_flags", "%s", ft);
@@ -1190,6 +1230,160 @@ static void server_version(el_profiler *pf, const struct expanded *x)
     clean_text(pf->server_version);
 }
 
+/* ---- the power_limit_w axis: set per configuration, always restored ---------
+ * Before the first change of a device's limit, its original limit goes into
+ * OUTPUT/power-limits.restore.json (written and fsynced before the change).
+ * The run restores every limit when it ends, however it ends short of
+ * SIGKILL; after a SIGKILL (or a crash) the next run on the directory
+ * applies the file before anything else. Devices are found again by UUID. */
+
+static char *pl_path(const el_profiler *pf)
+{
+    return eli_path_join(pf->outdir, "power-limits.restore.json");
+}
+
+static el_status pl_write(el_profiler *pf)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < pf->npl; i++)
+        json_array_append_new(a, json_pack("{s:I,s:s,s:f}", "index", (json_int_t)pf->pl[i].idx,
+                                           "uuid", pf->pl[i].uuid, "limit_w", pf->pl[i].w));
+    json_t *root = json_pack("{s:s,s:o}", "what",
+                             "power limits to restore (energylens profile power_limit_w)",
+                             "devices", a);
+    char *path = pl_path(pf);
+    char *tmp = path ? eli_path_join(pf->outdir, ".power-limits.tmp") : NULL;
+    el_status st = EL_ERR_IO;
+    if (root && tmp && json_dump_file(root, tmp, JSON_INDENT(1)) == 0) {
+        int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            if (fsync(fd) == 0 && rename(tmp, path) == 0)
+                st = EL_OK;
+            close(fd);
+        }
+        if (st == EL_OK)
+            eli_fsync_dir(pf->outdir);
+    }
+    json_decref(root);
+    eli_free(path);
+    eli_free(tmp);
+    return st;
+}
+
+/* Finds a saved device in the open meter: by UUID when it has one. */
+static long pl_find(el_profiler *pf, unsigned idx, const char *uuid)
+{
+    if (uuid && *uuid) {
+        for (size_t d = 0; d < el_meter_ndevices(pf->meter); d++) {
+            char u[96];
+            if (el_meter_device_uuid(pf->meter, d, u, sizeof u) == EL_OK && strcmp(u, uuid) == 0)
+                return (long)d;
+        }
+        return -1;
+    }
+    return idx < el_meter_ndevices(pf->meter) ? (long)idx : -1;
+}
+
+/* Restores every saved limit; the file goes when all were restored. */
+static void pl_restore(el_profiler *pf)
+{
+    if (!pf->meter || pf->npl == 0)
+        return;
+    size_t bad = 0;
+    for (size_t i = 0; i < pf->npl; i++) {
+        long d = pl_find(pf, pf->pl[i].idx, pf->pl[i].uuid);
+        struct el_error err;
+        if (d < 0 || el_meter_set_power_limit(pf->meter, (size_t)d, pf->pl[i].w, &err) != EL_OK) {
+            logf_(pf, "", "cannot restore the power limit of device %u (%s) to %.0f W: %s",
+                  pf->pl[i].idx, pf->pl[i].uuid, pf->pl[i].w,
+                  d < 0 ? "the device is not here" : err.text);
+            bad++;
+        } else {
+            logf_(pf, "", "restored the power limit of device %ld to %.0f W", d, pf->pl[i].w);
+        }
+    }
+    if (bad == 0) {
+        char *path = pl_path(pf);
+        if (path)
+            unlink(path);
+        eli_free(path);
+        pf->npl = 0;
+    }
+}
+
+/* Applies a restore file left by a killed run. */
+static void pl_apply_leftover(el_profiler *pf)
+{
+    char *path = pl_path(pf);
+    json_t *root = path ? json_load_file(path, 0, NULL) : NULL;
+    eli_free(path);
+    if (!root)
+        return;
+    json_t *a = json_object_get(root, "devices");
+    pf->npl = 0;
+    for (size_t i = 0; i < json_array_size(a) && pf->npl < ELI_METER_MAX_DEVICES; i++) {
+        json_t *e = json_array_get(a, i);
+        double w = json_number_value(json_object_get(e, "limit_w"));
+        json_int_t idx = json_integer_value(json_object_get(e, "index"));
+        const char *u = json_string_value(json_object_get(e, "uuid"));
+        if (!(w > 0) || idx < 0)
+            continue;
+        struct pl_saved *s = &pf->pl[pf->npl++];
+        s->idx = (unsigned)idx;
+        s->w = w;
+        snprintf(s->uuid, sizeof s->uuid, "%s", u ? u : "");
+    }
+    json_decref(root);
+    logf_(pf, "", "an earlier run was killed with %zu power limit%s changed: restoring", pf->npl,
+          pf->npl == 1 ? "" : "s");
+    pl_restore(pf);
+}
+
+/* Sets the selected devices' limit for a configuration of the axis. */
+static el_status pl_set(el_profiler *pf, const char *value, char *why, size_t whylen)
+{
+    double w = 0;
+    if (!eli_parse_double(value, &w) || !(w > 0 && w < 1e5)) {
+        snprintf(why, whylen, "power_limit_w: '%s' is not a power in watts", value);
+        return EL_ERR_DATA;
+    }
+    for (size_t i = 0; i < pf->ndevices; i++) {
+        unsigned d = pf->devices[i];
+        int saved = 0;
+        for (size_t k = 0; k < pf->npl; k++)
+            saved |= pf->pl[k].idx == d;
+        if (!saved) {
+            double cur, lo, hi, def;
+            if (el_meter_power_limit(pf->meter, d, &cur, &lo, &hi, &def) != EL_OK) {
+                snprintf(why, whylen, "power_limit_w: the %s meter cannot read device %u's limit",
+                         el_meter_kind(pf->meter), d);
+                return EL_ERR_UNAVAILABLE;
+            }
+            if (isfinite(lo) && isfinite(hi) && (w < lo || w > hi)) {
+                snprintf(why, whylen, "power_limit_w %g W is outside device %u's range %g-%g W",
+                         w, d, lo, hi);
+                return EL_ERR_DATA;
+            }
+            struct pl_saved *s = &pf->pl[pf->npl++];
+            s->idx = d;
+            s->w = cur;
+            snprintf(s->uuid, sizeof s->uuid, "%s", pf->devices_uuid[i]);
+            if (pl_write(pf) != EL_OK) {
+                pf->npl--;
+                snprintf(why, whylen, "power_limit_w: cannot write the restore file in %s",
+                         pf->outdir);
+                return EL_ERR_IO;
+            }
+        }
+        struct el_error err;
+        if (el_meter_set_power_limit(pf->meter, d, w, &err) != EL_OK) {
+            snprintf(why, whylen, "power_limit_w %g W: %s", w, err.text);
+            return EL_ERR_UNAVAILABLE;
+        }
+    }
+    return EL_OK;
+}
+
 /* The visible-device list the server of heavy configuration h will see:
  * server.env's value of the vendor's variable (CUDA_VISIBLE_DEVICES, ...),
  * else the profiler's own environment (what Slurm sets); NULL when unset. */
@@ -1311,7 +1505,9 @@ static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
         goto out;
     emit(pf, EL_PROF_SERVER_START, hname, "");
     now_iso(started, sizeof started);
+    const char *plw = eli_plan_point_value(p, pend[0], "power_limit_w");
     if (select_devices(pf, pend[0], why, sizeof why) != EL_OK ||
+        (plw && pl_set(pf, plw, why, sizeof why) != EL_OK) ||
         start_server(pf, h, &x, why, sizeof why) != EL_OK) {
         if (pf->cancel)
             goto out;
@@ -1546,7 +1742,10 @@ static el_status run(el_profiler *pf, int lockfd)
             pf->nresumed++;
     if (pf->nresumed > 0)
         logf_(pf, "", "resuming: %zu of %zu points already on disk", pf->nresumed, pf->total);
-    if (pf->nresumed == pf->total)
+    char *plf = pl_path(pf);
+    int leftover = plf && access(plf, F_OK) == 0;
+    eli_free(plf);
+    if (pf->nresumed == pf->total && !leftover)
         return EL_OK;
     st = load_prompts(pf, &err);
     if (st != EL_OK)
@@ -1554,6 +1753,10 @@ static el_status run(el_profiler *pf, int lockfd)
     st = open_meter(pf);
     if (st != EL_OK)
         return st;
+    if (leftover)
+        pl_apply_leftover(pf);
+    if (pf->nresumed == pf->total)
+        return EL_OK;
     st = write_run_json(pf);
     if (st != EL_OK)
         return fail_run(pf, st, "cannot write run.json");
@@ -1649,6 +1852,7 @@ el_status el_profiler_run(el_profiler *pf, struct el_profile_summary *out)
         logf_(pf, "", "stopped a server left running by an earlier, killed run");
     st = run(pf, lockfd);
     stop_server(pf);
+    pl_restore(pf);
 done:
     if (out) {
         out->total = pf->total;

@@ -1,8 +1,16 @@
 /* test_prof_rigour.c - measurement rigour (issue 12): a steady-state window
  * shorter than measure.min_window_s is measured again with more requests
  * and, when still too short, refused with the reason (never accepted
- * silently); the same for min_window_requests. */
+ * silently); the same for min_window_requests. The power_limit_w axis
+ * sets each configuration's GPU power limit (recorded per point with the
+ * temperature and throttle reasons) and restores it after the sweep, also
+ * after the profiler is killed with SIGKILL mid-sweep: the next run applies
+ * the restore file first. */
 #include "test_prof_util.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
 
 static void test_short_windows(void **state)
 {
@@ -74,10 +82,111 @@ static void test_short_windows(void **state)
     el_plan_destroy(d);
 }
 
+static long read_limit(const char *dir)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/limit0", dir);
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    if (f) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+static void test_power_limit_axis_sigkill(void **state)
+{
+    (void)state;
+    static struct penv e;
+    char gpu[] = "/tmp/el_fakegpu_XXXXXX";
+    assert_non_null(mkdtemp(gpu));
+    setenv("FAKE_NVML_STATE_DIR", gpu, 1);
+    setenv("FAKE_NVML_THROTTLE", "4", 1); /* SW power cap */
+    /* ~1 s per point: 12 requests of 4 tokens at 40 ms per token, concurrency 2 */
+    penv_make(&e, "{power_limit_w: [300, 400]}", "{max_tokens: [4], concurrency: [2, 3]}",
+              ", \"--tpot-ms\", \"40\"", NULL, NULL);
+    assert_int_equal(read_limit(gpu), -1); /* never set: the default 700 W */
+    char restore[400];
+    snprintf(restore, sizeof restore, "%s/power-limits.restore.json", e.out);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        el_plan *p = penv_plan(&e);
+        el_profiler *pf = NULL;
+        struct el_error err;
+        if (el_profiler_create(p, &pf, &err) == EL_OK) {
+            el_profiler_set_callback(pf, quiet_cb, NULL);
+            el_profiler_run(pf, NULL);
+        }
+        _exit(0);
+    }
+    /* kill it while the first configuration (300 W) is being measured */
+    double t0 = fake_now();
+    while (read_limit(gpu) != 300000 && fake_now() - t0 < 30) {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(read_limit(gpu), 300000);
+    struct timespec ts = {0, 300000000};
+    nanosleep(&ts, NULL);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    long during = read_limit(gpu);
+    assert_true(during == 300000 || during == 400000); /* the GPU keeps what was set */
+    assert_int_equal(access(restore, F_OK), 0);
+    json_t *r = json_load_file(restore, 0, NULL);
+    assert_non_null(r);
+    json_t *d0 = json_array_get(json_object_get(r, "devices"), 0);
+    assert_double_equal(json_number_value(json_object_get(d0, "limit_w")), 700, 1e-9);
+    assert_string_equal(json_string_value(json_object_get(d0, "uuid")),
+                        "GPU-fa4e0000-0000-4000-8000-000000000000");
+    json_decref(r);
+
+    /* the rerun restores first, finishes the sweep, restores again */
+    el_plan *p = penv_plan(&e);
+    struct el_profile_summary sum;
+    penv_run(&e, p, &sum);
+    assert_int_equal(read_limit(gpu), 700000);
+    assert_int_equal(access(restore, F_OK), -1);
+    size_t nm, nf;
+    penv_check_exactly_once(&e, p, &nm, &nf);
+    assert_int_equal(nm, 4);
+    el_table *m = penv_read(&e, "measurements.csv");
+    for (size_t i = 0; i < el_table_nrows(m); i++) {
+        /* the limit the device had during the point is the axis value */
+        assert_double_equal(strtod(cell(m, i, "gpu_power_limit_w"), NULL),
+                            strtod(cell(m, i, "power_limit_w"), NULL), 1e-9);
+        assert_string_equal(cell(m, i, "gpu_temp_max_c"), "40");
+        assert_string_equal(cell(m, i, "throttle_reasons"), "0x4");
+    }
+    el_table_destroy(m);
+    el_plan_destroy(p);
+
+    /* not permitted: the configuration's points fail with the vendor's reason */
+    penv_free(&e);
+    setenv("FAKE_NVML_SET_LIMIT_ERROR", "4", 1);
+    penv_make(&e, "{power_limit_w: [300]}", "{concurrency: [2]}", NULL, NULL, NULL);
+    p = penv_plan(&e);
+    penv_run(&e, p, &sum);
+    assert_int_equal(sum.failed, 1);
+    el_table *f = penv_read(&e, "failures.csv");
+    if (!strstr(cell(f, 0, "reason"), "power_limit_w 300 W: nvmlDeviceSetPowerManagementLimit"))
+        fail_msg("reason: %s", cell(f, 0, "reason"));
+    el_table_destroy(f);
+    el_plan_destroy(p);
+    unsetenv("FAKE_NVML_SET_LIMIT_ERROR");
+    unsetenv("FAKE_NVML_THROTTLE");
+    unsetenv("FAKE_NVML_STATE_DIR");
+    rm_rf(gpu);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_short_windows, penv_teardown),
+        cmocka_unit_test_teardown(test_power_limit_axis_sigkill, penv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
