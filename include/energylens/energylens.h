@@ -475,6 +475,49 @@ EL_API char *el_model_to_json(const el_model *m);
 EL_API el_status el_model_load(const char *path, el_model **out, struct el_error *err);
 EL_API el_status el_model_from_json(const char *json, el_model **out, struct el_error *err);
 
+/*
+ * Training coverage: what the data a model was fitted on covered. el_fit_run
+ * and el_fit_method record it; el_model_set_coverage records it from any
+ * table (the model's variables must be columns). Saved in the model file
+ * under "coverage": {"rows", "variables": {NAME: {"min", "max",
+ * "n_distinct", "distinct" (the first 64, ascending)}}, "configurations"
+ * (the distinct training rows over the model's variables, the first 4096),
+ * "configurations_complete", and "gpu", "model", "quant" when the training
+ * rows hold one value of that text column}.
+ */
+EL_API el_status el_model_set_coverage(el_model *m, const el_table *t, struct el_error *err);
+/* @return 1 when m carries a training coverage (older model files do not). */
+EL_API int el_model_has_coverage(const el_model *m);
+/* Range and number of distinct training values of variable `name`.
+ * EL_ERR_INVALID_ARG without coverage, EL_ERR_MISSING for an unknown name. */
+EL_API el_status el_model_coverage_var(const el_model *m, const char *name, double *lo,
+                                       double *hi, size_t *ndistinct);
+/* "gpu", "model" or "quant" of the training data (one value), or NULL. Borrowed. */
+EL_API const char *el_model_coverage_text(const el_model *m, const char *key);
+
+typedef enum {
+    EL_DATA_MEASURED = 0,     /* a training configuration within 5% on every variable */
+    EL_DATA_INTERPOLATED = 1, /* inside the training range on every variable */
+    EL_DATA_EXTRAPOLATED = 2, /* outside it on `axis` by `factor` */
+    EL_DATA_UNKNOWN = 3       /* the model has no coverage */
+} el_data_kind;
+EL_API const char *el_data_kind_str(el_data_kind k);
+struct el_data_label {
+    el_data_kind kind;
+    char axis[64];    /* the variable furthest outside its range ("" otherwise) */
+    double factor;    /* value / max or min / value (1 when not extrapolated) */
+    double value, lo, hi; /* that variable's value and training range */
+    int conditional;  /* 1: the range is that of the rows with the same tp and pp */
+};
+/*
+ * Labels a configuration (names[k] = values[k]; every model variable must be
+ * given) against the training coverage. The ranges are those of the training
+ * rows with the same tp and pp when there are such rows, else of all rows.
+ * EL_ERR_MISSING when a model variable is not given.
+ */
+EL_API el_status el_model_data_label(const el_model *m, const char *const *names,
+                                     const double *values, size_t n, struct el_data_label *out);
+
 /* ------------------------------------------------------------------------ */
 /* Fitting (bounded L-BFGS through NLopt, multi-start)                        */
 /* ------------------------------------------------------------------------ */
@@ -706,6 +749,62 @@ EL_API double el_space_size(const el_space *s);
 /* Enumerates every point satisfying all constraints into a numeric table
  * with one column per axis. EL_ERR_LIMIT above 10 million points. */
 EL_API el_status el_space_enumerate(const el_space *s, el_table **out, struct el_error *err);
+
+/* Feasibility: does a configuration fit in GPU memory? ------------------- */
+/*
+ * Memory per GPU of tp x pp GPUs serving `batch` sequences that hold
+ * `tokens` tokens each on average (select uses s_in + s_out / 2: with
+ * continuous batching a running sequence is half-way through its output):
+ *   weights = weight_bytes / (tp pp)
+ *   kv      = batch tokens (kv_layers / pp) kv_values kv_dtype_bytes max(1/tp, 1/kv_heads)
+ * against a budget of util x GPU memory (vLLM's gpu_memory_utilization).
+ */
+struct el_model_facts {
+    char name[128];        /* Hugging Face id ("Qwen/Qwen3-32B") */
+    char quant[32];        /* weight format: bfloat16, fp8, mxfp4, int4, ... */
+    double params;         /* total parameters */
+    double weight_bytes;   /* weights in memory (checkpoint size, or params x bytes/param) */
+    double kv_layers;      /* layers that keep a KV cache (attention layers) */
+    double kv_heads, head_dim;
+    double kv_values;      /* cached values per token per layer (2 kv_heads head_dim; MLA: 576) */
+    double kv_dtype_bytes; /* 2 unless kv_cache_dtype says otherwise */
+    char source[256];      /* where the figures come from */
+};
+/* Built-in facts: by name (case-insensitive), or entry k when name is NULL
+ * (k < el_model_facts_count()). Every model of the shipped data has one.
+ * EL_ERR_MISSING for an unknown name. */
+EL_API size_t el_model_facts_count(void);
+EL_API el_status el_model_facts_builtin(const char *name, size_t k, struct el_model_facts *out);
+/*
+ * Reads a model-info file (YAML or JSON): one mapping of facts, or
+ * {models: [mappings]} and then `name` picks one. Keys: name, params_b (or
+ * params), weight_gb (overrides params x bytes per parameter), quant
+ * (default bfloat16) or bytes_per_param, layers (attention layers; also
+ * num_hidden_layers, kv_layers), kv_heads (num_key_value_heads), head_dim,
+ * kv_values_per_token_layer (instead of kv_heads and head_dim, e.g. 576 for
+ * DeepSeek's MLA), kv_cache_dtype (default bfloat16), source. Unknown keys
+ * and non-positive numbers are EL_ERR_DATA naming the file and line.
+ */
+EL_API el_status el_model_facts_load(const char *path, const char *name,
+                                     struct el_model_facts *out, struct el_error *err);
+/* Bytes per parameter of a weight format ("bfloat16" 2, "fp8" 1, "mxfp4"
+ * 0.53125, "int4" 0.5625, ...); 0 when unknown. */
+EL_API double el_quant_bytes(const char *quant);
+/* The built-in GPU table: entry k's canonical name, memory in bytes and the
+ * datasheet it comes from. */
+EL_API size_t el_gpu_count(void);
+EL_API el_status el_gpu_info(size_t k, const char **name, double *bytes, const char **source);
+/* Finds a GPU by name or alias ("H100", "h100-80gb", "MI300X", "Gaudi 3");
+ * EL_ERR_MISSING when unknown. */
+EL_API el_status el_gpu_lookup(const char *name, size_t *k);
+struct el_memory {
+    double weights, kv, total, budget; /* bytes per GPU */
+    double kv_tokens_fit;              /* tokens the KV budget left by the weights holds */
+    int fits_weights, fits;
+};
+EL_API el_status el_memory_estimate(const struct el_model_facts *f, double gpu_bytes, double util,
+                                    double tp, double pp, double batch, double tokens,
+                                    struct el_memory *out);
 
 typedef struct el_selection el_selection;
 

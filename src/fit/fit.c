@@ -848,6 +848,10 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     m->unc = unc;
     unc.cov = NULL;
     m->info = fi;
+    if (el_model_set_coverage(m, t, NULL) != EL_OK) {
+        st = fit_fail(f, EL_ERR_NOMEM, "out of memory recording the training coverage");
+        goto done;
+    }
     if (why)
         *why = best_stop;
     st = EL_OK;

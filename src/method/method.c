@@ -284,8 +284,22 @@ static el_status fit_maveriq(int meanpower, const el_table *t, const char *targe
     return EL_OK;
 }
 
+static el_status fit_method_inner(const char *method, const el_table *t, const char *target,
+                                  uint64_t seed, el_model **out, struct el_error *err);
+
 el_status el_fit_method(const char *method, const el_table *t, const char *target, uint64_t seed,
                         el_model **out, struct el_error *err)
+{
+    el_status st = fit_method_inner(method, t, target, seed, out, err);
+    if (st == EL_OK && (st = el_model_set_coverage(*out, t, err)) != EL_OK) {
+        el_model_destroy(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
+static el_status fit_method_inner(const char *method, const el_table *t, const char *target,
+                                  uint64_t seed, el_model **out, struct el_error *err)
 {
     if (!out)
         return eli_err(err, EL_ERR_INVALID_ARG, "no output handle");

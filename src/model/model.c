@@ -174,6 +174,7 @@ void el_model_destroy(el_model *m)
     }
     eli_free(m->note_keys);
     eli_free(m->note_values);
+    eli_coverage_free(m->cov);
     eli_free(m);
 }
 

@@ -69,6 +69,7 @@ struct el_model {
     char **note_keys, **note_values;
     struct el_fit_info info;
     struct eli_uncert unc;
+    struct eli_coverage *cov; /* what the training data covered (coverage.c), or NULL */
 };
 
 /* Builds a model from a formula and parameter specs (NULL specs: defaults). */
@@ -121,5 +122,17 @@ void eli_model_set_discover_info(el_model *m, const char *lk, double loss, doubl
 el_status eli_metric_check_args(const double *y, const double *p, size_t n, const void *out);
 /* Stores a finite metric value; EL_ERR_NUMERIC when the arithmetic overflowed. */
 el_status eli_metric_result(double v, double *out);
+
+/* Training coverage (coverage.c). */
+struct eli_coverage;
+void eli_coverage_free(struct eli_coverage *c);
+/* Labels x (one value per model variable, in the model's order). */
+void eli_coverage_label(const struct eli_coverage *c, const double *x, struct el_data_label *out);
+size_t eli_coverage_nvars(const struct eli_coverage *c);
+const char *eli_coverage_var(const struct eli_coverage *c, size_t v);
+/* A jansson json_t * (void * keeps jansson out of this header). */
+void *eli_coverage_to_json(const struct eli_coverage *c);
+el_status eli_coverage_from_json(const el_model *m, const void *json, struct eli_coverage **out,
+                                 struct el_error *err);
 
 #endif

@@ -142,6 +142,8 @@ char *el_model_to_json(const el_model *m)
         json_object_set_new(u, "method", json_string(m->unc.method));
         json_object_set_new(root, "uncertainty", u);
     }
+    if (m->cov)
+        json_object_set_new(root, "coverage", (json_t *)eli_coverage_to_json(m->cov));
     if (booster)
         json_object_set_new(root, "booster_ubj_base64", json_string(booster));
     out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
@@ -431,6 +433,9 @@ el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el
         r = json_object_get(fit, "free");
         fi->nfree = json_is_integer(r) ? (size_t)json_integer_value(r) : 0;
     }
+    json_t *cov = json_object_get(root, "coverage");
+    if (cov && (st = eli_coverage_from_json(m, cov, &m->cov, err)) != EL_OK)
+        goto done;
     *out = m;
     m = NULL;
     st = EL_OK;
