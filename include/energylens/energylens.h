@@ -829,6 +829,113 @@ EL_API size_t el_selection_latency_best(const el_selection *s);
 /* (E(latency-optimal) - E(energy-optimal)) / E(latency-optimal) x 100, or 0. */
 EL_API double el_selection_saving_pct(const el_selection *s);
 
+/* Streaming selection with feasibility, data labels and limits ------------ */
+/*
+ * el_selector evaluates the space a block of points at a time and keeps
+ * only the best `top` candidates, the energy-latency Pareto front and
+ * counts, so memory does not grow with the space (10^7 points and more).
+ * Every candidate gets its predicted energy, a data label against the
+ * energy model's training coverage, and is excluded, for the first reason
+ * that applies, when:
+ *   EL_EXCL_PREDICTION     its predicted energy is not finite or <= 0
+ *   EL_EXCL_FAILED         it matches a failed point of a profiling run
+ *   EL_EXCL_WEIGHTS        the weights do not fit in tp x pp GPUs
+ *   EL_EXCL_KV_CACHE       the KV cache of the batch does not fit beside them
+ *   EL_EXCL_EXTRAPOLATION  it is extrapolated by more than the maximum factor
+ *   EL_EXCL_LIMIT          a limit model (latency, TTFT, TPOT) predicts more than allowed
+ * The memory checks apply only with el_selector_set_memory, and a measured
+ * configuration (EL_DATA_MEASURED) of the model the facts describe (the
+ * training data's model column) is never excluded by them: it ran.
+ */
+typedef enum {       /* append only */
+    EL_EXCL_NONE = 0,
+    EL_EXCL_PREDICTION = 1,
+    EL_EXCL_FAILED = 2,
+    EL_EXCL_WEIGHTS = 3,
+    EL_EXCL_KV_CACHE = 4,
+    EL_EXCL_EXTRAPOLATION = 5,
+    EL_EXCL_LIMIT = 6
+} el_exclusion;
+#define EL_EXCL_COUNT 7
+/* "prediction", "failed", "weights", "kv_cache", "extrapolation", "limit" ("" for none). */
+EL_API const char *el_exclusion_str(el_exclusion r);
+
+/* One evaluated candidate, as passed to the callback (borrowed during the call). */
+struct el_candidate {
+    size_t index;                /* enumeration index in the space */
+    size_t naxes;
+    const char *const *names;    /* axis names */
+    const double *values;        /* axis values */
+    double energy;               /* predicted energy */
+    double latency;              /* predicted latency (NaN without a latency model) */
+    double mem_gb;               /* memory per GPU in GB (NaN without memory facts) */
+    struct el_data_label label;
+    el_exclusion reason;
+    const char *why;             /* the exclusion in words ("" when included) */
+};
+typedef int (*el_candidate_fn)(const struct el_candidate *c, void *userdata);
+
+typedef struct el_selector el_selector;
+/* The energy model is copied. */
+EL_API el_status el_selector_create(const el_model *energy, el_selector **out,
+                                    struct el_error *err);
+EL_API void el_selector_destroy(el_selector *s);
+/* A latency model (copied): Pareto front, latency-optimal pick, saving. */
+EL_API el_status el_selector_set_latency(el_selector *s, const el_model *latency,
+                                         struct el_error *err);
+/* A limit: `m` (copied; its target names it, e.g. latency_s, ttft_s,
+ * tpot_s) must predict at most `max` (finite, > 0). At most 8. */
+EL_API el_status el_selector_add_limit(el_selector *s, const el_model *m, double max,
+                                       struct el_error *err);
+/* Memory facts of the served model, memory of one GPU in bytes and the
+ * utilisation factor (0 < util <= 1; vLLM's default 0.9). */
+EL_API el_status el_selector_set_memory(el_selector *s, const struct el_model_facts *f,
+                                        double gpu_bytes, double util, struct el_error *err);
+/* Failed points of a profiling run (failures.csv, copied): a candidate
+ * matching every axis column the table has is excluded. Rows whose `phase`
+ * is start, restart or server failed before any load ran, so they match
+ * every batch. */
+EL_API el_status el_selector_add_failures(el_selector *s, const el_table *failures,
+                                          struct el_error *err);
+/* Largest extrapolation factor kept (>= 1; INFINITY = no limit; default 2). */
+EL_API el_status el_selector_set_max_extrapolation(el_selector *s, double factor);
+/* 1: excluded candidates are ranked too (after the included ones, never
+ * picked). Default 0. */
+EL_API void el_selector_set_include_excluded(el_selector *s, int on);
+/* Ranking rows kept (default 10, >= 2 so the runner-up is known; at most 10^5). */
+EL_API el_status el_selector_set_top(el_selector *s, size_t k);
+/* The deployment in use, "tp=4,pp=1,batch=64": axes not given must have one
+ * value in the space. Its energy and the saving against it are reported. */
+EL_API el_status el_selector_set_baseline(el_selector *s, const char *spec,
+                                          struct el_error *err);
+/* Called for every candidate in enumeration order; nonzero stops the run
+ * (EL_ERR_INVALID_ARG "stopped by the callback"). */
+EL_API void el_selector_set_callback(el_selector *s, el_candidate_fn fn, void *userdata);
+/*
+ * Runs over the space. The selection's table holds the best `top` included
+ * candidates by predicted energy (then, with include_excluded, the best
+ * `top` excluded ones) with the axis columns, energy_j_pred (the energy
+ * model's target + "_pred"), latency and limit predictions, mem_gb_per_gpu,
+ * text columns data (measured/interpolated/extrapolated), extrapolation
+ * ("batch x10.7 (range 8..96 at tp=1, pp=1)") and excluded (the reason in
+ * words, "" when included). EL_ERR_DATA when no candidate is left, with the
+ * counts by reason in the message.
+ */
+EL_API el_status el_selector_run(el_selector *s, const el_space *space, el_selection **out,
+                                 struct el_error *err);
+/* Counts of the last run: candidates satisfying the constraints, and how
+ * many were excluded for reason r (EL_EXCL_NONE: how many were kept). */
+EL_API size_t el_selection_ncandidates(const el_selection *s);
+EL_API size_t el_selection_count(const el_selection *s, el_exclusion r);
+/* The Pareto front (energy ascending, latency descending; its last row is
+ * the latency-optimal pick), or NULL without a latency model. Borrowed. */
+EL_API const el_table *el_selection_pareto(const el_selection *s);
+/* The baseline: its predicted energy, label and exclusion reason, and the
+ * saving of the pick against it in percent. EL_ERR_MISSING without one. */
+EL_API el_status el_selection_baseline(const el_selection *s, double *energy,
+                                       struct el_data_label *label, el_exclusion *reason,
+                                       double *saving_pct);
+
 /* ======================================================================== */
 /* Profiling: energy meters, sweep plans, the profiler (docs/DESIGN.md section 8) */
 /* ======================================================================== */

@@ -122,6 +122,30 @@ void eli_model_set_discover_info(el_model *m, const char *lk, double loss, doubl
 el_status eli_metric_check_args(const double *y, const double *p, size_t n, const void *out);
 /* Stores a finite metric value; EL_ERR_NUMERIC when the arithmetic overflowed. */
 el_status eli_metric_result(double v, double *out);
+/* A selection (select.c, selector.c). */
+struct el_selection {
+    el_table *table;  /* the ranking */
+    el_table *pareto; /* el_selector_run with a latency model: the front */
+    size_t latency_best;
+    double saving_pct;
+    /* el_selector_run only */
+    int streamed;
+    size_t ncand;                /* points satisfying the space's constraints */
+    size_t count[16];            /* by el_exclusion */
+    size_t nincluded;
+    int has_baseline;
+    double base_energy, base_saving_pct;
+    el_exclusion base_reason;
+    struct el_data_label base_label;
+    double lat_best_energy, lat_best_latency;
+    int pareto_truncated;
+    double p_optimal;            /* NaN when not computed */
+};
+
+/* The energy slot must not predict a time nor the latency slot an energy
+ * (select.c). */
+el_status eli_select_check_kinds(const el_model *energy, const el_model *latency,
+                                 struct el_error *err);
 
 /* Training coverage (coverage.c). */
 struct eli_coverage;

@@ -15,17 +15,12 @@
 
 #include "../core/banned.h"
 
-struct el_selection {
-    el_table *table;
-    size_t latency_best;
-    double saving_pct;
-};
-
 void el_selection_destroy(el_selection *s)
 {
     if (!s)
         return;
     el_table_destroy(s->table);
+    el_table_destroy(s->pareto);
     eli_free(s);
 }
 
@@ -97,8 +92,8 @@ static enum target_kind target_kind(const char *t)
  * latency slot one that does not predict an energy, and the two must differ:
  * an energy model given twice would rank by energy "Pareto-optimally" against
  * itself and both prediction columns would have one name. */
-static el_status check_kinds(const el_model *energy, const el_model *latency,
-                             struct el_error *err)
+el_status eli_select_check_kinds(const el_model *energy, const el_model *latency,
+                                 struct el_error *err)
 {
     const char *et = el_model_target(energy);
     if (target_kind(et) == TARGET_TIME)
@@ -135,7 +130,7 @@ el_status el_select(const el_model *energy, const el_model *latency, const el_sp
     struct rank_item *items = NULL;
     size_t *idx = NULL;
     el_selection *sel = NULL;
-    el_status st = check_kinds(energy, latency, err);
+    el_status st = eli_select_check_kinds(energy, latency, err);
     if (st != EL_OK)
         return st;
     st = el_space_enumerate(space, &pts, err);

@@ -694,6 +694,30 @@ done:
     return st;
 }
 
+el_status eli_space_block(const el_space *s, size_t start, size_t m, double *const *cols,
+                          unsigned char *keep, double *lv, double *rv)
+{
+    const double *ccols[ELI_SPACE_MAX_AXES] = {0};
+    for (size_t k = 0; k < s->naxes; k++)
+        ccols[k] = cols[k];
+    for (size_t r = 0; r < m; r++) {
+        decode_point(s, start + r, cols, r);
+        keep[r] = 1;
+    }
+    for (size_t c = 0; c < s->ncons; c++) {
+        const struct constraint *cn = &s->cons[c];
+        el_status st = el_expr_eval(cn->lhs, ccols, m, NULL, lv);
+        if (st == EL_OK)
+            st = el_expr_eval(cn->rhs, ccols, m, NULL, rv);
+        if (st != EL_OK)
+            return st;
+        for (size_t r = 0; r < m; r++)
+            if (!holds(cn->op, lv[r], rv[r]))
+                keep[r] = 0;
+    }
+    return EL_OK;
+}
+
 el_status el_space_enumerate(const el_space *s, el_table **out, struct el_error *err)
 {
     if (!out)

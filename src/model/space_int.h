@@ -23,4 +23,10 @@ size_t eli_space_nconstraints(const el_space *s);
 /* The text of constraint k as given (trimmed), or NULL. Borrowed. */
 const char *eli_space_constraint_text(const el_space *s, size_t k);
 
+/* Points start..start+m-1 of the enumeration (first axis slowest) into
+ * cols[axis][0..m), keep[r] = 1 when point r satisfies every constraint.
+ * lv and rv are scratch of m doubles. */
+el_status eli_space_block(const el_space *s, size_t start, size_t m, double *const *cols,
+                          unsigned char *keep, double *lv, double *rv);
+
 #endif

@@ -1,31 +1,63 @@
-/* cmd_select.c - `energylens select`: evaluates a model over a configuration
- * space, prints the top-k, the energy-optimal configuration and, with a
- * latency model, the Pareto front and the saving against the
- * latency-optimal pick. */
+/* cmd_select.c - `energylens select`: streams a configuration space through
+ * the energy model (el_selector), excludes what does not fit in memory,
+ * failed in profiling, extrapolates too far or breaks a service-level
+ * limit, and prints the top-k, the pick with its data label, the runner-up,
+ * the Pareto front and the saving against the latency-optimal pick and a
+ * baseline deployment. */
 #define _GNU_SOURCE
 #include "cli.h"
 
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 static void select_help(void)
 {
-    printf("usage: energylens select MODEL.json [LATENCY_MODEL.json] [space options]\n\n"
-           "Ranks every configuration of the space by predicted energy.\n\n"
-           "space options (a SPEC is '1,2,4', '1..512' (every integer), '1..512:x2'\n"
-           "(geometric), '64..512:64' (step), or a mix '1,3,8..32:x2'):\n"
-           "  --space FILE.yaml        axes, constraints and gpus from a YAML file\n"
-           "  --tp SPEC  --pp SPEC  --batch SPEC  --s-in SPEC  --s-out SPEC\n"
-           "  --max-batched-tokens SPEC\n"
-           "  --axis NAME=SPEC         any other axis the formula uses; repeatable\n"
-           "  --gpus N                 constraint tp*pp <= N\n"
-           "  --constraint 'EXPR OP EXPR'  e.g. 'tp*pp >= 2'; repeatable\n"
-           "output options:\n"
-           "  --latency-model FILE     latency model (fit --target latency_s): Pareto front\n"
-           "  --top K                  rows of the ranking to print (default 10)\n"
-           "  --format table|csv|json  (default table)\n"
-           "units of the picks (formulas: README, Units):\n" CLI_UNITS_HELP);
+    printf(
+        "usage: energylens select MODEL.json [MODEL.json...] [space options] [options]\n\n"
+        "Ranks every configuration of the space by predicted energy and picks the cheapest\n"
+        "one that fits in memory, did not fail in profiling, stays within a factor of the\n"
+        "training data and meets the latency limits. The first model predicts energy; other\n"
+        "models are recognised by their target: latency_s (Pareto front, --max-latency),\n"
+        "ttft_s (--max-ttft), tpot_s (--max-tpot).\n\n"
+        "space options (a SPEC is '1,2,4', '1..512' (every integer), '1..512:x2'\n"
+        "(geometric), '64..512:64' (step), or a mix '1,3,8..32:x2'):\n"
+        "  --space FILE.yaml        axes, constraints and gpus from a YAML file\n"
+        "  --tp SPEC  --pp SPEC  --batch SPEC  --s-in SPEC  --s-out SPEC\n"
+        "  --max-batched-tokens SPEC\n"
+        "  --axis NAME=SPEC         any other axis the formula uses; repeatable\n"
+        "  --gpus N                 constraint tp*pp <= N\n"
+        "  --constraint 'EXPR OP EXPR'  e.g. 'tp*pp >= 2'; repeatable\n"
+        "feasibility:\n"
+        "  --gpu NAME               GPU type (default: the training data's gpu column);\n"
+        "                           known: A100-40GB A100-80GB H100-80GB H100-NVL H200-141GB\n"
+        "                           B200-180GB B200-192GB GH200-96GB GH200-144GB MI250 MI300X\n"
+        "                           Max-1550 Gaudi2 Gaudi3 L40S\n"
+        "  --gpu-memory GB          memory of one GPU instead (GiB)\n"
+        "  --gpu-util F             usable share of GPU memory (vLLM gpu_memory_utilization,\n"
+        "                           default 0.9)\n"
+        "  --model-info FILE        model facts, YAML or JSON (keys in the man page); default:\n"
+        "                           the built-in entry for the training data's model column\n"
+        "  --model-name ID          the entry of a model-info file, or a built-in entry\n"
+        "  --failures FILE          failures.csv of a profiling run (default: one next to the\n"
+        "                           model's training data, when there is one)\n"
+        "  --max-extrapolation F    exclude candidates more than F x outside the training\n"
+        "                           range on any variable (default 2; 'inf' = no limit)\n"
+        "  --include-infeasible     rank excluded candidates too (never picked)\n"
+        "limits:\n"
+        "  --max-latency S  --max-ttft S  --max-tpot S   need a model with that target\n"
+        "  --baseline tp=4,pp=1,batch=64   the deployment in use: quote the saving against it\n"
+        "output options:\n"
+        "  --latency-model FILE     latency model (same as a second MODEL.json)\n"
+        "  --top K                  rows of the ranking to keep and print (default 10)\n"
+        "  --all                    with --format csv: every candidate, streamed in the\n"
+        "                           space's order, with its label and exclusion\n"
+        "  --format table|csv|json  (default table)\n"
+        "units of the picks (formulas: README, Units):\n" CLI_UNITS_HELP);
 }
 
 enum {
@@ -41,7 +73,20 @@ enum {
     OPT_CONSTRAINT,
     OPT_TOP,
     OPT_FORMAT,
-    OPT_LATENCY
+    OPT_LATENCY,
+    OPT_GPU,
+    OPT_GPUMEM,
+    OPT_GPUUTIL,
+    OPT_MODELINFO,
+    OPT_MODELNAME,
+    OPT_FAILURES,
+    OPT_MAXEXTRAP,
+    OPT_INCLUDE,
+    OPT_MAXLAT,
+    OPT_MAXTTFT,
+    OPT_MAXTPOT,
+    OPT_BASELINE,
+    OPT_ALL
 };
 
 static void config_text(const el_table *t, size_t row, size_t naxes, char *buf, size_t len)
@@ -57,14 +102,87 @@ static void config_text(const el_table *t, size_t row, size_t naxes, char *buf, 
     }
 }
 
-static void json_row(FILE *f, const el_table *t, size_t row)
+static const char *cell(const el_table *t, const char *col, size_t row)
 {
-    fprintf(f, "{");
-    for (size_t j = 0; j < el_table_ncols(t); j++) {
+    long j = el_table_col_index(t, col);
+    return j >= 0 ? el_table_cell(t, row, (size_t)j) : "";
+}
+
+static double num(const el_table *t, const char *col, size_t row)
+{
+    long j = el_table_col_index(t, col);
+    const double *v = j >= 0 ? el_table_col_values(t, (size_t)j) : NULL;
+    return v ? v[row] : (double)NAN;
+}
+
+/* "interpolated" or "extrapolated: batch x10.7 (trained 8..96 at tp=1 pp=1)". */
+static void label_text(const el_table *t, size_t row, char *buf, size_t len)
+{
+    const char *d = cell(t, "data", row), *x = cell(t, "extrapolation", row);
+    snprintf(buf, len, "%s%s%s", d, *x ? ": " : "", x);
+}
+
+static json_t *json_row(const el_table *t, size_t row)
+{
+    json_t *o = json_object();
+    for (size_t j = 0; o && j < el_table_ncols(t); j++) {
         const double *v = el_table_col_values(t, j);
-        fprintf(f, "%s\"%s\": %.10g", j ? ", " : "", el_table_col_name(t, j), v ? v[row] : 0.0);
+        json_object_set_new(o, el_table_col_name(t, j),
+                            v ? (isfinite(v[row]) ? json_real(v[row]) : json_null())
+                              : json_string(el_table_cell(t, row, j)));
     }
-    fprintf(f, "}");
+    return o;
+}
+
+struct stream_ctx {
+    FILE *f;
+    const char *etarget;
+    int header;
+};
+
+static int stream_row(const struct el_candidate *c, void *ud)
+{
+    struct stream_ctx *x = ud;
+    if (!x->header) {
+        for (size_t k = 0; k < c->naxes; k++)
+            fprintf(x->f, "%s,", c->names[k]);
+        fprintf(x->f, "%s_pred,latency_pred,mem_gb_per_gpu,data,extrap_axis,extrap_factor,"
+                      "excluded,why\n",
+                x->etarget);
+        x->header = 1;
+    }
+    for (size_t k = 0; k < c->naxes; k++)
+        fprintf(x->f, "%.10g,", c->values[k]);
+    fprintf(x->f, "%.10g,", c->energy);
+    if (isfinite(c->latency))
+        fprintf(x->f, "%.10g", c->latency);
+    fprintf(x->f, ",");
+    if (isfinite(c->mem_gb))
+        fprintf(x->f, "%.4g", c->mem_gb);
+    fprintf(x->f, ",%s,%s,%.4g,%s,%s\n", el_data_kind_str(c->label.kind), c->label.axis,
+            c->label.factor, el_exclusion_str(c->reason), c->why);
+    return ferror(x->f) ? 1 : 0;
+}
+
+/* Path of a failures.csv next to the first training file, or "". */
+static void failures_next_to_data(const el_model *m, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    const char *files = el_model_note(m, "files");
+    if (!files || !*files)
+        return;
+    char first[2048];
+    snprintf(first, sizeof first, "%s", files);
+    char *sp = strchr(first, ' ');
+    if (sp)
+        *sp = '\0';
+    char *slash = strrchr(first, '/');
+    if (slash)
+        snprintf(buf, len, "%.*s/failures.csv", (int)(slash - first), first);
+    else
+        snprintf(buf, len, "failures.csv");
+    if (access(buf, R_OK) != 0)
+        buf[0] = '\0';
 }
 
 int cmd_select(int argc, char **argv)
@@ -84,15 +202,30 @@ int cmd_select(int argc, char **argv)
         {"top", 1, NULL, OPT_TOP},
         {"format", 1, NULL, OPT_FORMAT},
         {"latency-model", 1, NULL, OPT_LATENCY},
-        CLI_UNITS_LONGOPTS,
+        {"gpu", 1, NULL, OPT_GPU},
+        {"gpu-memory", 1, NULL, OPT_GPUMEM},
+        {"gpu-util", 1, NULL, OPT_GPUUTIL},
+        {"model-info", 1, NULL, OPT_MODELINFO},
+        {"model-name", 1, NULL, OPT_MODELNAME},
+        {"failures", 1, NULL, OPT_FAILURES},
+        {"max-extrapolation", 1, NULL, OPT_MAXEXTRAP},
+        {"include-infeasible", 0, NULL, OPT_INCLUDE},
+        {"max-latency", 1, NULL, OPT_MAXLAT},
+        {"max-ttft", 1, NULL, OPT_MAXTTFT},
+        {"max-tpot", 1, NULL, OPT_MAXTPOT},
+        {"baseline", 1, NULL, OPT_BASELINE},
+        {"all", 0, NULL, OPT_ALL},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "select";
-    const char *space_file = NULL, *latency_file = NULL;
+    const char *space_file = NULL, *latency_file = NULL, *gpu_name = NULL, *info_file = NULL;
+    const char *model_name = NULL, *failures_file = NULL, *baseline = NULL;
     const char *axis_names[CLI_MAX_LIST], *axis_specs[CLI_MAX_LIST];
     const char *constraints[CLI_MAX_LIST];
     size_t naxes = 0, ncons = 0, top = 10;
-    double gpus = 0;
+    double gpus = 0, gpu_mem = 0, util = 0.9, max_extrap = 2.0;
+    double max_lat = 0, max_ttft = 0, max_tpot = 0;
+    int include = 0, all = 0;
     enum out_format fmt = FMT_TABLE;
     char axis_buf[CLI_MAX_LIST][64];
     struct cli_units uo;
@@ -148,8 +281,8 @@ int cmd_select(int argc, char **argv)
             constraints[ncons++] = optarg;
             break;
         case OPT_TOP:
-            if (!parse_size(optarg, &top))
-                return cli_usage_error(cmd, "--top '%s': expected an integer", optarg);
+            if (!parse_size(optarg, &top) || top < 1 || top > 100000)
+                return cli_usage_error(cmd, "--top '%s': expected an integer 1..100000", optarg);
             break;
         case OPT_FORMAT:
             if (!parse_format(optarg, &fmt))
@@ -158,10 +291,53 @@ int cmd_select(int argc, char **argv)
         case OPT_LATENCY:
             latency_file = optarg;
             break;
-        case OPT_UNITS_CARBON:
-        case OPT_UNITS_PRICE:
-            if (cli_units_option(&uo, c, optarg, cmd) < 0)
-                return CLI_USAGE;
+        case OPT_GPU:
+            gpu_name = optarg;
+            break;
+        case OPT_GPUMEM:
+            if (!parse_num(optarg, &gpu_mem) || !(gpu_mem > 0 && gpu_mem <= 1e6))
+                return cli_usage_error(cmd, "--gpu-memory '%s': expected GiB > 0", optarg);
+            break;
+        case OPT_GPUUTIL:
+            if (!parse_num(optarg, &util) || !(util > 0 && util <= 1))
+                return cli_usage_error(cmd, "--gpu-util '%s': expected a number in (0, 1]",
+                                       optarg);
+            break;
+        case OPT_MODELINFO:
+            info_file = optarg;
+            break;
+        case OPT_MODELNAME:
+            model_name = optarg;
+            break;
+        case OPT_FAILURES:
+            failures_file = optarg;
+            break;
+        case OPT_MAXEXTRAP:
+            if (strcmp(optarg, "inf") == 0)
+                max_extrap = (double)INFINITY;
+            else if (!parse_num(optarg, &max_extrap) || !(max_extrap >= 1))
+                return cli_usage_error(cmd, "--max-extrapolation '%s': expected a factor >= 1 or "
+                                            "inf",
+                                       optarg);
+            break;
+        case OPT_INCLUDE:
+            include = 1;
+            break;
+        case OPT_MAXLAT:
+        case OPT_MAXTTFT:
+        case OPT_MAXTPOT: {
+            double v;
+            if (!parse_num(optarg, &v) || !(v > 0))
+                return cli_usage_error(cmd, "%s '%s': expected seconds > 0", argv[optind - 1],
+                                       optarg);
+            *(c == OPT_MAXLAT ? &max_lat : c == OPT_MAXTTFT ? &max_ttft : &max_tpot) = v;
+            break;
+        }
+        case OPT_BASELINE:
+            baseline = optarg;
+            break;
+        case OPT_ALL:
+            all = 1;
             break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -174,22 +350,55 @@ int cmd_select(int argc, char **argv)
         }
     }
     int npos = argc - optind;
-    if (npos < 1 || npos > 2)
-        return cli_usage_error(cmd, "expected MODEL.json and optionally LATENCY_MODEL.json");
-    if (npos == 2) {
-        if (latency_file)
-            return cli_usage_error(cmd, "latency model given twice");
-        latency_file = argv[optind + 1];
-    }
+    if (npos < 1 || npos > 8)
+        return cli_usage_error(cmd, "expected MODEL.json and optionally latency, TTFT and TPOT "
+                                    "models");
+    if (all && fmt != FMT_CSV)
+        return cli_usage_error(cmd, "--all streams every candidate as CSV: add --format csv");
     struct el_error err;
-    el_model *m = NULL, *lat = NULL;
+    el_model *models[9] = {0};
+    size_t nmodels = 0;
+    el_model *m = NULL, *lat = NULL, *ttft = NULL, *tpot = NULL;
     el_space *s = NULL;
+    el_selector *sr = NULL;
     el_selection *sel = NULL;
+    el_table *fails = NULL;
     int rc = CLI_OK;
     el_status st;
-    if ((st = el_model_load(argv[optind], &m, &err)) != EL_OK ||
-        (latency_file && (st = el_model_load(latency_file, &lat, &err)) != EL_OK)) {
-        rc = cli_fail_err(cmd, &err);
+    for (int i = 0; i < npos + (latency_file ? 1 : 0); i++) {
+        const char *path = i < npos ? argv[optind + i] : latency_file;
+        if ((st = el_model_load(path, &models[nmodels], &err)) != EL_OK) {
+            rc = cli_fail_err(cmd, &err);
+            goto done;
+        }
+        el_model *x = models[nmodels++];
+        const char *tg = el_model_target(x);
+        if (i == 0) {
+            m = x;
+        } else if (strcmp(tg, "latency_s") == 0 && !lat) {
+            lat = x;
+        } else if (strcmp(tg, "ttft_s") == 0 && !ttft) {
+            ttft = x;
+        } else if (strcmp(tg, "tpot_s") == 0 && !tpot) {
+            tpot = x;
+        } else if (i == 1 && !lat) {
+            lat = x; /* a latency model with a target of its own; el_selector checks kinds */
+        } else {
+            rc = cli_usage_error(cmd,
+                                 "%s: a model predicting '%s' has no place here (the first model "
+                                 "predicts energy; then latency_s, ttft_s, tpot_s, one each)",
+                                 path, tg);
+            goto done;
+        }
+    }
+    if ((max_lat > 0 && !lat) || (max_ttft > 0 && !ttft) || (max_tpot > 0 && !tpot)) {
+        rc = cli_usage_error(cmd, "%s needs a model fitted with --target %s",
+                             max_lat > 0 && !lat     ? "--max-latency"
+                             : max_ttft > 0 && !ttft ? "--max-ttft"
+                                                     : "--max-tpot",
+                             max_lat > 0 && !lat     ? "latency_s"
+                             : max_ttft > 0 && !ttft ? "ttft_s"
+                                                     : "tpot_s");
         goto done;
     }
     if ((st = el_space_create(&s)) != EL_OK) {
@@ -227,116 +436,237 @@ int cmd_select(int argc, char **argv)
         rc = cli_usage_error(cmd, "the space is empty: give --space or axes such as --tp 1,2,4");
         goto done;
     }
-    if ((st = el_select(m, lat, s, &sel, &err)) != EL_OK) {
+    /* The selector and what it needs to judge feasibility. */
+    if ((st = el_selector_create(m, &sr, &err)) != EL_OK ||
+        (lat && (st = el_selector_set_latency(sr, lat, &err)) != EL_OK) ||
+        (max_lat > 0 && (st = el_selector_add_limit(sr, lat, max_lat, &err)) != EL_OK) ||
+        (max_ttft > 0 && (st = el_selector_add_limit(sr, ttft, max_ttft, &err)) != EL_OK) ||
+        (max_tpot > 0 && (st = el_selector_add_limit(sr, tpot, max_tpot, &err)) != EL_OK) ||
+        (baseline && (st = el_selector_set_baseline(sr, baseline, &err)) != EL_OK)) {
         rc = cli_fail_err(cmd, &err);
         goto done;
     }
-    const el_table *t = el_selection_table(sel);
-    size_t n = el_table_nrows(t), na = el_space_naxes(s);
-    /* The prediction columns by name (the library names them TARGET_pred):
-     * never by position. */
-    char cname[128];
-    snprintf(cname, sizeof cname, "%s_pred", el_model_target(m));
-    long ecol = el_table_col_index(t, cname);
-    long lcol = -1, pcol = -1;
-    if (lat) {
-        snprintf(cname, sizeof cname, "%s_pred", el_model_target(lat));
-        lcol = el_table_col_index(t, cname);
-        pcol = el_table_col_index(t, "pareto");
+    el_selector_set_max_extrapolation(sr, max_extrap);
+    el_selector_set_include_excluded(sr, include);
+    el_selector_set_top(sr, top < 2 ? 2 : top);
+    char memnote[768] = "";
+    {
+        const char *gname = gpu_name ? gpu_name : el_model_coverage_text(m, "gpu");
+        const char *mname = model_name ? model_name : el_model_coverage_text(m, "model");
+        struct el_model_facts facts;
+        int have_facts = 0;
+        if (info_file) {
+            if ((st = el_model_facts_load(info_file, model_name, &facts, &err)) != EL_OK) {
+                rc = cli_fail_err(cmd, &err);
+                goto done;
+            }
+            have_facts = 1;
+        } else if (mname && el_model_facts_builtin(mname, 0, &facts) == EL_OK) {
+            have_facts = 1;
+        } else if (model_name) {
+            rc = cli_fail(cmd, EL_ERR_MISSING, "--model-name: no built-in facts for that model; "
+                                               "give --model-info FILE");
+            goto done;
+        }
+        double bytes = gpu_mem > 0 ? gpu_mem * 1073741824.0 : 0;
+        const char *gcanon = "given", *gsrc = "--gpu-memory";
+        if (!(bytes > 0) && gname) {
+            size_t k;
+            if (el_gpu_lookup(gname, &k) == EL_OK) {
+                el_gpu_info(k, &gcanon, &bytes, &gsrc);
+            } else if (gpu_name) {
+                rc = cli_usage_error(cmd, "--gpu '%s': unknown GPU (see --help, or give "
+                                          "--gpu-memory GB)",
+                                     gpu_name);
+                goto done;
+            }
+        }
+        if (have_facts && bytes > 0) {
+            if ((st = el_selector_set_memory(sr, &facts, bytes, util, &err)) != EL_OK) {
+                rc = cli_fail_err(cmd, &err);
+                goto done;
+            }
+            snprintf(memnote, sizeof memnote,
+                     "memory: %s (%.1f GB weights, %s) on %s (%.0f GiB, %s), utilisation %.2g",
+                     facts.name, facts.weight_bytes / 1e9, facts.quant, gcanon,
+                     bytes / 1073741824.0, gsrc, util);
+        } else {
+            snprintf(memnote, sizeof memnote,
+                     "memory: not checked (%s); give --model-info FILE and --gpu NAME",
+                     !have_facts ? (mname ? "no facts for the training data's model"
+                                          : "the training data name no single model")
+                                 : "unknown GPU");
+        }
     }
-    if (ecol < 0 || (lat && (lcol < 0 || pcol < 0))) {
-        rc = cli_fail(cmd, EL_ERR_DATA, "the selection lacks its prediction columns");
+    char fpath[2100] = "";
+    if (failures_file)
+        snprintf(fpath, sizeof fpath, "%s", failures_file);
+    else
+        failures_next_to_data(m, fpath, sizeof fpath);
+    if (*fpath) {
+        el_reader *rd = NULL;
+        if ((st = el_reader_create(&rd)) != EL_OK ||
+            (st = el_reader_read(rd, fpath, &fails, &err)) != EL_OK ||
+            (st = el_selector_add_failures(sr, fails, &err)) != EL_OK) {
+            el_reader_destroy(rd);
+            rc = cli_fail_err(cmd, &err);
+            goto done;
+        }
+        el_reader_destroy(rd);
+    }
+    struct stream_ctx sx = {stdout, el_model_target(m), 0};
+    if (all)
+        el_selector_set_callback(sr, stream_row, &sx);
+    if ((st = el_selector_run(sr, s, &sel, &err)) != EL_OK) {
+        rc = cli_fail_err(cmd, &err);
         goto done;
     }
-    const double *e = el_table_col_values(t, (size_t)ecol);
-    const double *l = lat ? el_table_col_values(t, (size_t)lcol) : NULL;
-    const double *par = lat ? el_table_col_values(t, (size_t)pcol) : NULL;
-    size_t lb = el_selection_latency_best(sel);
-    char best[512], lbest[512];
+    if (all) {
+        if (fflush(stdout) != 0 || ferror(stdout))
+            rc = cli_fail(cmd, EL_ERR_IO, "writing the listing to standard output failed");
+        goto done;
+    }
+    const el_table *t = el_selection_table(sel);
+    size_t n = el_table_nrows(t), na = el_space_naxes(s), ninc = el_selection_count(sel, 0);
+    char ecol[96];
+    snprintf(ecol, sizeof ecol, "%s_pred", el_model_target(m));
+    char lcol[96] = "";
+    if (lat)
+        snprintf(lcol, sizeof lcol, "%s_pred", el_model_target(lat));
+    char best[512], lab[256];
     config_text(t, 0, na, best, sizeof best);
-    config_text(t, lb, na, lbest, sizeof lbest);
+    label_text(t, 0, lab, sizeof lab);
+    size_t shown = ninc < top ? ninc : top;
+    if (fmt == FMT_CSV) {
+        print_table(stdout, t, NULL, 0, include ? 0 : top, FMT_CSV);
+        goto done;
+    }
+    const el_table *par = el_selection_pareto(sel);
+    size_t npar = par ? el_table_nrows(par) : 0;
+    double e0 = num(t, ecol, 0), e1 = ninc > 1 ? num(t, ecol, 1) : (double)NAN;
+    double bE = 0, bS = 0;
+    struct el_data_label bL;
+    el_exclusion bR = EL_EXCL_NONE;
+    int has_base = el_selection_baseline(sel, &bE, &bL, &bR, &bS) == EL_OK;
     /* Operator units of the two picks (el_units_compute). */
-    char lname[128];
-    snprintf(cname, sizeof cname, "%s_pred", el_model_target(m));
-    snprintf(lname, sizeof lname, "%s_pred", lat ? el_model_target(lat) : "");
     int is_energy = strcmp(el_model_target(m), "energy_j") == 0;
     struct el_units ue, ul;
-    int have_ue = is_energy && cli_units_row(t, 0, cname, lat ? lname : NULL, &uo, &ue);
-    int have_ul = is_energy && lat && cli_units_row(t, lb, cname, lname, &uo, &ul);
+    int have_ue = is_energy && cli_units_row(t, 0, ecol, lat ? lcol : NULL, &uo, &ue);
+    int have_ul = is_energy && lat && npar && cli_units_row(par, npar - 1, ecol, lcol, &uo, &ul);
     if (fmt == FMT_JSON) {
-        printf("{\n  \"points\": %zu,\n  \"energy_optimal\": ", n);
-        json_row(stdout, t, 0);
-        char *uj = have_ue ? cli_units_json(&ue) : NULL;
-        if (uj)
-            printf(",\n  \"energy_optimal_units\": %s", uj);
-        free(uj);
-        if (lat) {
-            printf(",\n  \"latency_optimal\": ");
-            json_row(stdout, t, lb);
-            uj = have_ul ? cli_units_json(&ul) : NULL;
-            if (uj)
-                printf(",\n  \"latency_optimal_units\": %s", uj);
-            free(uj);
-            printf(",\n  \"saving_pct\": %.6g", el_selection_saving_pct(sel));
-            printf(",\n  \"pareto\": [");
-            size_t k = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (par[i] > 0.5) {
-                    printf("%s\n    ", k++ ? "," : "");
-                    json_row(stdout, t, i);
-                }
+        json_t *o = json_object(), *ex = json_object(), *tops = json_array();
+        json_object_set_new(o, "points", json_integer((json_int_t)el_selection_ncandidates(sel)));
+        json_object_set_new(o, "feasible", json_integer((json_int_t)ninc));
+        for (int k = 1; k < EL_EXCL_COUNT; k++)
+            json_object_set_new(ex, el_exclusion_str((el_exclusion)k),
+                                json_integer((json_int_t)el_selection_count(sel, (el_exclusion)k)));
+        json_object_set_new(o, "excluded", ex);
+        json_object_set_new(o, "max_extrapolation",
+                            isfinite(max_extrap) ? json_real(max_extrap) : json_null());
+        json_object_set_new(o, "memory", json_string(memnote));
+        json_object_set_new(o, "energy_optimal", json_row(t, 0));
+        if (ninc > 1) {
+            json_object_set_new(o, "runner_up", json_row(t, 1));
+            json_object_set_new(o, "runner_up_gap_pct", json_real((e1 - e0) / e0 * 100.0));
+        }
+        if (lat && npar) {
+            json_object_set_new(o, "latency_optimal", json_row(par, npar - 1));
+            char *lj = have_ul ? cli_units_json(&ul) : NULL;
+            json_t *lv = lj ? json_loads(lj, 0, NULL) : NULL;
+            if (lv)
+                json_object_set_new(o, "latency_optimal_units", lv);
+            free(lj);
+            json_object_set_new(o, "saving_pct", json_real(el_selection_saving_pct(sel)));
+            json_t *pa = json_array();
+            for (size_t i = 0; i < npar; i++)
+                json_array_append_new(pa, json_row(par, i));
+            json_object_set_new(o, "pareto", pa);
+        }
+        if (has_base) {
+            json_t *b = json_object();
+            json_object_set_new(b, "spec", json_string(baseline));
+            json_object_set_new(b, "energy", json_real(bE));
+            json_object_set_new(b, "data", json_string(el_data_kind_str(bL.kind)));
+            json_object_set_new(b, "excluded", json_string(el_exclusion_str(bR)));
+            json_object_set_new(b, "saving_pct", isfinite(bS) ? json_real(bS) : json_null());
+            json_object_set_new(o, "baseline", b);
+        }
+        for (size_t i = 0; i < n && (include || i < top); i++)
+            json_array_append_new(tops, json_row(t, i));
+        json_object_set_new(o, "top", tops);
+        char *txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        if (txt)
+            printf("%s\n", txt);
+        free(txt);
+        json_decref(o);
+        goto done;
+    }
+    printf("%zu configurations satisfy the constraints; %zu kept", el_selection_ncandidates(sel),
+           ninc);
+    size_t nex = el_selection_ncandidates(sel) - ninc;
+    if (nex) {
+        printf(", %zu excluded:", nex);
+        int first = 1;
+        for (int k = 1; k < EL_EXCL_COUNT; k++) {
+            size_t ck = el_selection_count(sel, (el_exclusion)k);
+            if (ck) {
+                printf("%s %zu %s", first ? "" : ",", ck, el_exclusion_str((el_exclusion)k));
+                first = 0;
             }
-            printf("\n  ]");
         }
-        printf(",\n  \"top\": [");
-        for (size_t i = 0; i < n && (top == 0 || i < top); i++) {
-            printf("%s\n    ", i ? "," : "");
-            json_row(stdout, t, i);
-        }
-        printf("\n  ]\n}\n");
-        goto done;
     }
-    if (fmt == FMT_CSV) {
-        print_table(stdout, t, NULL, 0, top, FMT_CSV);
-        goto done;
-    }
-    printf("%zu configurations satisfy the constraints; top %zu by predicted %s:\n", n,
-           top && top < n ? top : n, el_model_target(m));
-    print_table(stdout, t, NULL, 0, top, FMT_TABLE);
-    printf("\nenergy-optimal:  %s  -> %.4g J/request", best, e[0]);
+    printf("\n%s\n", memnote);
+    if (*fpath)
+        printf("failures: %s\n", fpath);
+    printf("top %zu by predicted %s%s:\n", shown, el_model_target(m),
+           include ? " (then the best excluded ones)" : "");
+    print_table(stdout, t, NULL, 0, include ? 0 : top, FMT_TABLE);
+    printf("\nenergy-optimal:  %s  -> %.4g J/request", best, e0);
     if (lat)
-        printf(", %.4g s", l[0]);
-    printf("\n");
+        printf(", %.4g s", num(t, lcol, 0));
+    printf("  [%s]\n", lab);
     if (have_ue)
         cli_units_print(stdout, "                 ", &ue);
-    if (lat) {
-        double dl = l[0] / l[lb] * 100.0 - 100.0;
-        printf("latency-optimal: %s  -> %.4g J/request, %.4g s\n", lbest, e[lb], l[lb]);
+    if (ninc > 1) {
+        char cfg[512];
+        config_text(t, 1, na, cfg, sizeof cfg);
+        label_text(t, 1, lab, sizeof lab);
+        printf("runner-up:       %s  -> %.4g J/request (+%.2f%%)  [%s]\n", cfg, e1,
+               (e1 - e0) / e0 * 100.0, lab);
+    }
+    if (has_base) {
+        printf("baseline:        %s  -> %.4g J/request  [%s%s%s]\n", baseline, bE,
+               el_data_kind_str(bL.kind), bR ? "; would be excluded: " : "",
+               bR ? el_exclusion_str(bR) : "");
+        if (isfinite(bS))
+            printf("the energy-optimal pick saves %.1f%% energy against the baseline\n", bS);
+    }
+    if (lat && npar) {
+        char lbest[512];
+        double le = num(par, ecol, npar - 1), ll = num(par, lcol, npar - 1);
+        config_text(par, npar - 1, na, lbest, sizeof lbest);
+        printf("latency-optimal: %s  -> %.4g J/request, %.4g s\n", lbest, le, ll);
         if (have_ul)
             cli_units_print(stdout, "                 ", &ul);
         printf("the energy-optimal pick saves %.1f%% energy against the latency-optimal one "
                "(latency %+.1f%%)\n",
-               el_selection_saving_pct(sel), dl);
-        size_t np = 0;
-        for (size_t i = 0; i < n; i++)
-            np += par[i] > 0.5;
-        printf("\nenergy-latency Pareto front (%zu points):\n", np);
-        size_t shown = 0;
-        for (size_t i = 0; i < n && shown < 20; i++) {
-            if (par[i] > 0.5) {
-                char cfg[512];
-                config_text(t, i, na, cfg, sizeof cfg);
-                printf("  %-48s %10.4g J  %10.4g s\n", cfg, e[i], l[i]);
-                shown++;
-            }
+               el_selection_saving_pct(sel), num(t, lcol, 0) / ll * 100.0 - 100.0);
+        printf("\nenergy-latency Pareto front (%zu points):\n", npar);
+        for (size_t i = 0; i < npar && i < 20; i++) {
+            char cfg[512];
+            config_text(par, i, na, cfg, sizeof cfg);
+            printf("  %-48s %10.4g J  %10.4g s  %s\n", cfg, num(par, ecol, i), num(par, lcol, i),
+                   cell(par, "data", i));
         }
-        if (np > shown)
-            printf("  ... %zu more (use --format json)\n", np - shown);
+        if (npar > 20)
+            printf("  ... %zu more (use --format json)\n", npar - 20);
     }
 done:
     el_selection_destroy(sel);
+    el_selector_destroy(sr);
     el_space_destroy(s);
-    el_model_destroy(m);
-    el_model_destroy(lat);
+    el_table_destroy(fails);
+    for (size_t i = 0; i < nmodels; i++)
+        el_model_destroy(models[i]);
     return rc;
 }
