@@ -899,6 +899,15 @@ EL_API el_status el_selector_add_failures(el_selector *s, const el_table *failur
                                           struct el_error *err);
 /* Largest extrapolation factor kept (>= 1; INFINITY = no limit; default 2). */
 EL_API el_status el_selector_set_max_extrapolation(el_selector *s, double factor);
+/* Limits judged on the upper end of the limit models' prediction interval
+ * at `level` (0 < level < 1) instead of the point prediction; 0 turns it
+ * off (default). Models without uncertainty keep their point prediction. */
+EL_API el_status el_selector_set_conservative(el_selector *s, double level);
+/* The probability that the pick is the true optimum: the share of 2000
+ * parameter draws (el_model_sample) in which it has the lowest energy among
+ * the 64 best included candidates (an upper bound when more remain). NaN
+ * when the energy model has no uncertainty. */
+EL_API double el_selection_p_optimal(const el_selection *s);
 /* 1: excluded candidates are ranked too (after the included ones, never
  * picked). Default 0. */
 EL_API void el_selector_set_include_excluded(el_selector *s, int on);
@@ -915,7 +924,9 @@ EL_API void el_selector_set_callback(el_selector *s, el_candidate_fn fn, void *u
  * Runs over the space. The selection's table holds the best `top` included
  * candidates by predicted energy (then, with include_excluded, the best
  * `top` excluded ones) with the axis columns, energy_j_pred (the energy
- * model's target + "_pred"), latency and limit predictions, mem_gb_per_gpu,
+ * model's target + "_pred"), energy_j_lo and energy_j_hi (the 90% prediction
+ * interval, when the model has uncertainty; 0 for excluded rows), latency
+ * and limit predictions, mem_gb_per_gpu,
  * text columns data (measured/interpolated/extrapolated), extrapolation
  * ("batch x10.7 (range 8..96 at tp=1, pp=1)") and excluded (the reason in
  * words, "" when included). EL_ERR_DATA when no candidate is left, with the

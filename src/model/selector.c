@@ -22,6 +22,9 @@
 #define SEL_MAX_TOP    100000
 #define SEL_MAX_FRONT  65536
 #define SEL_MAX_FAIL   100000
+#define SEL_POPT_ROWS  64   /* best candidates P(optimal) is computed over */
+#define SEL_POPT_DRAWS 2000 /* parameter draws for P(optimal) */
+#define SEL_LEVEL      0.9  /* level of the intervals shown */
 
 struct fail_row {
     double v[ELI_SPACE_MAX_AXES];
@@ -42,6 +45,7 @@ struct el_selector {
     double max_extrap;
     int include_excluded;
     size_t top;
+    double conservative; /* interval level for the limits, 0 = point predictions */
     char *baseline;
     el_candidate_fn cb;
     void *cb_ud;
@@ -51,6 +55,7 @@ struct el_selector {
 struct rec {
     size_t idx;
     double e, l, mem;
+    double elo, ehi; /* interval of e (NaN when not computed) */
     double lim[SEL_MAX_LIMITS];
     struct el_data_label lab;
     el_exclusion reason;
@@ -171,6 +176,19 @@ el_status el_selector_set_max_extrapolation(el_selector *s, double factor)
         return EL_ERR_INVALID_ARG;
     s->max_extrap = factor;
     return EL_OK;
+}
+
+el_status el_selector_set_conservative(el_selector *s, double level)
+{
+    if (!s || !(level == 0 || (level > 0 && level < 1)))
+        return EL_ERR_INVALID_ARG;
+    s->conservative = level;
+    return EL_OK;
+}
+
+double el_selection_p_optimal(const el_selection *s)
+{
+    return s ? s->p_optimal : (double)NAN;
 }
 
 void el_selector_set_include_excluded(el_selector *s, int on)
@@ -538,6 +556,12 @@ static el_status make_table(const struct run *r, const struct rec *rows, size_t 
     } while (0)
     snprintf(name, sizeof name, "%s_pred", el_model_target(s->energy));
     NUMCOL(name, rows[i].e, 0.0);
+    if (el_model_has_uncertainty(s->energy)) {
+        snprintf(name, sizeof name, "%s_lo", el_model_target(s->energy));
+        NUMCOL(name, rows[i].elo, 0.0);
+        snprintf(name, sizeof name, "%s_hi", el_model_target(s->energy));
+        NUMCOL(name, rows[i].ehi, 0.0);
+    }
     if (s->latency) {
         snprintf(name, sizeof name, "%s_pred", el_model_target(s->latency));
         NUMCOL(name, rows[i].l, 0.0);
@@ -661,6 +685,7 @@ static el_status eval_block(const struct run *r, double *const *cols, size_t m, 
         recs[i].idx = idx[i];
         recs[i].e = buf[i];
         recs[i].l = (double)NAN;
+        recs[i].elo = recs[i].ehi = (double)NAN;
         for (size_t k = 0; k < r->naxes; k++)
             recs[i].v[k] = cols[k][i];
     }
@@ -671,8 +696,24 @@ static el_status eval_block(const struct run *r, double *const *cols, size_t m, 
             recs[i].l = buf[i];
     }
     for (size_t k = 0; k < s->nlimits; k++) {
-        if ((st = predict_cols(s->limit[k], r->sp, cols, m, buf, err)) != EL_OK)
+        if (s->conservative > 0 && el_model_has_uncertainty(s->limit[k])) {
+            /* the upper end of the prediction interval */
+            el_table *t = NULL;
+            st = el_table_create(m, &t);
+            for (size_t a = 0; st == EL_OK && a < r->naxes; a++)
+                st = el_table_set_numeric(t, r->names[a], cols[a], m, err);
+            double *lo = st == EL_OK ? eli_mallocarray(m, sizeof *lo) : NULL;
+            if (st == EL_OK && !lo)
+                st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+            if (st == EL_OK)
+                st = el_model_predict_interval(s->limit[k], t, s->conservative, NULL, lo, buf, err);
+            eli_free(lo);
+            el_table_destroy(t);
+            if (st != EL_OK)
+                return st;
+        } else if ((st = predict_cols(s->limit[k], r->sp, cols, m, buf, err)) != EL_OK) {
             return st;
+        }
         for (size_t i = 0; i < m; i++)
             recs[i].lim[k] = buf[i];
     }
@@ -734,6 +775,70 @@ static el_status eval_baseline(const struct run *r, el_selection *sel, struct el
     return EL_OK;
 }
 
+/* Prediction intervals of the best candidates, and the probability that
+ * the first is the optimum among them: the share of parameter draws in
+ * which its energy is the lowest. Candidates beyond the best SEL_POPT_ROWS
+ * are left out of P(optimal); it is therefore an upper bound, tight when
+ * the energies beyond them are far from the pick's. */
+static el_status uncertainty(const struct run *r, struct rec *rows, size_t n, el_selection *sel,
+                             struct el_error *err)
+{
+    const el_selector *s = r->s;
+    if (n == 0 || !el_model_has_uncertainty(s->energy))
+        return EL_OK;
+    el_table *t = NULL;
+    double *col = eli_mallocarray(n, sizeof *col), *lo = eli_mallocarray(n, sizeof *lo);
+    double *hi = eli_mallocarray(n, sizeof *hi), *draws = NULL;
+    el_status st = EL_ERR_NOMEM;
+    if (!col || !lo || !hi || el_table_create(n, &t) != EL_OK) {
+        eli_err(err, st, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < r->naxes; k++) {
+        for (size_t i = 0; i < n; i++)
+            col[i] = rows[i].v[k];
+        if ((st = el_table_set_numeric(t, r->names[k], col, n, err)) != EL_OK)
+            goto done;
+    }
+    if ((st = el_model_predict_interval(s->energy, t, SEL_LEVEL, NULL, lo, hi, err)) != EL_OK)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        rows[i].elo = lo[i];
+        rows[i].ehi = hi[i];
+    }
+    draws = eli_mallocarray(SEL_POPT_DRAWS, n * sizeof *draws);
+    if (!draws) {
+        st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = el_model_sample(s->energy, t, SEL_POPT_DRAWS, 1, draws, err)) != EL_OK)
+        goto done;
+    size_t wins = 0, valid = 0;
+    for (size_t d = 0; d < SEL_POPT_DRAWS; d++) {
+        const double *x = draws + d * n;
+        size_t best = 0;
+        int ok = isfinite(x[0]);
+        for (size_t i = 1; i < n && ok; i++) {
+            ok = isfinite(x[i]);
+            if (x[i] < x[best])
+                best = i;
+        }
+        if (!ok)
+            continue;
+        valid++;
+        wins += best == 0;
+    }
+    sel->p_optimal = valid ? (double)wins / (double)valid : (double)NAN;
+    st = EL_OK;
+done:
+    el_table_destroy(t);
+    eli_free(col);
+    eli_free(lo);
+    eli_free(hi);
+    eli_free(draws);
+    return st;
+}
+
 el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out,
                           struct el_error *err)
 {
@@ -771,7 +876,7 @@ el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out
     buf = eli_mallocarray(SEL_BLOCK, sizeof *buf);
     idx = eli_mallocarray(SEL_BLOCK, sizeof *idx);
     recs = eli_mallocarray(SEL_BLOCK, sizeof *recs);
-    inc.cap = s->top;
+    inc.cap = s->top < SEL_POPT_ROWS ? SEL_POPT_ROWS : s->top;
     exc.cap = s->include_excluded ? s->top : 0;
     inc.r = eli_mallocarray(inc.cap, sizeof *inc.r);
     exc.r = exc.cap ? eli_mallocarray(exc.cap, sizeof *exc.r) : NULL;
@@ -905,6 +1010,10 @@ el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out
     qsort(inc.r, inc.n, sizeof *inc.r, cmp_rec);
     if (exc.n)
         qsort(exc.r, exc.n, sizeof *exc.r, cmp_rec);
+    if ((st = uncertainty(&r, inc.r, inc.n, sel, err)) != EL_OK)
+        goto done;
+    if (inc.n > s->top)
+        inc.n = s->top;
     size_t nrows = inc.n + exc.n;
     rows = eli_mallocarray(nrows, sizeof *rows);
     par = eli_calloc(nrows, 1);

@@ -50,6 +50,8 @@ static void select_help(void)
         "  --include-infeasible     rank excluded candidates too (never picked)\n"
         "limits:\n"
         "  --max-latency S  --max-ttft S  --max-tpot S   need a model with that target\n"
+        "  --conservative           judge the limits on the upper end of the models' 90%%\n"
+        "                           prediction intervals\n"
         "  --baseline tp=4,pp=1,batch=64   the deployment in use: quote the saving against it\n"
         "output options:\n"
         "  --latency-model FILE     latency model (same as a second MODEL.json)\n"
@@ -86,7 +88,8 @@ enum {
     OPT_MAXTTFT,
     OPT_MAXTPOT,
     OPT_BASELINE,
-    OPT_ALL
+    OPT_ALL,
+    OPT_CONSERVATIVE
 };
 
 static void config_text(const el_table *t, size_t row, size_t naxes, char *buf, size_t len)
@@ -215,6 +218,7 @@ int cmd_select(int argc, char **argv)
         {"max-tpot", 1, NULL, OPT_MAXTPOT},
         {"baseline", 1, NULL, OPT_BASELINE},
         {"all", 0, NULL, OPT_ALL},
+        {"conservative", 0, NULL, OPT_CONSERVATIVE},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "select";
@@ -225,7 +229,7 @@ int cmd_select(int argc, char **argv)
     size_t naxes = 0, ncons = 0, top = 10;
     double gpus = 0, gpu_mem = 0, util = 0.9, max_extrap = 2.0;
     double max_lat = 0, max_ttft = 0, max_tpot = 0;
-    int include = 0, all = 0;
+    int include = 0, all = 0, conservative = 0;
     enum out_format fmt = FMT_TABLE;
     char axis_buf[CLI_MAX_LIST][64];
     struct cli_units uo;
@@ -339,6 +343,9 @@ int cmd_select(int argc, char **argv)
         case OPT_ALL:
             all = 1;
             break;
+        case OPT_CONSERVATIVE:
+            conservative = 1;
+            break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -447,6 +454,8 @@ int cmd_select(int argc, char **argv)
         goto done;
     }
     el_selector_set_max_extrapolation(sr, max_extrap);
+    if (conservative)
+        el_selector_set_conservative(sr, 0.9);
     el_selector_set_include_excluded(sr, include);
     el_selector_set_top(sr, top < 2 ? 2 : top);
     char memnote[768] = "";
@@ -565,6 +574,8 @@ int cmd_select(int argc, char **argv)
                             isfinite(max_extrap) ? json_real(max_extrap) : json_null());
         json_object_set_new(o, "memory", json_string(memnote));
         json_object_set_new(o, "energy_optimal", json_row(t, 0));
+        double po = el_selection_p_optimal(sel);
+        json_object_set_new(o, "p_optimal", isfinite(po) ? json_real(po) : json_null());
         if (ninc > 1) {
             json_object_set_new(o, "runner_up", json_row(t, 1));
             json_object_set_new(o, "runner_up_gap_pct", json_real((e1 - e0) / e0 * 100.0));
@@ -625,6 +636,17 @@ int cmd_select(int argc, char **argv)
     if (lat)
         printf(", %.4g s", num(t, lcol, 0));
     printf("  [%s]\n", lab);
+    {
+        char lo[96], hi[96];
+        snprintf(lo, sizeof lo, "%s_lo", el_model_target(m));
+        snprintf(hi, sizeof hi, "%s_hi", el_model_target(m));
+        double p = el_selection_p_optimal(sel);
+        if (el_table_col_index(t, lo) >= 0)
+            printf("                 90%% interval %.4g..%.4g J/request; P(optimal) %.2f\n",
+                   num(t, lo, 0), num(t, hi, 0), p);
+        else
+            printf("                 no interval: the model file carries no uncertainty\n");
+    }
     if (have_ue)
         cli_units_print(stdout, "                 ", &ue);
     if (ninc > 1) {
