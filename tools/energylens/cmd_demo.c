@@ -201,21 +201,74 @@ int cmd_demo(int argc, char **argv)
         rc = cli_fail_err(cmd, &err);
         goto done;
     }
-    if (el_select(me, ml, s, &sel, &err) != EL_OK) {
+    /* Feasibility: the deployment's model facts and GPU from the built-in
+     * tables; picks stay within 2x of the data on every axis. */
+    el_selector *sr = NULL;
+    struct el_model_facts facts;
+    size_t gk;
+    const char *gname = NULL, *gsrc = NULL;
+    double gbytes = 0;
+    if (el_selector_create(me, &sr, &err) != EL_OK || el_selector_set_latency(sr, ml, &err) != EL_OK) {
+        el_selector_destroy(sr);
+        rc = cli_fail_err(cmd, &err);
+        goto done;
+    }
+    int have_mem = el_model_facts_builtin(model, 0, &facts) == EL_OK &&
+                   el_gpu_lookup(gpu, &gk) == EL_OK && el_gpu_info(gk, &gname, &gbytes, &gsrc) == EL_OK &&
+                   el_selector_set_memory(sr, &facts, gbytes, 0.9, &err) == EL_OK;
+    el_status sst = el_selector_run(sr, s, &sel, &err);
+    el_selector_destroy(sr);
+    if (sst != EL_OK) {
         rc = cli_fail_err(cmd, &err);
         goto done;
     }
     const el_table *r = el_selection_table(sel);
-    size_t lb = el_selection_latency_best(sel);
+    const el_table *par = el_selection_pareto(sel);
+    size_t lb = el_table_nrows(par) - 1;
     const double *rt = el_table_col_values(r, (size_t)el_table_col_index(r, "tp"));
     const double *rb = el_table_col_values(r, (size_t)el_table_col_index(r, "batch"));
     const double *re = el_table_col_values(r, (size_t)el_table_col_index(r, "energy_j_pred"));
     const double *rl = el_table_col_values(r, (size_t)el_table_col_index(r, "latency_s_pred"));
+    const double *pt = el_table_col_values(par, (size_t)el_table_col_index(par, "tp"));
+    const double *pb = el_table_col_values(par, (size_t)el_table_col_index(par, "batch"));
+    const double *pe = el_table_col_values(par, (size_t)el_table_col_index(par, "energy_j_pred"));
+    const double *pl = el_table_col_values(par, (size_t)el_table_col_index(par, "latency_s_pred"));
     printf("\n== selection over tp {%s} x max_num_seqs {%s}, s_out %s ==\n", tps, batches, souts);
-    printf("energy-optimal:  tp=%g batch=%g  -> %.1f J/request, %.1f s\n", rt[0], rb[0], re[0],
-           rl[0]);
-    printf("latency-optimal: tp=%g batch=%g  -> %.1f J/request, %.1f s\n", rt[lb], rb[lb], re[lb],
-           rl[lb]);
+    size_t nex = el_selection_ncandidates(sel) - el_selection_count(sel, EL_EXCL_NONE);
+    if (have_mem)
+        printf("feasibility: %s on %s (%.0f GiB, utilisation 0.9): %zu of %zu configurations kept",
+               facts.name, gname, gbytes / 1073741824.0, el_selection_count(sel, EL_EXCL_NONE),
+               el_selection_ncandidates(sel));
+    else
+        printf("feasibility: memory not checked (no built-in facts for this model or GPU); %zu "
+               "of %zu kept",
+               el_selection_count(sel, EL_EXCL_NONE), el_selection_ncandidates(sel));
+    if (nex) {
+        printf(", excluded:");
+        for (int k = 1; k < EL_EXCL_COUNT; k++)
+            if (el_selection_count(sel, (el_exclusion)k))
+                printf(" %zu %s", el_selection_count(sel, (el_exclusion)k),
+                       el_exclusion_str((el_exclusion)k));
+    }
+    printf("\n");
+    {
+        long dj = el_table_col_index(r, "data"), xj = el_table_col_index(r, "extrapolation");
+        const char *x = xj >= 0 ? el_table_cell(r, 0, (size_t)xj) : "";
+        printf("energy-optimal:  tp=%g batch=%g  -> %.1f J/request, %.1f s  [%s%s%s]\n", rt[0],
+               rb[0], re[0], rl[0], dj >= 0 ? el_table_cell(r, 0, (size_t)dj) : "?",
+               *x ? ": " : "", x);
+        long lj = el_table_col_index(r, "energy_j_lo"), hj = el_table_col_index(r, "energy_j_hi");
+        if (lj >= 0 && hj >= 0)
+            printf("                 90%% interval %.1f..%.1f J/request; P(optimal) %.2f\n",
+                   el_table_col_values(r, (size_t)lj)[0], el_table_col_values(r, (size_t)hj)[0],
+                   el_selection_p_optimal(sel));
+        if (el_table_nrows(r) > 1)
+            printf("runner-up:       tp=%g batch=%g  -> %.1f J/request (+%.1f%%)  [%s]\n", rt[1],
+                   rb[1], re[1], (re[1] - re[0]) / re[0] * 100.0,
+                   dj >= 0 ? el_table_cell(r, 1, (size_t)dj) : "?");
+    }
+    printf("latency-optimal: tp=%g batch=%g  -> %.1f J/request, %.1f s\n", pt[lb], pb[lb], pe[lb],
+           pl[lb]);
     printf("choosing for energy saves %.1f%% energy per request against the latency-optimal "
            "configuration\n",
            el_selection_saving_pct(sel));
