@@ -219,6 +219,7 @@ int cmd_select(int argc, char **argv)
         {"baseline", 1, NULL, OPT_BASELINE},
         {"all", 0, NULL, OPT_ALL},
         {"conservative", 0, NULL, OPT_CONSERVATIVE},
+        CLI_UNITS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "select";
@@ -345,6 +346,11 @@ int cmd_select(int argc, char **argv)
             break;
         case OPT_CONSERVATIVE:
             conservative = 1;
+            break;
+        case OPT_UNITS_CARBON:
+        case OPT_UNITS_PRICE:
+            if (cli_units_option(&uo, c, optarg, cmd) < 0)
+                return CLI_USAGE;
             break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -576,6 +582,11 @@ int cmd_select(int argc, char **argv)
         json_object_set_new(o, "energy_optimal", json_row(t, 0));
         double po = el_selection_p_optimal(sel);
         json_object_set_new(o, "p_optimal", isfinite(po) ? json_real(po) : json_null());
+        char *uj = have_ue ? cli_units_json(&ue) : NULL;
+        json_t *uv = uj ? json_loads(uj, 0, NULL) : NULL;
+        if (uv)
+            json_object_set_new(o, "energy_optimal_units", uv);
+        free(uj);
         if (ninc > 1) {
             json_object_set_new(o, "runner_up", json_row(t, 1));
             json_object_set_new(o, "runner_up_gap_pct", json_real((e1 - e0) / e0 * 100.0));
