@@ -209,6 +209,21 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
         el_model_predict_interval(m, t3, 0.9, NULL, plo, phi, NULL) == EL_OK)
         fprintf(f, "  (90%% interval %.6g .. %.6g)", plo[0], phi[0]);
     fprintf(f, "\n");
+    {
+        /* How far this configuration is from the training data. */
+        const char *vn[64];
+        for (size_t v = 0; v < nv && v < 64; v++)
+            vn[v] = el_model_var_name(m, v);
+        struct el_data_label dl;
+        if (nv <= 64 && el_model_data_label(m, vn, vals[0], nv, &dl) == EL_OK &&
+            dl.kind != EL_DATA_UNKNOWN) {
+            fprintf(f, "  data: %s", el_data_kind_str(dl.kind));
+            if (dl.kind == EL_DATA_EXTRAPOLATED)
+                fprintf(f, ": %s x%.3g beyond the training range %g..%g%s", dl.axis, dl.factor,
+                        dl.lo, dl.hi, dl.conditional ? " at this tp and pp" : "");
+            fprintf(f, "\n");
+        }
+    }
     for (size_t j = 0; j < s.nl; j++)
         fprintf(f, "  %-10s %12.6g  (%5.1f%%)\n", s.labels[j], s.part[0][j],
                 s.total[0] != 0 ? 100.0 * s.part[0][j] / s.total[0] : 0.0);
