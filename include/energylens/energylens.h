@@ -1507,6 +1507,13 @@ EL_API el_status el_model_load_entry(const char *path, long k, el_model **out,
  * configuration. Charts are drawn by the browser: the library only checks
  * that the specs are well-formed JSON.
  *
+ * The page embeds at most 5000 measurements (REPORT_MAX_POINTS): above
+ * that, every k-th in configuration order and the cheapest, and it says so;
+ * accuracy figures use every row. The energy-optimal pick is shown with its
+ * data label (el_model_data_label), 90% prediction interval and probability
+ * of being the optimum when the model has uncertainty, and its memory per
+ * GPU when the data's model and GPU have built-in facts.
+ *
  * The ranked configurations come from a space built from the data: the
  * distinct measured values of tp, pp, batch and max_batched_tokens (at most
  * 64 per axis), the median of every other model variable, and, when the

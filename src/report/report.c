@@ -426,6 +426,93 @@ static int has_name(char *const *v, size_t n, const char *name)
     return 0;
 }
 
+/* The pick's data label, 90% interval, probability of being the optimum
+ * (parameter draws over the 64 cheapest ranked configurations) and memory
+ * per GPU from the built-in facts of the data's model and GPU. Each is left
+ * out (NaN, EL_DATA_UNKNOWN) when the model or the data cannot give it. */
+static void pick_trust(struct eli_report_ctx *c)
+{
+    size_t na = el_table_ncols(c->st), nrows = el_table_nrows(c->st);
+    const char *names[64];
+    double vals[64];
+    size_t nn = 0;
+    c->pick_label.kind = EL_DATA_UNKNOWN;
+    c->pick_lo = c->pick_hi = c->p_optimal = c->pick_mem_gb = c->mem_budget_gb = (double)NAN;
+    snprintf(c->mem_what, sizeof c->mem_what, "memory not checked: the data name no single model "
+                                              "and GPU with built-in facts");
+    for (size_t j = 0; j < na && nn < 64; j++) {
+        const double *v = el_table_col_values(c->st, j);
+        if (v) {
+            names[nn] = el_table_col_name(c->st, j);
+            vals[nn++] = v[0];
+        }
+    }
+    if (el_model_data_label(c->em, names, vals, nn, &c->pick_label) != EL_OK)
+        c->pick_label.kind = EL_DATA_UNKNOWN;
+    if (el_model_has_uncertainty(c->em)) {
+        size_t k = nrows < 64 ? nrows : 64;
+        size_t idx[64];
+        for (size_t i = 0; i < k; i++)
+            idx[i] = i;
+        el_table *top = NULL;
+        double lo[64], hi[64];
+        double *draws = eli_mallocarray(2000, k * sizeof *draws);
+        if (draws && el_table_take(c->st, idx, k, &top) == EL_OK &&
+            el_model_predict_interval(c->em, top, 0.9, NULL, lo, hi, NULL) == EL_OK) {
+            c->pick_lo = lo[0];
+            c->pick_hi = hi[0];
+            if (el_model_sample(c->em, top, 2000, 1, draws, NULL) == EL_OK) {
+                size_t wins = 0, valid = 0;
+                for (size_t d = 0; d < 2000; d++) {
+                    const double *x = draws + d * k;
+                    size_t best = 0;
+                    int ok = 1;
+                    for (size_t i = 0; i < k && ok; i++) {
+                        ok = isfinite(x[i]);
+                        if (x[i] < x[best])
+                            best = i;
+                    }
+                    valid += (size_t)ok;
+                    wins += (size_t)(ok && best == 0);
+                }
+                if (valid)
+                    c->p_optimal = (double)wins / (double)valid;
+            }
+        }
+        el_table_destroy(top);
+        eli_free(draws);
+    }
+    const char *model = el_model_coverage_text(c->em, "model");
+    const char *gpu = el_model_coverage_text(c->em, "gpu");
+    struct el_model_facts f;
+    size_t gk;
+    double bytes;
+    const char *gname;
+    if (!model || !gpu || el_model_facts_builtin(model, 0, &f) != EL_OK ||
+        el_gpu_lookup(gpu, &gk) != EL_OK || el_gpu_info(gk, &gname, &bytes, NULL) != EL_OK)
+        return;
+    double tp = 1, pp = 1, b = 1, tok = 0;
+    for (size_t j = 0; j < nn; j++) {
+        if (strcmp(names[j], "tp") == 0)
+            tp = vals[j];
+        else if (strcmp(names[j], "pp") == 0)
+            pp = vals[j];
+        else if (strcmp(names[j], "batch") == 0)
+            b = vals[j];
+        else if (strcmp(names[j], "s_in") == 0)
+            tok += vals[j];
+        else if (strcmp(names[j], "s_out") == 0)
+            tok += vals[j] / 2;
+    }
+    struct el_memory m;
+    if (el_memory_estimate(&f, bytes, 0.9, tp, pp, b, tok, &m) != EL_OK)
+        return;
+    c->pick_mem_gb = m.total / 1e9;
+    c->mem_budget_gb = m.budget / 1e9;
+    snprintf(c->mem_what, sizeof c->mem_what, "%s on %s (built-in facts, utilisation 0.9)",
+             f.name, gname);
+}
+
 static el_status build_selection(struct eli_report_ctx *c, el_space **space, el_selection **sel)
 {
     el_status st = el_space_create(space);
@@ -469,11 +556,67 @@ static el_status build_selection(struct eli_report_ctx *c, el_space **space, el_
         if ((st = el_space_add_constraint(*space, rule, c->err)) != EL_OK)
             return st;
     }
-    if ((st = el_select(c->em, c->lm, *space, sel, c->err)) != EL_OK)
+    /* The selector keeps what fits in memory (built-in facts of the data's
+     * model and GPU) and stays within 2x of the data; when nothing does,
+     * the plain ranking is shown and a note says why. */
+    el_selector *sr = NULL;
+    if ((st = el_selector_create(c->em, &sr, c->err)) != EL_OK)
         return st;
-    c->st = el_selection_table(*sel);
-    c->lb = c->lm ? el_selection_latency_best(*sel) : 0;
-    c->saving = c->lm ? el_selection_saving_pct(*sel) : (double)NAN;
+    double size = el_space_size(*space);
+    el_selector_set_top(sr, size < 2 ? 2 : size > 100000 ? 100000 : (size_t)size);
+    const char *model = el_model_coverage_text(c->em, "model");
+    const char *gpu = el_model_coverage_text(c->em, "gpu");
+    struct el_model_facts f;
+    size_t gk;
+    double bytes;
+    if (model && gpu && el_model_facts_builtin(model, 0, &f) == EL_OK &&
+        el_gpu_lookup(gpu, &gk) == EL_OK && el_gpu_info(gk, NULL, &bytes, NULL) == EL_OK)
+        el_selector_set_memory(sr, &f, bytes, 0.9, NULL);
+    struct el_error e2;
+    if (c->lm)
+        st = el_selector_set_latency(sr, c->lm, c->err);
+    if (st == EL_OK)
+        st = el_selector_run(sr, *space, sel, &e2);
+    el_selector_destroy(sr);
+    if (st == EL_OK) {
+        size_t nc = el_selection_ncandidates(*sel), nk = el_selection_count(*sel, EL_EXCL_NONE);
+        c->nexcluded = nc - nk;
+        c->ncandidates = nc;
+        for (int k = 1; k < EL_EXCL_COUNT; k++)
+            c->excl[k] = el_selection_count(*sel, (el_exclusion)k);
+        c->st = el_selection_table(*sel);
+        c->lb = 0;
+        const el_table *par = el_selection_pareto(*sel);
+        if (c->lm && par && el_table_nrows(par)) {
+            /* the latency-optimal point: the front's last row, found in the ranking */
+            size_t last = el_table_nrows(par) - 1, na = el_space_naxes(*space);
+            for (size_t i = 0; i < el_table_nrows(c->st); i++) {
+                int same = 1;
+                for (size_t a = 0; a < na && same; a++) {
+                    const char *nm = el_space_axis_name(*space, a);
+                    same = numeric_col(c->st, nm)[i] == numeric_col(par, nm)[last];
+                }
+                if (same) {
+                    c->lb = i;
+                    break;
+                }
+            }
+        }
+        c->saving = c->lm ? el_selection_saving_pct(*sel) : (double)NAN;
+    } else if (st == EL_ERR_DATA) {
+        eli_report_note(c->r, "no configuration passes the feasibility checks (%s); the ranking "
+                              "below ignores them",
+                        e2.text);
+        if ((st = el_select(c->em, c->lm, *space, sel, c->err)) != EL_OK)
+            return st;
+        c->st = el_selection_table(*sel);
+        c->lb = c->lm ? el_selection_latency_best(*sel) : 0;
+        c->saving = c->lm ? el_selection_saving_pct(*sel) : (double)NAN;
+    } else {
+        if (c->err)
+            *c->err = e2;
+        return st;
+    }
     /* The axes that vary, for labels and the table; the rest is "fixed". */
     size_t na = el_space_naxes(*space), nrows = el_table_nrows(c->st);
     c->axes = eli_calloc(na ? na : 1, sizeof *c->axes);
@@ -500,6 +643,7 @@ static el_status build_selection(struct eli_report_ctx *c, el_space **space, el_
                 off += (size_t)w;
         }
     }
+    pick_trust(c);
     /* Was the energy-optimal point measured? */
     c->pick_measured = -1;
     for (size_t i = 0; i < c->n && c->pick_measured < 0; i++) {

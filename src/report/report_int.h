@@ -84,6 +84,14 @@ struct eli_report_ctx {
     size_t lb;               /* rank of the latency-optimal point (lm only) */
     double saving;           /* el_selection_saving_pct */
     long pick_measured;      /* a measured row at the energy-optimal point, or -1 */
+    struct el_data_label pick_label; /* the pick against the training coverage */
+    double pick_lo, pick_hi; /* 90% prediction interval of the pick (NaN: none) */
+    double p_optimal;        /* P(pick is the optimum) among the 64 cheapest (NaN: none) */
+    double pick_mem_gb, mem_budget_gb; /* memory per GPU of the pick (NaN: not known) */
+    char mem_what[256];      /* "Qwen/... on H100-80GB" or why memory is not checked */
+    size_t shown_rows;       /* measurements embedded in the page (<= REPORT_MAX_POINTS) */
+    size_t ncandidates, nexcluded; /* configurations ranked, and left out as infeasible */
+    size_t excl[16];         /* by el_exclusion */
     char **axes;             /* space axes with more than one value */
     size_t naxes;
     char fixed[256];         /* "s_in = 1, s_out = 922" (single-valued axes) */

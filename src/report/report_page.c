@@ -28,6 +28,8 @@
 #define MIDDOT    "\xc2\xb7" /* U+00B7 */
 #define TOP_ROWS  12         /* rows of the ranked-configuration table */
 #define MAX_SPACE 1500       /* space points written into the page */
+/* measurements written into the page (REPORT_MAX_POINTS in energylens.h) */
+#define MAX_MEASURED 5000
 #define MANY_ROWS 40         /* above this, residual bars lose their labels */
 /* A logarithmic scale fitted to the data (not rounded out to powers of 10)
  * with a few SI-formatted ticks: energies span 10-1000x across batch sizes. */
@@ -342,8 +344,15 @@ static void measurements_dataset(struct page *p)
     qsort(order, c->n, sizeof *order, by_config);
     for (size_t k = 0; k < c->n; k++)
         rank[order[k].row] = k;
+    /* Above MAX_MEASURED rows, every stride-th in configuration order and
+     * the cheapest are embedded (the page says so); metrics use all rows. */
+    size_t stride = c->n > MAX_MEASURED ? (c->n + MAX_MEASURED - 2) / (MAX_MEASURED - 1) : 1;
     double lo = HUGE_VAL, hi = 0;
+    p->c->shown_rows = 0;
     for (size_t i = 0; i < c->n; i++) {
+        if (rank[i] % stride != 0 && i != c->best_row)
+            continue;
+        p->c->shown_rows++;
         char name[64], label[512], series[512];
         config_name(name, sizeof name, c->tp[i], c->pp[i]);
         int off = snprintf(label, sizeof label, "tp=%g, pp=%g", c->tp[i], c->pp[i]);
@@ -541,7 +550,15 @@ static void section_measurements(struct page *p)
     eli_buf_puts(&p->h, "<section id=\"measurements\"><h2>Measurements</h2>\n<p>Each point is "
                         "one measured configuration; hover over it for its settings. Energy is "
                         "per request, summed over all GPUs of the deployment; both axes of the "
-                        "value are logarithmic.</p>\n<div class=\"grid\">\n");
+                        "value are logarithmic.</p>\n");
+    if (c->shown_rows < c->n)
+        eli_buf_printf(&p->h,
+                       "<p class=\"note\">The charts show %zu of the %zu measurements (one in "
+                       "%zu in configuration order, and the cheapest): a page embeds at most "
+                       "%d. Accuracy figures use all rows.</p>\n",
+                       c->shown_rows, c->n, (c->n + MAX_MEASURED - 2) / (MAX_MEASURED - 1),
+                       MAX_MEASURED);
+    eli_buf_puts(&p->h, "<div class=\"grid\">\n");
     chart_per_config(p, "energy", p->energy_title, "chart-energy-config",
                      "Energy per TP " TIMES " PP configuration",
                      c->batch ? "As the paper's Figs. 2-3. Colour: the batch limit; the grey bar "
@@ -1122,9 +1139,59 @@ static void section_selection(struct page *p)
         esc(&p->h, c->fixed);
         eli_buf_puts(&p->h, " (the data's median)");
     }
+    if (c->nexcluded) {
+        eli_buf_printf(&p->h, "; %zu of %zu were left out (", c->nexcluded, c->ncandidates);
+        int first = 1;
+        for (int k = 1; k < EL_EXCL_COUNT; k++) {
+            if (!c->excl[k])
+                continue;
+            eli_buf_printf(&p->h, "%s%zu %s", first ? "" : ", ", c->excl[k],
+                           k == EL_EXCL_WEIGHTS    ? "weights do not fit in memory"
+                           : k == EL_EXCL_KV_CACHE ? "KV cache does not fit beside the weights"
+                           : k == EL_EXCL_EXTRAPOLATION
+                               ? "more than 2x beyond the measured range"
+                               : el_exclusion_str((el_exclusion)k));
+            first = 0;
+        }
+        eli_buf_puts(&p->h, ")");
+    }
     eli_buf_puts(&p->h, ". The energy-optimal configuration is <b>");
     esc(&p->h, lab);
     eli_buf_printf(&p->h, "</b> at %s J per request", fmt(a, sizeof a, e[0], 4));
+    {
+        const struct el_data_label *dl = &c->pick_label;
+        if (dl->kind != EL_DATA_UNKNOWN) {
+            eli_buf_printf(&p->h, " [<b>%s</b>", el_data_kind_str(dl->kind));
+            if (dl->kind == EL_DATA_EXTRAPOLATED) {
+                eli_buf_puts(&p->h, ": ");
+                esc(&p->h, dl->axis);
+                eli_buf_printf(&p->h, " &#xD7;%s beyond the training range %s..%s",
+                               fmt(a, sizeof a, dl->factor, 3), fmt(b, sizeof b, dl->lo, 4),
+                               fmt(lab2, sizeof lab2, dl->hi, 4));
+            }
+            eli_buf_puts(&p->h, "]");
+        }
+        if (isfinite(c->pick_lo))
+            eli_buf_printf(&p->h, ", 90%% interval %s..%s J", fmt(a, sizeof a, c->pick_lo, 4),
+                           fmt(b, sizeof b, c->pick_hi, 4));
+        if (isfinite(c->p_optimal))
+            eli_buf_printf(&p->h,
+                           ", probability %s that it is the optimum (parameter draws over the 64 "
+                           "cheapest)",
+                           fmt(a, sizeof a, c->p_optimal, 2));
+        if (isfinite(c->pick_mem_gb)) {
+            eli_buf_printf(&p->h, "; memory %s GB per GPU of %s GB usable (",
+                           fmt(a, sizeof a, c->pick_mem_gb, 3),
+                           fmt(b, sizeof b, c->mem_budget_gb, 3));
+            esc(&p->h, c->mem_what);
+            eli_buf_printf(&p->h, "): %s", c->pick_mem_gb <= c->mem_budget_gb
+                                                ? "fits"
+                                                : "<b>does not fit</b>");
+        } else {
+            eli_buf_puts(&p->h, "; ");
+            esc(&p->h, c->mem_what);
+        }
+    }
     if (l && e) {
         eli_report_point_label(c->st, c->lb, axes, c->naxes, lab2, sizeof lab2);
         eli_buf_puts(&p->h, "; the latency-optimal one is <b>");
