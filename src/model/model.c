@@ -154,7 +154,7 @@ void el_model_destroy(el_model *m)
     eli_free(m->formula);
     eli_free(m->template_name);
     eli_free(m->target);
-    for (size_t k = 0; k < m->np; k++) {
+    for (size_t k = 0; m->p && k < m->np; k++) {
         eli_free(m->p[k].name);
         eli_free(m->p[k].meaning);
         eli_free(m->p[k].note);
