@@ -31,10 +31,10 @@
 
 #include "../core/banned.h"
 
-#define COV_MAX_DISTINCT  64
-#define COV_MAX_ROWS      4096
-#define COV_MEASURED_TOL  0.05
-#define COV_RANGE_TOL     1e-9
+#define COV_MAX_DISTINCT 64
+#define COV_MAX_ROWS     4096
+#define COV_MEASURED_TOL 0.05
+#define COV_RANGE_TOL    1e-9
 
 struct eli_coverage {
     size_t nvars;
@@ -48,9 +48,9 @@ struct eli_coverage {
     double *conf;      /* nconf x nvars */
     int conf_complete;
     char *gpu, *model, *quant;
-    long tp, pp; /* variable index of tp and pp, or -1 */
-    size_t ngroups; /* distinct (tp, pp) of the configurations, with their ranges */
-    double *gkey;   /* ngroups x 2 */
+    long tp, pp;       /* variable index of tp and pp, or -1 */
+    size_t ngroups;    /* distinct (tp, pp) of the configurations, with their ranges */
+    double *gkey;      /* ngroups x 2 */
     double *glo, *ghi; /* ngroups x nvars */
 };
 
@@ -533,8 +533,9 @@ el_status eli_coverage_from_json(const el_model *m, const void *jv, struct eli_c
                        "\"configurations\"");
     size_t nv = m->expr->nvars, nc = json_array_size(confs);
     if (nc > COV_MAX_ROWS)
-        return eli_err(err, EL_ERR_LIMIT, "model file: coverage lists %zu configurations (at most %d)",
-                       nc, COV_MAX_ROWS);
+        return eli_err(err, EL_ERR_LIMIT,
+                       "model file: coverage lists %zu configurations (at most %d)", nc,
+                       COV_MAX_ROWS);
     struct eli_coverage *c = cov_alloc(nv);
     if (!c)
         return eli_err(err, EL_ERR_NOMEM, "out of memory");

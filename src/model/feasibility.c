@@ -39,7 +39,7 @@
 
 #include "../core/banned.h"
 
-#define GIB                 1073741824.0
+#define GIB                  1073741824.0
 #define MODEL_INFO_MAX_BYTES (1u << 20)
 
 /* ---- GPUs -------------------------------------------------------------------
@@ -163,9 +163,21 @@ double el_quant_bytes(const char *quant)
         const char *name;
         double bytes;
     } q[] = {
-        {"bfloat16", 2}, {"bf16", 2},   {"float16", 2}, {"fp16", 2}, {"half", 2},
-        {"float32", 4},  {"fp32", 4},   {"fp8", 1},     {"int8", 1}, {"w8a8", 1},
-        {"fp8_e4m3", 1}, {"nvfp4", 0.5625}, {"int4", 0.5625}, {"awq", 0.5625}, {"gptq", 0.5625},
+        {"bfloat16", 2},
+        {"bf16", 2},
+        {"float16", 2},
+        {"fp16", 2},
+        {"half", 2},
+        {"float32", 4},
+        {"fp32", 4},
+        {"fp8", 1},
+        {"int8", 1},
+        {"w8a8", 1},
+        {"fp8_e4m3", 1},
+        {"nvfp4", 0.5625},
+        {"int4", 0.5625},
+        {"awq", 0.5625},
+        {"gptq", 0.5625},
         /* 4-bit values plus one 8-bit scale per 32: 4.25 bits */
         {"mxfp4", 0.53125},
     };
@@ -193,10 +205,10 @@ struct model_entry {
     const char *source;
 };
 
-#define QWEN3_MOE_30 48, 4, 128, 0
-#define QWEN3_MOE_235 94, 4, 128, 0
+#define QWEN3_MOE_30    48, 4, 128, 0
+#define QWEN3_MOE_235   94, 4, 128, 0
 #define QWEN3_CODER_480 62, 8, 128, 0
-#define LLAMA_70 80, 8, 128, 0
+#define LLAMA_70        80, 8, 128, 0
 
 static const struct model_entry models[] = {
     {"Qwen/Qwen3-8B", 8.2, 0, "bfloat16", 36, 8, 128, 0,
@@ -335,8 +347,8 @@ static const char *scalar(yaml_node_t *n)
     return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-static el_status info_err(struct el_error *err, const char *path, yaml_node_t *at,
-                          const char *what, const char *key)
+static el_status info_err(struct el_error *err, const char *path, yaml_node_t *at, const char *what,
+                          const char *key)
 {
     long line = at ? (long)at->start_mark.line + 1 : 0;
     return eli_err_at(err, EL_ERR_DATA, path, line, 0, "%.200s:%ld: key '%.60s': %s", path, line,
@@ -488,8 +500,8 @@ el_status el_model_facts_load(const char *path, const char *name, struct el_mode
     }
     size_t n = (size_t)(list->data.sequence.items.top - list->data.sequence.items.start);
     if (n != 1 && !name) {
-        st = eli_err(err, EL_ERR_INVALID_ARG,
-                     "%.200s lists %zu models: name the one to use", path, n);
+        st = eli_err(err, EL_ERR_INVALID_ARG, "%.200s lists %zu models: name the one to use", path,
+                     n);
         goto done;
     }
     for (size_t i = 0; i < n; i++) {

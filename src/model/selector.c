@@ -113,8 +113,7 @@ el_status el_selector_set_latency(el_selector *s, const el_model *latency, struc
     return EL_OK;
 }
 
-el_status el_selector_add_limit(el_selector *s, const el_model *m, double max,
-                                struct el_error *err)
+el_status el_selector_add_limit(el_selector *s, const el_model *m, double max, struct el_error *err)
 {
     if (!s || !m)
         return eli_err(err, EL_ERR_INVALID_ARG, "selector: NULL argument");
@@ -390,8 +389,8 @@ static void judge(const struct run *r, struct rec *c)
     if (s->have_mem) {
         double tp = r->ax_tp >= 0 ? c->v[r->ax_tp] : 1, pp = r->ax_pp >= 0 ? c->v[r->ax_pp] : 1;
         double b = r->ax_batch >= 0 ? c->v[r->ax_batch] : 1;
-        double tok = (r->ax_sin >= 0 ? c->v[r->ax_sin] : 0) +
-                     (r->ax_sout >= 0 ? c->v[r->ax_sout] / 2 : 0);
+        double tok =
+            (r->ax_sin >= 0 ? c->v[r->ax_sin] : 0) + (r->ax_sout >= 0 ? c->v[r->ax_sout] / 2 : 0);
         struct el_memory m;
         if (tp >= 1 && pp >= 1 && b >= 0 && tok >= 0 &&
             el_memory_estimate(&s->facts, s->gpu_bytes, s->util, tp, pp, b, tok, &m) == EL_OK) {
@@ -551,7 +550,7 @@ static el_status make_table(const struct run *r, const struct rec *rows, size_t 
             double x_ = (EXPR);                                                                    \
             col[i] = isfinite(x_) ? x_ : (FALLBACK);                                               \
         }                                                                                          \
-        if ((st = el_table_set_numeric(t, (NAME), col, n, err)) != EL_OK)                         \
+        if ((st = el_table_set_numeric(t, (NAME), col, n, err)) != EL_OK)                          \
             goto done;                                                                             \
     } while (0)
     snprintf(name, sizeof name, "%s_pred", el_model_target(s->energy));
@@ -925,8 +924,8 @@ el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out
             if (s->cb) {
                 char why[200];
                 describe(&r, c, why, sizeof why);
-                struct el_candidate cd = {c->idx,  r.naxes,   r.names, c->v,  c->e,
-                                          c->l,    c->mem,    c->lab,  c->reason, why};
+                struct el_candidate cd = {c->idx, r.naxes, r.names, c->v,      c->e,
+                                          c->l,   c->mem,  c->lab,  c->reason, why};
                 if (s->cb(&cd, s->cb_ud)) {
                     st = eli_err(err, EL_ERR_INVALID_ARG, "stopped by the callback");
                     goto done;
@@ -1035,8 +1034,7 @@ el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out
             goto done;
         sel->lat_best_energy = lat_best.e;
         sel->lat_best_latency = lat_best.l;
-        sel->saving_pct =
-            lat_best.e > 0 ? (lat_best.e - rows[0].e) / lat_best.e * 100.0 : 0.0;
+        sel->saving_pct = lat_best.e > 0 ? (lat_best.e - rows[0].e) / lat_best.e * 100.0 : 0.0;
         sel->pareto_truncated = fr.truncated;
     }
     if ((st = make_table(&r, rows, nrows, s->latency != NULL, par, &sel->table, err)) != EL_OK)

@@ -17,49 +17,48 @@
 
 static void select_help(void)
 {
-    printf(
-        "usage: energylens select MODEL.json [MODEL.json...] [space options] [options]\n\n"
-        "Ranks every configuration of the space by predicted energy and picks the cheapest\n"
-        "one that fits in memory, did not fail in profiling, stays within a factor of the\n"
-        "training data and meets the latency limits. The first model predicts energy; other\n"
-        "models are recognised by their target: latency_s (Pareto front, --max-latency),\n"
-        "ttft_s (--max-ttft), tpot_s (--max-tpot).\n\n"
-        "space options (a SPEC is '1,2,4', '1..512' (every integer), '1..512:x2'\n"
-        "(geometric), '64..512:64' (step), or a mix '1,3,8..32:x2'):\n"
-        "  --space FILE.yaml        axes, constraints and gpus from a YAML file\n"
-        "  --tp SPEC  --pp SPEC  --batch SPEC  --s-in SPEC  --s-out SPEC\n"
-        "  --max-batched-tokens SPEC\n"
-        "  --axis NAME=SPEC         any other axis the formula uses; repeatable\n"
-        "  --gpus N                 constraint tp*pp <= N\n"
-        "  --constraint 'EXPR OP EXPR'  e.g. 'tp*pp >= 2'; repeatable\n"
-        "feasibility:\n"
-        "  --gpu NAME               GPU type (default: the training data's gpu column);\n"
-        "                           known: A100-40GB A100-80GB H100-80GB H100-NVL H200-141GB\n"
-        "                           B200-180GB B200-192GB GH200-96GB GH200-144GB MI250 MI300X\n"
-        "                           Max-1550 Gaudi2 Gaudi3 L40S\n"
-        "  --gpu-memory GB          memory of one GPU instead (GiB)\n"
-        "  --gpu-util F             usable share of GPU memory (vLLM gpu_memory_utilization,\n"
-        "                           default 0.9)\n"
-        "  --model-info FILE        model facts, YAML or JSON (keys in the man page); default:\n"
-        "                           the built-in entry for the training data's model column\n"
-        "  --model-name ID          the entry of a model-info file, or a built-in entry\n"
-        "  --failures FILE          failures.csv of a profiling run (default: one next to the\n"
-        "                           model's training data, when there is one)\n"
-        "  --max-extrapolation F    exclude candidates more than F x outside the training\n"
-        "                           range on any variable (default 2; 'inf' = no limit)\n"
-        "  --include-infeasible     rank excluded candidates too (never picked)\n"
-        "limits:\n"
-        "  --max-latency S  --max-ttft S  --max-tpot S   need a model with that target\n"
-        "  --conservative           judge the limits on the upper end of the models' 90%%\n"
-        "                           prediction intervals\n"
-        "  --baseline tp=4,pp=1,batch=64   the deployment in use: quote the saving against it\n"
-        "output options:\n"
-        "  --latency-model FILE     latency model (same as a second MODEL.json)\n"
-        "  --top K                  rows of the ranking to keep and print (default 10)\n"
-        "  --all                    with --format csv: every candidate, streamed in the\n"
-        "                           space's order, with its label and exclusion\n"
-        "  --format table|csv|json  (default table)\n"
-        "units of the picks (formulas: README, Units):\n" CLI_UNITS_HELP);
+    printf("usage: energylens select MODEL.json [MODEL.json...] [space options] [options]\n\n"
+           "Ranks every configuration of the space by predicted energy and picks the cheapest\n"
+           "one that fits in memory, did not fail in profiling, stays within a factor of the\n"
+           "training data and meets the latency limits. The first model predicts energy; other\n"
+           "models are recognised by their target: latency_s (Pareto front, --max-latency),\n"
+           "ttft_s (--max-ttft), tpot_s (--max-tpot).\n\n"
+           "space options (a SPEC is '1,2,4', '1..512' (every integer), '1..512:x2'\n"
+           "(geometric), '64..512:64' (step), or a mix '1,3,8..32:x2'):\n"
+           "  --space FILE.yaml        axes, constraints and gpus from a YAML file\n"
+           "  --tp SPEC  --pp SPEC  --batch SPEC  --s-in SPEC  --s-out SPEC\n"
+           "  --max-batched-tokens SPEC\n"
+           "  --axis NAME=SPEC         any other axis the formula uses; repeatable\n"
+           "  --gpus N                 constraint tp*pp <= N\n"
+           "  --constraint 'EXPR OP EXPR'  e.g. 'tp*pp >= 2'; repeatable\n"
+           "feasibility:\n"
+           "  --gpu NAME               GPU type (default: the training data's gpu column);\n"
+           "                           known: A100-40GB A100-80GB H100-80GB H100-NVL H200-141GB\n"
+           "                           B200-180GB B200-192GB GH200-96GB GH200-144GB MI250 MI300X\n"
+           "                           Max-1550 Gaudi2 Gaudi3 L40S\n"
+           "  --gpu-memory GB          memory of one GPU instead (GiB)\n"
+           "  --gpu-util F             usable share of GPU memory (vLLM gpu_memory_utilization,\n"
+           "                           default 0.9)\n"
+           "  --model-info FILE        model facts, YAML or JSON (keys in the man page); default:\n"
+           "                           the built-in entry for the training data's model column\n"
+           "  --model-name ID          the entry of a model-info file, or a built-in entry\n"
+           "  --failures FILE          failures.csv of a profiling run (default: one next to the\n"
+           "                           model's training data, when there is one)\n"
+           "  --max-extrapolation F    exclude candidates more than F x outside the training\n"
+           "                           range on any variable (default 2; 'inf' = no limit)\n"
+           "  --include-infeasible     rank excluded candidates too (never picked)\n"
+           "limits:\n"
+           "  --max-latency S  --max-ttft S  --max-tpot S   need a model with that target\n"
+           "  --conservative           judge the limits on the upper end of the models' 90%%\n"
+           "                           prediction intervals\n"
+           "  --baseline tp=4,pp=1,batch=64   the deployment in use: quote the saving against it\n"
+           "output options:\n"
+           "  --latency-model FILE     latency model (same as a second MODEL.json)\n"
+           "  --top K                  rows of the ranking to keep and print (default 10)\n"
+           "  --all                    with --format csv: every candidate, streamed in the\n"
+           "                           space's order, with its label and exclusion\n"
+           "  --format table|csv|json  (default table)\n"
+           "units of the picks (formulas: README, Units):\n" CLI_UNITS_HELP);
 }
 
 enum {
@@ -149,8 +148,9 @@ static int stream_row(const struct el_candidate *c, void *ud)
     if (!x->header) {
         for (size_t k = 0; k < c->naxes; k++)
             fprintf(x->f, "%s,", c->names[k]);
-        fprintf(x->f, "%s_pred,latency_pred,mem_gb_per_gpu,data,extrap_axis,extrap_factor,"
-                      "excluded,why\n",
+        fprintf(x->f,
+                "%s_pred,latency_pred,mem_gb_per_gpu,data,extrap_axis,extrap_factor,"
+                "excluded,why\n",
                 x->etarget);
         x->header = 1;
     }
@@ -305,8 +305,7 @@ int cmd_select(int argc, char **argv)
             break;
         case OPT_GPUUTIL:
             if (!parse_num(optarg, &util) || !(util > 0 && util <= 1))
-                return cli_usage_error(cmd, "--gpu-util '%s': expected a number in (0, 1]",
-                                       optarg);
+                return cli_usage_error(cmd, "--gpu-util '%s': expected a number in (0, 1]", optarg);
             break;
         case OPT_MODELINFO:
             info_file = optarg;
@@ -321,8 +320,9 @@ int cmd_select(int argc, char **argv)
             if (strcmp(optarg, "inf") == 0)
                 max_extrap = (double)INFINITY;
             else if (!parse_num(optarg, &max_extrap) || !(max_extrap >= 1))
-                return cli_usage_error(cmd, "--max-extrapolation '%s': expected a factor >= 1 or "
-                                            "inf",
+                return cli_usage_error(cmd,
+                                       "--max-extrapolation '%s': expected a factor >= 1 or "
+                                       "inf",
                                        optarg);
             break;
         case OPT_INCLUDE:
@@ -479,8 +479,9 @@ int cmd_select(int argc, char **argv)
         } else if (mname && el_model_facts_builtin(mname, 0, &facts) == EL_OK) {
             have_facts = 1;
         } else if (model_name) {
-            rc = cli_fail(cmd, EL_ERR_MISSING, "--model-name: no built-in facts for that model; "
-                                               "give --model-info FILE");
+            rc = cli_fail(cmd, EL_ERR_MISSING,
+                          "--model-name: no built-in facts for that model; "
+                          "give --model-info FILE");
             goto done;
         }
         double bytes = gpu_mem > 0 ? gpu_mem * 1073741824.0 : 0;
@@ -490,8 +491,9 @@ int cmd_select(int argc, char **argv)
             if (el_gpu_lookup(gname, &k) == EL_OK) {
                 el_gpu_info(k, &gcanon, &bytes, &gsrc);
             } else if (gpu_name) {
-                rc = cli_usage_error(cmd, "--gpu '%s': unknown GPU (see --help, or give "
-                                          "--gpu-memory GB)",
+                rc = cli_usage_error(cmd,
+                                     "--gpu '%s': unknown GPU (see --help, or give "
+                                     "--gpu-memory GB)",
                                      gpu_name);
                 goto done;
             }
