@@ -17,12 +17,14 @@ MANIFEST=$DATADIR/install-manifest
 if [ "${1:-}" = uninstall ]; then
     M=$D$MANIFEST
     [ -f "$M" ] || { echo "uninstall: $M not found: nothing installed under this PREFIX/DESTDIR" >&2; exit 1; }
+    # Read everything first: the manifest is itself one of the files.
     dirs=$(sed -n 's/^d //p' "$M" | LC_ALL=C sort -r -u)
+    caches=$(sed -n 's/^c //p' "$M")
     sed -n 's/^f //p' "$M" | while IFS= read -r f; do
         rm -f "$D$f" && echo "remove $D$f"
     done
-    sed -n 's/^c //p' "$M" | while IFS= read -r f; do
-        case "$f" in */__pycache__) rm -rf "${D:?}$f" ;; esac
+    printf '%s\n' "$caches" | while IFS= read -r f; do
+        case "$f" in */energylens/__pycache__) rm -rf "$D$f" && echo "remove $D$f/" ;; esac
     done
     # Children sort after their parents, so reverse order removes them first.
     printf '%s\n' "$dirs" | while IFS= read -r d; do
