@@ -27,6 +27,8 @@
 #        GPU_CHECK_QUICK=1   every phase shortened (tests with a fake NVML)
 #        NVML_LIB, CUDA_LIB  libraries to load instead (tests: a fake NVML)
 #        EL                  the CLI (default $BUILD/energylens)
+#        EL_LIBS             folder of the CLI's shared libraries (LD_LIBRARY_PATH
+#                            for the CLI and the fake server only, not for cc)
 #        FAKE_SERVER         the fake OpenAI server (default $BUILD/fakes/fake_server)
 #        BUILD               build folder (default build)
 set -eu
@@ -54,6 +56,13 @@ if [ ! -x "$EL" ]; then
 fi
 abspath() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 EL=$(abspath "$EL")
+if [ -n "${EL_LIBS:-}" ]; then
+    # a wrapper, so that only the CLI (and the fake server it starts) see them
+    printf '#!/bin/sh\nLD_LIBRARY_PATH="%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "%s" "$@"\n' \
+        "$(abspath "$EL_LIBS")" "$EL" >"$T/el"
+    chmod +x "$T/el"
+    EL=$T/el
+fi
 [ -n "${NVML_LIB:-}" ] && NVML_LIB=$(abspath "$NVML_LIB")
 LIBOPT=""
 [ -n "${NVML_LIB:-}" ] && LIBOPT="--library $NVML_LIB"

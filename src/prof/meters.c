@@ -721,7 +721,7 @@ el_status el_meter_validate(el_meter *m, double seconds, double tolerance,
      * changes it lags the counter, and the ratio says more about the
      * change than about the counter. */
     double pm = out->power_j / out->seconds;
-    int drift = pm > 0 && fabs(p_at_last - p_at_first) > 0.05 * pm;
+    int drift = pm > 0 && fabs(p_at_last - p_at_first) > 0.1 * pm;
     snprintf(out->note, sizeof out->note,
              "counter %.3f J vs power x time %.3f J over %.2f s: ratio %.4f (%s, tolerance %g)%s",
              out->counter_j, out->power_j, out->seconds, out->ratio, out->ok ? "ok" : "MISMATCH",

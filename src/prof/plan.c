@@ -332,6 +332,17 @@ static json_t *to_json(struct pctx *c, yaml_node_t *n, int depth) /* NOLINT(misc
     return o;
 }
 
+static el_status slo_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
+                          const char *path)
+{
+    (void)k;
+    el_plan *p = c->p;
+    double *dst = strcmp(key, "ttft_s") == 0   ? &p->slo_ttft_s
+                  : strcmp(key, "tpot_s") == 0 ? &p->slo_tpot_s
+                                               : &p->slo_latency_s;
+    return get_num(c, v, path, 1e-6, 1e6, dst);
+}
+
 static el_status workload_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                                const char *path)
 {
@@ -359,6 +370,10 @@ static el_status workload_pair(struct pctx *c, const char *key, yaml_node_t *k, 
         return get_size(c, v, path, 1, 10000000, &p->max_tokens);
     if (strcmp(key, "min_tokens") == 0)
         return get_size(c, v, path, 0, 10000000, &p->min_tokens);
+    if (strcmp(key, "slo") == 0) {
+        static const char *const slo_keys[] = {"ttft_s", "tpot_s", "latency_s"};
+        return walk_map(c, v, path, slo_keys, 3, slo_pair);
+    }
     if (strcmp(key, "max_failed_requests") == 0)
         return get_size(c, v, path, 0, 10000000, &p->max_failed);
     if (strcmp(key, "request_timeout_s") == 0)
@@ -684,7 +699,8 @@ static el_status top_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_
                                                 "concurrency", "max_tokens",
                                                 "min_tokens",  "stream",
                                                 "ignore_eos",  "request_timeout_s",
-                                                "extra",       "max_failed_requests"};
+                                                "extra",       "max_failed_requests",
+                                                "slo"};
     static const char *const sweep_keys[] = {"heavy", "light", "sample", "seed"};
     static const char *const measure_keys[] = {
         "warmup_requests",    "idle_s",          "cooldown_s",   "sample_period_s",

@@ -183,6 +183,10 @@ el_status eli_http_get(const char *url, double timeout_s, long *code, char *body
 void eli_lg_parse_body(struct eli_lg_req *r, const char *body, size_t len, int stream, double now,
                        char *why, size_t whylen);
 
+/* The q-quantile of v[0..n) (sorts v), numpy's default linear
+ * interpolation; NaN when n is 0. */
+double eli_quantile(double *v, size_t n, double q);
+
 /* ------------------------------------------------------------------------ */
 /* Server process                                                            */
 /* ------------------------------------------------------------------------ */
@@ -272,6 +276,7 @@ struct el_plan {
     char *model, *prompts;
     char *extra; /* JSON object text merged into each request, or NULL */
     size_t requests, concurrency, max_tokens, min_tokens, max_failed;
+    double slo_ttft_s, slo_tpot_s, slo_latency_s; /* workload.slo; 0 = none */
     double request_timeout_s;
     /* sweep */
     struct eli_axis heavy[ELI_PLAN_MAX_AXES], light[ELI_PLAN_MAX_AXES];

@@ -49,7 +49,7 @@
 
 #define PROMPTS_MAX_BYTES ((size_t)256 << 20)
 #define PROMPTS_MAX_LINES ((size_t)1000000)
-#define MAX_COLS          64
+#define MAX_COLS          96
 
 struct el_profiler {
     el_plan *plan;
@@ -460,9 +460,21 @@ static void build_columns(el_profiler *pf)
         "model",         "server_version", "driver_version",  "started_at",
         "series",        "server_log"};
     for (size_t i = 0; i < sizeof meas2 / sizeof meas2[0]; i++) {
+        if (strcmp(meas2[i], "latency_p90_s") == 0) {
+            /* percentiles (numpy's linear interpolation), goodput against the SLOs */
+            static const char *const pct[] = {"latency_p50_s", "latency_p90_s", "latency_p99_s",
+                                              "ttft_p50_s",    "ttft_p90_s",    "ttft_p99_s",
+                                              "tpot_p50_s",    "tpot_p90_s",    "tpot_p99_s"};
+            for (size_t j = 0; j < 9; j++)
+                if (j < 3 || p->stream)
+                    add_col(mc, pf->mcol_names, nm, pct[j]);
+            if (p->slo_ttft_s > 0 || p->slo_tpot_s > 0 || p->slo_latency_s > 0) {
+                add_col(mc, pf->mcol_names, nm, "goodput_rps");
+                add_col(mc, pf->mcol_names, nm, "slo_attainment");
+            }
+            continue;
+        }
         add_col(mc, pf->mcol_names, nm, meas2[i]);
-        if (strcmp(meas2[i], "latency_p90_s") == 0 && p->stream)
-            add_col(mc, pf->mcol_names, nm, "ttft_p90_s");
     }
     static const char *const fail2[] = {"phase", "reason", "model", "started_at", "server_log"};
     for (size_t i = 0; i < sizeof fail2 / sizeof fail2[0]; i++)
@@ -692,13 +704,17 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static double p90(double *v, size_t n)
+/* The q-quantile of v[0..n) (sorts v): linear interpolation between the
+ * closest ranks, numpy's default ("linear", Hyndman & Fan type 7). */
+double eli_quantile(double *v, size_t n, double q)
 {
     if (n == 0)
         return ELI_NAN;
     qsort(v, n, sizeof *v, cmp_double);
-    size_t k = (size_t)ceil(0.9 * (double)n);
-    return v[k > 0 ? k - 1 : 0];
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h);
+    size_t hi = lo + 1 < n ? lo + 1 : lo;
+    return v[lo] + (h - (double)lo) * (v[hi] - v[lo]);
 }
 
 static void flags_text(const struct el_meter_health *d, char *buf, size_t len)
@@ -907,9 +923,12 @@ again:;
     double lat = 0, ttft = 0, tpot = 0, sum_in = 0, sout = 0;
     double *lats = eli_mallocarray(w.completed, sizeof *lats);
     double *ttfts = eli_mallocarray(w.completed, sizeof *ttfts);
-    if (!lats || !ttfts) {
+    double *tpots = eli_mallocarray(w.completed, sizeof *tpots);
+    size_t ngood = 0;
+    if (!lats || !ttfts || !tpots) {
         eli_free(lats);
         eli_free(ttfts);
+        eli_free(tpots);
         eli_series_free(&sp.s);
         eli_lg_result_free(&lg);
         return fail_run(pf, EL_ERR_NOMEM, "out of memory");
@@ -927,10 +946,20 @@ again:;
             ttft += r->t_first - r->t_send;
             ttfts[nttft++] = r->t_first - r->t_send;
             if (r->tokens_out > 1) {
-                tpot += (r->t_end - r->t_first) / (double)(r->tokens_out - 1);
-                ntpot++;
+                double tp1 = (r->t_end - r->t_first) / (double)(r->tokens_out - 1);
+                tpot += tp1;
+                tpots[ntpot++] = tp1;
             }
         }
+        /* goodput: every SLO of the plan met (TPOT of one-token outputs: 0) */
+        double rt = isnan(r->t_first) ? l : r->t_first - r->t_send;
+        double rp = !isnan(r->t_first) && r->tokens_out > 1
+                        ? (r->t_end - r->t_first) / (double)(r->tokens_out - 1)
+                        : 0;
+        if ((!(p->slo_ttft_s > 0) || rt <= p->slo_ttft_s) &&
+            (!(p->slo_tpot_s > 0) || rp <= p->slo_tpot_s) &&
+            (!(p->slo_latency_s > 0) || l <= p->slo_latency_s))
+            ngood++;
         if (r->tokens_in >= 0) {
             sum_in += (double)r->tokens_in;
             tin_known++;
@@ -974,6 +1003,7 @@ again:;
     if (st != EL_OK) {
         eli_free(lats);
         eli_free(ttfts);
+        eli_free(tpots);
         eli_lg_result_free(&lg);
         return st;
     }
@@ -996,8 +1026,19 @@ again:;
     row_num(&r, "mean_inflight", w.mean_inflight);
     row_num(&r, "throughput_rps", n_ok / win_s);
     row_num(&r, "output_tok_per_s", sout / win_s);
-    row_num(&r, "latency_p90_s", p90(lats, k));
-    row_num(&r, "ttft_p90_s", p90(ttfts, nttft));
+    row_num(&r, "latency_p50_s", eli_quantile(lats, k, 0.5));
+    row_num(&r, "latency_p90_s", eli_quantile(lats, k, 0.9));
+    row_num(&r, "latency_p99_s", eli_quantile(lats, k, 0.99));
+    row_num(&r, "ttft_p50_s", eli_quantile(ttfts, nttft, 0.5));
+    row_num(&r, "ttft_p90_s", eli_quantile(ttfts, nttft, 0.9));
+    row_num(&r, "ttft_p99_s", eli_quantile(ttfts, nttft, 0.99));
+    row_num(&r, "tpot_p50_s", eli_quantile(tpots, ntpot, 0.5));
+    row_num(&r, "tpot_p90_s", eli_quantile(tpots, ntpot, 0.9));
+    row_num(&r, "tpot_p99_s", eli_quantile(tpots, ntpot, 0.99));
+    if (p->slo_ttft_s > 0 || p->slo_tpot_s > 0 || p->slo_latency_s > 0) {
+        row_num(&r, "goodput_rps", (double)ngood / win_s);
+        row_num(&r, "slo_attainment", (double)ngood / n_ok);
+    }
     row_set(&r, "energy_method", "%s:%s%s%s", el_meter_kind(pf->meter), el_meter_method(pf->meter),
             note_in[0] ? ";" : "", note_in);
     row_set(&r, "meter", "%s", el_meter_description(pf->meter));
@@ -1015,6 +1056,7 @@ again:;
     row_set(&r, "series", "%s", rel);
     eli_free(lats);
     eli_free(ttfts);
+    eli_free(tpots);
     eli_lg_result_free(&lg);
     const char *cells[MAX_COLS];
     for (size_t j = 0; j < r.ncols; j++)

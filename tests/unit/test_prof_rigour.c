@@ -182,11 +182,81 @@ static void test_power_limit_axis_sigkill(void **state)
     rm_rf(gpu);
 }
 
+static void test_percentiles_goodput(void **state)
+{
+    (void)state;
+    /* numpy.percentile's default (linear) on known values */
+    double v[10] = {10, 1, 9, 2, 8, 3, 7, 4, 6, 5};
+    assert_double_equal(eli_quantile(v, 10, 0.5), 5.5, 1e-12);
+    assert_double_equal(eli_quantile(v, 10, 0.9), 9.1, 1e-12);
+    assert_double_equal(eli_quantile(v, 10, 0.99), 9.91, 1e-12);
+    assert_double_equal(eli_quantile(v, 1, 0.99), 1, 1e-12);
+    assert_true(isnan(eli_quantile(v, 0, 0.5)));
+
+    /* end to end: the row's percentiles are those of the series' requests
+     * completed in the window; SLOs met by all and by none */
+    static struct penv e;
+    penv_make(&e, "{tp: [1]}", "{concurrency: [2]}", NULL,
+              ", requests: 40, slo: {ttft_s: 100, tpot_s: 100, latency_s: 100}", NULL);
+    el_plan *p = penv_plan(&e);
+    struct el_profile_summary sum;
+    penv_run(&e, p, &sum);
+    assert_int_equal(sum.measured, 1);
+    el_table *m = penv_read(&e, "measurements.csv");
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", e.out, cell(m, 0, "series"));
+    json_t *o = json_load_file(path, 0, NULL);
+    assert_non_null(o);
+    json_t *w = json_object_get(o, "window"), *rq = json_object_get(o, "requests");
+    double t0 = json_real_value(json_object_get(w, "t0"));
+    double t1 = json_real_value(json_object_get(w, "t1"));
+    double lat[64], ttft[64];
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(json_object_get(rq, "t_end")); i++) {
+        double ts = json_real_value(json_array_get(json_object_get(rq, "t_send"), i));
+        double tf = json_real_value(json_array_get(json_object_get(rq, "t_first"), i));
+        double te = json_real_value(json_array_get(json_object_get(rq, "t_end"), i));
+        if (!json_is_true(json_array_get(json_object_get(rq, "ok"), i)) || !(te > t0 && te <= t1))
+            continue;
+        lat[n] = te - ts;
+        ttft[n++] = tf - ts;
+    }
+    json_decref(o);
+    assert_int_equal(n, strtol(cell(m, 0, "completed"), NULL, 10));
+    static const char *const lc[] = {"latency_p50_s", "latency_p90_s", "latency_p99_s"};
+    static const char *const tc[] = {"ttft_p50_s", "ttft_p90_s", "ttft_p99_s"};
+    static const double q[] = {0.5, 0.9, 0.99};
+    for (size_t k = 0; k < 3; k++) {
+        double a = strtod(cell(m, 0, lc[k]), NULL), b = eli_quantile(lat, n, q[k]);
+        if (fabs(a - b) > 1e-6 * b)
+            fail_msg("%s %.9g, from the series %.9g", lc[k], a, b);
+        a = strtod(cell(m, 0, tc[k]), NULL);
+        b = eli_quantile(ttft, n, q[k]);
+        if (fabs(a - b) > 1e-6 * b)
+            fail_msg("%s %.9g, from the series %.9g", tc[k], a, b);
+    }
+    assert_double_equal(strtod(cell(m, 0, "slo_attainment"), NULL), 1, 1e-12);
+    assert_double_equal(strtod(cell(m, 0, "goodput_rps"), NULL),
+                        strtod(cell(m, 0, "throughput_rps"), NULL), 1e-6);
+    el_table_destroy(m);
+    el_plan_destroy(p);
+    penv_free(&e);
+    penv_make(&e, "{tp: [1]}", "{concurrency: [2]}", NULL, ", slo: {latency_s: 0.000001}", NULL);
+    p = penv_plan(&e);
+    penv_run(&e, p, &sum);
+    m = penv_read(&e, "measurements.csv");
+    assert_double_equal(strtod(cell(m, 0, "slo_attainment"), NULL), 0, 0);
+    assert_double_equal(strtod(cell(m, 0, "goodput_rps"), NULL), 0, 0);
+    el_table_destroy(m);
+    el_plan_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_short_windows, penv_teardown),
         cmocka_unit_test_teardown(test_power_limit_axis_sigkill, penv_teardown),
+        cmocka_unit_test_teardown(test_percentiles_goodput, penv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
