@@ -87,6 +87,46 @@ struct el_error {
 EL_API void el_free(void *p);
 
 /* ------------------------------------------------------------------------ */
+/* Writing files and echoing text                                            */
+/* ------------------------------------------------------------------------ */
+/*
+ * The one write path: every file the library writes (models, front files,
+ * CSV, reports, profile state) goes through el_file_write, and so should a
+ * caller's own outputs.
+ * - A regular file, or a name that does not exist yet, is replaced
+ *   atomically: a temporary file in the same directory is created, written,
+ *   fsynced and closed, then renamed over the name (each step checked); an
+ *   existing file keeps its permissions. Readers see the old or the new
+ *   contents, never a part; concurrent writers of one name leave one
+ *   complete file.
+ * - A symlink (also a dangling one) is followed: its target gets the new
+ *   contents and the link stays.
+ * - A FIFO or character device is opened and written in place (a FIFO waits
+ *   for its reader); a directory, block device or socket is refused.
+ * On failure nothing under `path` has changed, no temporary file is left,
+ * and err names the path, the step and the system's reason
+ * ("out.json: cannot write: No space left on device").
+ * @return EL_OK; EL_ERR_IO; EL_ERR_NOMEM; EL_ERR_INVALID_ARG for a NULL or
+ *         empty path (or NULL data with len > 0).
+ */
+EL_API el_status el_file_write(const char *path, const void *data, size_t len,
+                               struct el_error *err);
+/* @return 1 when a and b both exist and are the same file (same device and
+ *         inode, symlinks followed), else 0. Callers use it to refuse an
+ *         output that is one of their inputs. */
+EL_API int el_file_same(const char *a, const char *b);
+/*
+ * Copies src into dst (capacity cap >= 1, always NUL-terminated) so that it
+ * is safe to print on one terminal line: control bytes become \n, \t, \r or
+ * \xHH, bytes that are not valid UTF-8 (a stray or cut-off sequence, C1
+ * controls) become \xHH, valid UTF-8 is kept. Stops before an escape or
+ * character that would not fit. Every library error message is passed
+ * through it, and the CLI uses it for everything it echoes.
+ * @return the length written (excluding the NUL).
+ */
+EL_API size_t el_text_escape(char *dst, size_t cap, const char *src);
+
+/* ------------------------------------------------------------------------ */
 /* Tables: measurement data as named columns                                 */
 /* ------------------------------------------------------------------------ */
 /*

@@ -75,9 +75,9 @@ void eli_fmt_double(char *buf, size_t len, double v, int digits);
  * Leading/trailing blanks allowed. @return 1 on success. */
 int eli_parse_double(const char *s, double *out);
 
-/* Atomic file write: temp sibling, fsync, rename. */
-el_status eli_write_file_atomic(const char *path, const char *data, size_t len,
-                                struct el_error *err);
+/* 1 when a directory entry's name is a temporary file of el_file_write
+ * (".NAME.tmp-PID-N"), which only a killed process leaves behind. */
+int eli_is_temp_name(const char *name);
 /* Reads a whole file (NUL-terminated). Capped at `max` bytes (EL_ERR_LIMIT). */
 el_status eli_read_file(const char *path, size_t max, char **out, size_t *len,
                         struct el_error *err);

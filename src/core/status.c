@@ -65,7 +65,11 @@ static el_status verr(struct el_error *err, el_status st, const char *file, long
     err->row = row;
     err->column = col;
     snprintf(err->file, sizeof err->file, "%s", file ? file : "");
-    vsnprintf(err->text, sizeof err->text, fmt, ap);
+    /* Messages echo file names, cells, formulas and option values: escape
+     * control bytes and broken UTF-8 so that a message is one clean line. */
+    char raw[2 * sizeof err->text];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    el_text_escape(err->text, sizeof err->text, raw);
     return st;
 }
 

@@ -1,4 +1,4 @@
-/* util.c - number text in the "C" locale, whole-file I/O with atomic writes,
+/* util.c - number text in the "C" locale, whole-file reads,
  * and a monotonic clock. */
 #include "core_int.h"
 
@@ -48,47 +48,6 @@ int eli_parse_double(const char *s, double *out)
         return 0;
     *out = v;
     return 1;
-}
-
-el_status eli_write_file_atomic(const char *path, const char *data, size_t len,
-                                struct el_error *err)
-{
-    size_t plen = strlen(path);
-    char *tmp = eli_malloc(plen + 32);
-    if (!tmp)
-        return eli_err(err, EL_ERR_NOMEM, "out of memory writing %s", path);
-    snprintf(tmp, plen + 32, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        el_status st =
-            eli_err_at(err, EL_ERR_IO, path, 0, 0, "%s: cannot create: %s", path, strerror(errno));
-        eli_free(tmp);
-        return st;
-    }
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        off += (size_t)w;
-    }
-    int ok = off == len && fsync(fd) == 0;
-    int saved = errno;
-    if (close(fd) != 0)
-        ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        if (ok)
-            saved = errno;
-        unlink(tmp);
-        eli_free(tmp);
-        return eli_err_at(err, EL_ERR_IO, path, 0, 0, "%s: cannot write: %s", path,
-                          strerror(saved));
-    }
-    eli_free(tmp);
-    return EL_OK;
 }
 
 el_status eli_read_file(const char *path, size_t max, char **out, size_t *len, struct el_error *err)

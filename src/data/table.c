@@ -572,7 +572,7 @@ el_status el_table_write_csv(const el_table *t, const char *path, struct el_erro
     char *csv = el_table_to_csv(t);
     if (!csv)
         return eli_err_at(err, EL_ERR_NOMEM, path, 0, 0, "%s: out of memory", path);
-    el_status st = eli_write_file_atomic(path, csv, strlen(csv), err);
+    el_status st = el_file_write(path, csv, strlen(csv), err);
     eli_free(csv);
     return st;
 }

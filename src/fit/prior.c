@@ -997,7 +997,7 @@ el_status el_prior_save(const el_prior *p, const char *path, struct el_error *er
     char *js = el_prior_to_json(p);
     if (!js)
         return eli_err(err, EL_ERR_NOMEM, "out of memory");
-    el_status st = eli_write_file_atomic(path, js, strlen(js), err);
+    el_status st = el_file_write(path, js, strlen(js), err);
     eli_free(js);
     return st;
 }

@@ -181,7 +181,7 @@ el_status el_model_save(const el_model *m, const char *path, struct el_error *er
         eli_buf_free(&b);
         return eli_err(err, EL_ERR_NOMEM, "out of memory serialising the model");
     }
-    el_status st = eli_write_file_atomic(path, b.data, b.len, err);
+    el_status st = el_file_write(path, b.data, b.len, err);
     eli_buf_free(&b);
     return st;
 }

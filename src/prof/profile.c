@@ -688,7 +688,7 @@ static el_status write_series(el_profiler *pf, size_t i, const char *rel,
         return fail_run(pf, EL_ERR_NOMEM, "out of memory writing a series");
     char *path = eli_path_join(pf->outdir, rel);
     struct el_error err;
-    el_status st = path ? eli_write_file_atomic(path, text, strlen(text), &err) : EL_ERR_NOMEM;
+    el_status st = path ? el_file_write(path, text, strlen(text), &err) : EL_ERR_NOMEM;
     free(text);
     eli_free(path);
     if (st != EL_OK)
@@ -1655,7 +1655,7 @@ out:
 
 /* ---- the run ------------------------------------------------------------------------ */
 
-static el_status write_run_json(el_profiler *pf)
+static el_status write_run_json(el_profiler *pf, struct el_error *err)
 {
     const el_plan *p = pf->plan;
     char ts[40];
@@ -1685,9 +1685,10 @@ static el_status write_run_json(el_profiler *pf)
     char *text = json_dumps(root, JSON_INDENT(2));
     json_decref(root);
     if (!text)
-        return EL_ERR_NOMEM;
+        return eli_err(err, EL_ERR_NOMEM, "out of memory writing run.json");
     char *path = eli_path_join(pf->outdir, "run.json");
-    el_status st = path ? eli_write_file_atomic(path, text, strlen(text), NULL) : EL_ERR_NOMEM;
+    el_status st = path ? el_file_write(path, text, strlen(text), err)
+                        : eli_err(err, EL_ERR_NOMEM, "out of memory writing run.json");
     eli_free(path);
     free(text);
     return st;
@@ -1799,9 +1800,9 @@ static el_status run(el_profiler *pf, int lockfd)
         pl_apply_leftover(pf);
     if (pf->nresumed == pf->total)
         return EL_OK;
-    st = write_run_json(pf);
+    st = write_run_json(pf, &err);
     if (st != EL_OK)
-        return fail_run(pf, st, "cannot write run.json");
+        return fail_run(pf, st, err.text);
     for (size_t i = lo; i < hi && st == EL_OK && !pf->cancel;) {
         size_t j = i;
         while (j < hi && p->points[j].heavy == p->points[i].heavy)
@@ -1812,7 +1813,7 @@ static el_status run(el_profiler *pf, int lockfd)
     return st;
 }
 
-/* Temporary files of atomic writes ("NAME.tmp.PID") that a killed run left;
+/* Temporary files of atomic writes (".NAME.tmp-PID-N", el_file_write) that a killed run left;
  * with the directory locked, none can belong to a live writer. */
 static void remove_stale_temps(const char *dir)
 {
@@ -1821,13 +1822,7 @@ static void remove_stale_temps(const char *dir)
         return;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        const char *t = strstr(de->d_name, ".tmp.");
-        if (!t || t == de->d_name)
-            continue;
-        const char *q = t + 5;
-        while (*q >= '0' && *q <= '9')
-            q++;
-        if (*q != '\0' || q == t + 5)
+        if (!eli_is_temp_name(de->d_name))
             continue;
         char *path = eli_path_join(dir, de->d_name);
         if (path)

@@ -272,7 +272,7 @@ el_status eli_pidfile_write(const char *path, const struct eli_server *s)
 {
     char buf[64];
     int n = snprintf(buf, sizeof buf, "%ld %llu\n", (long)s->pid, s->starttime);
-    return eli_write_file_atomic(path, buf, (size_t)n, NULL);
+    return el_file_write(path, buf, (size_t)n, NULL);
 }
 
 /* Is some live process in group pgid, started no earlier than `since`? */

@@ -129,7 +129,9 @@ el_status eli_mkdirs(const char *path, struct el_error *err)
     struct stat sb;
     int ok = stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
     eli_free(p);
-    return ok ? EL_OK : eli_err(err, EL_ERR_IO, "%s: not a directory", path);
+    return ok ? EL_OK
+              : eli_err(err, EL_ERR_IO, "%s: cannot create the directory: %s", path,
+                        strerror(ENOTDIR));
 }
 
 static char *dir_of(const char *path)

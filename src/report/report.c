@@ -228,7 +228,7 @@ el_status el_report_write(const el_report *r, const char *path, struct el_error 
 {
     if (!r || !r->html || !path)
         return eli_err(err, EL_ERR_INVALID_ARG, "report: nothing built to write");
-    return eli_write_file_atomic(path, r->html, r->html_len, err);
+    return el_file_write(path, r->html, r->html_len, err);
 }
 
 const char *el_report_vega_versions(void)

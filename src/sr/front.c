@@ -827,7 +827,7 @@ el_status el_sr_save(const el_sr *s, const char *path, struct el_error *err)
         eli_buf_free(&b);
         return eli_err(err, EL_ERR_NOMEM, "out of memory serialising the front");
     }
-    el_status st = eli_write_file_atomic(path, b.data, b.len, err);
+    el_status st = el_file_write(path, b.data, b.len, err);
     eli_buf_free(&b);
     return st;
 }
