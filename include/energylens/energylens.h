@@ -1217,8 +1217,10 @@ EL_API el_status el_profiler_set_shard(el_profiler *p, size_t k);
 EL_API void el_profiler_set_retry_failed(el_profiler *p, int on);
 /*
  * Runs (or resumes) the sweep. Failed points are not errors: they are
- * recorded with their reason. @return EL_ERR_IO (output not writable),
- * EL_ERR_UNAVAILABLE (no meter, or another profiler holds the directory),
+ * recorded with their reason (the caller decides what a run in which every
+ * point failed means; the CLI exits 5). @return EL_ERR_IO (output not
+ * writable, or another profiler holds the directory), EL_ERR_UNAVAILABLE (no
+ * meter),
  * EL_ERR_DATA (existing files from a different plan), EL_ERR_PARSE (prompts
  * file). out (may be NULL) is filled in every case, also when cancelled.
  */

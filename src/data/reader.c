@@ -1354,6 +1354,15 @@ static el_status apply_consts(struct rd *c)
     return EL_OK;
 }
 
+/* A file whose one header field holds tabs is a TSV file read as CSV. */
+static const char *tsv_hint(const struct rd *c)
+{
+    if (c->nfile == 1 && strchr(el_table_col_name(c->t, 0), '\t'))
+        return "; the file looks tab-separated (its header has tabs and no commas), and "
+               "EnergyLens reads comma-separated files: convert it, e.g. tr '\\t' ','";
+    return "";
+}
+
 static el_status missing_column(struct rd *c, const char *name, const char *what)
 {
     for (size_t k = 0; k < c->nmaps; k++)
@@ -1362,8 +1371,8 @@ static el_status missing_column(struct rd *c, const char *name, const char *what
                               "%s: missing column '%s'%s (schema '%s' makes it from '%s', "
                               "which the file lacks)",
                               c->file, name, what, c->r->schema->name, c->maps[k].missing);
-    return eli_err_at(c->err, EL_ERR_MISSING, c->file, 0, 0, "%s: missing column '%s'%s", c->file,
-                      name, what);
+    return eli_err_at(c->err, EL_ERR_MISSING, c->file, 0, 0, "%s: missing column '%s'%s%s", c->file,
+                      name, what, tsv_hint(c));
 }
 
 /* Does row i pass filter w? 1 yes, 0 no, -1 undecidable (pb filled). */

@@ -536,7 +536,8 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     double t0 = eli_now();
     size_t n = el_table_nrows(t), np = m->np, nv = m->expr->nvars;
     if (np == 0)
-        return fit_fail(f, EL_ERR_INVALID_ARG, "the formula has no parameters to fit");
+        return fit_fail(f, EL_ERR_DATA,
+                        "the formula has no parameters to fit (every name in it is a column)");
     if (np > 64)
         return fit_fail(f, EL_ERR_LIMIT, "the formula has %zu parameters (at most 64)", np);
     const char *src = el_table_source(t);

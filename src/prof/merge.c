@@ -161,7 +161,7 @@ el_status el_profile_merge(const char *const *dirs, size_t n, const char *outdir
                            struct el_error *err)
 {
     if (!dirs || n == 0 || !outdir)
-        return eli_err(err, EL_ERR_INVALID_ARG, "merge: no directories");
+        return eli_err(err, EL_ERR_INVALID_ARG, "no directories to merge");
     el_table *meas = NULL, *fail = NULL;
     size_t nm = 0, nf = 0;
     struct eli_keyset seen_m, seen_f;
@@ -175,7 +175,7 @@ el_status el_profile_merge(const char *const *dirs, size_t n, const char *outdir
     }
     if (st == EL_OK && nm + nf == 0)
         st = eli_err(err, EL_ERR_IO,
-                     "merge: no measurements.csv or failures.csv in the %zu "
+                     "no measurements.csv or failures.csv in the %zu "
                      "director%s given",
                      n, n == 1 ? "y" : "ies");
     if (st == EL_OK)

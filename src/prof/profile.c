@@ -1879,8 +1879,9 @@ el_status el_profiler_run(el_profiler *pf, struct el_profile_summary *out)
     }
     if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
         char m[512];
-        snprintf(m, sizeof m, "another profiler is writing to %s", pf->outdir);
-        st = fail_run(pf, EL_ERR_UNAVAILABLE, m);
+        snprintf(m, sizeof m, "another profiler is writing to %s (wait for it, or use another -o)",
+                 pf->outdir);
+        st = fail_run(pf, EL_ERR_IO, m);
         goto done;
     }
     remove_stale_temps(pf->outdir);

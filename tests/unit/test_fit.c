@@ -265,8 +265,9 @@ static void test_fit_errors(void **state)
     assert_int_equal(el_fit_run(f, m, t, NULL), EL_ERR_MISSING);
     assert_non_null(strstr(el_fit_errmsg(f), "column 'z' needed by the formula is missing"));
     el_model_destroy(m);
-    m = formula_model("2*z", more, 2);
-    assert_int_equal(el_fit_run(f, m, t, NULL), EL_ERR_INVALID_ARG);
+    m = formula_model("2*z", more, 2); /* no parameters: a bad formula, not a caller error */
+    assert_int_equal(el_fit_run(f, m, t, NULL), EL_ERR_DATA);
+    assert_non_null(strstr(el_fit_errmsg(f), "no parameters to fit"));
     el_model_destroy(m);
     assert_int_equal(el_fit_set_starts(f, 0), EL_ERR_INVALID_ARG);
     assert_int_equal(el_fit_set_ftol(f, (double)NAN), EL_ERR_INVALID_ARG);
