@@ -10,11 +10,11 @@
 /* Exit codes (documented in the README and `energylens --help`). */
 enum cli_exit {
     CLI_OK = 0,
-    CLI_USAGE = 1,       /* bad command line */
-    CLI_IO = 2,          /* cannot read or write a file */
-    CLI_INPUT = 3,       /* bad input data, formula or model file */
-    CLI_NUMERIC = 4,     /* numeric failure (fit found no finite loss, non-finite prediction) */
-    CLI_UNAVAILABLE = 5  /* backend unavailable */
+    CLI_USAGE = 1,      /* bad command line */
+    CLI_IO = 2,         /* cannot read or write a file */
+    CLI_INPUT = 3,      /* bad input data, formula or model file */
+    CLI_NUMERIC = 4,    /* numeric failure (fit found no finite loss, non-finite prediction) */
+    CLI_UNAVAILABLE = 5 /* backend unavailable */
 };
 
 int cli_exit_code(el_status st);
@@ -22,6 +22,27 @@ int cli_exit_code(el_status st);
 int cli_fail(const char *cmd, el_status st, const char *msg);
 int cli_fail_err(const char *cmd, const struct el_error *err);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "energylens CMD: ..." (or "energylens: ..." when cmd is NULL) to
+ * stderr with user text escaped (el_text_escape). Every diagnostic uses it. */
+void cli_msg(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Outputs. Every file the CLI writes goes through cli_write (el_file_write:
+ * atomic, through symlinks, FIFOs and character devices in place); "-" is
+ * standard output; `what` ("the Slurm script", or NULL) starts the message
+ * of a failure, which always carries the path and the system's reason. cli_output_check refuses
+ * (CLI_USAGE, with a message) an output that is one of the inputs (same device and inode) unless
+ * force. cli_close_stdout flushes and closes standard output (as coreutils' close_stdout): on a
+ * write error it says so, naming "standard output" and the system's reason, and turns a zero rc
+ * into CLI_IO. main calls it after every command; it is idempotent.
+ */
+int cli_output_check(const char *cmd, const char *out, const char *const *inputs, int ninputs,
+                     int force);
+int cli_write(const char *cmd, const char *what, const char *path, const void *data, size_t len);
+int cli_close_stdout(const char *cmd, int rc);
+/* Called first by main: standard output through a stream that records the
+ * system's reason of a failed write, for cli_close_stdout. */
+void cli_stdout_init(void);
 
 /* Options shared by every command that reads measurement files. */
 #define CLI_MAX_LIST 64
@@ -44,18 +65,29 @@ enum {
     OPT_WHERE,
     OPT_CONST,
     OPT_DROP_INVALID,
+    OPT_FORCE,
     OPT_FIRST_FREE /* commands number their own long-only options from here */
 };
 #define CLI_DATA_LONGOPTS                                                                          \
     {"schema", 1, NULL, OPT_SCHEMA}, {"map", 1, NULL, OPT_MAP}, {"where", 1, NULL, OPT_WHERE},     \
-        {"const", 1, NULL, OPT_CONST}, {"drop-invalid", 0, NULL, OPT_DROP_INVALID}
+        {"const", 1, NULL, OPT_CONST},                                                             \
+    {                                                                                              \
+        "drop-invalid", 0, NULL, OPT_DROP_INVALID                                                  \
+    }
+/* --force: write an output even when it is one of the inputs. */
+#define CLI_FORCE_LONGOPT                                                                          \
+    {                                                                                              \
+        "force", 0, NULL, OPT_FORCE                                                                \
+    }
+#define CLI_FORCE_HELP                                                                             \
+    "  --force              write the output even when it is one of the input files\n"
 #define CLI_DATA_HELP                                                                              \
     "data options:\n"                                                                              \
     "  --schema NAME        column preset: canonical (default), mlenergy, tokenpowerbench, "       \
     "wilkins\n"                                                                                    \
-    "  --map NAME=SRC,...   take canonical column NAME from file column or expression SRC\n"      \
-    "  --where COL=VALUE    keep rows where it holds (also != < <= > >=); repeatable\n"           \
-    "  --const NAME=VALUE   constant column for a variable the file lacks (e.g. s_in=1)\n"        \
+    "  --map NAME=SRC,...   take canonical column NAME from file column or expression SRC\n"       \
+    "  --where COL=VALUE    keep rows where it holds (also != < <= > >=); repeatable\n"            \
+    "  --const NAME=VALUE   constant column for a variable the file lacks (e.g. s_in=1)\n"         \
     "  --drop-invalid       drop invalid rows (reported on stderr) instead of failing\n"
 
 /* Handles a shared data option; returns 1 if `opt` was one, 0 if not, -1 on error. */

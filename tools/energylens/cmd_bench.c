@@ -48,7 +48,8 @@ static void bench_help(void)
         "  --scenario-by COLS   scenario key for ranking metrics (default: the dataset key)\n"
         "  --target COL         column to predict (default energy_j)\n"
         "  --format md|json     stdout format (default md on a terminal, else json)\n"
-        "  --json FILE          also write every result as JSON to FILE\n"
+        "  --json FILE          also write every result as JSON to FILE (atomically; never\n"
+        "                       onto an input file unless --force)\n" CLI_FORCE_HELP
         "  --paper              add a side-by-side with the paper's numbers (on with --bundled)\n"
         "  -q, --quiet          no progress or notes on stderr\n\n%s",
         cli_datadir() ? cli_datadir() : "not found; set ENERGYLENS_DATADIR", CLI_DATA_HELP);
@@ -294,6 +295,7 @@ int cmd_bench(int argc, char **argv)
         {"json", 1, NULL, OPT_JSON},
         {"bundled", 0, NULL, OPT_BUNDLED},
         {"paper", 0, NULL, OPT_PAPER},
+        CLI_FORCE_LONGOPT,
         CLI_DATA_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -303,7 +305,7 @@ int cmd_bench(int argc, char **argv)
     const char *methods = NULL, *protocols = NULL, *sizes = NULL, *dataset_by = NULL;
     const char *scenario_by = NULL, *target = "energy_j", *json_path = NULL;
     size_t seeds = 0, threads = 0;
-    int fmt = -1, bundled = 0, paper = 0; /* fmt: 0 md, 1 json */
+    int fmt = -1, bundled = 0, paper = 0, force = 0; /* fmt: 0 md, 1 json */
     optind = 1;
     opterr = 0;
     int c;
@@ -365,6 +367,9 @@ int cmd_bench(int argc, char **argv)
         case OPT_PAPER:
             paper = 1;
             break;
+        case OPT_FORCE:
+            force = 1;
+            break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -375,6 +380,10 @@ int cmd_bench(int argc, char **argv)
         return cli_usage_error(cmd, "--bundled sets the data options of each file itself");
     if (fmt < 0)
         fmt = isatty(STDOUT_FILENO) ? 0 : 1;
+    int orc = cli_output_check(cmd, json_path, (const char *const *)(argv + optind), argc - optind,
+                               force);
+    if (orc != CLI_OK)
+        return orc;
 
     struct el_error err;
     memset(&err, 0, sizeof err);
@@ -460,10 +469,9 @@ int cmd_bench(int argc, char **argv)
     }
     if (!d.quiet) {
         for (size_t k = 0; k < el_bench_nnotes(b); k++)
-            fprintf(stderr, "energylens bench: note: %s\n", el_bench_note(b, k));
+            cli_msg(cmd, "note: %s", el_bench_note(b, k));
         if (el_bench_nfailures(b))
-            fprintf(stderr, "energylens bench: %zu fits failed, e.g. %s\n", el_bench_nfailures(b),
-                    el_bench_failure(b, 0));
+            cli_msg(cmd, "%zu fits failed, e.g. %s", el_bench_nfailures(b), el_bench_failure(b, 0));
         fprintf(stderr, "energylens bench: %zu results from %zu jobs in %.1f s\n",
                 el_bench_nresults(b), el_bench_njobs(b), el_bench_seconds(b));
     }
@@ -474,11 +482,9 @@ int cmd_bench(int argc, char **argv)
             goto done;
         }
         if (json_path) {
-            FILE *f = fopen(json_path, "w");
-            if (!f || fputs(json, f) == EOF || fclose(f) != 0) {
+            rc = cli_write(cmd, "the results", json_path, json, strlen(json));
+            if (rc != CLI_OK) {
                 el_free(json);
-                fprintf(stderr, "energylens bench: cannot write '%s'\n", json_path);
-                rc = CLI_IO;
                 goto done;
             }
         }

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -31,7 +32,8 @@ static void demo_help(void)
            "                ../share/energylens or ../data next to the executable)\n"
            "  --model ID  --gpu NAME  --task NAME   the deployment to fit\n"
            "  -o DIR        also write energy_model.json, latency_model.json and the\n"
-           "                report page report.html there\n",
+           "                report page report.html there (each atomically)\n"
+           "  --force       write them even when one is the --data file\n",
            cli_datadir() ? cli_datadir() : "DATADIR", DEMO_FILE);
 }
 
@@ -88,9 +90,9 @@ static void distinct_spec(const double *v, size_t n, char *buf, size_t len)
 int cmd_demo(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", 0, NULL, 'h'},  {"data", 1, NULL, 'd'},   {"model", 1, NULL, 'm'},
-        {"gpu", 1, NULL, 'g'},   {"task", 1, NULL, 't'},   {"output", 1, NULL, 'o'},
-        {NULL, 0, NULL, 0},
+        {"help", 0, NULL, 'h'}, {"data", 1, NULL, 'd'}, {"model", 1, NULL, 'm'},
+        {"gpu", 1, NULL, 'g'},  {"task", 1, NULL, 't'}, {"output", 1, NULL, 'o'},
+        CLI_FORCE_LONGOPT,      {NULL, 0, NULL, 0},
     };
     const char *cmd = "demo";
     char default_data[4096];
@@ -104,6 +106,7 @@ int cmd_demo(int argc, char **argv)
     }
     const char *model = "Qwen/Qwen3-30B-A3B-Instruct-2507", *gpu = "H100", *task = "lm-arena-chat";
     const char *outdir = NULL;
+    int force = 0;
     optind = 1;
     opterr = 0;
     int c;
@@ -127,6 +130,9 @@ int cmd_demo(int argc, char **argv)
         case 'o':
             outdir = optarg;
             break;
+        case OPT_FORCE:
+            force = 1;
+            break;
         default:
             return cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -135,6 +141,17 @@ int cmd_demo(int argc, char **argv)
         return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
     if (!data)
         return cli_datadir_missing(cmd);
+    if (outdir) {
+        static const char *const names[] = {"energy_model.json", "latency_model.json",
+                                            "report.html"};
+        for (size_t k = 0; k < 3; k++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", outdir, names[k]);
+            int orc = cli_output_check(cmd, path, &data, 1, force);
+            if (orc != CLI_OK)
+                return orc;
+        }
+    }
     char w1[512], w2[128], w3[128];
     snprintf(w1, sizeof w1, "model=%s", model);
     snprintf(w2, sizeof w2, "gpu=%s", gpu);
@@ -298,7 +315,11 @@ int cmd_demo(int argc, char **argv)
     }
     if (outdir) {
         char path[4096];
-        mkdir(outdir, 0755);
+        if (mkdir(outdir, 0777) != 0 && errno != EEXIST) {
+            cli_msg(cmd, "%s: cannot create the directory: %s", outdir, strerror(errno));
+            rc = CLI_IO;
+            goto done;
+        }
         snprintf(path, sizeof path, "%s/energy_model.json", outdir);
         if (el_model_save(me, path, &err) != EL_OK) {
             rc = cli_fail_err(cmd, &err);

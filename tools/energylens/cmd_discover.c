@@ -21,7 +21,9 @@ static void discover_help(void)
            "budget of evaluations (the default) a run is reproducible for a given seed\n"
            "whatever the number of threads.\n\n"
            "options:\n"
-           "  -o, --output FILE    write the front (JSON; a model file for predict/explain)\n"
+           "  -o, --output FILE    write the front (JSON; a model file for predict/explain;\n"
+           "                       atomically, never onto an input file unless "
+           "--force)\n" CLI_FORCE_HELP
            "  --target COL         column to explain (default energy_j)\n"
            "  --vars A,B,...       candidate variables (default: every numeric column that\n"
            "                       varies, but the target and the columns it is derived\n"
@@ -246,6 +248,7 @@ int cmd_discover(int argc, char **argv)
         {"max-size", 1, NULL, OPT_MAXSIZE},
         {"loss", 1, NULL, OPT_LOSS},
         {"format", 1, NULL, OPT_FORMAT},
+        CLI_FORCE_LONGOPT,
         CLI_DATA_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -255,7 +258,7 @@ int cmd_discover(int argc, char **argv)
     const char *output = NULL, *target = "energy_j", *ops = NULL;
     char *vars_arg = NULL;
     size_t max_evals = 0, threads = 0, islands = 0, pop = 0, max_size = 0;
-    int have_evals = 0;
+    int have_evals = 0, force = 0;
     double time_limit = 0;
     unsigned long long seed = 0;
     el_loss loss = EL_LOSS_ABS2;
@@ -275,6 +278,9 @@ int cmd_discover(int argc, char **argv)
             return CLI_OK;
         case 'o':
             output = optarg;
+            break;
+        case OPT_FORCE:
+            force = 1;
             break;
         case 'q':
             d.quiet = 1;
@@ -336,6 +342,10 @@ int cmd_discover(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error(cmd, "no data file given");
+    int orc =
+        cli_output_check(cmd, output, (const char *const *)(argv + optind), argc - optind, force);
+    if (orc != CLI_OK)
+        return orc;
     if (time_limit > 0 && !have_evals)
         max_evals = 0; /* a time limit alone: no evaluation budget */
     else if (!have_evals)

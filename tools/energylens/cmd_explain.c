@@ -25,8 +25,9 @@ static void explain_help(void)
            "  --latency-model FILE  a latency model: adds throughput and GPU-hours\n" CLI_UNITS_HELP);
 }
 
-/* Builds a one-row table from "k=v,k=v". Returns NULL and prints on error. */
-static el_table *parse_point(const char *spec)
+/* Builds a one-row table from "k=v,k=v". Returns NULL and prints on error,
+ * blaming `source` (--at, or the model file's recorded configuration). */
+static el_table *parse_point(const char *spec, const char *source)
 {
     el_table *t = NULL;
     if (el_table_create(1, &t) != EL_OK)
@@ -41,7 +42,7 @@ static el_table *parse_point(const char *spec)
         char *eq = strchr(tok, '=');
         double v;
         if (!eq || !parse_num(eq + 1, &v)) {
-            fprintf(stderr, "energylens explain: --at: '%s' is not NAME=NUMBER\n", tok);
+            cli_msg("explain", "%s: '%s' is not NAME=NUMBER", source, tok);
             el_table_destroy(t);
             free(copy);
             return NULL;
@@ -175,8 +176,7 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
         const char *name = el_model_var_name(m, v);
         long j = el_table_col_index(at, name);
         if (j < 0) {
-            fprintf(stderr, "energylens explain: the configuration lacks '%s' (give --at %s=...)\n",
-                    name, name);
+            cli_msg("explain", "the configuration lacks '%s' (give --at %s=...)", name, name);
             return CLI_USAGE;
         }
         double x = el_table_col_values(at, (size_t)j)[0];
@@ -366,10 +366,25 @@ int cmd_explain(int argc, char **argv)
     if (!point || !*point) {
         rc = explain_print(stdout, m, NULL, 1);
     } else {
-        el_table *t = parse_point(point);
+        char source[512];
+        if (at)
+            snprintf(source, sizeof source, "--at");
+        else
+            snprintf(source, sizeof source, "%s: the recorded reference_point", argv[optind]);
+        el_table *t = parse_point(point, source);
         if (!t) {
             el_model_destroy(m);
-            return CLI_USAGE;
+            return at ? CLI_USAGE : CLI_INPUT; /* a bad note is a bad model file */
+        }
+        for (size_t v = 0; !at && v < el_model_nvars(m); v++) {
+            const char *name = el_model_var_name(m, v);
+            if (el_table_col_index(t, name) < 0) {
+                cli_msg(cmd, "%s lacks '%s' (give the configuration with --at %s=...,...)", source,
+                        name, name);
+                el_table_destroy(t);
+                el_model_destroy(m);
+                return CLI_INPUT;
+            }
         }
         if (!at)
             printf("(configuration: the training data's median; change it with --at)\n");

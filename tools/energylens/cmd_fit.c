@@ -19,7 +19,8 @@ static void fit_help(void)
            "L-BFGS (NLopt) on a relative-error loss with exact gradients, from several\n"
            "seeded starting points, and writes the model file.\n\n"
            "options:\n"
-           "  -o, --output FILE    write the model (JSON) here\n"
+           "  -o, --output FILE    write the model (JSON) here (atomically; never onto an\n"
+           "                       input file unless --force)\n" CLI_FORCE_HELP
            "  --method NAME        energylens (default: EnergyLens-12), linreg, rf, gbdt,\n"
            "                       maveriq, maveriq-meanpower (baselines; see README)\n"
            "  --template NAME      energylens12 (default), text-motif, multimodal-motif, latency\n"
@@ -187,6 +188,7 @@ int cmd_fit(int argc, char **argv)
         {"format", 1, NULL, OPT_FORMAT},
         {"structure", 1, NULL, OPT_STRUCTURE},
         {"prior", 1, NULL, OPT_PRIOR},
+        CLI_FORCE_LONGOPT,
         CLI_DATA_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -201,6 +203,7 @@ int cmd_fit(int argc, char **argv)
     unsigned long long seed = 0;
     el_loss loss = EL_LOSS_REL2;
     enum out_format fmt = FMT_TABLE;
+    int force = 0;
     optind = 1;
     opterr = 0;
     int c;
@@ -216,6 +219,9 @@ int cmd_fit(int argc, char **argv)
             return CLI_OK;
         case 'o':
             output = optarg;
+            break;
+        case OPT_FORCE:
+            force = 1;
             break;
         case 'q':
             d.quiet = 1;
@@ -296,6 +302,12 @@ int cmd_fit(int argc, char **argv)
     if (prior_arg && (method || formula || (tmpl && strcmp(tmpl, "energylens12") != 0)) &&
         strcmp(prior_arg, "none") != 0)
         return cli_usage_error(cmd, "--prior applies to the energylens12 template only");
+    int rc =
+        cli_output_check(cmd, output, (const char *const *)(argv + optind), argc - optind, force);
+    if (rc == CLI_OK && prior_arg)
+        rc = cli_output_check(cmd, output, &prior_arg, 1, force);
+    if (rc != CLI_OK)
+        return rc;
     if (prior_arg && strcmp(prior_arg, "none") != 0) {
         struct el_error perr;
         el_status pst = strcmp(prior_arg, "default") == 0 ? el_prior_default(&prior, &perr)
@@ -306,7 +318,7 @@ int cmd_fit(int argc, char **argv)
 
     const char *req[1] = {target};
     el_table *t = NULL;
-    int rc = cli_read_tables(cmd, &d, argv + optind, argc - optind, req, 1, &t);
+    rc = cli_read_tables(cmd, &d, argv + optind, argc - optind, req, 1, &t);
     if (rc != CLI_OK) {
         el_prior_destroy(prior);
         return rc;

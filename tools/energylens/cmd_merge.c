@@ -15,19 +15,18 @@ static void merge_help(void)
            "in another counts as measured; series and log paths are rewritten for OUT.\n\n"
            "options:\n"
            "  -o, --output OUT     the merged directory (required)\n"
+           "  --force              write OUT's files even when OUT is one of the DIRs\n"
            "  -q, --quiet          no summary\n");
 }
 
 int cmd_merge(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", 0, NULL, 'h'},
-        {"output", 1, NULL, 'o'},
-        {"quiet", 0, NULL, 'q'},
-        {NULL, 0, NULL, 0},
+        {"help", 0, NULL, 'h'}, {"output", 1, NULL, 'o'}, {"quiet", 0, NULL, 'q'},
+        CLI_FORCE_LONGOPT,      {NULL, 0, NULL, 0},
     };
     const char *cmd = "merge", *out = NULL;
-    int quiet = 0;
+    int quiet = 0, force = 0;
     optind = 1;
     opterr = 0;
     int c;
@@ -42,6 +41,9 @@ int cmd_merge(int argc, char **argv)
         case 'q':
             quiet = 1;
             break;
+        case OPT_FORCE:
+            force = 1;
+            break;
         default:
             return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
@@ -50,12 +52,26 @@ int cmd_merge(int argc, char **argv)
         return cli_usage_error(cmd, "-o OUT is required");
     if (optind >= argc)
         return cli_usage_error(cmd, "expected at least one directory");
+    static const char *const names[] = {"measurements.csv", "failures.csv"};
+    for (size_t k = 0; k < 2; k++) {
+        /* OUT's files may be none of the inputs' (merging a shard into itself) */
+        char outp[4096];
+        snprintf(outp, sizeof outp, "%s/%s", out, names[k]);
+        for (int i = optind; i < argc; i++) {
+            char inp[4096];
+            snprintf(inp, sizeof inp, "%s/%s", argv[i], names[k]);
+            const char *in1[1] = {inp};
+            int orc = cli_output_check(cmd, outp, in1, 1, force);
+            if (orc != CLI_OK)
+                return orc;
+        }
+    }
     struct el_error err;
     if (el_profile_merge((const char *const *)(argv + optind), (size_t)(argc - optind), out,
                          &err) != EL_OK)
         return cli_fail_err(cmd, &err);
     if (!quiet)
-        fprintf(stderr, "merged %d director%s into %s\n", argc - optind,
+        cli_msg(cmd, "merged %d director%s into %s", argc - optind,
                 argc - optind == 1 ? "y" : "ies", out);
     return CLI_OK;
 }

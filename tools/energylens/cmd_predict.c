@@ -11,24 +11,31 @@
 
 static void predict_help(void)
 {
-    printf("usage: energylens predict MODEL.json DATA.csv... [-o OUT.csv] [options]\n\n"
-           "Writes the input rows plus a column <target>_pred (energy_j_pred for energy\n"
-           "models) and, when the model carries uncertainty (EnergyLens fits), <target>_lo and\n"
-           "<target>_hi: a 90%% prediction interval for a new measurement at the row.\n"
-           "Without -o the CSV goes to stdout.\n\n"
-           "options:\n"
-           "  -o, --output FILE    write the CSV here (atomically)\n"
-           "  --entry K            MODEL is a discover front: use entry K, not the pick\n"
-           "  --level P            interval level (default 0.9; 0 omits the interval columns)\n\n%s",
-           CLI_DATA_HELP);
+    printf(
+        "usage: energylens predict MODEL.json DATA.csv... [-o OUT.csv] [options]\n\n"
+        "Writes the input rows plus a column <target>_pred (energy_j_pred for energy\n"
+        "models) and, when the model carries uncertainty (EnergyLens fits), <target>_lo and\n"
+        "<target>_hi: a 90%% prediction interval for a new measurement at the row.\n"
+        "Without -o the CSV goes to stdout.\n\n"
+        "options:\n"
+        "  -o, --output FILE    write the CSV here (atomically; never onto an input file\n"
+        "                       unless --force)\n" CLI_FORCE_HELP
+        "  --entry K            MODEL is a discover front: use entry K, not the pick\n"
+        "  --level P            interval level (default 0.9; 0 omits the interval columns)\n\n%s",
+        CLI_DATA_HELP);
 }
 
 int cmd_predict(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", 0, NULL, 'h'}, {"output", 1, NULL, 'o'}, {"quiet", 0, NULL, 'q'},
-        {"entry", 1, NULL, OPT_FIRST_FREE}, {"level", 1, NULL, OPT_FIRST_FREE + 1},
-        CLI_DATA_LONGOPTS, {NULL, 0, NULL, 0},
+        {"help", 0, NULL, 'h'},
+        {"output", 1, NULL, 'o'},
+        {"quiet", 0, NULL, 'q'},
+        {"entry", 1, NULL, OPT_FIRST_FREE},
+        {"level", 1, NULL, OPT_FIRST_FREE + 1},
+        CLI_FORCE_LONGOPT,
+        CLI_DATA_LONGOPTS,
+        {NULL, 0, NULL, 0},
     };
     const char *cmd = "predict";
     struct data_opts d;
@@ -36,6 +43,7 @@ int cmd_predict(int argc, char **argv)
     const char *output = NULL;
     long entry = -1; /* a front file's pick */
     double level = 0.9;
+    int force = 0;
     optind = 1;
     opterr = 0;
     int c;
@@ -51,6 +59,9 @@ int cmd_predict(int argc, char **argv)
             return CLI_OK;
         case 'o':
             output = optarg;
+            break;
+        case OPT_FORCE:
+            force = 1;
             break;
         case OPT_FIRST_FREE: {
             size_t k;
@@ -72,13 +83,17 @@ int cmd_predict(int argc, char **argv)
     }
     if (argc - optind < 2)
         return cli_usage_error(cmd, "expected MODEL.json and at least one DATA.csv");
+    int rc =
+        cli_output_check(cmd, output, (const char *const *)(argv + optind), argc - optind, force);
+    if (rc != CLI_OK)
+        return rc;
     struct el_error err;
     el_model *m = NULL;
     el_status st = el_model_load_entry(argv[optind], entry, &m, &err);
     if (st != EL_OK)
         return cli_fail_err(cmd, &err);
     el_table *t = NULL;
-    int rc = cli_read_tables(cmd, &d, argv + optind + 1, argc - optind - 1, NULL, 0, &t);
+    rc = cli_read_tables(cmd, &d, argv + optind + 1, argc - optind - 1, NULL, 0, &t);
     if (rc != CLI_OK) {
         el_model_destroy(m);
         return rc;
@@ -103,7 +118,7 @@ int cmd_predict(int argc, char **argv)
         if ((st = el_table_write_csv(t, output, &err)) != EL_OK)
             rc = cli_fail_err(cmd, &err);
         else if (!d.quiet)
-            fprintf(stderr, "energylens predict: wrote %zu rows to %s\n", n, output);
+            cli_msg(cmd, "wrote %zu rows to %s", n, output);
     } else {
         char *csv = el_table_to_csv(t);
         if (!csv) {

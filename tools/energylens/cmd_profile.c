@@ -43,6 +43,7 @@ static void profile_help(void)
            "                       it with 'bash FILE' (one sbatch per GPU count)\n"
            "  --sbatch OPTION      extra sbatch option for --emit-slurm (repeatable),\n"
            "                       e.g. --sbatch=--time=02:00:00\n"
+           "  --force              let --emit-slurm FILE overwrite the plan file itself\n"
            "  -q, --quiet          no progress output\n\n"
            "output: DIR/measurements.csv (tp, pp, batch, s_in, s_out, energy_j, latency_s,\n"
            "ttft_s, tpot_s, power_w + configuration and provenance columns),\n"
@@ -81,24 +82,28 @@ static int on_event(const struct el_profile_event *ev, void *ud)
     if (pg->tty && pg->width)
         fprintf(stderr, "\r%*s\r", (int)pg->width, "");
     pg->width = 0;
+    /* point keys and messages carry plan values and server replies: escaped */
+    char point[256], msg[1024];
+    el_text_escape(point, sizeof point, ev->point);
+    el_text_escape(msg, sizeof msg, ev->message);
     switch (ev->kind) {
     case EL_PROF_LOG:
-        fprintf(stderr, "%s%s%s\n", ev->point, *ev->point ? ": " : "", ev->message);
+        fprintf(stderr, "%s%s%s\n", point, *point ? ": " : "", msg);
         break;
     case EL_PROF_SERVER_START:
         if (!pg->tty)
-            fprintf(stderr, "%s: starting the server\n", ev->point);
+            fprintf(stderr, "%s: starting the server\n", point);
         break;
     case EL_PROF_SERVER_READY:
         if (!pg->tty)
-            fprintf(stderr, "%s: server ready\n", ev->point);
+            fprintf(stderr, "%s: server ready\n", point);
         break;
     case EL_PROF_POINT_DONE:
         if (!pg->tty)
-            fprintf(stderr, "[%zu/%zu] %s: %s\n", fin, ev->total, ev->point, ev->message);
+            fprintf(stderr, "[%zu/%zu] %s: %s\n", fin, ev->total, point, msg);
         break;
     case EL_PROF_POINT_FAILED:
-        fprintf(stderr, "[%zu/%zu] %s: FAILED: %s\n", fin, ev->total, ev->point, ev->message);
+        fprintf(stderr, "[%zu/%zu] %s: FAILED: %s\n", fin, ev->total, point, msg);
         break;
     default:
         break;
@@ -109,7 +114,7 @@ static int on_event(const struct el_profile_event *ev, void *ud)
                          "[%zu/%zu] %3.0f%%  %zu measured, %zu failed, "
                          "%zu resumed  ETA %s  %s",
                          fin, ev->total, pct, ev->done, ev->failed, ev->resumed, eta,
-                         ev->kind == EL_PROF_POINT_START ? ev->point : "");
+                         ev->kind == EL_PROF_POINT_START ? point : "");
         if (n > 0) {
             line[sizeof line - 1] = '\0';
             fprintf(stderr, "%s", line);
@@ -131,13 +136,14 @@ int cmd_profile(int argc, char **argv)
         {"sbatch", 1, NULL, OPT_SBATCH},
         {"retry-failed", 0, NULL, OPT_RETRY},
         {"list", 0, NULL, OPT_LIST},
+        CLI_FORCE_LONGOPT,
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "profile";
     const char *output = NULL, *slurm = NULL;
     const char *sbatch[CLI_MAX_LIST];
     size_t nsbatch = 0, shard = 0;
-    int have_shard = 0, retry = 0, list = 0, quiet = 0;
+    int have_shard = 0, retry = 0, list = 0, quiet = 0, force = 0;
     optind = 1;
     opterr = 0;
     int c;
@@ -171,6 +177,9 @@ int cmd_profile(int argc, char **argv)
         case OPT_LIST:
             list = 1;
             break;
+        case OPT_FORCE:
+            force = 1;
+            break;
         default:
             return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
@@ -189,8 +198,8 @@ int cmd_profile(int argc, char **argv)
     if (list) {
         for (size_t i = 0; i < el_plan_npoints(plan); i++)
             printf("%s\n", el_plan_point_key(plan, i));
-        fprintf(stderr, "%zu points in %zu heavy configurations; output %s\n",
-                el_plan_npoints(plan), el_plan_nheavy(plan), el_plan_output(plan));
+        cli_msg(cmd, "%zu points in %zu heavy configurations; output %s", el_plan_npoints(plan),
+                el_plan_nheavy(plan), el_plan_output(plan));
         el_plan_destroy(plan);
         return CLI_OK;
     }
@@ -217,20 +226,13 @@ int cmd_profile(int argc, char **argv)
             el_plan_destroy(plan);
             return cli_fail_err(cmd, &err);
         }
-        FILE *f = strcmp(slurm, "-") == 0 ? stdout : fopen(slurm, "w");
-        int rc = CLI_OK;
-        int bad = !f || fputs(script, f) < 0;
-        if (f && f != stdout && fclose(f) != 0)
-            bad = 1;
-        if (bad) {
-            char msg[PATH_MAX + 128];
-            snprintf(msg, sizeof msg, "cannot write the Slurm script %s: %s", slurm,
-                     strerror(errno));
-            rc = cli_fail(cmd, EL_ERR_IO, msg);
-        } else if (f != stdout) {
-            fprintf(stderr,
+        int rc = cli_output_check(cmd, slurm, &plan_path, 1, force);
+        if (rc == CLI_OK &&
+            (rc = cli_write(cmd, "the Slurm script", slurm, script, strlen(script))) == CLI_OK &&
+            strcmp(slurm, "-") != 0) {
+            cli_msg(cmd,
                     "wrote %s: %zu array tasks; submit with: bash %s, then: energylens "
-                    "merge %s/shards/* -o %s\n",
+                    "merge %s/shards/* -o %s",
                     slurm, el_plan_nheavy(plan), slurm, el_plan_output(plan), el_plan_output(plan));
         }
         el_free(script);
@@ -271,9 +273,9 @@ int cmd_profile(int argc, char **argv)
         rc = cli_fail(cmd, st, el_profiler_errmsg(pf));
     } else {
         if (!quiet)
-            fprintf(stderr,
+            cli_msg(cmd,
                     "%s: %zu points: %zu measured now, %zu failed now, %zu from earlier runs, "
-                    "%zu left%s\n",
+                    "%zu left%s",
                     el_plan_output(plan), sum.total, sum.measured, sum.failed, sum.resumed,
                     sum.remaining, sum.cancelled ? " (stopped: rerun to resume)" : "");
         rc = sum.cancelled ? 130 : CLI_OK;

@@ -23,7 +23,9 @@ static void report_help(void)
            "static split; the ranked configurations with the energy- and latency-optimal\n"
            "picks; and, with --bench, learning curves and the ranking table.\n\n"
            "options:\n"
-           "  -o, --output FILE      the HTML file to write (required)\n"
+           "  -o, --output FILE      the HTML file to write (required; atomically, never onto\n"
+           "                         an input file unless --force)\n"
+           "  --force                write the output even when it is one of the inputs\n"
            "  --bench FILE           results of 'energylens bench --json'\n"
            "  --latency-model FILE   latency model for the latency-optimal pick (default:\n"
            "                         fitted here to the data's latency_s, when present)\n"
@@ -45,6 +47,7 @@ int cmd_report(int argc, char **argv)
         {"title", 1, NULL, OPT_TITLE},
         {"seed", 1, NULL, OPT_SEED},
         CLI_UNITS_LONGOPTS,
+        CLI_FORCE_LONGOPT,
         CLI_DATA_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
@@ -53,6 +56,7 @@ int cmd_report(int argc, char **argv)
     unsigned long long seed = 1;
     struct cli_units uo;
     cli_units_init(&uo);
+    int force = 0;
     struct data_opts d;
     memset(&d, 0, sizeof d);
     optind = 1;
@@ -70,6 +74,9 @@ int cmd_report(int argc, char **argv)
             return CLI_OK;
         case 'o':
             out = optarg;
+            break;
+        case OPT_FORCE:
+            force = 1;
             break;
         case 'q':
             d.quiet = 1;
@@ -100,6 +107,18 @@ int cmd_report(int argc, char **argv)
         return cli_usage_error(cmd, "expected MODEL.json and at least one DATA.csv");
     if (!out)
         return cli_usage_error(cmd, "no output file (give -o REPORT.html)");
+    {
+        /* the output may be none of the inputs: model, data, latency model, bench */
+        const char *inputs[CLI_MAX_LIST + 3];
+        int ni = 0;
+        for (int i = optind; i < argc && ni < CLI_MAX_LIST; i++)
+            inputs[ni++] = argv[i];
+        inputs[ni++] = latency;
+        inputs[ni++] = bench;
+        int orc = cli_output_check(cmd, out, inputs, ni, force);
+        if (orc != CLI_OK)
+            return orc;
+    }
     struct el_error err;
     el_model *m = NULL, *lm = NULL;
     el_table *t = NULL;
@@ -145,7 +164,7 @@ int cmd_report(int argc, char **argv)
     }
     if (!d.quiet) {
         for (size_t k = 0; k < el_report_nnotes(r); k++)
-            fprintf(stderr, "energylens %s: note: %s\n", cmd, el_report_note(r, k));
+            cli_msg(cmd, "note: %s", el_report_note(r, k));
         size_t len = 0;
         el_report_html(r, &len);
         printf("%s", el_report_summary(r));

@@ -30,9 +30,33 @@ int cli_exit_code(el_status st)
     }
 }
 
+/* Every diagnostic goes through here: "energylens CMD: TEXT" on one line,
+ * with control bytes and broken UTF-8 in TEXT (file names, cells, option
+ * values the user gave) escaped by the library's one escaper. */
+static void vmsg(const char *cmd, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void vmsg(const char *cmd, const char *fmt, va_list ap)
+{
+    char raw[4096], safe[4096];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    el_text_escape(safe, sizeof safe, raw);
+    if (cmd)
+        fprintf(stderr, "energylens %s: %s\n", cmd, safe);
+    else
+        fprintf(stderr, "energylens: %s\n", safe);
+}
+
+void cli_msg(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmsg(cmd, fmt, ap);
+    va_end(ap);
+}
+
 int cli_fail(const char *cmd, el_status st, const char *msg)
 {
-    fprintf(stderr, "energylens %s: %s\n", cmd, msg && *msg ? msg : el_strerror(st));
+    cli_msg(cmd, "%s", msg && *msg ? msg : el_strerror(st));
     return cli_exit_code(st);
 }
 
@@ -45,11 +69,111 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "energylens %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n(see 'energylens %s --help')\n", cmd);
+    vmsg(cmd, fmt, ap);
     va_end(ap);
+    fprintf(stderr, "(see 'energylens %s --help')\n", cmd);
     return CLI_USAGE;
+}
+
+int cli_output_check(const char *cmd, const char *out, const char *const *inputs, int ninputs,
+                     int force)
+{
+    if (!out || strcmp(out, "-") == 0 || force)
+        return CLI_OK;
+    for (int i = 0; i < ninputs; i++) {
+        if (inputs[i] && el_file_same(out, inputs[i])) {
+            if (strcmp(out, inputs[i]) == 0)
+                cli_msg(cmd, "%s: refusing to overwrite an input file (give --force to replace it)",
+                        out);
+            else
+                cli_msg(cmd,
+                        "%s: is the input file %s; refusing to overwrite it (give --force to "
+                        "replace it)",
+                        out, inputs[i]);
+            return CLI_USAGE;
+        }
+    }
+    return CLI_OK;
+}
+
+int cli_write(const char *cmd, const char *what, const char *path, const void *data, size_t len)
+{
+    if (strcmp(path, "-") == 0) {
+        /* standard output: a failure is reported by cli_close_stdout */
+        if (len && fwrite(data, 1, len, stdout) != len)
+            return cli_close_stdout(cmd, CLI_OK);
+        return CLI_OK;
+    }
+    struct el_error err;
+    if (el_file_write(path, data, len, &err) == EL_OK)
+        return CLI_OK;
+    if (what)
+        cli_msg(cmd, "cannot write %s: %s", what, err.text);
+    else
+        cli_msg(cmd, "%s", err.text);
+    return cli_exit_code(err.status);
+}
+
+/* The reason of the first failed write to standard output: stdio keeps only
+ * an error flag, and by exit errno is long gone. */
+static int stdout_errno;
+
+static ssize_t stdout_write(void *cookie, const char *buf, size_t n)
+{
+    (void)cookie;
+    size_t off = 0;
+    while (off < n) {
+        ssize_t w = write(STDOUT_FILENO, buf + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (!stdout_errno)
+                stdout_errno = w < 0 ? errno : ENOSPC;
+            return off ? (ssize_t)off : -1;
+        }
+        off += (size_t)w;
+    }
+    return (ssize_t)n;
+}
+
+void cli_stdout_init(void)
+{
+    /* glibc lets a program replace stdout; this one writes to the same fd
+     * and remembers why a write failed. */
+    cookie_io_functions_t io = {NULL, stdout_write, NULL, NULL};
+    FILE *f = fopencookie(NULL, "w", io);
+    if (!f)
+        return; /* the plain stdout still reports the failure, without a reason */
+    setvbuf(f, NULL, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
+    stdout = f;
+}
+
+int cli_close_stdout(const char *cmd, int rc)
+{
+    static int closed;
+    if (closed)
+        return rc;
+    closed = 1;
+    int bad = ferror(stdout);
+    errno = 0;
+    if (fflush(stdout) != 0) {
+        bad = 1;
+        if (!stdout_errno)
+            stdout_errno = errno;
+    }
+    errno = 0;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        if (!stdout_errno)
+            stdout_errno = errno;
+    }
+    if (!bad)
+        return rc;
+    if (stdout_errno)
+        cli_msg(cmd, "write error: standard output: %s", strerror(stdout_errno));
+    else
+        cli_msg(cmd, "write error: standard output");
+    return rc ? rc : CLI_IO;
 }
 
 static int push(const char **list, size_t *n, const char *arg, const char *what, const char *cmd)
@@ -117,10 +241,10 @@ int cli_read_tables(const char *cmd, const struct data_opts *d, char *const *fil
     if (st != EL_OK)
         return cli_fail(cmd, st, "cannot create a reader");
     if (d->schema && (st = el_reader_set_schema(r, d->schema, &err)) != EL_OK)
-        goto fail;
+        goto bad_option;
     for (size_t i = 0; i < d->nmaps; i++)
         if ((st = el_reader_add_map_list(r, d->maps[i], &err)) != EL_OK)
-            goto fail;
+            goto bad_option;
     for (size_t i = 0; i < d->nconsts; i++) {
         const char *eq = strchr(d->consts[i], '=');
         double v;
@@ -131,15 +255,23 @@ int cli_read_tables(const char *cmd, const struct data_opts *d, char *const *fil
         }
         snprintf(name, sizeof name, "%.*s", (int)(eq - d->consts[i]), d->consts[i]);
         if ((st = el_reader_set_const(r, name, v, &err)) != EL_OK)
-            goto fail;
+            goto bad_option;
     }
     for (size_t i = 0; i < d->nwheres; i++)
         if ((st = el_reader_add_where(r, d->wheres[i], &err)) != EL_OK)
-            goto fail;
+            goto bad_option;
     for (size_t i = 0; i < nreq; i++)
         if ((st = el_reader_require(r, require[i], &err)) != EL_OK)
-            goto fail;
+            goto bad_option;
     el_reader_set_drop_invalid(r, d->drop_invalid);
+    goto read;
+bad_option:
+    /* a malformed --schema/--map/--const/--where value is a usage error */
+    el_reader_destroy(r);
+    if (st == EL_ERR_NOMEM)
+        return cli_fail_err(cmd, &err);
+    return cli_usage_error(cmd, "%s", err.text);
+read:;
     const char *note = el_reader_schema_note(r);
     if (!d->quiet && note && *note)
         fprintf(stderr, "energylens %s: note: %s\n", cmd, note);

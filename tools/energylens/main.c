@@ -45,6 +45,7 @@ int main(int argc, char **argv)
 {
     /* Numbers are read and written in the "C" locale whatever the user's. */
     setlocale(LC_ALL, "C");
+    cli_stdout_init();
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;
@@ -52,16 +53,17 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         usage(stdout);
-        return CLI_OK;
+        return cli_close_stdout(NULL, CLI_OK);
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("energylens %s (library %s)\n", EL_VERSION_STRING, el_version());
-        return CLI_OK;
+        return cli_close_stdout(NULL, CLI_OK);
     }
     for (size_t i = 0; i < cli_ncommands; i++)
         if (strcmp(cli_commands[i].name, cmd) == 0)
-            return cli_commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "energylens: unknown command '%s'\n\n", cmd);
+            return cli_close_stdout(cli_commands[i].name, cli_commands[i].fn(argc - 1, argv + 1));
+    cli_msg(NULL, "unknown command '%s'", cmd);
+    fputc('\n', stderr);
     usage(stderr);
     return CLI_USAGE;
 }
