@@ -279,6 +279,14 @@ int cmd_profile(int argc, char **argv)
                     el_plan_output(plan), sum.total, sum.measured, sum.failed, sum.resumed,
                     sum.remaining, sum.cancelled ? " (stopped: rerun to resume)" : "");
         rc = sum.cancelled ? 130 : CLI_OK;
+        if (!sum.cancelled && sum.failed > 0 && sum.measured == 0 && sum.resumed == 0) {
+            /* nothing measured at all: the server or the meter never worked */
+            cli_msg(cmd,
+                    "every point failed (%zu of %zu): nothing was measured; the reasons are in "
+                    "%s/failures.csv",
+                    sum.failed, sum.total, el_plan_output(plan));
+            rc = CLI_UNAVAILABLE;
+        }
     }
     el_profiler_destroy(pf);
     el_plan_destroy(plan);
