@@ -37,8 +37,10 @@ static void usage(FILE *f)
         if (cli_commands[i].summary)
             fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].summary);
     fprintf(f, "\n'energylens <command> --help' describes a command's options.\n"
-               "\nexit codes: 0 ok, 1 usage, 2 I/O error, 3 bad input data or model file,\n"
-               "            4 numeric failure, 5 backend unavailable\n");
+               "\nexit codes: 0 ok, 1 usage, 2 I/O error, 3 bad input data, formula, model or\n"
+               "            plan file, 4 numeric failure, 5 backend unavailable (also a profile\n"
+               "            in which every point failed), 130 profile interrupted; the README's\n"
+               "            table says what each covers\n");
 }
 
 int main(int argc, char **argv)
