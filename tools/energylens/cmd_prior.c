@@ -21,7 +21,8 @@ static void prior_help(void)
            "show: the prior's corpus, strength and global distributions ('default': the\n"
            "one embedded in the library).\n\n"
            "options (build):\n"
-           "  -o, --output FILE    write the prior (JSON) here (required)\n"
+           "  -o, --output FILE    write the prior (JSON) here (required; atomically, never\n"
+           "                       onto an input file unless --force)\n" CLI_FORCE_HELP
            "  --bundled            learn from the shipped public data (data/)\n"
            "  --group-by COLS      deployment key (default: model,gpu,quant,task, those present)\n"
            "  --seed N             seed of the fits and of the strength selection (default 0)\n"
@@ -42,17 +43,22 @@ static void show(FILE *f, const el_prior *p)
 static int prior_build(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", 0, NULL, 'h'},       {"output", 1, NULL, 'o'},
-        {"quiet", 0, NULL, 'q'},      {"bundled", 0, NULL, OPT_BUNDLED_P},
-        {"group-by", 1, NULL, OPT_GROUP_BY}, {"seed", 1, NULL, OPT_SEED_P},
-        CLI_DATA_LONGOPTS,            {NULL, 0, NULL, 0},
+        {"help", 0, NULL, 'h'},
+        {"output", 1, NULL, 'o'},
+        {"quiet", 0, NULL, 'q'},
+        {"bundled", 0, NULL, OPT_BUNDLED_P},
+        {"group-by", 1, NULL, OPT_GROUP_BY},
+        {"seed", 1, NULL, OPT_SEED_P},
+        CLI_FORCE_LONGOPT,
+        CLI_DATA_LONGOPTS,
+        {NULL, 0, NULL, 0},
     };
     const char *cmd = "prior build";
     struct data_opts d;
     memset(&d, 0, sizeof d);
     const char *output = NULL, *group_by = NULL;
     unsigned long long seed = 0;
-    int bundled = 0, c;
+    int bundled = 0, force = 0, c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "ho:q", longopts, NULL)) != -1) {
@@ -70,6 +76,9 @@ static int prior_build(int argc, char **argv)
             break;
         case 'q':
             d.quiet = 1;
+            break;
+        case OPT_FORCE:
+            force = 1;
             break;
         case OPT_BUNDLED_P:
             bundled = 1;
@@ -91,6 +100,10 @@ static int prior_build(int argc, char **argv)
         return cli_usage_error(cmd, "no data file given (or --bundled)");
     if (bundled && (d.schema || d.nmaps || d.nwheres || d.nconsts))
         return cli_usage_error(cmd, "--bundled sets the data options of each file itself");
+    int orc =
+        cli_output_check(cmd, output, (const char *const *)(argv + optind), argc - optind, force);
+    if (orc != CLI_OK)
+        return orc;
     size_t nt = (bundled ? cli_nbundled : 0) + (size_t)(argc - optind), k = 0;
     el_table **tables = calloc(nt ? nt : 1, sizeof *tables);
     if (!tables)
@@ -158,8 +171,9 @@ int cmd_prior(int argc, char **argv)
             return cli_usage_error("prior show", "one prior file at most");
         struct el_error err;
         el_prior *p = NULL;
-        el_status st = argc < 3 || strcmp(argv[2], "default") == 0 ? el_prior_default(&p, &err)
-                                                                   : el_prior_load(argv[2], &p, &err);
+        el_status st = argc < 3 || strcmp(argv[2], "default") == 0
+                           ? el_prior_default(&p, &err)
+                           : el_prior_load(argv[2], &p, &err);
         if (st != EL_OK)
             return cli_fail_err("prior show", &err);
         show(stdout, p);

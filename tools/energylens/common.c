@@ -274,21 +274,24 @@ bad_option:
 read:;
     const char *note = el_reader_schema_note(r);
     if (!d->quiet && note && *note)
-        fprintf(stderr, "energylens %s: note: %s\n", cmd, note);
+        cli_msg(cmd, "note: %s", note);
     for (int f = 0; f < nfiles; f++) {
         el_table *t = NULL;
         if ((st = el_reader_read(r, files[f], &t, &err)) != EL_OK)
             goto fail;
         size_t dropped = el_reader_dropped(r);
         if (dropped && !d->quiet) {
-            fprintf(stderr, "energylens %s: %s: dropped %zu invalid row%s:\n", cmd, files[f],
-                    dropped, dropped == 1 ? "" : "s");
-            for (size_t k = 0; el_reader_drop_reason(r, k); k++)
-                fprintf(stderr, "  %s\n", el_reader_drop_reason(r, k));
+            cli_msg(cmd, "%s: dropped %zu invalid row%s:", files[f], dropped,
+                    dropped == 1 ? "" : "s");
+            for (size_t k = 0; el_reader_drop_reason(r, k); k++) {
+                char safe[1024];
+                el_text_escape(safe, sizeof safe, el_reader_drop_reason(r, k));
+                fprintf(stderr, "  %s\n", safe);
+            }
         }
         if (!d->quiet && (d->nwheres || dropped))
-            fprintf(stderr, "energylens %s: %s: %zu rows kept, %zu filtered out by --where\n", cmd,
-                    files[f], el_table_nrows(t), el_reader_filtered(r));
+            cli_msg(cmd, "%s: %zu rows kept, %zu filtered out by --where", files[f],
+                    el_table_nrows(t), el_reader_filtered(r));
         if (!all) {
             all = t;
         } else {
