@@ -847,6 +847,7 @@ el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out
     if (!s || !sp)
         return eli_err(err, EL_ERR_INVALID_ARG, "selector: no handle or no space");
     struct run r;
+    memset(&r, 0, sizeof r);
     el_selection *sel = NULL;
     struct heap inc = {0}, exc = {0};
     struct front fr = {0};
