@@ -35,8 +35,6 @@ CLI_SRC   := $(sort $(wildcard tools/energylens/*.c))
 CLI_OBJ   := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN  := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TESTLIB_SRC := $(sort $(wildcard tests/unit/support/*.c))
-TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/obj/%.o)
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -85,9 +83,9 @@ $(BUILD)/energylens: $(CLI_OBJ) $(BUILD)/libenergylens.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libenergylens.a $(LIBS)
 
 # Unit tests may reach internals (src/*/..._int.h), so they get -Isrc.
-$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_OBJ) $(BUILD)/libenergylens.a
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/el_test.h $(BUILD)/libenergylens.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Isrc -Itests/unit $(CFLAGS) $(TESTWARN) -o $@ $< $(TESTLIB_OBJ) \
+	$(CC) $(CPPFLAGS) -Isrc -Itests/unit $(CFLAGS) $(TESTWARN) -o $@ $< \
 	  $(BUILD)/libenergylens.a $(LDFLAGS) $(LIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libenergylens.a
@@ -227,4 +225,4 @@ format-check:
 clean:
 	rm -rf build build-san
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTLIB_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

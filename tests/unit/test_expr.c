@@ -37,17 +37,17 @@ static void test_precedence(void **state)
 {
     (void)state;
     const double row[NV] = {2, 3, 4, 5, 6};
-    assert_double_equal(eval1("-tp^2", row, NULL), -4.0, 0);
-    assert_double_equal(eval1("tp^pp^2", row, NULL), 512.0, 0); /* right assoc: 2^9 */
-    assert_double_equal(eval1("batch/tp/tp", row, NULL), 1.0, 0);
-    assert_double_equal(eval1("batch - tp - pp", row, NULL), -1.0, 0);
-    assert_double_equal(eval1("2^-tp", row, NULL), 0.25, 0);
-    assert_double_equal(eval1("tp**3", row, NULL), 8.0, 0);
-    assert_double_equal(eval1("1 + 2*3", row, NULL), 7.0, 0);
-    assert_double_equal(eval1("(1 + 2)*3", row, NULL), 9.0, 0);
-    assert_double_equal(eval1("sqrt(batch) + abs(-3) + log(exp(2))", row, NULL), 7.0, 1e-15);
-    assert_double_equal(eval1("1.5e2 + .5", row, NULL), 150.5, 0);
-    assert_double_equal(eval1("batch", row, NULL), 4.0, 0); /* a lone variable is the root */
+    el_assert_close(eval1("-tp^2", row, NULL), -4.0, 0);
+    el_assert_close(eval1("tp^pp^2", row, NULL), 512.0, 0); /* right assoc: 2^9 */
+    el_assert_close(eval1("batch/tp/tp", row, NULL), 1.0, 0);
+    el_assert_close(eval1("batch - tp - pp", row, NULL), -1.0, 0);
+    el_assert_close(eval1("2^-tp", row, NULL), 0.25, 0);
+    el_assert_close(eval1("tp**3", row, NULL), 8.0, 0);
+    el_assert_close(eval1("1 + 2*3", row, NULL), 7.0, 0);
+    el_assert_close(eval1("(1 + 2)*3", row, NULL), 9.0, 0);
+    el_assert_close(eval1("sqrt(batch) + abs(-3) + log(exp(2))", row, NULL), 7.0, 1e-15);
+    el_assert_close(eval1("1.5e2 + .5", row, NULL), 150.5, 0);
+    el_assert_close(eval1("batch", row, NULL), 4.0, 0); /* a lone variable is the root */
 }
 
 static void test_params_numbered_by_appearance(void **state)
@@ -184,7 +184,7 @@ static void test_split_terms(void **state)
         el_expr_destroy(terms[i]);
     }
     el_free(terms);
-    assert_double_equal(sum, total, 1e-12);
+    el_assert_close(sum, total, 1e-12);
     el_expr_destroy(e);
 }
 
@@ -230,7 +230,7 @@ static void test_gradient_matches_central_differences(void **state)
         double *ref = malloc(n * sizeof(double));
         assert_int_equal(el_expr_eval(e, cols, n, params, ref), EL_OK);
         for (size_t i = 0; i < n; i++)
-            assert_double_equal(out[i], ref[i], 1e-12 * fabs(ref[i]) + 1e-300);
+            el_assert_close(out[i], ref[i], 1e-12 * fabs(ref[i]) + 1e-300);
         for (size_t k = 0; k < np; k++) {
             double h = 1e-6 * fmax(1.0, fabs(params[k]));
             double save = params[k];
@@ -248,7 +248,7 @@ static void test_gradient_matches_central_differences(void **state)
                              el_expr_param_name(e, k), i, an, fd);
                 gw += w[i] * an;
             }
-            assert_double_equal(g[k], gw, 1e-9 * fmax(1.0, fabs(gw)));
+            el_assert_close(g[k], gw, 1e-9 * fmax(1.0, fabs(gw)));
         }
         free(out);
         free(jac);
@@ -267,7 +267,7 @@ static void test_eval_scalar_and_missing_column(void **state)
     el_expr *e = parse_ok("a*2 + 1");
     double p = 3, out[3];
     assert_int_equal(el_expr_eval(e, NULL, 3, &p, out), EL_OK);
-    assert_double_equal(out[2], 7.0, 0);
+    el_assert_close(out[2], 7.0, 0);
     el_expr_destroy(e);
     e = parse_ok("tp + 1");
     assert_int_equal(el_expr_eval(e, NULL, 3, NULL, out), EL_ERR_INVALID_ARG);

@@ -87,7 +87,7 @@ static void test_linreg_recovers_linear_target(void **state)
     const double want[6] = {300, 20, -5, 0.5, 0.01, 0.2}; /* c0, tp, pp, batch, s_in, s_out */
     assert_int_equal(el_model_nparams(m), 6);
     for (size_t k = 0; k < 6; k++)
-        assert_double_equal(el_model_param_value(m, k), want[k], 1e-8 * fmax(1, fabs(want[k])));
+        el_assert_close(el_model_param_value(m, k), want[k], 1e-8 * fmax(1, fabs(want[k])));
     assert_true(test_mape(m, test) < 1e-8);
     el_model_destroy(m);
     el_table_destroy(train);
@@ -112,10 +112,10 @@ static void test_trees_learn_a_step(void **state)
         el_model *m = fit(kinds[k], train, 5);
         double p[4];
         assert_int_equal(el_model_predict(m, probe, p, NULL), EL_OK);
-        assert_double_equal(p[0], 10, 0.5);
-        assert_double_equal(p[1], 10, 0.5);
-        assert_double_equal(p[2], 100, 2);
-        assert_double_equal(p[3], 100, 2);
+        el_assert_close(p[0], 10, 0.5);
+        el_assert_close(p[1], 10, 0.5);
+        el_assert_close(p[2], 100, 2);
+        el_assert_close(p[3], 100, 2);
         /* all the gain is in the batch split */
         const char *names[8];
         double share[8];

@@ -77,12 +77,12 @@ static void test_setters_validate(void **state)
     double lo, hi;
     el_model_param_bounds(m, 3, &lo, &hi);
     assert_true(isinf(lo) && lo < 0);
-    assert_double_equal(hi, 0.5, 0);
+    el_assert_close(hi, 0.5, 0);
     assert_int_equal(el_model_set_bound_spec(m, "t_p=a:1", &err), EL_ERR_INVALID_ARG);
     assert_non_null(strstr(err.text, "lower bound 'a' is not a number"));
     assert_int_equal(el_model_set_bound_spec(m, "t_p", &err), EL_ERR_INVALID_ARG);
     assert_int_equal(el_model_set_value(m, "b_d", 5.0, &err), EL_OK); /* clamped */
-    assert_double_equal(el_model_param_value(m, 6), 1.0, 0);
+    el_assert_close(el_model_param_value(m, 6), 1.0, 0);
     assert_int_equal(el_model_set_value(m, "b_d", (double)INFINITY, &err), EL_ERR_NUMERIC);
     el_model_destroy(m);
 }
@@ -140,7 +140,7 @@ static void test_json_roundtrip(void **state)
     assert_string_equal(el_model_template(m2), "energylens12");
     double lo, hi;
     el_model_param_bounds(m2, 0, &lo, &hi);
-    assert_double_equal(lo, 1e-9, 0);
+    el_assert_close(lo, 1e-9, 0);
     el_model_destroy(m2);
     /* unbounded parameters survive as null */
     static const char *const vars[] = {"x"};
@@ -174,7 +174,7 @@ static void test_terms_sum_to_prediction(void **state)
     assert_int_equal(el_model_predict_terms(m, t, terms, NULL), EL_OK);
     for (int i = 0; i < 4; i++) {
         double s = terms[i * 4] + terms[i * 4 + 1] + terms[i * 4 + 2] + terms[i * 4 + 3];
-        assert_double_equal(s, total[i], 1e-12 * total[i]);
+        el_assert_close(s, total[i], 1e-12 * total[i]);
     }
     el_table_destroy(t);
     el_model_destroy(m);
@@ -201,21 +201,21 @@ static void test_select(void **state)
     const double *tp = el_table_col_values(r, 0), *b = el_table_col_values(r, 1);
     const double *ep = el_table_col_values(r, (size_t)el_table_col_index(r, "energy_j_pred"));
     const double *par = el_table_col_values(r, (size_t)el_table_col_index(r, "pareto"));
-    assert_double_equal(tp[0], 1, 0); /* 100/8 + 10 = 22.5 */
-    assert_double_equal(b[0], 8, 0);
-    assert_double_equal(ep[0], 22.5, 1e-12);
+    el_assert_close(tp[0], 1, 0); /* 100/8 + 10 = 22.5 */
+    el_assert_close(b[0], 8, 0);
+    el_assert_close(ep[0], 22.5, 1e-12);
     for (size_t i = 1; i < 12; i++)
         assert_true(ep[i] >= ep[i - 1]);
     size_t lb = el_selection_latency_best(sel); /* tp=4, batch=1: 0.25 s, 140 J */
-    assert_double_equal(tp[lb], 4, 0);
-    assert_double_equal(b[lb], 1, 0);
-    assert_double_equal(el_selection_saving_pct(sel), (140.0 - 22.5) / 140.0 * 100.0, 1e-9);
-    assert_double_equal(par[0], 1, 0);
-    assert_double_equal(par[lb], 1, 0);
+    el_assert_close(tp[lb], 4, 0);
+    el_assert_close(b[lb], 1, 0);
+    el_assert_close(el_selection_saving_pct(sel), (140.0 - 22.5) / 140.0 * 100.0, 1e-9);
+    el_assert_close(par[0], 1, 0);
+    el_assert_close(par[lb], 1, 0);
     /* (tp=1, batch=4: 35 J, 4 s) is dominated by (tp=2, batch=8: 32.5 J, 4 s) */
     for (size_t i = 0; i < 12; i++)
         if (tp[i] == 1 && b[i] == 4)
-            assert_double_equal(par[i], 0, 0);
+            el_assert_close(par[i], 0, 0);
     el_selection_destroy(sel);
     /* a variable the space lacks */
     el_model *m;

@@ -77,14 +77,14 @@ static void test_map_visible(void **state)
     assert_non_null(mkdtemp(dir));
     setenv("FAKE_NVML_STATE_DIR", dir, 1);
     assert_int_equal(el_meter_power_limit(m, 2, &cur, &lo, &hi, &def), EL_OK);
-    assert_double_equal(cur, 700, 1e-9);
-    assert_double_equal(lo, 200, 1e-9);
-    assert_double_equal(hi, 700, 1e-9);
-    assert_double_equal(def, 700, 1e-9);
+    el_assert_close(cur, 700, 1e-9);
+    el_assert_close(lo, 200, 1e-9);
+    el_assert_close(hi, 700, 1e-9);
+    el_assert_close(def, 700, 1e-9);
     struct el_error err;
     assert_int_equal(el_meter_set_power_limit(m, 2, 300, &err), EL_OK);
     assert_int_equal(el_meter_power_limit(m, 2, &cur, &lo, &hi, &def), EL_OK);
-    assert_double_equal(cur, 300, 1e-9);
+    el_assert_close(cur, 300, 1e-9);
     setenv("FAKE_NVML_SET_LIMIT_ERROR", "4", 1);
     assert_int_equal(el_meter_set_power_limit(m, 2, 400, &err), EL_ERR_UNAVAILABLE);
     assert_non_null(strstr(err.text, "Insufficient Permissions (nvml code 4) (needs root)"));
@@ -96,7 +96,7 @@ static void test_map_visible(void **state)
     unsigned long long reasons;
     setenv("FAKE_NVML_THROTTLE", "4", 1);
     assert_int_equal(el_meter_thermal(m, 3, &temp, &reasons), EL_OK);
-    assert_double_equal(temp, 43, 1e-9);
+    el_assert_close(temp, 43, 1e-9);
     assert_int_equal(reasons, 4);
     unsetenv("FAKE_NVML_THROTTLE");
     el_meter_destroy(m);

@@ -175,7 +175,7 @@ static void test_power_fallback(void **state)
         assert_int_equal(el_meter_read(m, &b), EL_OK);
     }
     double w = (b.energy_j - a.energy_j) / (b.t - a.t);
-    assert_double_equal(w, 150.0, 1.5);
+    el_assert_close(w, 150.0, 1.5);
     struct el_meter_validation v;
     assert_int_equal(el_meter_validate(m, 0.05, 0.1, &v), EL_OK);
     assert_int_equal(v.checked, 0);
@@ -290,7 +290,7 @@ static void test_validation(void **state)
     assert_int_equal(el_meter_validate(m, 0.4, 0.05, &v), EL_OK);
     assert_int_equal(v.checked, 1);
     assert_int_equal(v.ok, 1);
-    assert_double_equal(v.ratio, 1.0, 0.05);
+    el_assert_close(v.ratio, 1.0, 0.05);
     assert_int_equal(el_meter_validate(m, 0, 0.05, &v), EL_ERR_INVALID_ARG);
     el_meter_destroy(m);
     /* a power reading 50% high: the counter disagrees */
@@ -299,7 +299,7 @@ static void test_validation(void **state)
     assert_int_equal(el_meter_validate(m, 0.4, 0.1, &v), EL_OK);
     assert_int_equal(v.checked, 1);
     assert_int_equal(v.ok, 0);
-    assert_double_equal(v.ratio, 1 / 1.5, 0.05);
+    el_assert_close(v.ratio, 1 / 1.5, 0.05);
     assert_contains(v.note, "MISMATCH");
     assert_int_equal(el_meter_use_power(m), EL_OK);
     assert_string_equal(el_meter_method(m), "power-integration");
@@ -363,7 +363,7 @@ static void test_rapl_wrap(void **state)
     nap(0.02);
     write_file(f_e, "1000000\n"); /* wrapped: 999 J -> 1000 J = 0 -> 1 J: 2 J */
     assert_int_equal(el_meter_read(m, &b), EL_OK);
-    assert_double_equal(b.energy_j - a.energy_j, 2.0, 1e-9);
+    el_assert_close(b.energy_j - a.energy_j, 2.0, 1e-9);
     struct el_meter_health h;
     el_meter_health(m, &h);
     assert_int_equal(h.wraps, 1);
@@ -373,7 +373,7 @@ static void test_rapl_wrap(void **state)
     assert_int_equal(el_meter_read(m, &b), EL_OK);
     el_meter_health(m, &h);
     assert_int_equal(h.backward_steps, 1);
-    assert_double_equal(b.energy_j - a.energy_j, 2.0, 1e-9);
+    el_assert_close(b.energy_j - a.energy_j, 2.0, 1e-9);
     /* garbage in the file is a read error, not a number */
     write_file(f_e, "oops\n");
     assert_int_equal(el_meter_read(m, &b), EL_ERR_UNAVAILABLE);
@@ -411,7 +411,7 @@ static void test_command(void **state)
     assert_int_equal(el_meter_read(m, &a), EL_OK);
     write_file(val, "20\n");
     assert_int_equal(el_meter_read(m, &b), EL_OK);
-    assert_double_equal(b.energy_j - a.energy_j, 7.5, 1e-9);
+    el_assert_close(b.energy_j - a.energy_j, 7.5, 1e-9);
     el_meter_destroy(m);
     /* power in milliwatts is integrated */
     write_file(val, "50000\n");
@@ -421,8 +421,8 @@ static void test_command(void **state)
     assert_int_equal(el_meter_read(m, &a), EL_OK);
     nap(0.1);
     assert_int_equal(el_meter_read(m, &b), EL_OK);
-    assert_double_equal(b.power_w, 50.0, 1e-9);
-    assert_double_equal((b.energy_j - a.energy_j) / (b.t - a.t), 50.0, 0.5);
+    el_assert_close(b.power_w, 50.0, 1e-9);
+    el_assert_close((b.energy_j - a.energy_j) / (b.t - a.t), 50.0, 0.5);
     el_meter_destroy(m);
     /* a command that prints no number, an unknown unit, no command */
     write_file(val, "n/a\n");
@@ -473,9 +473,9 @@ static void test_series(void **state)
         assert_int_equal(eli_series_push(&s, 1.0 + 0.1 * i, 100.0 * i, 5), EL_OK);
     double e;
     assert_true(eli_series_energy_at(&s, 1.05, &e));
-    assert_double_equal(e, 50.0, 1e-9);
+    el_assert_close(e, 50.0, 1e-9);
     assert_true(eli_series_energy_between(&s, 1.25, 1.75, &e));
-    assert_double_equal(e, 500.0, 1e-9);
+    el_assert_close(e, 500.0, 1e-9);
     assert_false(eli_series_energy_at(&s, 0.5, &e));
     assert_false(eli_series_energy_between(&s, 1.5, 2.5, &e));
     assert_false(eli_series_energy_between(&s, 1.5, 1.2, &e));

@@ -104,11 +104,11 @@ static void test_full(void **state)
     assert_string_equal(s, "x4y8123zmy-model{lit}");
     el_free(s);
     assert_int_equal(p->devsel, DEV_USED);
-    assert_double_equal(p->idle_s, 1, 0);
+    el_assert_close(p->idle_s, 1, 0);
     assert_int_equal(p->warmup_requests, 4);
     /* defaults */
     assert_int_equal(p->stream, 1);
-    assert_double_equal(p->stop_timeout_s, 30, 0);
+    el_assert_close(p->stop_timeout_s, 30, 0);
     /* output override */
     assert_int_equal(el_plan_set_output(p, "elsewhere"), EL_OK);
     assert_string_equal(el_plan_output(p), "elsewhere");
@@ -323,18 +323,18 @@ static void test_window(void **state)
     struct eli_window w;
     eli_window_find(r, 6, 2, 1, &w);
     assert_int_equal(w.steady, 1);
-    assert_double_equal(w.t0, 10.2, 1e-12);
-    assert_double_equal(w.t1, 12.0, 1e-12);
+    el_assert_close(w.t0, 10.2, 1e-12);
+    el_assert_close(w.t1, 12.0, 1e-12);
     assert_int_equal(w.completed, 4);
-    assert_double_equal(w.mean_inflight, 2.0, 1e-9);
+    el_assert_close(w.mean_inflight, 2.0, 1e-9);
     /* without streaming the batch counts as full at the last first send */
     eli_window_find(r, 6, 2, 0, &w);
-    assert_double_equal(w.t0, 10.0, 1e-12);
+    el_assert_close(w.t0, 10.0, 1e-12);
     /* too short for a steady window: the whole run */
     eli_window_find(r, 2, 2, 1, &w);
     assert_int_equal(w.steady, 0);
-    assert_double_equal(w.t0, 10.0, 1e-12);
-    assert_double_equal(w.t1, 11.0, 1e-12);
+    el_assert_close(w.t0, 10.0, 1e-12);
+    el_assert_close(w.t1, 11.0, 1e-12);
     assert_int_equal(w.completed, 2);
     /* failed requests do not count as completed */
     r[2].err = LG_HTTP;
@@ -365,7 +365,7 @@ static void test_parse_body(void **state)
     assert_int_equal(r.chunks, 2);
     assert_int_equal(r.tokens_in, 7);
     assert_int_equal(r.tokens_out, 2);
-    assert_double_equal(r.t_first, 5.0, 0);
+    el_assert_close(r.t_first, 5.0, 0);
     /* chat deltas, no usage: chunks count as tokens */
     const char *chat = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n"
                        "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n"

@@ -115,9 +115,9 @@ static void test_read_canonical_file(void **state)
     assert_string_equal(el_table_col_name(t, 7), "pp");
     assert_string_equal(el_table_source(t), FIX("canonical.csv"));
     const double *e = values(t, "energy_j");
-    assert_double_equal(e[0], 50.5, 0);
-    assert_double_equal(e[3], 150.25, 0);
-    assert_double_equal(values(t, "pp")[2], 1, 0);
+    el_assert_close(e[0], 50.5, 0);
+    el_assert_close(e[3], 150.25, 0);
+    el_assert_close(values(t, "pp")[2], 1, 0);
     assert_string_equal(cell(t, 0, "pp"), "1");
     /* text columns keep their text and have no values */
     assert_null(el_table_col_values(t, (size_t)el_table_col_index(t, "note")));
@@ -150,7 +150,7 @@ static void test_read_crlf_bom(void **state)
     assert_string_equal(el_table_col_name(t, 2), "energy_j");
     assert_string_equal(cell(t, 1, "model"), "m2");
     assert_string_equal(cell(t, 1, "energy_j"), "20");
-    assert_double_equal(values(t, "energy_j")[1], 20, 0);
+    el_assert_close(values(t, "energy_j")[1], 20, 0);
     assert_int_equal(el_table_row_line(t, 1), 3);
     el_table_destroy(t);
     el_reader_destroy(r);
@@ -367,11 +367,11 @@ static void test_missing_columns(void **state)
     assert_int_equal(el_reader_set_const(r, "latency_s", 0.25, NULL), EL_OK);
     el_table *t = read_ok(r, "tp,energy_j\n1,2\n2,3\n");
     assert_string_equal(cell(t, 1, "latency_s"), "0.25");
-    assert_double_equal(values(t, "latency_s")[1], 0.25, 0);
+    el_assert_close(values(t, "latency_s")[1], 0.25, 0);
     /* the file's own column wins over a constant */
     el_table_destroy(t);
     t = read_ok(r, "tp,energy_j,latency_s\n1,2,7\n");
-    assert_double_equal(values(t, "latency_s")[0], 7, 0);
+    el_assert_close(values(t, "latency_s")[0], 7, 0);
     el_table_destroy(t);
     el_reader_destroy(r);
 }
@@ -382,12 +382,12 @@ static void test_pp_default(void **state)
     el_reader *r = new_reader();
     assert_int_equal(el_reader_require(r, "pp", NULL), EL_OK);
     el_table *t = read_ok(r, "tp,energy_j\n1,2\n2,3\n");
-    assert_double_equal(values(t, "pp")[0], 1, 0);
-    assert_double_equal(values(t, "pp")[1], 1, 0);
+    el_assert_close(values(t, "pp")[0], 1, 0);
+    el_assert_close(values(t, "pp")[1], 1, 0);
     el_table_destroy(t);
     /* a pp in the file is kept (and validated) */
     t = read_ok(r, "tp,pp\n1,2\n");
-    assert_double_equal(values(t, "pp")[0], 2, 0);
+    el_assert_close(values(t, "pp")[0], 2, 0);
     el_table_destroy(t);
     /* filters on pp work on a file without one */
     assert_int_equal(el_reader_add_where(r, "pp=1", NULL), EL_OK);
@@ -434,8 +434,8 @@ static void test_map_rename(void **state)
     assert_int_equal(el_table_ncols(t), 6);
     assert_string_equal(el_table_col_name(t, 3), "tp");
     assert_string_equal(el_table_col_name(t, 4), "batch");
-    assert_double_equal(values(t, "tp")[1], 4, 0);
-    assert_double_equal(values(t, "vllm_tp")[1], 4, 0);
+    el_assert_close(values(t, "tp")[1], 4, 0);
+    el_assert_close(values(t, "vllm_tp")[1], 4, 0);
     assert_string_equal(cell(t, 0, "batch"), "8");
     el_table_destroy(t);
     /* validation of a copy names the file column it came from */
@@ -444,7 +444,7 @@ static void test_map_rename(void **state)
     /* a later map replaces an earlier one */
     assert_int_equal(el_reader_add_map(r, "tp", "other", &err), EL_OK);
     t = read_ok(r, "vllm_tp,other,max_num_seqs\n2,8,1\n");
-    assert_double_equal(values(t, "tp")[0], 8, 0);
+    el_assert_close(values(t, "tp")[0], 8, 0);
     el_table_destroy(t);
     /* a map onto a column of the file replaces it */
     el_reader *r2 = new_reader();
@@ -452,7 +452,7 @@ static void test_map_rename(void **state)
     t = read_ok(r2, "energy_j,e2\nbad,5\n");
     assert_int_equal(el_table_ncols(t), 3);
     assert_string_equal(el_table_col_name(t, 0), "energy_j");
-    assert_double_equal(values(t, "energy_j")[0], 5, 0);
+    el_assert_close(values(t, "energy_j")[0], 5, 0);
     el_table_destroy(t);
     /* maps read the file's columns, not each other's output: a swap works */
     assert_int_equal(el_reader_add_map_list(r2, "a=b,b=a", &err), EL_OK);
@@ -471,8 +471,8 @@ static void test_map_expression(void **state)
     struct el_error err;
     assert_int_equal(el_reader_add_map(r, "latency_s", "n_out*itl_ms/1000", &err), EL_OK);
     el_table *t = read_ok(r, "n_out,itl_ms\n100,20\n50,10\n");
-    assert_double_equal(values(t, "latency_s")[0], 2.0, 1e-15);
-    assert_double_equal(values(t, "latency_s")[1], 0.5, 1e-15);
+    el_assert_close(values(t, "latency_s")[0], 2.0, 1e-15);
+    el_assert_close(values(t, "latency_s")[1], 0.5, 1e-15);
     assert_string_equal(cell(t, 1, "latency_s"), "0.5");
     el_table_destroy(t);
     /* a bad file cell is blamed, not the derived value */
@@ -530,15 +530,15 @@ static void test_map_syntax(void **state)
 static void check_mlenergy_row(const el_table *t, size_t i, double tp, double batch, double energy,
                                double itl_ms, double s_out)
 {
-    assert_double_equal(values(t, "tp")[i], tp, 0);
-    assert_double_equal(values(t, "pp")[i], 1, 0);
-    assert_double_equal(values(t, "batch")[i], batch, 0);
-    assert_double_equal(values(t, "energy_j")[i], energy, 0);
-    assert_double_equal(values(t, "s_out")[i], s_out, 0);
-    assert_double_equal(values(t, "s_in")[i], 1, 0);
-    assert_double_equal(values(t, "max_batched_tokens")[i], 8192, 0);
-    assert_double_equal(values(t, "tpot_s")[i], itl_ms / 1000, 1e-15);
-    assert_double_equal(values(t, "latency_s")[i], s_out * itl_ms / 1000, 1e-9);
+    el_assert_close(values(t, "tp")[i], tp, 0);
+    el_assert_close(values(t, "pp")[i], 1, 0);
+    el_assert_close(values(t, "batch")[i], batch, 0);
+    el_assert_close(values(t, "energy_j")[i], energy, 0);
+    el_assert_close(values(t, "s_out")[i], s_out, 0);
+    el_assert_close(values(t, "s_in")[i], 1, 0);
+    el_assert_close(values(t, "max_batched_tokens")[i], 8192, 0);
+    el_assert_close(values(t, "tpot_s")[i], itl_ms / 1000, 1e-15);
+    el_assert_close(values(t, "latency_s")[i], s_out * itl_ms / 1000, 1e-9);
 }
 
 static void test_schema_mlenergy(void **state)
@@ -563,7 +563,7 @@ static void test_schema_mlenergy(void **state)
     check_mlenergy_row(t, 0, 1, 8, 9599.698100812033, 33.62808651581872, 7026.242424242424);
     check_mlenergy_row(t, 4, 1, 8, 274.88167193717175, 4.971045011188835, 638.6728515625);
     /* the 8-GPU FP8 run: TP from vllm_tensor_parallel_size */
-    assert_double_equal(values(t, "tp")[2], 8, 0);
+    el_assert_close(values(t, "tp")[2], 8, 0);
     assert_string_equal(cell(t, 2, "quant"), "fp8");
     assert_string_equal(cell(t, 0, "quant"), "bfloat16");
     assert_string_equal(cell(t, 3, "modality"), "image+text");
@@ -572,7 +572,7 @@ static void test_schema_mlenergy(void **state)
     /* the originals travel along */
     assert_true(el_table_col_index(t, "max_num_seqs") >= 0);
     assert_true(el_table_col_index(t, "nickname") >= 0);
-    assert_double_equal(values(t, "power_w")[0], 319.7883095908309, 0);
+    el_assert_close(values(t, "power_w")[0], 319.7883095908309, 0);
     el_table_destroy(t);
 
     /* filters on canonical and original names */
@@ -594,7 +594,7 @@ static void test_schema_mlenergy_missing_source(void **state)
     assert_int_equal(el_reader_set_schema(r, "mlenergy", NULL), EL_OK);
     /* schema maps whose sources are absent are skipped... */
     el_table *t = read_ok(r, "max_num_seqs,energy_j_per_request\n8,10\n");
-    assert_double_equal(values(t, "batch")[0], 8, 0);
+    el_assert_close(values(t, "batch")[0], 8, 0);
     assert_int_equal(el_table_col_index(t, "latency_s"), -1);
     el_table_destroy(t);
     /* ...and become an error once required, which says why */
@@ -606,7 +606,7 @@ static void test_schema_mlenergy_missing_source(void **state)
     /* a caller's map replaces the schema's */
     assert_int_equal(el_reader_add_map(r, "latency_s", "lat", NULL), EL_OK);
     t = read_ok(r, "max_num_seqs,energy_j_per_request,lat\n8,10,3\n");
-    assert_double_equal(values(t, "latency_s")[0], 3, 0);
+    el_assert_close(values(t, "latency_s")[0], 3, 0);
     el_table_destroy(t);
     el_reader_destroy(r);
 }
@@ -650,16 +650,16 @@ static void test_schema_full_files(void **state)
         fail_msg("%s", err.text);
     assert_int_equal(el_table_nrows(t), 185);
     /* line 2: deepspeed 8B, 256 prompts per call, 52002 requests; GPU 0 */
-    assert_double_equal(values(t, "batch")[0], 256, 0);
-    assert_double_equal(values(t, "tp")[0], 2, 0);
-    assert_double_equal(values(t, "energy_j")[0], 3009054.0909429532 / 52002, 1e-9);
+    el_assert_close(values(t, "batch")[0], 256, 0);
+    el_assert_close(values(t, "tp")[0], 2, 0);
+    el_assert_close(values(t, "energy_j")[0], 3009054.0909429532 / 52002, 1e-9);
     /* min(batch, requests) and max(1, active GPUs) */
     assert_int_equal(el_reader_add_where(r, "num_active_gpus_inferred=0", &err), EL_OK);
     el_table_destroy(t);
     assert_int_equal(el_reader_read(r, TPB_FULL, &t, &err), EL_OK);
     assert_int_equal(el_table_nrows(t), 1);
-    assert_double_equal(values(t, "tp")[0], 1, 0);
-    assert_double_equal(values(t, "batch")[0], 1, 0);
+    el_assert_close(values(t, "tp")[0], 1, 0);
+    el_assert_close(values(t, "batch")[0], 1, 0);
     el_table_destroy(t);
     el_reader_destroy(r);
 }
@@ -681,11 +681,11 @@ static void test_schema_wilkins_file(void **state)
     if (el_reader_read(r, path, &t, &err) != EL_OK)
         fail_msg("%s", err.text);
     assert_int_equal(el_table_nrows(t), 287);
-    assert_double_equal(values(t, "pp")[0], 3, 0);
-    assert_double_equal(values(t, "tp")[0], 1, 0);
-    assert_double_equal(values(t, "batch")[0], 1, 0);
+    el_assert_close(values(t, "pp")[0], 3, 0);
+    el_assert_close(values(t, "tp")[0], 1, 0);
+    el_assert_close(values(t, "batch")[0], 1, 0);
     double e = values(t, "energy_j")[0], l = values(t, "latency_s")[0];
-    assert_double_equal(values(t, "power_w")[0], e / l, 1e-9 * e / l);
+    el_assert_close(values(t, "power_w")[0], e / l, 1e-9 * e / l);
     el_table_destroy(t);
     el_reader_destroy(r);
 }
@@ -807,7 +807,7 @@ static void test_drop_invalid(void **state)
     }
     assert_null(el_reader_drop_reason(r, 6));
     /* the columns are numeric once the bad rows are gone */
-    assert_double_equal(values(t, "energy_j")[1], 3, 0);
+    el_assert_close(values(t, "energy_j")[1], 3, 0);
     el_table_destroy(t);
     /* filtered rows are counted apart and never dropped */
     assert_int_equal(el_reader_add_where(r, "tp=1", NULL), EL_OK);
@@ -907,8 +907,8 @@ static void test_read_table(void **state)
     assert_int_equal(el_table_nrows(t), 3);
     assert_string_equal(el_table_source(t), "frame");
     assert_int_equal(el_table_row_line(t, 2), 4);
-    assert_double_equal(values(t, "energy_j")[2], 5, 0);
-    assert_double_equal(values(t, "pp")[0], 1, 0);
+    el_assert_close(values(t, "energy_j")[2], 5, 0);
+    el_assert_close(values(t, "pp")[0], 1, 0);
     assert_int_equal(el_reader_filtered(r), 1);
     el_table_destroy(t);
     /* The input is untouched; an empty table is an error. */

@@ -187,13 +187,13 @@ static void test_leaf_trees(void **state)
         ref[i] = -12345.0;
     assert_int_equal(el_expr_eval(e, f.cols, f.n, NULL, ref), EL_OK);
     for (size_t i = 0; i < f.n; i++) {
-        assert_double_equal(out[i], f.cols[2][i], 0);
-        assert_double_equal(ref[i], f.cols[2][i], 0);
+        el_assert_close(out[i], f.cols[2][i], 0);
+        el_assert_close(ref[i], f.cols[2][i], 0);
     }
     el_expr_destroy(e);
     eli_sr_eval(&f.ws, &f.d, &c, 1, out);
     for (size_t i = 0; i < f.n; i++)
-        assert_double_equal(out[i], 4.25, 0);
+        el_assert_close(out[i], 4.25, 0);
     free(out);
     free(ref);
     fixture_free(&f);
@@ -298,9 +298,9 @@ static void test_nonfinite_loss_is_infinite(void **state)
     eli_sr_eval(&f.ws, &f.d, &x0, 1, out);
     double a, b;
     double l = eli_sr_scaled_loss(&f.d, out, ELI_SCALE_AB, &a, &b);
-    assert_double_equal(l, 0.0, 1e-28);
-    assert_double_equal(a, 2.0, 1e-13);
-    assert_double_equal(b, 1.0, 1e-13);
+    el_assert_close(l, 0.0, 1e-28);
+    el_assert_close(a, 2.0, 1e-13);
+    el_assert_close(b, 1.0, 1e-13);
     free(out);
     fixture_free(&f);
 }

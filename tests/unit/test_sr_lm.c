@@ -63,14 +63,14 @@ static void test_nonlinear_known_optimum(void **state)
     struct eli_sr_lm_opts o = {50, ELI_SCALE_AB, 1000};
     struct eli_sr_lm_res res;
     eli_sr_lm(&p.ws, &p.lw, &p.d, nd, 4, &o, &res);
-    assert_double_equal(nd[0].value, -0.7, 1e-9);
-    assert_double_equal(res.a, 2.5, 1e-8);
-    assert_double_equal(res.b, 0.3, 1e-8);
+    el_assert_close(nd[0].value, -0.7, 1e-9);
+    el_assert_close(res.a, 2.5, 1e-8);
+    el_assert_close(res.b, 0.3, 1e-8);
     assert_true(res.loss < 1e-20);
     assert_true(res.evals <= 1000);
     /* lw.f holds f at the returned constants. */
     for (size_t i = 0; i < p.n; i++)
-        assert_double_equal(res.a * p.lw.f[i] + res.b, p.y[i], 1e-9);
+        el_assert_close(res.a * p.lw.f[i] + res.b, p.y[i], 1e-9);
     prob_free(&p);
 }
 
@@ -116,11 +116,11 @@ static void test_linear_least_squares_optimum(void **state)
             M[k][j] = t[k];
         want[j] = DET3(M) / det;
     }
-    assert_double_equal(nd[0].value, want[0], 1e-7);
-    assert_double_equal(nd[1].value, want[1], 1e-7);
-    assert_double_equal(nd[5].value, want[2], 1e-7);
-    assert_double_equal(res.a, 1.0, 0);
-    assert_double_equal(res.b, 0.0, 0);
+    el_assert_close(nd[0].value, want[0], 1e-7);
+    el_assert_close(nd[1].value, want[1], 1e-7);
+    el_assert_close(nd[5].value, want[2], 1e-7);
+    el_assert_close(res.a, 1.0, 0);
+    el_assert_close(res.b, 0.0, 0);
     prob_free(&p);
 }
 
@@ -142,7 +142,7 @@ static void test_budget_and_undefined_start(void **state)
     o.max_evals = 100;
     eli_sr_lm(&p.ws, &p.lw, &p.d, bad, 4, &o, &res);
     assert_true(isinf(res.loss) && res.loss > 0);
-    assert_double_equal(bad[1].value, -10.0, 0);
+    el_assert_close(bad[1].value, -10.0, 0);
     prob_free(&p);
 }
 

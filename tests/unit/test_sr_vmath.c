@@ -66,7 +66,7 @@ static void test_exp(void **state)
         if (!same_class(a, b) || (isfinite(b) && b > 1e-300 && ulps(a, b) > 2))
             fail_msg("exp(%g) = %.17g, libm %.17g", sp[i], a, b);
     }
-    assert_double_equal(eli_vm_exp(0.0), 1.0, 0);
+    el_assert_close(eli_vm_exp(0.0), 1.0, 0);
 }
 
 static void test_log(void **state)
@@ -102,7 +102,7 @@ static void test_log(void **state)
         if (!same_class(a, b) || (isfinite(b) && ulps(a, b) > 2))
             fail_msg("log(%g) = %.17g, libm %.17g", sp[i], a, b);
     }
-    assert_double_equal(eli_vm_log(1.0), 0.0, 0);
+    el_assert_close(eli_vm_log(1.0), 0.0, 0);
 }
 
 static void test_sin_cos(void **state)
