@@ -57,6 +57,38 @@ const char *eli_op_name(int op); /* "log", "+", ... */
 double eli_op_apply1(int op, double a);
 double eli_op_apply2(int op, double a, double b);
 
+/*
+ * The derivative table: for each operator, the adjoint that an operand
+ * receives in a reverse sweep from the node's adjoint ad, given the
+ * operands a (left) and b (right; the operand of a unary operator is a) and
+ * the node's value out. The one definition of every derivative, used by the
+ * model engine (eval.c) and the symbolic-regression interpreter
+ * (src/sr/interp.c). LOG, SIN and COS name the caller's log, sine and
+ * cosine: libm in the engine, the vectorised src/sr/vmath.h ones in the
+ * interpreter. They are expressions, not functions, so that the callers'
+ * loops over rows stay vectorisable. + passes ad to both operands, and -
+ * passes ad to a and ELI_ADJ_NEG(ad) to b.
+ *
+ * a^b: d/da = b a^(b-1), computed as b out / a where a != 0 (saves a pow()
+ * per row, which dominates fitting power laws); d/db = out log(a), 0 where
+ * a <= 0 and out == 0 (a zero base: the term vanishes), NaN otherwise.
+ */
+#define ELI_ADJ_NEG(ad)              (-(ad))
+#define ELI_ADJ_MUL_A(ad, b)         ((ad) * (b))
+#define ELI_ADJ_MUL_B(ad, a)         ((ad) * (a))
+#define ELI_ADJ_DIV_A(ad, b)         ((ad) / (b))
+#define ELI_ADJ_DIV_B(ad, b, out)    (-(ad) * (out) / (b))
+#define ELI_ADJ_POW_A(ad, a, b, out) ((ad) * (b) * ((a) != 0.0 ? (out) / (a) : pow((a), (b) - 1.0)))
+#define ELI_ADJ_POW_B(ad, a, out, LOG)                                                             \
+    ((ad) * (out) * ((a) > 0.0 ? LOG(a) : ((out) == 0.0 ? 0.0 : (double)NAN)))
+#define ELI_ADJ_LOG(ad, a)       ((ad) / (a))
+#define ELI_ADJ_EXP(ad, out)     ((ad) * (out))
+#define ELI_ADJ_SQRT(ad, out)    ((ad) * 0.5 / (out))
+#define ELI_ADJ_ABS(ad, a)       ((a) > 0.0 ? (ad) : ((a) < 0.0 ? -(ad) : 0.0))
+#define ELI_ADJ_SIN(ad, a, COS)  ((ad) * COS(a))
+#define ELI_ADJ_COS(ad, a, SIN)  (-(ad) * SIN(a))
+#define ELI_ADJ_TANH(ad, out)    ((ad) * (1.0 - (out) * (out)))
+
 /* Parses with parameter names declared up front (in this order); identifiers
  * that are neither variables nor declared parameters are appended as new
  * parameters when allow_new is 1, otherwise they are an error. */

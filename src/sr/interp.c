@@ -777,7 +777,11 @@ static void grad_forward(struct eli_sr_ws *ws, const struct eli_sr_data *d,
 }
 
 /* Backward kernels: the adjoint of an operand from the node's adjoint ad,
- * its operands av, bv and its value out. */
+ * its operands av, bv and its value out, as the engine's derivative table
+ * (ELI_ADJ_* in src/expr/expr_int.h) defines it; only the log, sine and
+ * cosine are the vectorised ones (the operand of a unary node is bv). */
+#define SR_SIN(x) eli_vm_sincos((x), 0)
+#define SR_COS(x) eli_vm_sincos((x), 1)
 enum {
     B_NEG,
     B_MUL,
@@ -800,51 +804,49 @@ ELI_INLINE void gbwd(int code, double *restrict d, const double *restrict ad,
 {
     switch (code) {
     case B_NEG:
-        GLOOP(-ad[i]);
+        GLOOP(ELI_ADJ_NEG(ad[i]));
         break;
     case B_MUL: /* d(a*b)/da with the other operand in bv */
-        GLOOP(ad[i] * bv[i]);
+        GLOOP(ELI_ADJ_MUL_A(ad[i], bv[i]));
         break;
     case B_DIV_A:
-        GLOOP(ad[i] / bv[i]);
+        GLOOP(ELI_ADJ_DIV_A(ad[i], bv[i]));
         break;
     case B_DIV_B:
-        GLOOP(-ad[i] * out[i] / bv[i]);
+        GLOOP(ELI_ADJ_DIV_B(ad[i], bv[i], out[i]));
         break;
     case B_POW_A:
-        /* d/da a^b = b a^(b-1) = b out / a: saves a pow() per row. */
-        GLOOP(ad[i] * bv[i] * (av[i] != 0.0 ? out[i] / av[i] : pow(av[i], bv[i] - 1.0)));
+        GLOOP(ELI_ADJ_POW_A(ad[i], av[i], bv[i], out[i]));
         break;
     case B_POW_B:
-        GLOOP(ad[i] * out[i] *
-              (av[i] > 0.0 ? eli_vm_log(av[i]) : (out[i] == 0.0 ? 0.0 : (double)NAN)));
+        GLOOP(ELI_ADJ_POW_B(ad[i], av[i], out[i], eli_vm_log));
         break;
     case B_LOG:
-        GLOOP(ad[i] / bv[i]);
+        GLOOP(ELI_ADJ_LOG(ad[i], bv[i]));
         break;
     case B_EXP:
-        GLOOP(ad[i] * out[i]);
+        GLOOP(ELI_ADJ_EXP(ad[i], out[i]));
         break;
     case B_SQRT:
-        GLOOP(ad[i] * 0.5 / out[i]);
+        GLOOP(ELI_ADJ_SQRT(ad[i], out[i]));
         break;
     case B_ABS:
-        GLOOP(bv[i] > 0.0 ? ad[i] : (bv[i] < 0.0 ? -ad[i] : 0.0));
+        GLOOP(ELI_ADJ_ABS(ad[i], bv[i]));
         break;
-    case B_SIN:
-        GLOOP(ad[i] * eli_vm_sincos(bv[i], 1));
+    case B_SIN: /* the vectorised cosine, libm's for |x| > 1e5 (vmath.h's range) */
+        GLOOP(ELI_ADJ_SIN(ad[i], bv[i], SR_COS));
         for (size_t i = 0; i < G; i++)
             if (fabs(bv[i]) > 1e5 && fabs(bv[i]) < (double)INFINITY)
-                d[i] = ad[i] * cos(bv[i]);
+                d[i] = ELI_ADJ_SIN(ad[i], bv[i], cos);
         break;
     case B_COS:
-        GLOOP(-ad[i] * eli_vm_sincos(bv[i], 0));
+        GLOOP(ELI_ADJ_COS(ad[i], bv[i], SR_SIN));
         for (size_t i = 0; i < G; i++)
             if (fabs(bv[i]) > 1e5 && fabs(bv[i]) < (double)INFINITY)
-                d[i] = -ad[i] * sin(bv[i]);
+                d[i] = ELI_ADJ_COS(ad[i], bv[i], sin);
         break;
     case B_TANH:
-        GLOOP(ad[i] * (1.0 - out[i] * out[i]));
+        GLOOP(ELI_ADJ_TANH(ad[i], out[i]));
         break;
     default:
         break;
