@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev \
 libnlopt-dev libgsl-dev libjansson-dev libcsv-dev libyaml-dev libcmocka-dev libxgboost-dev \
-libcurl4-openssl-dev python3 python3-numpy zsh"
+libcurl4-openssl-dev python3 python3-numpy zsh valgrind"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
