@@ -74,6 +74,24 @@ void eli_fmt_double(char *buf, size_t len, double v, int digits);
 /* Strict strtod in the "C" locale: whole string, finite, no ERANGE overflow.
  * Leading/trailing blanks allowed. @return 1 on success. */
 int eli_parse_double(const char *s, double *out);
+/* 1 if s (after an optional sign) starts a C hexadecimal number ("0x1p3"):
+ * strtod reads those, EnergyLens's numbers are decimal only. */
+int eli_is_hex_number(const char *s);
+/* Bytes of the well-formed UTF-8 sequence at s (1-4), 0 at the end of the
+ * string or at a malformed, overlong or surrogate sequence. */
+size_t eli_utf8_seq(const char *s);
+/* 1 if s is a usable name (a target, a variable, a method): non-empty, valid
+ * UTF-8, no control characters. Names reach JSON files, terminals, CSV
+ * headers and job scripts. */
+int eli_valid_name(const char *s);
+
+/* YAML limits (space and plan files), enforced while the text is streamed
+ * through libyaml's event parser, before any document is built. */
+#define ELI_YAML_MAX_DEPTH 64      /* nested collections */
+#define ELI_YAML_MAX_NODES 1000000 /* nodes once every alias is expanded */
+/* EL_ERR_LIMIT naming `name` and the line past a limit; EL_ERR_PARSE for an
+ * alias to a node that contains it. Syntax errors are left to the loader. */
+el_status eli_yaml_check(const char *name, const char *text, size_t len, struct el_error *err);
 
 /* 1 when a directory entry's name is a temporary file of el_file_write
  * (".NAME.tmp-PID-N"), which only a killed process leaves behind. */

@@ -27,11 +27,60 @@ void eli_fmt_double(char *buf, size_t len, double v, int digits)
     }
 }
 
+size_t eli_utf8_seq(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (p[0] < 0x80)
+        return p[0] ? 1 : 0;
+    size_t n;
+    unsigned min;
+    unsigned cp;
+    if ((p[0] & 0xe0) == 0xc0) {
+        n = 2, min = 0x80, cp = p[0] & 0x1fu;
+    } else if ((p[0] & 0xf0) == 0xe0) {
+        n = 3, min = 0x800, cp = p[0] & 0x0fu;
+    } else if ((p[0] & 0xf8) == 0xf0) {
+        n = 4, min = 0x10000, cp = p[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+int eli_valid_name(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    while (*s) {
+        size_t n = eli_utf8_seq(s);
+        if (n == 0 || (n == 1 && ((unsigned char)*s < 0x20 || *s == 0x7f)))
+            return 0;
+        s += n;
+    }
+    return 1;
+}
+
+int eli_is_hex_number(const char *s)
+{
+    if (*s == '+' || *s == '-')
+        s++;
+    return s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+}
+
 int eli_parse_double(const char *s, double *out)
 {
     while (*s == ' ' || *s == '\t')
         s++;
     if (*s == '\0')
+        return 0;
+    if (eli_is_hex_number(s))
         return 0;
     errno = 0;
     char *end;
@@ -42,7 +91,9 @@ int eli_parse_double(const char *s, double *out)
         end++;
     if (*end != '\0')
         return 0;
-    if (errno == ERANGE && fabs(v) > 1.0)
+    /* Overflow, and underflow all the way to zero (1e-999): refused rather
+     * than read as inf or 0. Subnormal results are kept. */
+    if (errno == ERANGE && (fabs(v) > 1.0 || v == 0.0))
         return 0;
     if (!isfinite(v))
         return 0;

@@ -1015,7 +1015,7 @@ struct rd {
 };
 
 /* What is wrong with a cell. */
-enum problem_kind { P_NONE, P_EMPTY, P_NOT_NUMBER, P_NOT_FINITE, P_RULE };
+enum problem_kind { P_NONE, P_EMPTY, P_NOT_NUMBER, P_NOT_FINITE, P_RULE, P_HEX, P_RANGE };
 
 struct problem {
     enum problem_kind kind;
@@ -1033,12 +1033,16 @@ static enum problem_kind classify(const char *s, double *v)
         return P_EMPTY;
     char *end;
     errno = 0;
-    (void)strtod(s, &end);
+    double x = strtod(s, &end);
     if (end == s)
         return P_NOT_NUMBER;
     while (*end == ' ' || *end == '\t' || *end == '\r')
         end++;
-    return *end == '\0' ? P_NOT_FINITE : P_NOT_NUMBER;
+    if (*end != '\0')
+        return P_NOT_NUMBER;
+    if (eli_is_hex_number(s))
+        return P_HEX;
+    return errno == ERANGE && x == 0.0 ? P_RANGE : P_NOT_FINITE;
 }
 
 /* Reads cell (i, j) as a number; on failure blames the cell, or for a
@@ -1102,6 +1106,12 @@ static el_status invalid_row(struct rd *c, size_t i, const struct problem *pb, c
         case P_NOT_FINITE:
             snprintf(key, sizeof key, "%s is not finite", name);
             break;
+        case P_HEX:
+            snprintf(key, sizeof key, "%s is not a decimal number", name);
+            break;
+        case P_RANGE:
+            snprintf(key, sizeof key, "%s underflows to 0", name);
+            break;
         case P_RULE:
             snprintf(key, sizeof key, "%s %s", name,
                      rule_of(name) == RULE_POSITIVE ? "<= 0" : "< 1");
@@ -1124,6 +1134,14 @@ static el_status invalid_row(struct rd *c, size_t i, const struct problem *pb, c
         break;
     case P_NOT_FINITE:
         snprintf(what, sizeof what, "\"%.64s\" is not finite", cell);
+        break;
+    case P_HEX:
+        snprintf(what, sizeof what, "\"%.64s\" is not a decimal number (hexadecimal is refused)",
+                 cell);
+        break;
+    case P_RANGE:
+        snprintf(what, sizeof what, "\"%.64s\" is too small for a double (it would read as 0)",
+                 cell);
         break;
     case P_RULE:
         snprintf(what, sizeof what, "%s", pb->msg);

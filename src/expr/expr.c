@@ -8,6 +8,7 @@
 #include "expr_int.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,9 +235,9 @@ static int perr(struct parser *ps, el_status st, const char *fmt, ...)
 
 static int emit(struct parser *ps, int op, uint32_t arg, double value)
 {
+    if (ps->n >= ELI_EXPR_MAX_NODES)
+        return perr(ps, EL_ERR_LIMIT, "more than %d nodes", ELI_EXPR_MAX_NODES);
     if (ps->n == ps->cap) {
-        if (ps->cap >= ELI_EXPR_MAX_NODES)
-            return perr(ps, EL_ERR_LIMIT, "more than %d nodes", ELI_EXPR_MAX_NODES);
         size_t cap = ps->cap ? ps->cap * 2 : 32;
         struct eli_node *nn = eli_realloc(ps->nodes, cap * sizeof *nn);
         if (!nn)
@@ -282,6 +283,8 @@ static int lookup_param(struct parser *ps, const char *name, size_t len, uint32_
         snprintf(tmp, sizeof tmp, "%.*s", (int)(len < 100 ? len : 100), name);
         return perr(ps, EL_ERR_PARSE, "unknown name '%s'", tmp);
     }
+    if (ps->nparams >= ELI_EXPR_MAX_PARAMS)
+        return perr(ps, EL_ERR_LIMIT, "more than %d parameters", ELI_EXPR_MAX_PARAMS);
     if (ps->nparams == ps->params_cap) {
         size_t cap = ps->params_cap ? ps->params_cap * 2 : 8;
         char **np = eli_realloc(ps->params, cap * sizeof *np);
@@ -329,10 +332,16 @@ static int parse_primary(struct parser *ps)
         return 1;
     }
     if (isdigit((unsigned char)*s) || (*s == '.' && isdigit((unsigned char)s[1]))) {
+        if (eli_is_hex_number(s))
+            return perr(ps, EL_ERR_PARSE, "hexadecimal numbers are not accepted");
         char *end;
+        errno = 0;
         double v = strtod(s, &end);
         if (!isfinite(v))
             return perr(ps, EL_ERR_PARSE, "number out of range");
+        if (errno == ERANGE && v == 0.0)
+            return perr(ps, EL_ERR_PARSE, "number %.*s is too small for a double (it would be 0)",
+                        (int)(end - s < 40 ? end - s : 40), s);
         ps->p = end;
         return emit(ps, ELI_OP_CONST, 0, v);
     }

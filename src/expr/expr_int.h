@@ -49,6 +49,9 @@ struct el_expr {
 
 #define ELI_EXPR_MAX_NODES 100000
 #define ELI_EXPR_MAX_DEPTH 200
+/* Distinct parameter names one formula may introduce (models fit at most
+ * ELI_MODEL_MAX_PARAMS of them; this bounds the parser's own work). */
+#define ELI_EXPR_MAX_PARAMS 1024
 
 int eli_op_arity(int op);
 const char *eli_op_name(int op); /* "log", "+", ... */

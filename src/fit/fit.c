@@ -538,8 +538,14 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     if (np == 0)
         return fit_fail(f, EL_ERR_DATA,
                         "the formula has no parameters to fit (every name in it is a column)");
-    if (np > 64)
-        return fit_fail(f, EL_ERR_LIMIT, "the formula has %zu parameters (at most 64)", np);
+    if (np > ELI_MODEL_MAX_PARAMS)
+        return fit_fail(f, EL_ERR_LIMIT, "the formula has %zu parameters (at most %d)", np,
+                        ELI_MODEL_MAX_PARAMS);
+    {
+        struct el_error terr;
+        if (eli_model_check_target(m, &terr) != EL_OK)
+            return fit_fail(f, terr.status, "%s", terr.text);
+    }
     const char *src = el_table_source(t);
     long tj = el_table_col_index(t, m->target);
     if (tj < 0)

@@ -215,12 +215,23 @@ el_status eli_model_build(const char *formula, const char *const *vars, size_t n
 {
     *out = NULL;
     el_expr *parsed = NULL;
-    const char *pnames[64];
-    if (nspecs > 64)
-        return eli_err(err, EL_ERR_LIMIT, "more than 64 declared parameters");
+    const char *pnames[ELI_MODEL_MAX_PARAMS];
+    if (nspecs > ELI_MODEL_MAX_PARAMS)
+        return eli_err(err, EL_ERR_LIMIT, "%zu declared parameters (at most %d)", nspecs,
+                       ELI_MODEL_MAX_PARAMS);
     for (size_t k = 0; k < nspecs; k++)
         pnames[k] = specs[k].name;
     ELI_TRY(eli_expr_parse_ex(formula, vars, nvars, pnames, nspecs, 1, &parsed, err));
+    /* Before any analysis: term splitting and the linearity check cost
+     * O(parameters^2) evaluations (issue 15 defect 9). */
+    if (parsed->nparams > ELI_MODEL_MAX_PARAMS) {
+        size_t np = parsed->nparams;
+        el_expr_destroy(parsed);
+        return eli_err(err, EL_ERR_LIMIT,
+                       "the formula has %zu parameters; a model has at most %d (see LIMITS in "
+                       "energylens(1))",
+                       np, ELI_MODEL_MAX_PARAMS);
+    }
     el_model *m = eli_calloc(1, sizeof *m);
     if (!m) {
         el_expr_destroy(parsed);
@@ -406,9 +417,38 @@ const char *el_model_target(const el_model *m)
     return m ? m->target : NULL;
 }
 
+int eli_is_canonical_var(const char *name)
+{
+    for (size_t k = 0; k < N_CANON; k++)
+        if (strcmp(canonical_vars[k], name) == 0)
+            return 1;
+    return 0;
+}
+
+el_status eli_model_check_target(const el_model *m, struct el_error *err)
+{
+    if (!m->target || !*m->target)
+        return eli_err(err, EL_ERR_DATA, "the model has no target");
+    if (m->booster)
+        return EL_OK;
+    for (size_t k = 0; k < m->expr->nvars; k++)
+        if (strcmp(m->expr->vars[k], m->target) == 0)
+            return eli_err(err, EL_ERR_DATA,
+                           "the formula uses its own target '%s' as a variable: a model cannot "
+                           "predict a column from itself",
+                           m->target);
+    for (size_t k = 0; k < m->np; k++)
+        if (strcmp(m->p[k].name, m->target) == 0)
+            return eli_err(err, EL_ERR_DATA,
+                           "the formula uses the target '%s' (it would be fitted as a "
+                           "parameter): a model cannot predict a column from itself",
+                           m->target);
+    return EL_OK;
+}
+
 el_status el_model_set_target(el_model *m, const char *column)
 {
-    if (!m || !column || !*column)
+    if (!m || !eli_valid_name(column))
         return EL_ERR_INVALID_ARG;
     char *t = eli_strdup(column);
     if (!t)

@@ -72,6 +72,18 @@ struct el_model {
     struct eli_coverage *cov; /* what the training data covered (coverage.c), or NULL */
 };
 
+/* Parameters one model may have (the fit's dense linear algebra is sized by
+ * it). Checked right after parsing, before any analysis of the formula. */
+#define ELI_MODEL_MAX_PARAMS 64
+
+/* 1 for the canonical configuration variables (tp, pp, batch, s_in, s_out,
+ * max_batched_tokens). */
+int eli_is_canonical_var(const char *name);
+
+/* EL_ERR_DATA when the target is empty or the formula uses the target as a
+ * variable or a parameter. */
+el_status eli_model_check_target(const el_model *m, struct el_error *err);
+
 /* Builds a model from a formula and parameter specs (NULL specs: defaults). */
 struct eli_param_spec {
     const char *name, *meaning;

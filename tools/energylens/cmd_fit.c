@@ -249,16 +249,16 @@ int cmd_fit(int argc, char **argv)
             starts[nstarts_opt++] = optarg;
             break;
         case OPT_SEED:
-            if (!parse_u64(optarg, &seed))
-                return cli_usage_error(cmd, "--seed '%s': expected a non-negative integer", optarg);
+            if (!cli_opt_u64(cmd, "--seed", optarg, &seed))
+                return CLI_USAGE;
             break;
         case OPT_STARTS:
-            if (!parse_size(optarg, &nstarts) || nstarts < 1)
-                return cli_usage_error(cmd, "--starts '%s': expected an integer >= 1", optarg);
+            if (!cli_opt_size(cmd, "--starts", optarg, 1, 100000, &nstarts))
+                return CLI_USAGE;
             break;
         case OPT_MAXEVALS:
-            if (!parse_size(optarg, &max_evals) || max_evals < 10)
-                return cli_usage_error(cmd, "--max-evals '%s': expected an integer >= 10", optarg);
+            if (!cli_opt_size(cmd, "--max-evals", optarg, 10, 10000000, &max_evals))
+                return CLI_USAGE;
             break;
         case OPT_LOSS:
             if (strcmp(optarg, "rel2") == 0)
@@ -358,7 +358,9 @@ int cmd_fit(int argc, char **argv)
         goto done;
     }
     if ((st = el_model_set_target(m, target)) != EL_OK) {
-        rc = cli_fail(cmd, st, "cannot set the target");
+        rc = cli_fail(cmd, st,
+                      "--target: a column name must be non-empty UTF-8 text without control "
+                      "characters");
         goto done;
     }
     for (size_t i = 0; i < nbounds; i++) {
