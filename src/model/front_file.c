@@ -16,6 +16,8 @@
 
 #include "../core/banned.h"
 
+#define FRONT_FORMAT 1 /* the version src/sr/front.c writes */
+
 el_status eli_model_from_entry(const el_expr *e, const double *values, char *const *vars,
                                size_t nvars, const char *target, el_model **out, struct el_error *err)
 {
@@ -81,6 +83,113 @@ static double jnum(json_t *o, const char *key)
     return json_is_number(v) ? json_number_value(v) : (double)NAN;
 }
 
+/* Schema of a front file (format 1), checked before anything is built: the
+ * type of every known key, a known version, non-empty printable names,
+ * finite constants. Unknown keys are ignored (later additions to format 1). */
+static int front_name_ok(const json_t *v)
+{
+    return eli_valid_name(json_string_value(v));
+}
+
+static int front_num_or_null(const json_t *v)
+{
+    return json_is_number(v) || json_is_null(v);
+}
+
+static int front_count(const json_t *v)
+{
+    return json_is_integer(v) && json_integer_value(v) >= 0;
+}
+
+#define FRONT_FAIL(...)                                                                            \
+    do {                                                                                           \
+        eli_err(err, EL_ERR_DATA, "front file: " __VA_ARGS__);                                    \
+        return EL_ERR_DATA;                                                                        \
+    } while (0)
+#define FRONT_OPT(obj, key, test, what)                                                            \
+    do {                                                                                           \
+        json_t *v_ = json_object_get(obj, key);                                                    \
+        if (v_ && !test(v_))                                                                       \
+            FRONT_FAIL("\"%s\" must be %s", key, what);                                            \
+    } while (0)
+
+static el_status check_front_schema(json_t *root, struct el_error *err)
+{
+    json_t *ver = json_object_get(root, "energylens_front");
+    if (!json_is_integer(ver) || json_integer_value(ver) != FRONT_FORMAT)
+        FRONT_FAIL("unknown format version (\"energylens_front\" must be %d)", FRONT_FORMAT);
+    if (!front_name_ok(json_object_get(root, "target")))
+        FRONT_FAIL("\"target\" must be a non-empty string without control characters");
+    json_t *vars = json_object_get(root, "variables"), *entries = json_object_get(root, "entries");
+    if (!json_is_array(vars) || !json_is_array(entries) || json_array_size(entries) == 0)
+        FRONT_FAIL("\"variables\" (an array) and \"entries\" (a non-empty array) are required");
+    size_t i;
+    json_t *v;
+    json_array_foreach(vars, i, v)
+    {
+        if (!front_name_ok(v))
+            FRONT_FAIL("variable %zu must be a non-empty string without control characters",
+                       i + 1);
+    }
+    FRONT_OPT(root, "loss_kind", json_is_string, "a string");
+    FRONT_OPT(root, "tool_version", json_is_string, "a string");
+    json_t *pick = json_object_get(root, "pick");
+    if (pick && !(front_count(pick) && (size_t)json_integer_value(pick) < json_array_size(entries)))
+        FRONT_FAIL("\"pick\" must be an entry number from 0 to %zu",
+                   json_array_size(entries) - 1);
+    json_array_foreach(entries, i, v)
+    {
+        if (!json_is_object(v) || !json_is_string(json_object_get(v, "formula")) ||
+            !json_is_object(json_object_get(v, "constants")))
+            FRONT_FAIL("entry %zu must be an object with \"formula\" (a string) and "
+                       "\"constants\" (an object)",
+                       i);
+        json_t *consts = json_object_get(v, "constants");
+        if (json_object_size(consts) > ELI_MODEL_MAX_PARAMS)
+            FRONT_FAIL("entry %zu has %zu constants; a model has at most %d", i,
+                       json_object_size(consts), ELI_MODEL_MAX_PARAMS);
+        const char *key;
+        json_t *c;
+        json_object_foreach(consts, key, c)
+        {
+            if (!json_is_number(c))
+                FRONT_FAIL("entry %zu: constant '%.60s' is %s; constants must be finite numbers",
+                           i, key, json_is_null(c) ? "null" : "not a number");
+        }
+        FRONT_OPT(v, "complexity", front_count, "a non-negative integer");
+        static const char *const nums[] = {"loss", "score", "r2", "mape", "rmse"};
+        for (size_t k = 0; k < 5; k++)
+            FRONT_OPT(v, nums[k], front_num_or_null, "a number or null");
+        static const char *const strs[] = {"expression", "sympy", "latex"};
+        for (size_t k = 0; k < 3; k++)
+            FRONT_OPT(v, strs[k], json_is_string, "a string");
+    }
+    json_t *search = json_object_get(root, "search");
+    if (search && !json_is_object(search))
+        FRONT_FAIL("\"search\" must be an object");
+    static const char *const counts[] = {"seed",       "threads",   "islands",    "population",
+                                         "max_size",   "max_evals", "evaluations", "rows"};
+    for (size_t k = 0; search && k < sizeof counts / sizeof counts[0]; k++)
+        FRONT_OPT(search, counts[k], front_count, "a non-negative integer");
+    if (search) {
+        FRONT_OPT(search, "time_limit", front_num_or_null, "a number or null");
+        FRONT_OPT(search, "seconds", front_num_or_null, "a number or null");
+        FRONT_OPT(search, "operators", json_is_string, "a string");
+        FRONT_OPT(search, "stopped", json_is_string, "a string");
+        FRONT_OPT(search, "data_checksum", json_is_string, "a string");
+    }
+    json_t *data = json_object_get(root, "data");
+    if (data && !json_is_object(data))
+        FRONT_FAIL("\"data\" must be an object");
+    const char *key;
+    json_object_foreach(data, key, v)
+    {
+        if (!json_is_string(v))
+            FRONT_FAIL("data note '%.60s' must be a string", key);
+    }
+    return EL_OK;
+}
+
 el_status eli_model_from_front(const char *text, long k, el_model **out, struct el_error *err,
                                int *handled)
 {
@@ -99,6 +208,9 @@ el_status eli_model_from_front(const char *text, long k, el_model **out, struct 
     el_expr *e = NULL;
     double *vals = NULL;
     const char **pnames = NULL;
+    if ((st = check_front_schema(root, err)) != EL_OK)
+        goto done;
+    st = EL_ERR_PARSE;
     json_t *entries = json_object_get(root, "entries");
     json_t *jv = json_object_get(root, "variables");
     if (!json_is_integer(json_object_get(root, "energylens_front")) || !json_is_array(entries) ||
@@ -158,7 +270,7 @@ el_status eli_model_from_front(const char *text, long k, el_model **out, struct 
     if (st != EL_OK)
         goto done;
     st = eli_model_from_entry(e, vals, vars, nv, jstr(root, "target"), out, err);
-    if (st != EL_OK)
+    if (st != EL_OK || (st = eli_model_check_target(*out, err)) != EL_OK)
         goto done;
     json_t *search = json_object_get(root, "search");
     json_t *rows = json_object_get(search, "rows"), *ev = json_object_get(search, "evaluations"),

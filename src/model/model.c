@@ -429,7 +429,7 @@ el_status eli_model_check_target(const el_model *m, struct el_error *err)
 {
     if (!m->target || !*m->target)
         return eli_err(err, EL_ERR_DATA, "the model has no target");
-    if (m->booster)
+    if (m->engine)
         return EL_OK;
     for (size_t k = 0; k < m->expr->nvars; k++)
         if (strcmp(m->expr->vars[k], m->target) == 0)

@@ -20,6 +20,43 @@ static json_t *num(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* Text that may come from outside (file names in notes, meanings): bytes
+ * that are not UTF-8 become '?' instead of making jansson drop the key. */
+static char *utf8_copy(const char *s)
+{
+    char *c = eli_strdup(s ? s : "");
+    if (!c)
+        return NULL;
+    for (char *p = c; *p;) {
+        size_t n = eli_utf8_seq(p);
+        if (n == 0) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+    return c;
+}
+
+static json_t *text(const char *s)
+{
+    json_t *v = json_string(s ? s : "");
+    if (v)
+        return v;
+    char *c = utf8_copy(s);
+    v = c ? json_string(c) : NULL;
+    eli_free(c);
+    return v;
+}
+
+static void set_text_note(json_t *obj, const char *key, const char *value)
+{
+    char *k = utf8_copy(key);
+    if (k)
+        json_object_set_new(obj, k, text(value));
+    eli_free(k);
+}
+
 char *el_model_to_json(const el_model *m)
 {
     if (!m)
@@ -66,8 +103,8 @@ char *el_model_to_json(const el_model *m)
         json_object_set_new(o, "neutral", num(p->neutral));
         json_object_set_new(o, "fixed", json_boolean(p->fixed));
         if (p->note)
-            json_object_set_new(o, "note", json_string(p->note));
-        json_object_set_new(o, "meaning", json_string(p->meaning));
+            json_object_set_new(o, "note", text(p->note));
+        json_object_set_new(o, "meaning", text(p->meaning));
         json_array_append_new(params, o);
     }
     json_object_set(root, "parameters", params);
@@ -80,14 +117,14 @@ char *el_model_to_json(const el_model *m)
             el_free(tx);
             goto done;
         }
-        json_object_set_new(o, "label", json_string(m->term_labels[k]));
+        json_object_set_new(o, "label", text(m->term_labels[k]));
         json_object_set_new(o, "formula", json_string(tx));
         el_free(tx);
         json_array_append_new(terms, o);
     }
     json_object_set(root, "terms", terms);
     for (size_t k = 0; k < m->nnotes; k++)
-        json_object_set_new(data, m->note_keys[k], json_string(m->note_values[k]));
+        set_text_note(data, m->note_keys[k], m->note_values[k]);
     json_object_set(root, "data", data);
     const struct el_fit_info *fi = &m->info;
     json_object_set_new(fit, "fitted", json_boolean(fi->fitted));
@@ -220,6 +257,179 @@ static unsigned long long get_hex(json_t *o, const char *key)
     return v;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Schema of a model file (format 1), checked before anything is built: the  */
+/* type of every known key, finite numbers where a number is required,       */
+/* bounds that hold their value, non-empty printable names. Unknown keys are */
+/* ignored so that later additions to format 1 still load.                   */
+/* ------------------------------------------------------------------------ */
+
+
+#define SCHEMA_FAIL(...)                                                                           \
+    do {                                                                                           \
+        eli_err(err, EL_ERR_DATA, "model file: " __VA_ARGS__);                                    \
+        return EL_ERR_DATA;                                                                        \
+    } while (0)
+
+/* An optional key: absent, or of the JSON type `want` (a jansson test). */
+#define OPT_TYPE(obj, key, test, what)                                                             \
+    do {                                                                                           \
+        json_t *v_ = json_object_get(obj, key);                                                    \
+        if (v_ && !test(v_))                                                                       \
+            SCHEMA_FAIL("\"%s\" must be %s", key, what);                                           \
+    } while (0)
+
+static int is_num_or_null(const json_t *v)
+{
+    return json_is_number(v) || json_is_null(v);
+}
+
+static int is_hex16(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (!s || !*s || strlen(s) > 16)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+            return 0;
+    return 1;
+}
+
+static int is_count(const json_t *v)
+{
+    return json_is_integer(v) && json_integer_value(v) >= 0;
+}
+
+static el_status check_param(json_t *o, size_t k, struct el_error *err)
+{
+    if (!json_is_object(o))
+        SCHEMA_FAIL("parameter %zu is not an object", k + 1);
+    const char *name = json_string_value(json_object_get(o, "name"));
+    if (!eli_valid_name(name))
+        SCHEMA_FAIL("parameter %zu has no name (a non-empty string is required)", k + 1);
+    json_t *jv = json_object_get(o, "value");
+    if (!json_is_number(jv))
+        SCHEMA_FAIL("parameter '%s': \"value\" is %s; every parameter needs a finite number "
+                    "(a fitted value or its start)",
+                    name, !jv ? "missing" : json_is_null(jv) ? "null" : "not a number");
+    double v = json_number_value(jv), lo = -(double)INFINITY, hi = (double)INFINITY;
+    static const char *const bkeys[] = {"lo", "hi", "start"};
+    for (size_t b = 0; b < 3; b++)
+        if (!is_num_or_null(json_object_get(o, bkeys[b])) && json_object_get(o, bkeys[b]))
+            SCHEMA_FAIL("parameter '%s': \"%s\" must be a number or null", name, bkeys[b]);
+    if (json_is_number(json_object_get(o, "lo")))
+        lo = json_number_value(json_object_get(o, "lo"));
+    if (json_is_number(json_object_get(o, "hi")))
+        hi = json_number_value(json_object_get(o, "hi"));
+    if (!(lo <= hi))
+        SCHEMA_FAIL("parameter '%s': lower bound %g above upper bound %g", name, lo, hi);
+    if (!(v >= lo && v <= hi))
+        SCHEMA_FAIL("parameter '%s' = %g is outside its bounds [%g, %g]", name, v, lo, hi);
+    json_t *js = json_object_get(o, "start");
+    if (json_is_number(js) && !(json_number_value(js) >= lo && json_number_value(js) <= hi))
+        SCHEMA_FAIL("parameter '%s': start %g is outside its bounds [%g, %g]", name,
+                    json_number_value(js), lo, hi);
+    OPT_TYPE(o, "logscale", json_is_boolean, "true or false");
+    OPT_TYPE(o, "at_bound", json_is_boolean, "true or false");
+    OPT_TYPE(o, "meaning", json_is_string, "a string");
+    OPT_TYPE(o, "neutral", is_num_or_null, "a number or null");
+    OPT_TYPE(o, "fixed", json_is_boolean, "true or false");
+    OPT_TYPE(o, "note", json_is_string, "a string");
+    if (json_is_true(json_object_get(o, "logscale")) && !(v > 0.0 && lo >= 0.0))
+        SCHEMA_FAIL("parameter '%s' is log-scaled but its value %g or lower bound %g is not "
+                    "positive",
+                    name, v, lo);
+    return EL_OK;
+}
+
+static el_status check_model_schema(json_t *root, struct el_error *err)
+{
+    json_t *ver = json_object_get(root, "energylens_model");
+    if (json_integer_value(ver) != MODEL_FORMAT)
+        SCHEMA_FAIL("unknown format version %" JSON_INTEGER_FORMAT
+                    " (this tool reads version %d; a newer tool wrote it?)",
+                    json_integer_value(ver), MODEL_FORMAT);
+    static const char *const strs[] = {"tool_version", "template", "formula_latex",
+                                       "formula_sympy", "booster_ubj_base64"};
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+        OPT_TYPE(root, strs[i], json_is_string, "a string");
+    static const char *const names[] = {"method", "target"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *v = json_object_get(root, names[i]);
+        if (v && !eli_valid_name(json_string_value(v)))
+            SCHEMA_FAIL("\"%s\" must be a non-empty string without control characters",
+                        names[i]);
+    }
+    const char *method = json_string_value(json_object_get(root, "method"));
+    if (method && strlen(method) >= 32)
+        SCHEMA_FAIL("method name '%.40s...' is too long", method);
+    if (json_object_get(root, "booster_ubj_base64") &&
+        !(method && (strcmp(method, "rf") == 0 || strcmp(method, "gbdt") == 0)))
+        SCHEMA_FAIL("a tree ensemble (\"booster_ubj_base64\") needs method rf or gbdt, not '%s'",
+                    method ? method : "(none)");
+    const char *formula = json_string_value(json_object_get(root, "formula"));
+    json_t *vars = json_object_get(root, "variables");
+    json_t *params = json_object_get(root, "parameters");
+    if (!formula || !json_is_array(vars) || !json_is_array(params))
+        SCHEMA_FAIL("\"formula\" (a string), \"variables\" and \"parameters\" (arrays) are "
+                    "required");
+    if (json_array_size(params) > ELI_MODEL_MAX_PARAMS)
+        SCHEMA_FAIL("%zu parameters; a model has at most %d (see LIMITS in energylens(1))",
+                    json_array_size(params), ELI_MODEL_MAX_PARAMS);
+    size_t i;
+    json_t *v;
+    json_array_foreach(vars, i, v)
+    {
+        if (!eli_valid_name(json_string_value(v)))
+            SCHEMA_FAIL("variable %zu must be a non-empty string without control characters",
+                        i + 1);
+    }
+    json_array_foreach(params, i, v)
+    {
+        el_status st = check_param(v, i, err);
+        if (st != EL_OK)
+            return st;
+    }
+    json_t *terms = json_object_get(root, "terms");
+    if (terms && !json_is_array(terms))
+        SCHEMA_FAIL("\"terms\" must be an array");
+    json_array_foreach(terms, i, v)
+    {
+        if (!json_is_object(v) || !json_is_string(json_object_get(v, "label")))
+            SCHEMA_FAIL("term %zu must be an object with a string \"label\"", i + 1);
+    }
+    json_t *data = json_object_get(root, "data");
+    if (data && !json_is_object(data))
+        SCHEMA_FAIL("\"data\" must be an object");
+    const char *key;
+    json_object_foreach(data, key, v)
+    {
+        if (!json_is_string(v))
+            SCHEMA_FAIL("data note '%.60s' must be a string", key);
+    }
+    json_t *unc = json_object_get(root, "uncertainty");
+    if (unc && !json_is_object(unc))
+        SCHEMA_FAIL("\"uncertainty\" must be an object");
+    json_t *fit = json_object_get(root, "fit");
+    if (fit && !json_is_object(fit))
+        SCHEMA_FAIL("\"fit\" must be an object");
+    if (fit) {
+        OPT_TYPE(fit, "fitted", json_is_boolean, "true or false");
+        static const char *const fs[] = {"method", "loss_kind", "stop"};
+        for (size_t k = 0; k < 3; k++)
+            OPT_TYPE(fit, fs[k], json_is_string, "a string");
+        static const char *const fn[] = {"loss", "mape", "r2", "rmse", "seconds"};
+        for (size_t k = 0; k < 5; k++)
+            OPT_TYPE(fit, fn[k], is_num_or_null, "a number or null");
+        static const char *const fc[] = {"rows", "starts", "evaluations"};
+        for (size_t k = 0; k < 3; k++)
+            OPT_TYPE(fit, fc[k], is_count, "a non-negative integer");
+        OPT_TYPE(fit, "seed", is_hex16, "up to 16 lower-case hex digits");
+        OPT_TYPE(fit, "data_checksum", is_hex16, "up to 16 lower-case hex digits");
+    }
+    return EL_OK;
+}
+
 el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el_model **out,
                                struct el_error *err)
 {
@@ -248,6 +458,9 @@ el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el
         eli_err(err, st, "not an EnergyLens model file (no \"energylens_model\" key)");
         goto done;
     }
+    if ((st = check_model_schema(root, err)) != EL_OK)
+        goto done;
+    st = EL_ERR_PARSE;
     const char *method = get_str(root, "method");
     const char *booster_text = get_str(root, "booster_ubj_base64");
     if (!method)
@@ -322,6 +535,13 @@ el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el
             goto done;
         snprintf(m->method, sizeof m->method, "%s", method);
     }
+    const char *target = get_str(root, "target");
+    if (target && (st = el_model_set_target(m, target)) != EL_OK) {
+        eli_err(err, st, "model file: cannot set the target");
+        goto done;
+    }
+    if ((st = eli_model_check_target(m, err)) != EL_OK)
+        goto done;
     if (m->np != np) {
         st = eli_err(err, EL_ERR_PARSE,
                      "model file: formula has %zu parameters but the file lists %zu", m->np, np);
@@ -396,9 +616,6 @@ el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el
             m->unc.ok = 1;
         }
     }
-    const char *target = get_str(root, "target");
-    if (target && (st = el_model_set_target(m, target)) != EL_OK)
-        goto done;
     json_t *data = json_object_get(root, "data");
     const char *key;
     json_t *val;
