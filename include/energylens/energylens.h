@@ -381,7 +381,8 @@ EL_API const el_expr *el_model_expr(const el_model *m);
 EL_API const char *el_model_formula(const el_model *m);
 /* @return the template name, or "" for a user formula. Borrowed. */
 EL_API const char *el_model_template(const el_model *m);
-/* The column the model predicts: "energy_j" unless set. */
+/* The column the model predicts: "energy_j" unless set. Setting it fails with
+ * EL_ERR_INVALID_ARG for an empty name, invalid UTF-8 or control characters. */
 EL_API const char *el_model_target(const el_model *m);
 EL_API el_status el_model_set_target(el_model *m, const char *column);
 
@@ -854,8 +855,9 @@ typedef struct el_selection el_selection;
  * front. Fails with EL_ERR_MISSING if a model variable is neither an axis nor
  * a constant of the space, and EL_ERR_DATA if no point satisfies the
  * constraints, if `energy` predicts a time (a target "*_s"), if `latency`
- * predicts an energy (a target "energy*" or "*_j"), or if both predict the
- * same target.
+ * predicts an energy (a target "energy*" or "*_j"), if both predict the
+ * same target, or if an axis is neither a canonical configuration variable
+ * nor used by a model (a misspelt space key).
  */
 EL_API el_status el_select(const el_model *energy, const el_model *latency,
                            const el_space *space, el_selection **out, struct el_error *err);

@@ -117,6 +117,48 @@ el_status eli_select_check_kinds(const el_model *energy, const el_model *latency
     return EL_OK;
 }
 
+static int model_uses(const el_model *m, const char *name)
+{
+    for (size_t v = 0; m && v < el_model_nvars(m); v++)
+        if (strcmp(el_model_var_name(m, v), name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Every axis must be a canonical configuration variable or one the models
+ * use: a misspelt key of a space file ("gpu: 2" for "gpus: 2") or an --axis
+ * no model reads would otherwise multiply the space silently while the
+ * limit the user meant is dropped (issue 15 defect 8). */
+static el_status check_axes(const el_model *energy, const el_model *latency,
+                            const el_space *space, struct el_error *err)
+{
+    for (size_t k = 0; k < el_space_naxes(space); k++) {
+        const char *a = el_space_axis_name(space, k);
+        if (eli_is_canonical_var(a) || model_uses(energy, a) || model_uses(latency, a))
+            continue;
+        char vars[256];
+        size_t off = 0;
+        vars[0] = '\0';
+        for (int w = 0; w < 2; w++) {
+            const el_model *m = w ? latency : energy;
+            for (size_t v = 0; m && v < el_model_nvars(m); v++) {
+                const char *n = el_model_var_name(m, v);
+                if (w && model_uses(energy, n))
+                    continue;
+                int r = snprintf(vars + off, sizeof vars - off, "%s%s", off ? ", " : "", n);
+                if (r > 0 && off + (size_t)r < sizeof vars)
+                    off += (size_t)r;
+            }
+        }
+        return eli_err(err, EL_ERR_DATA,
+                       "the space has an axis '%s' that no model uses%s (the models' variables: "
+                       "%s; a space file's other keys are 'gpus' and 'constraints')",
+                       a, strcmp(a, "gpu") == 0 ? " (did you mean 'gpus'?)" : "",
+                       off ? vars : "none");
+    }
+    return EL_OK;
+}
+
 el_status el_select(const el_model *energy, const el_model *latency, const el_space *space,
                     el_selection **out, struct el_error *err)
 {
@@ -131,7 +173,7 @@ el_status el_select(const el_model *energy, const el_model *latency, const el_sp
     size_t *idx = NULL;
     el_selection *sel = NULL;
     el_status st = eli_select_check_kinds(energy, latency, err);
-    if (st != EL_OK)
+    if (st != EL_OK || (st = check_axes(energy, latency, space, err)) != EL_OK)
         return st;
     st = el_space_enumerate(space, &pts, err);
     if (st != EL_OK)

@@ -186,6 +186,19 @@ void cli_units_print(FILE *f, const char *indent, const struct el_units *u);
 char *cli_units_json(const struct el_units *u);
 int cmd_prior(int argc, char **argv);
 
+/*
+ * Numeric options, one way for every command: the whole argument must be a
+ * decimal number within [lo, hi] (lo_open: > lo). On failure they print a
+ * usage error naming the option, the argument and the range, and return 0
+ * (the caller returns CLI_USAGE); 1 on success. The ranges are listed in
+ * the LIMITS section of energylens(1).
+ */
+int cli_opt_size(const char *cmd, const char *opt, const char *arg, size_t lo, size_t hi,
+                 size_t *out);
+int cli_opt_u64(const char *cmd, const char *opt, const char *arg, unsigned long long *out);
+int cli_opt_num(const char *cmd, const char *opt, const char *arg, double lo, double hi,
+                int lo_open, double *out);
+
 /* Explains a model at a configuration (shared by explain and demo). */
 int explain_print(FILE *f, const el_model *m, const el_table *at, int show_params);
 

@@ -332,13 +332,12 @@ int cmd_bench(int argc, char **argv)
             sizes = optarg;
             break;
         case OPT_SEEDS:
-            if (!parse_size(optarg, &seeds) || seeds < 1 || seeds > 1000)
-                return cli_usage_error(cmd, "--seeds '%s': expected an integer in 1..1000", optarg);
+            if (!cli_opt_size(cmd, "--seeds", optarg, 1, 1000, &seeds))
+                return CLI_USAGE;
             break;
         case OPT_THREADS:
-            if (!parse_size(optarg, &threads) || threads < 1 || threads > 1024)
-                return cli_usage_error(cmd, "--threads '%s': expected an integer in 1..1024",
-                                       optarg);
+            if (!cli_opt_size(cmd, "--threads", optarg, 1, 1024, &threads))
+                return CLI_USAGE;
             break;
         case OPT_DATASET_BY:
             dataset_by = optarg;

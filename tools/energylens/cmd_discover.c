@@ -301,28 +301,28 @@ int cmd_discover(int argc, char **argv)
             have_evals = 1;
             break;
         case OPT_TIME:
-            if (!parse_num(optarg, &time_limit) || !(time_limit > 0 && time_limit <= 1e7))
-                return cli_usage_error(cmd, "--time-limit '%s': expected seconds > 0", optarg);
+            if (!cli_opt_num(cmd, "--time-limit", optarg, 0, 1e7, 1, &time_limit))
+                return CLI_USAGE;
             break;
         case OPT_SEED:
-            if (!parse_u64(optarg, &seed))
-                return cli_usage_error(cmd, "--seed '%s': expected a non-negative integer", optarg);
+            if (!cli_opt_u64(cmd, "--seed", optarg, &seed))
+                return CLI_USAGE;
             break;
         case OPT_THREADS:
-            if (!parse_size(optarg, &threads) || threads < 1 || threads > 64)
-                return cli_usage_error(cmd, "--threads '%s': expected 1..64", optarg);
+            if (!cli_opt_size(cmd, "--threads", optarg, 1, 64, &threads))
+                return CLI_USAGE;
             break;
         case OPT_ISLANDS:
-            if (!parse_size(optarg, &islands) || islands < 1 || islands > 256)
-                return cli_usage_error(cmd, "--islands '%s': expected 1..256", optarg);
+            if (!cli_opt_size(cmd, "--islands", optarg, 1, 256, &islands))
+                return CLI_USAGE;
             break;
         case OPT_POP:
-            if (!parse_size(optarg, &pop) || pop < 10 || pop > 100000)
-                return cli_usage_error(cmd, "--population '%s': expected 10..100000", optarg);
+            if (!cli_opt_size(cmd, "--population", optarg, 10, 100000, &pop))
+                return CLI_USAGE;
             break;
         case OPT_MAXSIZE:
-            if (!parse_size(optarg, &max_size) || max_size < 1 || max_size > 60)
-                return cli_usage_error(cmd, "--max-size '%s': expected 1..60", optarg);
+            if (!cli_opt_size(cmd, "--max-size", optarg, 1, 60, &max_size))
+                return CLI_USAGE;
             break;
         case OPT_LOSS:
             if (strcmp(optarg, "nmse") == 0 || strcmp(optarg, "abs2") == 0)

@@ -48,6 +48,16 @@ static el_table *parse_point(const char *spec, const char *source)
             return NULL;
         }
         *eq = '\0';
+        /* the same rule as for measurement files: counts of GPUs and
+         * requests are at least 1 (tp=0 gave inf and -nan, exit 0) */
+        if ((strcmp(tok, "tp") == 0 || strcmp(tok, "pp") == 0 || strcmp(tok, "batch") == 0) &&
+            v < 1) {
+            fprintf(stderr, "energylens explain: --at: %s=%g: %s must be at least 1\n", tok, v,
+                    tok);
+            el_table_destroy(t);
+            free(copy);
+            return NULL;
+        }
         el_table_set_numeric(t, tok, &v, 1, NULL);
     }
     free(copy);
@@ -74,6 +84,17 @@ static int compute_split(const el_model *m, const el_table *t, struct split *s, 
         fprintf(f, "energylens explain: %s\n", err.text);
         free(terms);
         return cli_exit_code(err.status);
+    }
+    for (size_t i = 0; i < n * nt; i++) {
+        if (!isfinite(terms[i])) {
+            fprintf(f,
+                    "energylens explain: the term '%s' is not finite at this configuration%s "
+                    "(%g): the model is undefined there\n",
+                    el_model_term_label(m, i % nt), i / nt ? " with TP or PP doubled" : "",
+                    terms[i]);
+            free(terms);
+            return CLI_NUMERIC;
+        }
     }
     s->nl = 0;
     for (size_t k = 0; k < nt; k++) {

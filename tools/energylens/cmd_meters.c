@@ -128,12 +128,12 @@ int cmd_meters(int argc, char **argv)
             mc.unit = optarg;
             break;
         case OPT_READ:
-            if (!parse_num(optarg, &read_s) || !(read_s > 0 && read_s <= 3600))
-                return cli_usage_error(cmd, "--read needs seconds in (0, 3600]");
+            if (!cli_opt_num(cmd, "--read", optarg, 0, 3600, 1, &read_s))
+                return CLI_USAGE;
             break;
         case OPT_VALIDATE:
-            if (!parse_num(optarg, &validate_s) || !(validate_s > 0 && validate_s <= 3600))
-                return cli_usage_error(cmd, "--validate needs seconds in (0, 3600]");
+            if (!cli_opt_num(cmd, "--validate", optarg, 0, 3600, 1, &validate_s))
+                return CLI_USAGE;
             break;
         default:
             return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);

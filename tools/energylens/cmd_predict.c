@@ -65,8 +65,8 @@ int cmd_predict(int argc, char **argv)
             break;
         case OPT_FIRST_FREE: {
             size_t k;
-            if (!parse_size(optarg, &k) || k > 100000)
-                return cli_usage_error(cmd, "--entry '%s': expected an entry index", optarg);
+            if (!cli_opt_size(cmd, "--entry", optarg, 0, 100000, &k))
+                return CLI_USAGE;
             entry = (long)k;
             break;
         }

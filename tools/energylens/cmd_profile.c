@@ -159,8 +159,8 @@ int cmd_profile(int argc, char **argv)
             quiet = 1;
             break;
         case OPT_SHARD:
-            if (!parse_size(optarg, &shard))
-                return cli_usage_error(cmd, "--shard needs a number, not '%s'", optarg);
+            if (!cli_opt_size(cmd, "--shard", optarg, 0, 1000000, &shard))
+                return CLI_USAGE;
             have_shard = 1;
             break;
         case OPT_EMIT_SLURM:

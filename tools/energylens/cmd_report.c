@@ -91,8 +91,8 @@ int cmd_report(int argc, char **argv)
             title = optarg;
             break;
         case OPT_SEED:
-            if (!parse_u64(optarg, &seed))
-                return cli_usage_error(cmd, "--seed '%s': expected a non-negative integer", optarg);
+            if (!cli_opt_u64(cmd, "--seed", optarg, &seed))
+                return CLI_USAGE;
             break;
         case OPT_UNITS_CARBON:
         case OPT_UNITS_PRICE:

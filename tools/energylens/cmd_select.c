@@ -277,8 +277,8 @@ int cmd_select(int argc, char **argv)
             break;
         }
         case OPT_GPUS:
-            if (!parse_num(optarg, &gpus) || gpus < 1)
-                return cli_usage_error(cmd, "--gpus '%s': expected a number >= 1", optarg);
+            if (!cli_opt_num(cmd, "--gpus", optarg, 1, 1e6, 0, &gpus))
+                return CLI_USAGE;
             break;
         case OPT_CONSTRAINT:
             if (ncons >= CLI_MAX_LIST)
@@ -286,8 +286,8 @@ int cmd_select(int argc, char **argv)
             constraints[ncons++] = optarg;
             break;
         case OPT_TOP:
-            if (!parse_size(optarg, &top) || top < 1 || top > 100000)
-                return cli_usage_error(cmd, "--top '%s': expected an integer 1..100000", optarg);
+            if (!cli_opt_size(cmd, "--top", optarg, 1, 100000, &top))
+                return CLI_USAGE;
             break;
         case OPT_FORMAT:
             if (!parse_format(optarg, &fmt))

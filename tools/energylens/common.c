@@ -354,11 +354,51 @@ int parse_num(const char *s, double *out)
 {
     if (!s || !*s)
         return 0;
+    /* decimal only: strtod would also read "0x1p3", which no EnergyLens
+     * input means */
+    const char *d = (*s == '+' || *s == '-') ? s + 1 : s;
+    if (d[0] == '0' && (d[1] == 'x' || d[1] == 'X'))
+        return 0;
     errno = 0;
     char *end;
     double v = strtod(s, &end);
     if (errno || *end || !isfinite(v))
         return 0;
+    *out = v;
+    return 1;
+}
+
+int cli_opt_size(const char *cmd, const char *opt, const char *arg, size_t lo, size_t hi,
+                 size_t *out)
+{
+    size_t v;
+    if (!parse_size(arg, &v) || v < lo || v > hi) {
+        cli_usage_error(cmd, "%s '%s': expected a whole number from %zu to %zu", opt, arg, lo, hi);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_opt_u64(const char *cmd, const char *opt, const char *arg, unsigned long long *out)
+{
+    if (!parse_u64(arg, out)) {
+        cli_usage_error(cmd, "%s '%s': expected a whole number from 0 to %llu", opt, arg,
+                        (unsigned long long)UINT64_MAX);
+        return 0;
+    }
+    return 1;
+}
+
+int cli_opt_num(const char *cmd, const char *opt, const char *arg, double lo, double hi,
+                int lo_open, double *out)
+{
+    double v;
+    if (!parse_num(arg, &v) || (lo_open ? !(v > lo) : !(v >= lo)) || !(v <= hi)) {
+        cli_usage_error(cmd, "%s '%s': expected a decimal number %s %g and <= %g", opt, arg,
+                        lo_open ? ">" : ">=", lo, hi);
+        return 0;
+    }
     *out = v;
     return 1;
 }
