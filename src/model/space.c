@@ -830,8 +830,8 @@ static el_status yaml_axis(el_space *s, const struct yctx *y, const char *key, y
             return yerr(y, EL_ERR_PARSE, val, key, "value holds a NUL byte");
         el_status st = eli_parse_double(text, &x) ? el_space_set_values(s, key, &x, 1, &e2)
                                                   : el_space_set_spec(s, key, text, &e2);
-        if (st != EL_OK)
-            return yerr(y, st, val, key, e2.text);
+        if (st != EL_OK) /* a bad name or spec in a file is bad input, not usage */
+            return yerr(y, st == EL_ERR_INVALID_ARG ? EL_ERR_DATA : st, val, key, e2.text);
         return EL_OK;
     }
     if (val->type != YAML_SEQUENCE_NODE)
@@ -862,7 +862,7 @@ static el_status yaml_axis(el_space *s, const struct yctx *y, const char *key, y
     }
     st = el_space_set_values(s, key, v, n, &e2);
     if (st != EL_OK)
-        st = yerr(y, st, val, key, e2.text);
+        st = yerr(y, st == EL_ERR_INVALID_ARG ? EL_ERR_DATA : st, val, key, e2.text);
 done:
     eli_free(v);
     return st;
@@ -984,6 +984,8 @@ el_status el_space_load_yaml(el_space *s, const char *path, struct el_error *err
         goto done;
     }
     parser_ok = 1;
+    if ((st = eli_yaml_check(path, text, len, err)) != EL_OK)
+        goto done;
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
         st = yaml_syntax_err(path, &parser, err);

@@ -1120,6 +1120,8 @@ static el_status parse_text(const char *text, size_t len, const char *name, cons
         goto done;
     }
     have_parser = 1;
+    if ((st = eli_yaml_check(name, text, len, err)) != EL_OK) /* bombs, depth: before loading */
+        goto done;
     yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
     if (!yaml_parser_load(&yp, &doc)) {
         st = yaml_syntax(name, &yp, err);

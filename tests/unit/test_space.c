@@ -579,7 +579,8 @@ static void test_yaml_errors(void **state)
     expect_yaml_error("empty.yaml", EL_ERR_PARSE, 0, "empty");
     expect_yaml_error("dup_key.yaml", EL_ERR_PARSE, 3, "key 'tp': appears twice");
     expect_yaml_error("nested.yaml", EL_ERR_PARSE, 2, "key 'tp': expected a list");
-    expect_yaml_error("bad_name.yaml", EL_ERR_INVALID_ARG, 2, "not an identifier");
+    /* (a bad name in a file is bad input, exit 3, not a usage error) */
+    expect_yaml_error("bad_name.yaml", EL_ERR_DATA, 2, "not an identifier");
     expect_yaml_error("empty_value.yaml", EL_ERR_DATA, 1, "key 'tp': no value");
     expect_yaml_error("gpus_bad.yaml", EL_ERR_DATA, 2, "key 'gpus'");
     expect_yaml_error("gpus_no_axis.yaml", EL_ERR_MISSING, 2, "needs a 'tp' or 'pp' axis");
