@@ -219,6 +219,14 @@ test-slurm: all
 check-layers: lib
 	sh scripts/check-layers.sh --objects $(BUILD)
 
+# Long fuzzing: every libFuzzer target for FUZZ_SECONDS each (default 600),
+# new corpus inputs kept, crashes saved as regression inputs. CI runs the
+# short smoke run (sh tests/fuzz/run-fuzz.sh) instead.
+FUZZ_SECONDS ?= 600
+.PHONY: fuzz-long
+fuzz-long:
+	FUZZ_KEEP=1 sh tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS)
+
 format-check:
 	clang-format --dry-run --Werror include/energylens/*.h src/*/*.c src/*/*.h tools/energylens/*.c
 

@@ -3,6 +3,9 @@
 # against a fuzzer-instrumented library, runs each for SECONDS (default 60)
 # on a scratch copy of its corpus, then replays the saved corpus.
 # usage: sh tests/fuzz/run-fuzz.sh [SECONDS]
+# `make fuzz-long` runs it with FUZZ_SECONDS (default 600) per target. With
+# FUZZ_KEEP=1 new corpus inputs are kept in tests/fuzz/corpus/ and crashes
+# are saved there as regression inputs (crash-*), replayed by every build.
 set -e
 secs=${1:-60}
 out=build-fuzz
@@ -18,7 +21,14 @@ for src in tests/fuzz/fuzz_*.c; do
     scratch=$(mktemp -d)
     cp -r "$corpus"/. "$scratch"/ 2>/dev/null || true
     echo "fuzzing $name for $secs s"
-    "$out/$name" -max_total_time="$secs" -max_len=4096 -timeout=10 "$scratch" 2>&1 | tail -n 3
+    # a crash leaves crash-* in the corpus directory: it becomes a
+    # regression input that tests/fuzz/replay.c runs in every build
+    "$out/$name" -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$corpus/" -print_final_stats=1 "$scratch" 2>&1 |
+        grep -E '^#[0-9]+.*(DONE|pulse)|stat::number_of_executed_units|cov:|ERROR|SUMMARY' | tail -n 4 || true
+    if [ "${FUZZ_KEEP:-0}" = 1 ]; then
+        "$out/$name" -merge=1 "$corpus" "$scratch" >/dev/null 2>&1 || true
+    fi
     rm -rf "$scratch"
     "$out/$name" -runs=0 "$corpus" 2>&1 | tail -n 1
 done
