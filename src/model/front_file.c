@@ -196,6 +196,11 @@ el_status eli_model_from_front(const char *text, long k, el_model **out, struct 
     *handled = 0;
     json_error_t jerr;
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root && json_error_code(&jerr) == json_error_out_of_memory) {
+        *handled = 1;
+        *out = NULL;
+        return eli_err(err, EL_ERR_NOMEM, "out of memory reading JSON");
+    }
     if (!root || !json_is_object(root) || !json_object_get(root, "energylens_front")) {
         json_decref(root);
         return EL_OK;

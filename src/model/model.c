@@ -248,8 +248,10 @@ el_status eli_model_build(const char *formula, const char *const *vars, size_t n
                                                                          : "formula");
     m->template_name = eli_strdup(template_name ? template_name : "");
     m->target = eli_strdup("energy_j");
-    m->np = m->expr->nparams;
-    m->p = eli_calloc(m->np, sizeof *m->p);
+    /* np only once p exists: el_model_destroy walks p[0..np) */
+    m->p = eli_calloc(m->expr->nparams, sizeof *m->p);
+    if (m->p)
+        m->np = m->expr->nparams;
     if (!m->formula || !m->template_name || !m->target || !m->p)
         goto fail;
     for (size_t k = 0; k < m->np; k++) {

@@ -446,6 +446,8 @@ el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el
     }
     json_error_t jerr;
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root && json_error_code(&jerr) == json_error_out_of_memory)
+        return eli_err(err, EL_ERR_NOMEM, "out of memory reading JSON");
     if (!root)
         return eli_err_at(err, EL_ERR_PARSE, NULL, jerr.line, jerr.column,
                           "model JSON line %d column %d: %s", jerr.line, jerr.column, jerr.text);
