@@ -156,6 +156,10 @@ struct el_selection {
 
 /* The energy slot must not predict a time nor the latency slot an energy
  * (select.c). */
+/* EL_ERR_DATA for a space axis that is neither a canonical variable nor used
+ * by a model (a misspelt space key, an --axis no model reads). */
+el_status eli_select_check_axes(const el_model *energy, const el_model *latency,
+                                const el_space *space, struct el_error *err);
 el_status eli_select_check_kinds(const el_model *energy, const el_model *latency,
                                  struct el_error *err);
 

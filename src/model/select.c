@@ -129,7 +129,7 @@ static int model_uses(const el_model *m, const char *name)
  * use: a misspelt key of a space file ("gpu: 2" for "gpus: 2") or an --axis
  * no model reads would otherwise multiply the space silently while the
  * limit the user meant is dropped (issue 15 defect 8). */
-static el_status check_axes(const el_model *energy, const el_model *latency,
+el_status eli_select_check_axes(const el_model *energy, const el_model *latency,
                             const el_space *space, struct el_error *err)
 {
     for (size_t k = 0; k < el_space_naxes(space); k++) {
@@ -173,7 +173,7 @@ el_status el_select(const el_model *energy, const el_model *latency, const el_sp
     size_t *idx = NULL;
     el_selection *sel = NULL;
     el_status st = eli_select_check_kinds(energy, latency, err);
-    if (st != EL_OK || (st = check_axes(energy, latency, space, err)) != EL_OK)
+    if (st != EL_OK || (st = eli_select_check_axes(energy, latency, space, err)) != EL_OK)
         return st;
     st = el_space_enumerate(space, &pts, err);
     if (st != EL_OK)

@@ -859,6 +859,8 @@ el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out
     unsigned char *par = NULL;
     el_status st = eli_select_check_kinds(s->energy, s->latency, err);
     if (st == EL_OK)
+        st = eli_select_check_axes(s->energy, s->latency, sp, err);
+    if (st == EL_OK)
         st = prepare(&r, s, sp, err);
     if (st != EL_OK)
         goto done;
