@@ -468,6 +468,14 @@ EL_API int el_model_param_fixed(const el_model *m, size_t k);
 /* @return why parameter k was held, e.g. "pp never varies in the data", or
  * "" if it was estimated. Borrowed. */
 EL_API const char *el_model_param_note(const el_model *m, size_t k);
+/* Structure selection of the last fit: *ncand candidates (0 when none were
+ * compared: --structure fixed, more than 100 rows, loaded old files), the
+ * index of the chosen one, and @return the reason ("" if none). Borrowed. */
+EL_API const char *el_model_structure(const el_model *m, size_t *ncand, size_t *chosen);
+/* Candidate c: its name ("identified", "identified, e_p held") and score
+ * (leave-one-out rms log error; inf when it could not be scored). */
+EL_API el_status el_model_structure_candidate(const el_model *m, size_t c, const char **name,
+                                              double *score);
 /* @return 1 if the model carries a covariance and noise scale (a fit with
  * at least two rows), 0 otherwise (tree models, unfitted, loaded old files). */
 EL_API int el_model_has_uncertainty(const el_model *m);

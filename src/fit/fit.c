@@ -581,6 +581,10 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     memset(&o, 0, sizeof o);
     struct eli_uncert unc;
     memset(&unc, 0, sizeof unc);
+    struct eli_uncert ch_unc;
+    memset(&ch_unc, 0, sizeof ch_unc);
+    double ch_theta[64];
+    int ch_fixed[64];
     const double **sub_cols = NULL;
     double *sub_data = NULL;
     double *sub_pred = NULL, *sub_jac = NULL;
@@ -642,43 +646,6 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
                 wp[k].value = wp[k].neutral;
             }
     }
-    for (size_t k = 0; k < np; k++) {
-        const struct eli_param *p = &wp[k];
-        scale[k] = fmax(fabs(p->start), 1e-3);
-        if (isfinite(p->lo) && isfinite(p->hi) && p->hi > p->lo)
-            scale[k] = fmin(scale[k], fmax(p->hi - p->lo, 1e-12));
-    }
-    o.scale = scale;
-    for (size_t k = 0; k < np; k++) {
-        const struct eli_param *p = &wp[k];
-        if (p->fixed) {
-            lb[k] = ub[k] = p->logscale ? log(p->value) : p->value / scale[k];
-        } else {
-            lb[k] = p->logscale ? log(p->lo) : p->lo / scale[k];
-            ub[k] = p->logscale ? log(p->hi) : p->hi / scale[k];
-        }
-        prior_x[k] = p->logscale ? log(p->start) : p->start / scale[k];
-        prior_w[k] = p->logscale && !p->linear ? f->prior : 0.0;
-        theta0[k] = (double)NAN;
-    }
-    if (f->learned) { /* MAP with a learned prior: its centre, weights and mode */
-        char desc[256];
-        if ((st = eli_prior_apply(f->learned, m, t, cols, y, n, scale, prior_x, prior_w, theta0,
-                                  desc, sizeof desc, &err)) != EL_OK) {
-            fit_fail(f, st, "%s", err.text);
-            goto done;
-        }
-        el_model_set_note(m, "prior", desc);
-    }
-    o.prior_x = prior_x;
-    o.prior_w = prior_w;
-    nlopt_set_lower_bounds(opt, lb);
-    nlopt_set_upper_bounds(opt, ub);
-    nlopt_set_min_objective(opt, nlopt_objective, &o);
-    nlopt_set_ftol_rel(opt, f->ftol);
-    nlopt_set_xtol_rel(opt, 1e-10);
-    nlopt_set_maxeval(opt, (int)(f->max_evals > 1000000 ? 1000000 : f->max_evals));
-
     /* Large tables: the starts only have to find the right basin, which a
      * random subset of a few thousand rows does as well as all of them (its
      * optimum is within O(1/sqrt(subset)) of the full one); the best start
@@ -723,8 +690,77 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
         so.n = ms;
         so.wsum = (double)ms;
         so.ymean2 = (ssum / (double)ms) * (ssum / (double)ms);
-        nlopt_set_min_objective(opt, nlopt_objective, &so);
     }
+    /* Structure selection (one mechanism with the identifiability above):
+     * nested variants of the identified structure, each holding one more
+     * non-linear parameter (an exponent or a regulariser) at its neutral
+     * value, scored by the leave-one-out error the uncertainty step
+     * computes anyway. A variant replaces the full structure only if its
+     * held-out error is lower. Above ELI_LOO_EXACT_MAX rows every identified
+     * parameter has many rows behind it and the full structure is kept. */
+    int base_fixed[64];
+    double base_value[64];
+    long cand[65];
+    size_t ncand = 1;
+    cand[0] = -1;
+    for (size_t k = 0; k < np; k++) {
+        base_fixed[k] = wp[k].fixed;
+        base_value[k] = wp[k].value;
+        if (f->structure && n >= 3 && n <= ELI_LOO_EXACT_MAX && !wp[k].fixed && !wp[k].linear)
+            cand[ncand++] = (long)k;
+    }
+    double ch_score = HUGE_VAL;
+    size_t ch = 0, ch_starts = 0, ch_nfree = 0;
+    el_stop ch_stop = EL_STOP_NONE;
+    double cand_score[65], base_sigma = (double)NAN, base_cv = HUGE_VAL;
+    char prior_desc[256] = "";
+    for (size_t c = 0; c < ncand; c++) {
+    for (size_t k = 0; k < np; k++) {
+        wp[k].fixed = base_fixed[k];
+        wp[k].value = base_value[k];
+    }
+    if (cand[c] >= 0) {
+        wp[cand[c]].fixed = 1;
+        wp[cand[c]].value = wp[cand[c]].neutral;
+    }
+    for (size_t k = 0; k < np; k++) {
+        const struct eli_param *p = &wp[k];
+        scale[k] = fmax(fabs(p->start), 1e-3);
+        if (isfinite(p->lo) && isfinite(p->hi) && p->hi > p->lo)
+            scale[k] = fmin(scale[k], fmax(p->hi - p->lo, 1e-12));
+    }
+    o.scale = scale;
+    for (size_t k = 0; k < np; k++) {
+        const struct eli_param *p = &wp[k];
+        if (p->fixed) {
+            lb[k] = ub[k] = p->logscale ? log(p->value) : p->value / scale[k];
+        } else {
+            lb[k] = p->logscale ? log(p->lo) : p->lo / scale[k];
+            ub[k] = p->logscale ? log(p->hi) : p->hi / scale[k];
+        }
+        prior_x[k] = p->logscale ? log(p->start) : p->start / scale[k];
+        prior_w[k] = p->logscale && !p->linear ? f->prior : 0.0;
+        theta0[k] = (double)NAN;
+    }
+    if (f->learned) { /* MAP with a learned prior: its centre, weights and mode */
+        if ((st = eli_prior_apply(f->learned, m, t, cols, y, n, scale, prior_x, prior_w, theta0,
+                                  prior_desc, sizeof prior_desc, &err)) != EL_OK) {
+            fit_fail(f, st, "%s", err.text);
+            goto done;
+        }
+    }
+    o.prior_x = prior_x;
+    o.prior_w = prior_w;
+    so.scale = scale;
+    so.prior_x = prior_x;
+    so.prior_w = prior_w;
+    nlopt_set_lower_bounds(opt, lb);
+    nlopt_set_upper_bounds(opt, ub);
+    nlopt_set_min_objective(opt, nlopt_objective, &so);
+    nlopt_set_ftol_rel(opt, f->ftol);
+    nlopt_set_xtol_rel(opt, 1e-10);
+    nlopt_set_maxeval(opt, (int)(f->max_evals > 1000000 ? 1000000 : f->max_evals));
+
     struct eli_rng rng;
     eli_rng_seed(&rng, f->seed);
     double best = HUGE_VAL;
@@ -757,13 +793,18 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
                 best_stop = stop_from_nlopt(r);
             }
         }
-        if (f->progress && f->progress(s + 1, f->nstarts, best, f->userdata)) {
+        if (f->progress &&
+            f->progress(c * f->nstarts + s + 1, ncand * f->nstarts, best, f->userdata)) {
             if (why)
                 *why = EL_STOP_CANCELLED;
             st = fit_fail(f, EL_ERR_CANCELLED, "fit cancelled after %zu of %zu starts",
                           done_starts, f->nstarts);
             goto done;
         }
+    }
+    if (!(best < 1e299) && c > 0) {
+        cand_score[c] = HUGE_VAL; /* a variant the data cannot be fitted with */
+        continue;
     }
     if (!(best < 1e299)) {
         st = fit_fail(f, EL_ERR_NUMERIC,
@@ -773,6 +814,7 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
         goto done;
     }
     o.nevals += so.nevals;
+    so.nevals = 0;
     if (so.cols != o.cols) {
         /* refine the best start on every row */
         nlopt_set_min_objective(opt, nlopt_objective, &o);
@@ -786,7 +828,8 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
             x_to_theta(&o, x, best_theta);
             best_stop = stop_from_nlopt(r);
         }
-        if (f->progress && f->progress(f->nstarts, f->nstarts, L, f->userdata)) {
+        if (f->progress &&
+            f->progress((c + 1) * f->nstarts, ncand * f->nstarts, L, f->userdata)) {
             if (why)
                 *why = EL_STOP_CANCELLED;
             st = fit_fail(f, EL_ERR_CANCELLED, "fit cancelled while refining on all %zu rows", n);
@@ -802,6 +845,7 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
         nfree += !wp[k].fixed;
     }
     {
+        nlopt_set_min_objective(opt, nlopt_objective, &o); /* refits weigh rows of o */
         struct refit_ctx rc = {&o, opt, rw, x, lb, ub, 0};
         struct eli_fit_problem pb = {n, np, y, wp, cb_jac, cb_refit, &rc};
         char umsg[200];
@@ -816,7 +860,89 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
          * without intervals: el_model_predict_interval says so */
         if (ust != EL_OK)
             snprintf(unc.method, sizeof unc.method, "none: %.50s", umsg);
+        double score = ust == EL_OK ? unc.cv_rmse : HUGE_VAL;
+        cand_score[c] = score;
+        if (c == 0) {
+            base_sigma = ust == EL_OK ? unc.sigma : (double)NAN;
+            base_cv = score;
+        }
+        /* the full structure first; a simpler variant wins when its error is
+         * lower, or the same within 0.1% (the data do not use the parameter) */
+        if (c == 0 || (ch == 0 ? score <= ch_score * (1.0 + 1e-3) : score < ch_score)) {
+            ch = c;
+            ch_score = score;
+            ch_stop = best_stop;
+            ch_starts = done_starts;
+            ch_nfree = nfree;
+            memcpy(ch_theta, best_theta, np * sizeof *ch_theta);
+            for (size_t k = 0; k < np; k++)
+                ch_fixed[k] = wp[k].fixed;
+            eli_free(ch_unc.cov);
+            ch_unc = unc;
+        } else {
+            eli_free(unc.cov);
+        }
+        memset(&unc, 0, sizeof unc);
     }
+    } /* candidates */
+    for (size_t k = 0; k < np; k++) {
+        wp[k].fixed = ch_fixed[k];
+        wp[k].value = ch_theta[k];
+        if (cand[ch] == (long)k) {
+            eli_free(notes[k]);
+            notes[k] = eli_strdup("structure selection: the leave-one-out error is lower "
+                                  "with it at its neutral value");
+        }
+    }
+    unc = ch_unc;
+    memset(&ch_unc, 0, sizeof ch_unc);
+    /* The winner's own leave-one-out score is optimistic: it is the lowest
+     * of several noisy estimates. The noise scale of the intervals comes
+     * from the structure fixed before the selection (the identified one). */
+    if (ch != 0 && unc.ok && isfinite(base_sigma) && unc.sigma > 0.0 && base_sigma > unc.sigma) {
+        double r2 = (base_sigma / unc.sigma) * (base_sigma / unc.sigma);
+        for (size_t k = 0; k < np * np; k++)
+            unc.cov[k] *= r2;
+        unc.sigma = base_sigma;
+        unc.cv_rmse = base_cv;
+    }
+    struct eli_structure *sr = NULL;
+    if (ncand > 1) {
+        sr = eli_calloc(1, sizeof *sr);
+        if (!sr) {
+            st = fit_fail(f, EL_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        sr->ncand = ncand;
+        sr->chosen = ch;
+        snprintf(sr->criterion, sizeof sr->criterion, "leave-one-out rms log error");
+        for (size_t c = 0; c < ncand; c++) {
+            if (cand[c] < 0)
+                snprintf(sr->name[c], sizeof sr->name[c], "identified");
+            else
+                snprintf(sr->name[c], sizeof sr->name[c], "identified, %.30s held",
+                         wp[cand[c]].name);
+            sr->score[c] = cand_score[c];
+        }
+        if (ch == 0)
+            snprintf(sr->reason, sizeof sr->reason,
+                     "no simpler variant had a lower leave-one-out error than the identified "
+                     "structure (%.2f%%)",
+                     100.0 * cand_score[0]);
+        else if (cand_score[ch] < cand_score[0] * (1.0 - 1e-3))
+            snprintf(sr->reason, sizeof sr->reason,
+                     "holding %.30s at its neutral value lowered the leave-one-out error from "
+                     "%.2f%% to %.2f%%",
+                     wp[cand[ch]].name, 100.0 * cand_score[0], 100.0 * cand_score[ch]);
+        else
+            snprintf(sr->reason, sizeof sr->reason,
+                     "holding %.30s at its neutral value leaves the leave-one-out error at "
+                     "%.2f%%: the data do not use it",
+                     wp[cand[ch]].name, 100.0 * cand_score[ch]);
+    }
+    el_stop best_stop = ch_stop;
+    size_t done_starts = ch_starts, nfree = ch_nfree;
+    memcpy(best_theta, ch_theta, np * sizeof *ch_theta);
     /* Training metrics on the fitted parameters. */
     double Lb = loss_theta(&o, best_theta, NULL);
     struct el_fit_info fi;
@@ -854,6 +980,10 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     eli_free(m->unc.cov);
     m->unc = unc;
     unc.cov = NULL;
+    eli_free(m->structure);
+    m->structure = sr;
+    if (prior_desc[0])
+        el_model_set_note(m, "prior", prior_desc);
     m->info = fi;
     if (el_model_set_coverage(m, t, NULL) != EL_OK) {
         st = fit_fail(f, EL_ERR_NOMEM, "out of memory recording the training coverage");
@@ -873,6 +1003,7 @@ done:
     eli_free(freem);
     eli_free(rw);
     eli_free(unc.cov);
+    eli_free(ch_unc.cov);
     eli_free(scale);
     eli_free(prior_x);
     eli_free(prior_w);

@@ -160,6 +160,7 @@ void el_model_destroy(el_model *m)
         eli_free(m->p[k].note);
     }
     eli_free(m->unc.cov);
+    eli_free(m->structure);
     eli_free(m->p);
     for (size_t k = 0; k < m->nterms; k++) {
         el_expr_destroy(m->terms[k]);

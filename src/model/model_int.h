@@ -52,6 +52,15 @@ struct eli_engine_ops {
 typedef el_status (*eli_engine_decode_fn)(const char *text, const struct eli_engine_ops **ops,
                                           void **state, struct el_error *err);
 
+/* The structures the last fit compared (src/fit/fit.c) and its choice. */
+struct eli_structure {
+    size_t ncand, chosen;
+    char name[65][48];  /* "identified" or "identified, NAME held" */
+    double score[65];   /* leave-one-out rms log error (inf: not scored) */
+    char criterion[64];
+    char reason[256];
+};
+
 struct el_model {
     char method[32];                   /* "energylens", "linreg", "rf", ..., "formula" */
     const struct eli_engine_ops *engine; /* tree models: the ensemble's operations and */
@@ -70,6 +79,7 @@ struct el_model {
     struct el_fit_info info;
     struct eli_uncert unc;
     struct eli_coverage *cov; /* what the training data covered (coverage.c), or NULL */
+    struct eli_structure *structure; /* NULL before a fit that compared any */
 };
 
 /* Parameters one model may have (the fit's dense linear algebra is sized by

@@ -146,6 +146,26 @@ char *el_model_to_json(const el_model *m)
     json_object_set_new(fit, "data_checksum", json_string(hex));
     json_object_set_new(fit, "seconds", num(fi->seconds));
     json_object_set(root, "fit", fit);
+    if (m->structure) {
+        const struct eli_structure *sr = m->structure;
+        json_t *so = json_object(), *ca = json_array();
+        if (!so || !ca) {
+            json_decref(so);
+            json_decref(ca);
+            goto done;
+        }
+        for (size_t c = 0; c < sr->ncand; c++) {
+            json_t *e = json_object();
+            json_object_set_new(e, "name", json_string(sr->name[c]));
+            json_object_set_new(e, "score", num(sr->score[c]));
+            json_array_append_new(ca, e);
+        }
+        json_object_set_new(so, "criterion", json_string(sr->criterion));
+        json_object_set_new(so, "candidates", ca);
+        json_object_set_new(so, "chosen", json_string(sr->name[sr->chosen]));
+        json_object_set_new(so, "reason", json_string(sr->reason));
+        json_object_set_new(root, "structure", so);
+    }
     if (m->unc.ok && m->unc.cov) {
         /* parameter covariance in the fit's coordinates (log value for
          * log-scale parameters), parameter order, and the noise scale */
@@ -562,6 +582,35 @@ el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el
             st = eli_err(err, EL_ERR_NOMEM, "out of memory");
             goto done;
         }
+    }
+    json_t *sj = json_object_get(root, "structure");
+    if (json_is_object(sj) && json_is_array(json_object_get(sj, "candidates"))) {
+        json_t *ca = json_object_get(sj, "candidates");
+        size_t nc = json_array_size(ca);
+        if (nc > 65) {
+            st = eli_err(err, EL_ERR_PARSE, "model file: more than 65 structure candidates");
+            goto done;
+        }
+        m->structure = eli_calloc(1, sizeof *m->structure);
+        if (!m->structure) {
+            st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        struct eli_structure *sr = m->structure;
+        const char *chosen = get_str(sj, "chosen");
+        sr->ncand = nc;
+        for (size_t c = 0; c < nc; c++) {
+            json_t *e = json_array_get(ca, c);
+            const char *nm = get_str(e, "name");
+            snprintf(sr->name[c], sizeof sr->name[c], "%s", nm ? nm : "");
+            get_num(e, "score", (double)INFINITY, &sr->score[c]);
+            if (chosen && nm && strcmp(chosen, nm) == 0)
+                sr->chosen = c;
+        }
+        snprintf(sr->criterion, sizeof sr->criterion, "%s",
+                 get_str(sj, "criterion") ? get_str(sj, "criterion") : "");
+        snprintf(sr->reason, sizeof sr->reason, "%s",
+                 get_str(sj, "reason") ? get_str(sj, "reason") : "");
     }
     json_t *unc = json_object_get(root, "uncertainty");
     if (json_is_object(unc)) {

@@ -5,8 +5,10 @@
  * For a row x with prediction f(x) and a(x) = d log f / du (u = log value
  * for log-scale parameters), the log of a new measurement is taken as
  * Student-t around log f(x) with variance sigma^2 + a' C a: the observation
- * noise plus the parameter covariance propagated to the row. The interval
- * is therefore multiplicative (f e^-q s, f e^+q s), positive like energy. */
+ * noise plus the parameter covariance propagated to the row, and never less
+ * than the square of the leave-one-out error measured on the training rows
+ * (a row like the training rows is predicted at least that badly). The
+ * interval is multiplicative (f e^-q s, f e^+q s), positive like energy. */
 #include "model_int.h"
 
 #include <gsl/gsl_cdf.h>
@@ -35,6 +37,27 @@ int el_model_param_fixed(const el_model *m, size_t k)
 const char *el_model_param_note(const el_model *m, size_t k)
 {
     return m && k < m->np && m->p[k].note ? m->p[k].note : "";
+}
+
+const char *el_model_structure(const el_model *m, size_t *ncand, size_t *chosen)
+{
+    if (ncand)
+        *ncand = m && m->structure ? m->structure->ncand : 0;
+    if (chosen)
+        *chosen = m && m->structure ? m->structure->chosen : 0;
+    return m && m->structure ? m->structure->reason : "";
+}
+
+el_status el_model_structure_candidate(const el_model *m, size_t c, const char **name,
+                                       double *score)
+{
+    if (!m || !m->structure || c >= m->structure->ncand)
+        return EL_ERR_INVALID_ARG;
+    if (name)
+        *name = m->structure->name[c];
+    if (score)
+        *score = m->structure->score[c];
+    return EL_OK;
 }
 
 int el_model_has_uncertainty(const el_model *m)
@@ -147,6 +170,9 @@ el_status el_model_predict_interval(const el_model *m, const el_table *t, double
                 r += C[k * np + j] * a[j];
             v += a[k] * r;
         }
+        /* never narrower than the measured leave-one-out error */
+        if (isfinite(m->unc.cv_rmse) && v < m->unc.cv_rmse * m->unc.cv_rmse)
+            v = m->unc.cv_rmse * m->unc.cv_rmse;
         double h = q * sqrt(v > 0.0 ? v : 0.0);
         if (!isfinite(h) || h > 700.0)
             h = 700.0;

@@ -215,6 +215,24 @@ static void test_uncertainty_round_trip(void **state)
     assert_true(d1[0] != d1[20]);
     for (size_t i = 0; i < 5 * 20; i++)
         assert_true(fabs(log(d1[i] / pred[i % 20])) < 0.2);
+    /* structure selection: the identified structure and the variant with
+     * the exponent b held; b matters, so the full structure is kept, and
+     * the record survives the round trip */
+    size_t nc = 0, chosen = 9, nc2 = 0, chosen2 = 9;
+    const char *reason = el_model_structure(m, &nc, &chosen);
+    assert_int_equal(nc, 2);
+    assert_int_equal(chosen, 0);
+    assert_non_null(strstr(reason, "no simpler variant had a lower leave-one-out error"));
+    assert_string_equal(el_model_structure(m2, &nc2, &chosen2), reason);
+    assert_int_equal(nc2, 2);
+    assert_int_equal(chosen2, 0);
+    const char *cname;
+    double s0, s1;
+    assert_int_equal(el_model_structure_candidate(m2, 0, &cname, &s0), EL_OK);
+    assert_string_equal(cname, "identified");
+    assert_int_equal(el_model_structure_candidate(m2, 1, &cname, &s1), EL_OK);
+    assert_string_equal(cname, "identified, b held");
+    assert_true(s0 < s1);
     struct el_uncertainty_info ui;
     assert_int_equal(el_model_uncertainty_info(m2, &ui), EL_OK);
     assert_string_equal(ui.method, "laplace+loo");

@@ -136,6 +136,13 @@ void print_fit_summary(FILE *f, const el_model *m)
                 "intervals are about x/%.3f wide at the data (%s)\n",
                 100.0 * ui.cv_rmse, exp(1.645 * ui.sigma), ui.method);
     }
+    size_t ncand = 0, chosen = 0;
+    const char *sreason = el_model_structure(m, &ncand, &chosen);
+    if (ncand) {
+        const char *cname = "";
+        el_model_structure_candidate(m, chosen, &cname, NULL);
+        fprintf(f, "structure: %s, of %zu nested variants (%s)\n", cname, ncand, sreason);
+    }
     if (fi.nfree && fi.nrows < fi.nfree)
         fprintf(f,
                 "warning: %zu rows for %zu estimated parameters: the fit can interpolate the "
@@ -158,8 +165,11 @@ void print_fit_summary(FILE *f, const el_model *m)
         fprintf(f, "  %-6s = %-12.6g %s%s%s [%g, %g]  %s\n", el_model_param_name(m, k),
                 el_model_param_value(m, k), unc ? "(" : "", iv, unc ? ")" : "", lo, hi,
                 el_model_param_meaning(m, k));
-        if (el_model_param_fixed(m, k) && *el_model_param_note(m, k))
-            fprintf(f, "           not identified (%s): held at %g\n", el_model_param_note(m, k),
+        const char *note = el_model_param_note(m, k);
+        if (el_model_param_fixed(m, k) && strstr(note, "structure selection"))
+            fprintf(f, "           held at %g by %s\n", el_model_param_value(m, k), note);
+        else if (el_model_param_fixed(m, k) && *note)
+            fprintf(f, "           not identified (%s): held at %g\n", note,
                     el_model_param_value(m, k));
     }
     if (nat)
