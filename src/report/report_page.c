@@ -1545,13 +1545,30 @@ static void kpis(struct page *p)
                 "per request, choosing the energy-optimal over the latency-optimal "
                 "configuration");
     }
-    snprintf(v, sizeof v, "%s%% MAPE", fmt(a, sizeof a, c->mape, 3));
-    if (isfinite(c->pairwise))
-        snprintf(d, sizeof d, "R\xc2\xb2 %s " MIDDOT " %s%% of pairs ordered right, on %zu rows",
-                 fmt(a, sizeof a, c->r2, 3), fmt(b, sizeof b, 100.0 * c->pairwise, 3), c->n);
-    else
-        snprintf(d, sizeof d, "R\xc2\xb2 %s on %zu rows", fmt(a, sizeof a, c->r2, 3), c->n);
-    put_kpi(p, "", "model on these data", v, d);
+    /* The headline is the cross-validated error of the fit (leave-one-out
+     * on its training rows), not the error on rows it was fitted to. */
+    struct el_uncertainty_info ui;
+    struct el_fit_info fi;
+    el_model_fit_info(c->em, &fi);
+    if (el_model_uncertainty_info(c->em, &ui) == EL_OK && isfinite(ui.cv_rmse)) {
+        snprintf(v, sizeof v, "%s%% held-out", fmt(a, sizeof a, 100.0 * ui.cv_rmse, 3));
+        snprintf(d, sizeof d,
+                 "rms error of leave-one-out refits on the %zu training rows " MIDDOT
+                 " on these %zu rows: MAPE %s%%",
+                 fi.nrows, c->n, fmt(b, sizeof b, c->mape, 3));
+        put_kpi(p, "", "model, cross-validated", v, d);
+    } else {
+        snprintf(v, sizeof v, "%s%% MAPE", fmt(a, sizeof a, c->mape, 3));
+        if (isfinite(c->pairwise))
+            snprintf(d, sizeof d,
+                     "R\xc2\xb2 %s " MIDDOT " %s%% of pairs ordered right, on %zu rows (not "
+                     "cross-validated)",
+                     fmt(a, sizeof a, c->r2, 3), fmt(b, sizeof b, 100.0 * c->pairwise, 3), c->n);
+        else
+            snprintf(d, sizeof d, "R\xc2\xb2 %s on %zu rows (not cross-validated)",
+                     fmt(a, sizeof a, c->r2, 3), c->n);
+        put_kpi(p, "", "model on these data", v, d);
+    }
     eli_report_point_label(c->t, c->best_row, axes, c->naxes, lab, sizeof lab);
     snprintf(v, sizeof v, "%s J", fmt(a, sizeof a, c->y[c->best_row], 4));
     if (c->pick_measured >= 0)
