@@ -144,7 +144,7 @@ void eli_model_set_discover_info(el_model *m, const char *lk, double loss, doubl
 el_status eli_metric_check_args(const double *y, const double *p, size_t n, const void *out);
 /* Stores a finite metric value; EL_ERR_NUMERIC when the arithmetic overflowed. */
 el_status eli_metric_result(double v, double *out);
-/* A selection (select.c, selector.c). */
+/* A selection (select.c; src/method/selector.c streams it). */
 struct el_selection {
     el_table *table;  /* the ranking */
     el_table *pareto; /* el_selector_run with a latency model: the front */

@@ -6,8 +6,8 @@
  * candidates, the energy-latency Pareto front of the included ones (at most
  * SEL_MAX_FRONT points) and counts. A 10^7-point space therefore needs a
  * few megabytes. */
-#include "model_int.h"
-#include "space_int.h"
+#include "../model/model_int.h"
+#include "../model/space_int.h"
 
 #include <math.h>
 #include <stdio.h>
