@@ -194,7 +194,10 @@ el_status eli_model_from_front(const char *text, long k, el_model **out, struct 
                                int *handled)
 {
     *handled = 0;
+    /* jansson fills jerr only once it has started parsing: an allocation
+       that fails before that leaves the code byte unset, so start zeroed */
     json_error_t jerr;
+    memset(&jerr, 0, sizeof jerr);
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     if (!root && json_error_code(&jerr) == json_error_out_of_memory) {
         *handled = 1;

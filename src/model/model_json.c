@@ -464,7 +464,10 @@ el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el
         if (handled)
             return fst;
     }
+    /* jansson fills jerr only once it has started parsing: an allocation
+       that fails before that leaves the code byte unset, so start zeroed */
     json_error_t jerr;
+    memset(&jerr, 0, sizeof jerr);
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     if (!root && json_error_code(&jerr) == json_error_out_of_memory)
         return eli_err(err, EL_ERR_NOMEM, "out of memory reading JSON");
