@@ -57,18 +57,18 @@ EL_API const char *el_version(void);
 /* Status codes and errors                                                   */
 /* ------------------------------------------------------------------------ */
 
-typedef enum {             /* ABI: append only, never renumber or reuse */
-    EL_OK              = 0,
-    EL_ERR_INVALID_ARG = -1,  /* a caller error: NULL, bad option, unknown name */
-    EL_ERR_NOMEM       = -2,
-    EL_ERR_IO          = -3,  /* open/read/write/rename failed */
-    EL_ERR_PARSE       = -4,  /* malformed text: CSV, JSON, YAML, formula */
-    EL_ERR_NUMERIC     = -5,  /* non-finite value where a finite one is required */
-    EL_ERR_UNAVAILABLE = -6,  /* optional backend absent: GPU counters, server */
-    EL_ERR_LIMIT       = -7,  /* input over a configured size/depth limit */
-    EL_ERR_DATA        = -8,  /* well-formed input with invalid content (energy <= 0, ...) */
-    EL_ERR_MISSING     = -9,  /* a column or variable the job needs is absent */
-    EL_ERR_CANCELLED   = -10  /* a progress callback asked to stop */
+typedef enum { /* ABI: append only, never renumber or reuse */
+               EL_OK = 0,
+               EL_ERR_INVALID_ARG = -1, /* a caller error: NULL, bad option, unknown name */
+               EL_ERR_NOMEM = -2,
+               EL_ERR_IO = -3,          /* open/read/write/rename failed */
+               EL_ERR_PARSE = -4,       /* malformed text: CSV, JSON, YAML, formula */
+               EL_ERR_NUMERIC = -5,     /* non-finite value where a finite one is required */
+               EL_ERR_UNAVAILABLE = -6, /* optional backend absent: GPU counters, server */
+               EL_ERR_LIMIT = -7,       /* input over a configured size/depth limit */
+               EL_ERR_DATA = -8,    /* well-formed input with invalid content (energy <= 0, ...) */
+               EL_ERR_MISSING = -9, /* a column or variable the job needs is absent */
+               EL_ERR_CANCELLED = -10 /* a progress callback asked to stop */
 } el_status;
 
 /* @return a static description of s; never NULL (unknown codes included). */
@@ -77,10 +77,10 @@ EL_API const char *el_strerror(el_status s);
 /* Filled by functions that take one; every field is always NUL-terminated. */
 struct el_error {
     el_status status;
-    char text[512];   /* "file.csv:14: column 'energy_j': \"abc\" is not a number" */
-    char file[256];   /* "" when not about a file */
-    long row;         /* 1-based line in the file (header = line 1), 0 if none */
-    long column;      /* 1-based column index, 0 if none */
+    char text[512]; /* "file.csv:14: column 'energy_j': \"abc\" is not a number" */
+    char file[256]; /* "" when not about a file */
+    long row;       /* 1-based line in the file (header = line 1), 0 if none */
+    long column;    /* 1-based column index, 0 if none */
 };
 
 /* Frees memory the library handed over as `char *` (strings, arrays). NULL ok. */
@@ -160,8 +160,8 @@ EL_API long el_table_row_line(const el_table *t, size_t i);
 EL_API const char *el_table_source(const el_table *t);
 
 /* Adds (or replaces) a numeric column. Values are copied; all must be finite. */
-EL_API el_status el_table_set_numeric(el_table *t, const char *name, const double *values,
-                                      size_t n, struct el_error *err);
+EL_API el_status el_table_set_numeric(el_table *t, const char *name, const double *values, size_t n,
+                                      struct el_error *err);
 /* Adds (or replaces) a text column; cells are copied. */
 EL_API el_status el_table_set_text(el_table *t, const char *name, const char *const *cells,
                                    size_t n, struct el_error *err);
@@ -276,12 +276,12 @@ EL_API const char *el_reader_drop_reason(const el_reader *r, size_t k);
 typedef struct el_expr el_expr;
 
 typedef enum {
-    EL_FMT_TEXT  = 0,  /* our own syntax; parses back to the same expression */
-    EL_FMT_LATEX = 1,  /* for rendering */
-    EL_FMT_SYMPY = 2,  /* Python's sympy.sympify() reads it (** for ^) */
-    EL_FMT_MATHML = 3  /* presentation MathML: one <mrow> element (ASCII, entities
-                          for symbols) to place inside <math>; tp, pp, batch print
-                          as T, P, B and x_y as x with subscript y, as in LaTeX */
+    EL_FMT_TEXT = 0,  /* our own syntax; parses back to the same expression */
+    EL_FMT_LATEX = 1, /* for rendering */
+    EL_FMT_SYMPY = 2, /* Python's sympy.sympify() reads it (** for ^) */
+    EL_FMT_MATHML = 3 /* presentation MathML: one <mrow> element (ASCII, entities
+                         for symbols) to place inside <math>; tp, pp, batch print
+                         as T, P, B and x_y as x with subscript y, as in LaTeX */
 } el_format;
 
 EL_API el_status el_expr_parse(const char *text, const char *const *vars, size_t nvars,
@@ -289,9 +289,9 @@ EL_API el_status el_expr_parse(const char *text, const char *const *vars, size_t
 EL_API void el_expr_destroy(el_expr *e);
 EL_API el_status el_expr_clone(const el_expr *e, el_expr **out);
 
-EL_API size_t el_expr_nvars(const el_expr *e);              /* size of the vars table given */
+EL_API size_t el_expr_nvars(const el_expr *e); /* size of the vars table given */
 EL_API const char *el_expr_var_name(const el_expr *e, size_t k);
-EL_API int el_expr_uses_var(const el_expr *e, size_t k);    /* 1 if variable k occurs */
+EL_API int el_expr_uses_var(const el_expr *e, size_t k); /* 1 if variable k occurs */
 EL_API size_t el_expr_nparams(const el_expr *e);
 EL_API const char *el_expr_param_name(const el_expr *e, size_t k);
 /* @return the parameter index of `name`, or -1. */
@@ -325,8 +325,7 @@ EL_API el_status el_expr_grad_weighted(const el_expr *e, const double *const *co
  * (printed with `digits` significant digits, 0 = round-trip precision).
  * @return a string to free with el_free, or NULL on allocation failure.
  */
-EL_API char *el_expr_to_string(const el_expr *e, el_format fmt, const double *params,
-                               int digits);
+EL_API char *el_expr_to_string(const el_expr *e, el_format fmt, const double *params, int digits);
 /* How EL_FMT_LATEX and EL_FMT_MATHML show a variable or parameter called
  * `name`: `shown` (LaTeX source, or MathML identifier text), e.g. the
  * paper's T for tp. The printer knows no domain names of its own. */
@@ -365,14 +364,13 @@ EL_API const char *el_template_description(const char *name);
 EL_API const struct el_display_name *el_model_display_names(size_t *n);
 
 /* A model from a built-in template (parameters at their starting values). */
-EL_API el_status el_model_from_template(const char *name, el_model **out,
-                                        struct el_error *err);
+EL_API el_status el_model_from_template(const char *name, el_model **out, struct el_error *err);
 /*
  * A model from any formula. Identifiers in `vars` are variables, the rest are
  * parameters, each with bounds (-inf, inf) and start 1 unless set later.
  */
-EL_API el_status el_model_from_formula(const char *formula, const char *const *vars,
-                                       size_t nvars, el_model **out, struct el_error *err);
+EL_API el_status el_model_from_formula(const char *formula, const char *const *vars, size_t nvars,
+                                       el_model **out, struct el_error *err);
 EL_API void el_model_destroy(el_model *m);
 EL_API el_status el_model_clone(const el_model *m, el_model **out);
 
@@ -400,10 +398,8 @@ EL_API int el_model_param_at_bound(const el_model *m, size_t k);
  * are clamped into the bounds. Unknown names give EL_ERR_INVALID_ARG. */
 EL_API el_status el_model_set_bounds(el_model *m, const char *name, double lo, double hi,
                                      struct el_error *err);
-EL_API el_status el_model_set_value(el_model *m, const char *name, double v,
-                                    struct el_error *err);
-EL_API el_status el_model_set_start(el_model *m, const char *name, double v,
-                                    struct el_error *err);
+EL_API el_status el_model_set_value(el_model *m, const char *name, double v, struct el_error *err);
+EL_API el_status el_model_set_start(el_model *m, const char *name, double v, struct el_error *err);
 EL_API el_status el_model_set_values(el_model *m, const double *values, size_t n);
 /* Parses "name=lo:hi" (either side may be empty for unbounded). */
 EL_API el_status el_model_set_bound_spec(el_model *m, const char *spec, struct el_error *err);
@@ -438,15 +434,15 @@ EL_API const char *el_model_note_key(const el_model *m, size_t k);
 
 /* What the last fit did (all zero / empty before a fit). */
 struct el_fit_info {
-    int fitted;             /* 1 once a fit succeeded */
-    char method[32];        /* "lbfgs" */
-    char loss_kind[16];     /* "rel2", "log2" or "abs2" */
-    char stop[48];          /* stop reason of the best start */
-    double loss;            /* final loss of the best start */
-    double mape, r2, rmse;  /* on the training rows */
-    size_t nrows;           /* training rows */
-    size_t nstarts;         /* starting points tried */
-    size_t nevals;          /* objective evaluations, all starts */
+    int fitted;            /* 1 once a fit succeeded */
+    char method[32];       /* "lbfgs" */
+    char loss_kind[16];    /* "rel2", "log2" or "abs2" */
+    char stop[48];         /* stop reason of the best start */
+    double loss;           /* final loss of the best start */
+    double mape, r2, rmse; /* on the training rows */
+    size_t nrows;          /* training rows */
+    size_t nstarts;        /* starting points tried */
+    size_t nevals;         /* objective evaluations, all starts */
     uint64_t seed;
     uint64_t data_checksum; /* el_table_checksum of the training table */
     double seconds;         /* wall time of the fit */
@@ -511,8 +507,8 @@ EL_API el_status el_model_predict_interval(const el_model *m, const el_table *t,
  * Deterministic for a seed. Draws are clamped into the bounds; held
  * parameters stay at their value.
  */
-EL_API el_status el_model_sample(const el_model *m, const el_table *t, size_t ndraws,
-                                 uint64_t seed, double *out, struct el_error *err);
+EL_API el_status el_model_sample(const el_model *m, const el_table *t, size_t ndraws, uint64_t seed,
+                                 double *out, struct el_error *err);
 
 /*
  * Saves the model as JSON (formula, parameters with value/bounds/meaning,
@@ -539,8 +535,8 @@ EL_API el_status el_model_set_coverage(el_model *m, const el_table *t, struct el
 EL_API int el_model_has_coverage(const el_model *m);
 /* Range and number of distinct training values of variable `name`.
  * EL_ERR_INVALID_ARG without coverage, EL_ERR_MISSING for an unknown name. */
-EL_API el_status el_model_coverage_var(const el_model *m, const char *name, double *lo,
-                                       double *hi, size_t *ndistinct);
+EL_API el_status el_model_coverage_var(const el_model *m, const char *name, double *lo, double *hi,
+                                       size_t *ndistinct);
 /* "gpu", "model" or "quant" of the training data (one value), or NULL. Borrowed. */
 EL_API const char *el_model_coverage_text(const el_model *m, const char *key);
 
@@ -553,10 +549,10 @@ typedef enum {
 EL_API const char *el_data_kind_str(el_data_kind k);
 struct el_data_label {
     el_data_kind kind;
-    char axis[64];    /* the variable furthest outside its range ("" otherwise) */
-    double factor;    /* value / max or min / value (1 when not extrapolated) */
+    char axis[64];        /* the variable furthest outside its range ("" otherwise) */
+    double factor;        /* value / max or min / value (1 when not extrapolated) */
     double value, lo, hi; /* that variable's value and training range */
-    int conditional;  /* 1: the range is that of the rows with the same tp and pp */
+    int conditional;      /* 1: the range is that of the rows with the same tp and pp */
 };
 /*
  * Labels a configuration (names[k] = values[k]; every model variable must be
@@ -573,27 +569,27 @@ EL_API el_status el_model_data_label(const el_model *m, const char *const *names
 typedef struct el_fit el_fit;
 
 typedef enum {
-    EL_LOSS_REL2 = 0,  /* mean ((pred - y) / y)^2: relative error (default) */
-    EL_LOSS_LOG2 = 1,  /* mean (log pred - log y)^2 (pred <= 0 is a failed evaluation) */
-    EL_LOSS_ABS2 = 2   /* mean (pred - y)^2 / mean(y)^2 */
+    EL_LOSS_REL2 = 0, /* mean ((pred - y) / y)^2: relative error (default) */
+    EL_LOSS_LOG2 = 1, /* mean (log pred - log y)^2 (pred <= 0 is a failed evaluation) */
+    EL_LOSS_ABS2 = 2  /* mean (pred - y)^2 / mean(y)^2 */
 } el_loss;
 
-typedef enum {             /* outcome, not an error; append only */
-    EL_STOP_NONE = 0,
-    EL_STOP_FTOL,          /* relative loss change below ftol */
-    EL_STOP_XTOL,          /* parameter change below xtol */
-    EL_STOP_PGTOL,         /* projected gradient ~ 0 (NLopt reports it as success) */
-    EL_STOP_MAXITER,       /* evaluation budget reached */
-    EL_STOP_LINESEARCH_FAILED, /* roundoff-limited or repeated non-finite evaluations */
-    EL_STOP_CANCELLED,     /* progress callback asked to stop */
-    EL_STOP_STOPVAL        /* loss reached the requested value */
+typedef enum { /* outcome, not an error; append only */
+               EL_STOP_NONE = 0,
+               EL_STOP_FTOL,              /* relative loss change below ftol */
+               EL_STOP_XTOL,              /* parameter change below xtol */
+               EL_STOP_PGTOL,             /* projected gradient ~ 0 (NLopt reports it as success) */
+               EL_STOP_MAXITER,           /* evaluation budget reached */
+               EL_STOP_LINESEARCH_FAILED, /* roundoff-limited or repeated non-finite evaluations */
+               EL_STOP_CANCELLED,         /* progress callback asked to stop */
+               EL_STOP_STOPVAL            /* loss reached the requested value */
 } el_stop;
 EL_API const char *el_stop_str(el_stop s);
 
 EL_API el_status el_fit_create(el_fit **out);
 EL_API void el_fit_destroy(el_fit *f);
 EL_API el_status el_fit_set_seed(el_fit *f, uint64_t seed);
-EL_API el_status el_fit_set_starts(el_fit *f, size_t nstarts);      /* >= 1 */
+EL_API el_status el_fit_set_starts(el_fit *f, size_t nstarts); /* >= 1 */
 EL_API el_status el_fit_set_loss(el_fit *f, el_loss loss);
 EL_API el_status el_fit_set_max_evals(el_fit *f, size_t per_start); /* >= 10 */
 EL_API el_status el_fit_set_ftol(el_fit *f, double rel);            /* > 0 */
@@ -608,8 +604,7 @@ EL_API el_status el_fit_set_prior(el_fit *f, double weight);
 EL_API el_status el_fit_set_structure(el_fit *f, const char *mode);
 /* Progress callback: called after each start; return nonzero to cancel (the
  * fit then returns EL_ERR_CANCELLED and leaves the model untouched). */
-typedef int (*el_fit_progress_fn)(size_t start, size_t nstarts, double best_loss,
-                                  void *userdata);
+typedef int (*el_fit_progress_fn)(size_t start, size_t nstarts, double best_loss, void *userdata);
 EL_API void el_fit_set_progress(el_fit *f, el_fit_progress_fn fn, void *userdata);
 
 /*
@@ -651,9 +646,8 @@ typedef struct el_prior el_prior;
  * strength is chosen by leave-one-family-out inside the tables. Deterministic
  * for a seed. EL_ERR_DATA when fewer than 3 deployments could be fitted.
  */
-EL_API el_status el_prior_build(const el_table *const *tables, size_t ntables,
-                                const char *group_by, uint64_t seed, el_prior **out,
-                                struct el_error *err);
+EL_API el_status el_prior_build(const el_table *const *tables, size_t ntables, const char *group_by,
+                                uint64_t seed, el_prior **out, struct el_error *err);
 /* Reads and validates a prior file (errors name the JSON path). */
 EL_API el_status el_prior_load(const char *path, el_prior **out, struct el_error *err);
 EL_API el_status el_prior_from_json(const char *json, el_prior **out, struct el_error *err);
@@ -809,11 +803,11 @@ EL_API el_status el_space_enumerate(const el_space *s, el_table **out, struct el
  * against a budget of util x GPU memory (vLLM's gpu_memory_utilization).
  */
 struct el_model_facts {
-    char name[128];        /* Hugging Face id ("Qwen/Qwen3-32B") */
-    char quant[32];        /* weight format: bfloat16, fp8, mxfp4, int4, ... */
-    double params;         /* total parameters */
-    double weight_bytes;   /* weights in memory (checkpoint size, or params x bytes/param) */
-    double kv_layers;      /* layers that keep a KV cache (attention layers) */
+    char name[128];      /* Hugging Face id ("Qwen/Qwen3-32B") */
+    char quant[32];      /* weight format: bfloat16, fp8, mxfp4, int4, ... */
+    double params;       /* total parameters */
+    double weight_bytes; /* weights in memory (checkpoint size, or params x bytes/param) */
+    double kv_layers;    /* layers that keep a KV cache (attention layers) */
     double kv_heads, head_dim;
     double kv_values;      /* cached values per token per layer (2 kv_heads head_dim; MLA: 576) */
     double kv_dtype_bytes; /* 2 unless kv_cache_dtype says otherwise */
@@ -834,8 +828,8 @@ EL_API el_status el_model_facts_builtin(const char *name, size_t k, struct el_mo
  * DeepSeek's MLA), kv_cache_dtype (default bfloat16), source. Unknown keys
  * and non-positive numbers are EL_ERR_DATA naming the file and line.
  */
-EL_API el_status el_model_facts_load(const char *path, const char *name,
-                                     struct el_model_facts *out, struct el_error *err);
+EL_API el_status el_model_facts_load(const char *path, const char *name, struct el_model_facts *out,
+                                     struct el_error *err);
 /* Bytes per parameter of a weight format ("bfloat16" 2, "fp8" 1, "mxfp4"
  * 0.53125, "int4" 0.5625, ...); 0 when unknown. */
 EL_API double el_quant_bytes(const char *quant);
@@ -867,8 +861,8 @@ typedef struct el_selection el_selection;
  * same target, or if an axis is neither a canonical configuration variable
  * nor used by a model (a misspelt space key).
  */
-EL_API el_status el_select(const el_model *energy, const el_model *latency,
-                           const el_space *space, el_selection **out, struct el_error *err);
+EL_API el_status el_select(const el_model *energy, const el_model *latency, const el_space *space,
+                           el_selection **out, struct el_error *err);
 EL_API void el_selection_destroy(el_selection *s);
 /* Points sorted by predicted energy (ascending), with columns for every axis,
  * "energy_j_pred", and when a latency model was given "latency_s_pred" and
@@ -897,14 +891,14 @@ EL_API double el_selection_saving_pct(const el_selection *s);
  * configuration (EL_DATA_MEASURED) of the model the facts describe (the
  * training data's model column) is never excluded by them: it ran.
  */
-typedef enum {       /* append only */
-    EL_EXCL_NONE = 0,
-    EL_EXCL_PREDICTION = 1,
-    EL_EXCL_FAILED = 2,
-    EL_EXCL_WEIGHTS = 3,
-    EL_EXCL_KV_CACHE = 4,
-    EL_EXCL_EXTRAPOLATION = 5,
-    EL_EXCL_LIMIT = 6
+typedef enum { /* append only */
+               EL_EXCL_NONE = 0,
+               EL_EXCL_PREDICTION = 1,
+               EL_EXCL_FAILED = 2,
+               EL_EXCL_WEIGHTS = 3,
+               EL_EXCL_KV_CACHE = 4,
+               EL_EXCL_EXTRAPOLATION = 5,
+               EL_EXCL_LIMIT = 6
 } el_exclusion;
 #define EL_EXCL_COUNT 7
 /* "prediction", "failed", "weights", "kv_cache", "extrapolation", "limit" ("" for none). */
@@ -912,16 +906,16 @@ EL_API const char *el_exclusion_str(el_exclusion r);
 
 /* One evaluated candidate, as passed to the callback (borrowed during the call). */
 struct el_candidate {
-    size_t index;                /* enumeration index in the space */
+    size_t index; /* enumeration index in the space */
     size_t naxes;
-    const char *const *names;    /* axis names */
-    const double *values;        /* axis values */
-    double energy;               /* predicted energy */
-    double latency;              /* predicted latency (NaN without a latency model) */
-    double mem_gb;               /* memory per GPU in GB (NaN without memory facts) */
+    const char *const *names; /* axis names */
+    const double *values;     /* axis values */
+    double energy;            /* predicted energy */
+    double latency;           /* predicted latency (NaN without a latency model) */
+    double mem_gb;            /* memory per GPU in GB (NaN without memory facts) */
     struct el_data_label label;
     el_exclusion reason;
-    const char *why;             /* the exclusion in words ("" when included) */
+    const char *why; /* the exclusion in words ("" when included) */
 };
 typedef int (*el_candidate_fn)(const struct el_candidate *c, void *userdata);
 
@@ -965,8 +959,7 @@ EL_API void el_selector_set_include_excluded(el_selector *s, int on);
 EL_API el_status el_selector_set_top(el_selector *s, size_t k);
 /* The deployment in use, "tp=4,pp=1,batch=64": axes not given must have one
  * value in the space. Its energy and the saving against it are reported. */
-EL_API el_status el_selector_set_baseline(el_selector *s, const char *spec,
-                                          struct el_error *err);
+EL_API el_status el_selector_set_baseline(el_selector *s, const char *spec, struct el_error *err);
 /* Called for every candidate in enumeration order; nonzero stops the run
  * (EL_ERR_INVALID_ARG "stopped by the callback"). */
 EL_API void el_selector_set_callback(el_selector *s, el_candidate_fn fn, void *userdata);
@@ -1013,20 +1006,20 @@ EL_API el_status el_selection_baseline(const el_selection *s, double *energy,
 typedef struct el_meter el_meter;
 
 struct el_meter_config {
-    const char *kind;            /* "nvml" "rocm" "levelzero" "rapl" "command" or "auto"
-                                    (NULL = "auto": the first of nvml, rocm, levelzero, rapl
-                                    that works) */
-    const char *library;         /* vendor library to dlopen instead of the default soname
-                                    (libnvidia-ml.so.1, librocm_smi64.so.1, libze_loader.so.1);
-                                    NULL = default */
-    const char *root;            /* rapl: the powercap tree; NULL = /sys/class/powercap */
-    const char *const *command;  /* command: argv (NULL-terminated), run without a shell at
-                                    each read; it prints one number */
-    const char *unit;            /* command: what the number is: "j" (cumulative joules,
-                                    default), "mj", "uj", or "w", "mw" (power, integrated) */
-    double stall_s;              /* no counter movement for this long is a stall (0 = 1 s) */
-    double max_power_w;          /* a step implying more than this per device is a jump and
-                                    is ignored (0 = 5000 W) */
+    const char *kind;           /* "nvml" "rocm" "levelzero" "rapl" "command" or "auto"
+                                   (NULL = "auto": the first of nvml, rocm, levelzero, rapl
+                                   that works) */
+    const char *library;        /* vendor library to dlopen instead of the default soname
+                                   (libnvidia-ml.so.1, librocm_smi64.so.1, libze_loader.so.1);
+                                   NULL = default */
+    const char *root;           /* rapl: the powercap tree; NULL = /sys/class/powercap */
+    const char *const *command; /* command: argv (NULL-terminated), run without a shell at
+                                   each read; it prints one number */
+    const char *unit;           /* command: what the number is: "j" (cumulative joules,
+                                   default), "mj", "uj", or "w", "mw" (power, integrated) */
+    double stall_s;             /* no counter movement for this long is a stall (0 = 1 s) */
+    double max_power_w;         /* a step implying more than this per device is a jump and
+                                   is ignored (0 = 5000 W) */
 };
 
 /* Names of the meter kinds, NULL-terminated (without "auto"). */
@@ -1112,9 +1105,9 @@ struct el_meter_health {
 EL_API void el_meter_health(const el_meter *m, struct el_meter_health *out);
 
 struct el_meter_validation {
-    int checked;      /* 0: not possible (note says why) */
-    int ok;           /* |ratio - 1| <= tolerance */
-    double ratio;     /* counter energy / integrated power, over `seconds` */
+    int checked;  /* 0: not possible (note says why) */
+    int ok;       /* |ratio - 1| <= tolerance */
+    double ratio; /* counter energy / integrated power, over `seconds` */
     double counter_j, power_j, seconds;
     char note[192];
 };
@@ -1190,21 +1183,21 @@ EL_API char *el_plan_slurm_script(const el_plan *p, const char *plan_path, const
 typedef struct el_profiler el_profiler;
 
 enum el_profile_event_kind {
-    EL_PROF_LOG = 0,       /* message: a note or warning */
-    EL_PROF_SERVER_START,  /* heavy configuration starting */
+    EL_PROF_LOG = 0,      /* message: a note or warning */
+    EL_PROF_SERVER_START, /* heavy configuration starting */
     EL_PROF_SERVER_READY,
     EL_PROF_POINT_START,
-    EL_PROF_POINT_DONE,    /* measured */
-    EL_PROF_POINT_FAILED,  /* message: the reason */
+    EL_PROF_POINT_DONE,   /* measured */
+    EL_PROF_POINT_FAILED, /* message: the reason */
     EL_PROF_SERVER_STOP
 };
 struct el_profile_event {
-    int kind;             /* enum el_profile_event_kind */
-    const char *point;    /* point key or heavy configuration; "" when none */
-    const char *message;  /* "" when none */
-    size_t done, failed;  /* points finished in this run */
-    size_t resumed;       /* points found on disk at the start */
-    size_t total;         /* points of the plan (or of the shard) */
+    int kind;                /* enum el_profile_event_kind */
+    const char *point;       /* point key or heavy configuration; "" when none */
+    const char *message;     /* "" when none */
+    size_t done, failed;     /* points finished in this run */
+    size_t resumed;          /* points found on disk at the start */
+    size_t total;            /* points of the plan (or of the shard) */
     double elapsed_s, eta_s; /* eta_s < 0 until it can be estimated */
 };
 /* Return nonzero to cancel the run (same as el_profiler_cancel). */
@@ -1216,8 +1209,7 @@ struct el_profile_summary {
 };
 
 /* The plan is copied. */
-EL_API el_status el_profiler_create(const el_plan *plan, el_profiler **out,
-                                    struct el_error *err);
+EL_API el_status el_profiler_create(const el_plan *plan, el_profiler **out, struct el_error *err);
 EL_API void el_profiler_destroy(el_profiler *p);
 EL_API void el_profiler_set_callback(el_profiler *p, el_profile_fn fn, void *userdata);
 /* Runs only heavy configuration k (0 <= k < el_plan_nheavy) into
@@ -1465,10 +1457,10 @@ EL_API el_status el_sr_set_note(el_sr *s, const char *key, const char *value);
 
 /* Progress: called by the thread that called el_sr_run, between epochs. */
 struct el_sr_progress {
-    size_t evals, max_evals;  /* evaluations so far, budget (0 = none) */
+    size_t evals, max_evals; /* evaluations so far, budget (0 = none) */
     double seconds, time_limit;
     size_t epoch;
-    double best_loss;         /* lowest loss in the hall of fame */
+    double best_loss; /* lowest loss in the hall of fame */
     size_t best_complexity;
     const char *best_formula; /* that entry, 4 significant digits; valid during the call */
 };
@@ -1488,11 +1480,11 @@ EL_API const char *el_sr_errmsg(const el_sr *s);
 
 /* What the last run did. */
 struct el_sr_stats {
-    size_t evals;             /* evaluations used */
+    size_t evals; /* evaluations used */
     size_t epochs;
     double seconds;
     int cancelled, timed_out;
-    size_t nrows;             /* training rows */
+    size_t nrows; /* training rows */
 };
 EL_API void el_sr_stats(const el_sr *s, struct el_sr_stats *out);
 
@@ -1500,10 +1492,10 @@ EL_API void el_sr_stats(const el_sr *s, struct el_sr_stats *out);
 EL_API size_t el_sr_front_size(const el_sr *s);
 EL_API size_t el_sr_front_pick(const el_sr *s);
 struct el_sr_entry {
-    size_t complexity;    /* nodes of the formula */
+    size_t complexity; /* nodes of the formula */
     double loss, score;
     double r2, mape, rmse; /* on the training rows (mape NaN if a target is 0) */
-    size_t nconst;        /* fitted constants (parameters of the model) */
+    size_t nconst;         /* fitted constants (parameters of the model) */
 };
 EL_API el_status el_sr_front_entry(const el_sr *s, size_t k, struct el_sr_entry *out);
 /*

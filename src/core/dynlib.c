@@ -12,8 +12,8 @@
 
 static pthread_mutex_t dynlib_lock = PTHREAD_MUTEX_INITIALIZER;
 
-el_status eli_dynlib_load(struct eli_dynlib *lib, const char *const *names,
-                          const char *const *syms, void **slots, size_t nsyms)
+el_status eli_dynlib_load(struct eli_dynlib *lib, const char *const *names, const char *const *syms,
+                          void **slots, size_t nsyms)
 {
     pthread_mutex_lock(&dynlib_lock);
     if (lib->state == 0) {

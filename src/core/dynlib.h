@@ -15,10 +15,10 @@
  * symbols into `slots` (function pointers stored as void *). Thread-safe,
  * idempotent per `once`; the result is cached in *state. */
 struct eli_dynlib {
-    int state;          /* 0 not tried, 1 loaded, -1 failed */
-    char why[256];      /* failure reason */
+    int state;     /* 0 not tried, 1 loaded, -1 failed */
+    char why[256]; /* failure reason */
 };
-el_status eli_dynlib_load(struct eli_dynlib *lib, const char *const *names,
-                          const char *const *syms, void **slots, size_t nsyms);
+el_status eli_dynlib_load(struct eli_dynlib *lib, const char *const *names, const char *const *syms,
+                          void **slots, size_t nsyms);
 
 #endif

@@ -41,8 +41,7 @@ static long find_anchor(const struct anchor *a, size_t n, const char *name)
     return -1;
 }
 
-static el_status add_anchor(struct anchor **a, size_t *n, size_t *cap, const char *name,
-                            long *idx)
+static el_status add_anchor(struct anchor **a, size_t *n, size_t *cap, const char *name, long *idx)
 {
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;

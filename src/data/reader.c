@@ -1563,8 +1563,8 @@ el_status eli_reader_read_buffer(el_reader *r, const char *name, const char *dat
     return read_columns(r, name, t, out, err);
 }
 
-el_status el_reader_read_table(el_reader *r, const el_table *in, const char *name,
-                               el_table **out, struct el_error *err)
+el_status el_reader_read_table(el_reader *r, const el_table *in, const char *name, el_table **out,
+                               struct el_error *err)
 {
     if (out)
         *out = NULL;

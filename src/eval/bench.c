@@ -132,7 +132,7 @@ struct el_bench {
 };
 
 struct holdout {
-    int kind;     /* 0: model family, 1: GPU family */
+    int kind; /* 0: model family, 1: GPU family */
     char key[64];
     el_prior *prior;
     el_status st;
@@ -1153,8 +1153,8 @@ static void run_lofo(el_bench *b, struct job *j, size_t *perm)
         if (!is_el || !dep)
             continue;
         const el_prior *pf = holdout_prior(b, 0, dep->family);
-        const el_prior *pg = *dep->facts.gpu_family ? holdout_prior(b, 1, dep->facts.gpu_family)
-                                                     : NULL;
+        const el_prior *pg =
+            *dep->facts.gpu_family ? holdout_prior(b, 1, dep->facts.gpu_family) : NULL;
         if (pf)
             prior_score(b, j, pf, "family", perm, n, perm + n, d->n - n, SIZE_MAX);
         if (pg)
@@ -1342,10 +1342,8 @@ static void build_hold_task(el_bench *b, size_t h)
         use[k] = (unsigned char)(strcmp(ho->kind ? d->facts.gpu_family : d->family, ho->key) != 0);
     }
     char note[256];
-    snprintf(note, sizeof note, "bench corpus without %s %s", ho->kind ? "GPU" : "family",
-             ho->key);
-    ho->st = eli_prior_make(b->deps, b->nds, use, b->target, 0, 1, 0.0, 0, note, &ho->prior,
-                            &err);
+    snprintf(note, sizeof note, "bench corpus without %s %s", ho->kind ? "GPU" : "family", ho->key);
+    ho->st = eli_prior_make(b->deps, b->nds, use, b->target, 0, 1, 0.0, 0, note, &ho->prior, &err);
     if (ho->st != EL_OK)
         snprintf(ho->err, sizeof ho->err, "%s", err.text);
     eli_free(use);
@@ -1407,8 +1405,8 @@ static el_status prepare_priors(el_bench *b, struct el_error *err)
             nok++;
             add_note(b, "prior without %s %s: %zu deployments, strength %g%s",
                      b->hold[h].kind ? "GPU" : "family", b->hold[h].key,
-                     el_prior_ndeployments(b->hold[h].prior),
-                     el_prior_strength(b->hold[h].prior), "");
+                     el_prior_ndeployments(b->hold[h].prior), el_prior_strength(b->hold[h].prior),
+                     "");
         } else {
             add_note(b, "no prior without %s %s: %s", b->hold[h].kind ? "GPU" : "family",
                      b->hold[h].key, b->hold[h].err);
@@ -1673,8 +1671,8 @@ char *el_bench_to_json(const el_bench *b)
         json_str(&o, r.method);
         eli_buf_printf(&o, ", \"n_train\": %zu, \"seed\": %llu", r.n_train,
                        (unsigned long long)r.seed);
-        const char *names[] = {"mape",     "r2",   "rmse",   "pairwise", "spearman",
-                               "top1",     "regret", "cover90", "p_optimal"};
+        const char *names[] = {"mape", "r2",     "rmse",    "pairwise", "spearman",
+                               "top1", "regret", "cover90", "p_optimal"};
         double vals[] = {r.mape, r.r2,     r.rmse,    r.pairwise, r.spearman,
                          r.top1, r.regret, r.cover90, r.p_optimal};
         for (size_t m = 0; m < M_COUNT; m++) {

@@ -215,8 +215,8 @@ static void section_splits(struct eli_buf *o, const el_bench *b, const char *tab
         for (size_t k = 0; k < el_bench_nresults(b); k++) {
             struct el_bench_record r;
             f.method = meth[m];
-            if (el_bench_result(b, k, &r) != EL_OK || !matches(&r, &f) ||
-                !(r.p_optimal >= 0.9) || !isfinite(r.top1))
+            if (el_bench_result(b, k, &r) != EL_OK || !matches(&r, &f) || !(r.p_optimal >= 0.9) ||
+                !isfinite(r.top1))
                 continue;
             hi_n++;
             hi_top1 += r.top1;

@@ -20,8 +20,7 @@ static int bad(double v, double lo, int eq)
     return !isfinite(v) || (eq ? v < lo : v <= lo);
 }
 
-el_status el_units_compute(const struct el_units_in *in, struct el_units *out,
-                           struct el_error *err)
+el_status el_units_compute(const struct el_units_in *in, struct el_units *out, struct el_error *err)
 {
     if (!in || !out)
         return eli_err(err, EL_ERR_INVALID_ARG, "el_units_compute: NULL argument");
@@ -45,8 +44,8 @@ el_status el_units_compute(const struct el_units_in *in, struct el_units *out,
         double v;
         memcpy(&v, (const char *)in + checks[k].off, sizeof v);
         if (bad(v, checks[k].lo, checks[k].eq))
-            return eli_err(err, EL_ERR_INVALID_ARG, "units: %s %g must be %s 0", checks[k].name,
-                           v, checks[k].eq ? ">=" : ">");
+            return eli_err(err, EL_ERR_INVALID_ARG, "units: %s %g must be %s 0", checks[k].name, v,
+                           checks[k].eq ? ">=" : ">");
     }
     const double e = in->energy_j, mreq = 1e6;
     struct el_units u;

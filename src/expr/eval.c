@@ -184,12 +184,12 @@ static void kernel2(int op, double *restrict d, struct opnd a, struct opnd b, si
 /* Per-node facts computed once per call. */
 struct plan {
     size_t n;
-    uint32_t *ca, *cb;    /* children (first, second); cb = only child for unary */
-    unsigned char *vec;   /* subtree reads a variable: varies per row */
-    unsigned char *hasp;  /* subtree contains a parameter */
-    double *sval;         /* value of scalar (variable-free) nodes */
+    uint32_t *ca, *cb;   /* children (first, second); cb = only child for unary */
+    unsigned char *vec;  /* subtree reads a variable: varies per row */
+    unsigned char *hasp; /* subtree contains a parameter */
+    double *sval;        /* value of scalar (variable-free) nodes */
     size_t maxdepth;
-    size_t cs;            /* chunk stride: min(rows, ELI_CHUNK), so small fits stay small */
+    size_t cs; /* chunk stride: min(rows, ELI_CHUNK), so small fits stay small */
 };
 
 static void plan_free(struct plan *p)
@@ -263,8 +263,8 @@ static el_status check_args(const el_expr *e, const double *const *cols, const d
     return EL_OK;
 }
 
-el_status el_expr_eval(const el_expr *e, const double *const *cols, size_t n,
-                       const double *params, double *out)
+el_status el_expr_eval(const el_expr *e, const double *const *cols, size_t n, const double *params,
+                       double *out)
 {
     ELI_TRY(check_args(e, cols, params));
     if (!out && n)

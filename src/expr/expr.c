@@ -20,11 +20,11 @@ static const struct {
     const char *name;
     int arity;
 } op_table[ELI_OP_COUNT] = {
-    [ELI_OP_CONST] = {"const", 0}, [ELI_OP_VAR] = {"var", 0},   [ELI_OP_PARAM] = {"param", 0},
-    [ELI_OP_ADD] = {"+", 2},       [ELI_OP_SUB] = {"-", 2},     [ELI_OP_MUL] = {"*", 2},
-    [ELI_OP_DIV] = {"/", 2},       [ELI_OP_POW] = {"^", 2},     [ELI_OP_NEG] = {"neg", 1},
-    [ELI_OP_LOG] = {"log", 1},     [ELI_OP_EXP] = {"exp", 1},   [ELI_OP_SQRT] = {"sqrt", 1},
-    [ELI_OP_ABS] = {"abs", 1},     [ELI_OP_SIN] = {"sin", 1},   [ELI_OP_COS] = {"cos", 1},
+    [ELI_OP_CONST] = {"const", 0}, [ELI_OP_VAR] = {"var", 0}, [ELI_OP_PARAM] = {"param", 0},
+    [ELI_OP_ADD] = {"+", 2},       [ELI_OP_SUB] = {"-", 2},   [ELI_OP_MUL] = {"*", 2},
+    [ELI_OP_DIV] = {"/", 2},       [ELI_OP_POW] = {"^", 2},   [ELI_OP_NEG] = {"neg", 1},
+    [ELI_OP_LOG] = {"log", 1},     [ELI_OP_EXP] = {"exp", 1}, [ELI_OP_SQRT] = {"sqrt", 1},
+    [ELI_OP_ABS] = {"abs", 1},     [ELI_OP_SIN] = {"sin", 1}, [ELI_OP_COS] = {"cos", 1},
     [ELI_OP_TANH] = {"tanh", 1},
 };
 
@@ -462,8 +462,8 @@ static int parse_sum(struct parser *ps)
 }
 
 el_status eli_expr_parse_ex(const char *text, const char *const *vars, size_t nvars,
-                            const char *const *params, size_t nparams, int allow_new,
-                            el_expr **out, struct el_error *err)
+                            const char *const *params, size_t nparams, int allow_new, el_expr **out,
+                            struct el_error *err)
 {
     if (!out)
         return eli_err(err, EL_ERR_INVALID_ARG, "no output handle");

@@ -34,17 +34,17 @@ enum eli_op {
 
 struct eli_node {
     uint8_t op;
-    uint32_t arg;   /* variable or parameter index */
-    double value;   /* constant value */
+    uint32_t arg; /* variable or parameter index */
+    double value; /* constant value */
 };
 
 struct el_expr {
-    size_t n;                /* nodes */
-    struct eli_node *nodes;  /* postfix */
+    size_t n;               /* nodes */
+    struct eli_node *nodes; /* postfix */
     size_t nvars;
-    char **vars;             /* variable names (the table given to parse) */
+    char **vars; /* variable names (the table given to parse) */
     size_t nparams;
-    char **params;           /* parameter names */
+    char **params; /* parameter names */
 };
 
 #define ELI_EXPR_MAX_NODES 100000
@@ -81,23 +81,23 @@ double eli_op_apply2(int op, double a, double b);
 #define ELI_ADJ_MUL_B(ad, a)         ((ad) * (a))
 #define ELI_ADJ_DIV_A(ad, b)         ((ad) / (b))
 #define ELI_ADJ_DIV_B(ad, b, out)    (-(ad) * (out) / (b))
-#define ELI_ADJ_POW_A(ad, a, b, out) ((ad) * (b) * ((a) != 0.0 ? (out) / (a) : pow((a), (b) - 1.0)))
+#define ELI_ADJ_POW_A(ad, a, b, out) ((ad) * (b) * ((a) != 0.0 ? (out) / (a) : pow((a), (b)-1.0)))
 #define ELI_ADJ_POW_B(ad, a, out, LOG)                                                             \
     ((ad) * (out) * ((a) > 0.0 ? LOG(a) : ((out) == 0.0 ? 0.0 : (double)NAN)))
-#define ELI_ADJ_LOG(ad, a)       ((ad) / (a))
-#define ELI_ADJ_EXP(ad, out)     ((ad) * (out))
-#define ELI_ADJ_SQRT(ad, out)    ((ad) * 0.5 / (out))
-#define ELI_ADJ_ABS(ad, a)       ((a) > 0.0 ? (ad) : ((a) < 0.0 ? -(ad) : 0.0))
-#define ELI_ADJ_SIN(ad, a, COS)  ((ad) * COS(a))
-#define ELI_ADJ_COS(ad, a, SIN)  (-(ad) * SIN(a))
-#define ELI_ADJ_TANH(ad, out)    ((ad) * (1.0 - (out) * (out)))
+#define ELI_ADJ_LOG(ad, a)      ((ad) / (a))
+#define ELI_ADJ_EXP(ad, out)    ((ad) * (out))
+#define ELI_ADJ_SQRT(ad, out)   ((ad)*0.5 / (out))
+#define ELI_ADJ_ABS(ad, a)      ((a) > 0.0 ? (ad) : ((a) < 0.0 ? -(ad) : 0.0))
+#define ELI_ADJ_SIN(ad, a, COS) ((ad)*COS(a))
+#define ELI_ADJ_COS(ad, a, SIN) (-(ad)*SIN(a))
+#define ELI_ADJ_TANH(ad, out)   ((ad) * (1.0 - (out) * (out)))
 
 /* Parses with parameter names declared up front (in this order); identifiers
  * that are neither variables nor declared parameters are appended as new
  * parameters when allow_new is 1, otherwise they are an error. */
 el_status eli_expr_parse_ex(const char *text, const char *const *vars, size_t nvars,
-                            const char *const *params, size_t nparams, int allow_new,
-                            el_expr **out, struct el_error *err);
+                            const char *const *params, size_t nparams, int allow_new, el_expr **out,
+                            struct el_error *err);
 /* Builds an expression from postfix nodes (copied) and name tables (copied).
  * Validates arity, indices and that exactly one root results. */
 el_status eli_expr_from_nodes(const struct eli_node *nodes, size_t n, const char *const *vars,

@@ -603,8 +603,8 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     o.pred = eli_mallocarray(n, sizeof *o.pred);
     o.jac = eli_mallocarray(n * np, sizeof *o.jac);
     nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, (unsigned)np);
-    if (!wp || !notes || !ident || !freem || !rw || !scale || !prior_x || !prior_w || !theta0 || !x || !best_theta ||
-        !lb || !ub || !o.theta || !o.pred || !o.jac || !opt) {
+    if (!wp || !notes || !ident || !freem || !rw || !scale || !prior_x || !prior_w || !theta0 ||
+        !x || !best_theta || !lb || !ub || !o.theta || !o.pred || !o.jac || !opt) {
         st = fit_fail(f, EL_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -715,175 +715,176 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     double cand_score[65], base_sigma = (double)NAN, base_cv = HUGE_VAL;
     char prior_desc[256] = "";
     for (size_t c = 0; c < ncand; c++) {
-    for (size_t k = 0; k < np; k++) {
-        wp[k].fixed = base_fixed[k];
-        wp[k].value = base_value[k];
-    }
-    if (cand[c] >= 0) {
-        wp[cand[c]].fixed = 1;
-        wp[cand[c]].value = wp[cand[c]].neutral;
-    }
-    for (size_t k = 0; k < np; k++) {
-        const struct eli_param *p = &wp[k];
-        scale[k] = fmax(fabs(p->start), 1e-3);
-        if (isfinite(p->lo) && isfinite(p->hi) && p->hi > p->lo)
-            scale[k] = fmin(scale[k], fmax(p->hi - p->lo, 1e-12));
-    }
-    o.scale = scale;
-    for (size_t k = 0; k < np; k++) {
-        const struct eli_param *p = &wp[k];
-        if (p->fixed) {
-            lb[k] = ub[k] = p->logscale ? log(p->value) : p->value / scale[k];
-        } else {
-            lb[k] = p->logscale ? log(p->lo) : p->lo / scale[k];
-            ub[k] = p->logscale ? log(p->hi) : p->hi / scale[k];
+        for (size_t k = 0; k < np; k++) {
+            wp[k].fixed = base_fixed[k];
+            wp[k].value = base_value[k];
         }
-        prior_x[k] = p->logscale ? log(p->start) : p->start / scale[k];
-        prior_w[k] = p->logscale && !p->linear ? f->prior : 0.0;
-        theta0[k] = (double)NAN;
-    }
-    if (f->learned) { /* MAP with a learned prior: its centre, weights and mode */
-        if ((st = eli_prior_apply(f->learned, m, t, cols, y, n, scale, prior_x, prior_w, theta0,
-                                  prior_desc, sizeof prior_desc, &err)) != EL_OK) {
-            fit_fail(f, st, "%s", err.text);
-            goto done;
+        if (cand[c] >= 0) {
+            wp[cand[c]].fixed = 1;
+            wp[cand[c]].value = wp[cand[c]].neutral;
         }
-    }
-    o.prior_x = prior_x;
-    o.prior_w = prior_w;
-    so.scale = scale;
-    so.prior_x = prior_x;
-    so.prior_w = prior_w;
-    nlopt_set_lower_bounds(opt, lb);
-    nlopt_set_upper_bounds(opt, ub);
-    nlopt_set_min_objective(opt, nlopt_objective, &so);
-    nlopt_set_ftol_rel(opt, f->ftol);
-    nlopt_set_xtol_rel(opt, 1e-10);
-    nlopt_set_maxeval(opt, (int)(f->max_evals > 1000000 ? 1000000 : f->max_evals));
-
-    struct eli_rng rng;
-    eli_rng_seed(&rng, f->seed);
-    double best = HUGE_VAL;
-    el_stop best_stop = EL_STOP_NONE;
-    size_t done_starts = 0;
-    for (size_t s = 0; s < f->nstarts; s++) {
         for (size_t k = 0; k < np; k++) {
             const struct eli_param *p = &wp[k];
-            double v = s == 0 && isfinite(theta0[k]) ? theta0[k] : p->start;
-            if (s > 0) {
-                double lo, hi;
-                eli_fit_start_box(p, &lo, &hi);
-                double u = eli_rng_uniform(&rng);
-                v = p->logscale ? exp(log(lo) + u * (log(hi) - log(lo))) : lo + u * (hi - lo);
-            }
-            so.theta[k] = p->fixed ? p->value : clampd(v, p->lo, p->hi);
+            scale[k] = fmax(fabs(p->start), 1e-3);
+            if (isfinite(p->lo) && isfinite(p->hi) && p->hi > p->lo)
+                scale[k] = fmin(scale[k], fmax(p->hi - p->lo, 1e-12));
         }
-        project_linear(&so, so.theta);
-        theta_to_x(&so, so.theta, x);
-        for (size_t k = 0; k < np; k++)
-            x[k] = clampd(x[k], lb[k], ub[k]);
-        double L = HUGE_VAL;
-        nlopt_result r = nlopt_optimize(opt, x, &L);
-        done_starts++;
-        if (r > 0 || r == NLOPT_ROUNDOFF_LIMITED || r == NLOPT_FAILURE) {
-            /* NLopt returns the best point it saw even on roundoff/failure. */
-            if (isfinite(L) && L < 1e299 && L < best) {
-                best = L;
-                x_to_theta(&so, x, best_theta);
+        o.scale = scale;
+        for (size_t k = 0; k < np; k++) {
+            const struct eli_param *p = &wp[k];
+            if (p->fixed) {
+                lb[k] = ub[k] = p->logscale ? log(p->value) : p->value / scale[k];
+            } else {
+                lb[k] = p->logscale ? log(p->lo) : p->lo / scale[k];
+                ub[k] = p->logscale ? log(p->hi) : p->hi / scale[k];
+            }
+            prior_x[k] = p->logscale ? log(p->start) : p->start / scale[k];
+            prior_w[k] = p->logscale && !p->linear ? f->prior : 0.0;
+            theta0[k] = (double)NAN;
+        }
+        if (f->learned) { /* MAP with a learned prior: its centre, weights and mode */
+            if ((st = eli_prior_apply(f->learned, m, t, cols, y, n, scale, prior_x, prior_w, theta0,
+                                      prior_desc, sizeof prior_desc, &err)) != EL_OK) {
+                fit_fail(f, st, "%s", err.text);
+                goto done;
+            }
+        }
+        o.prior_x = prior_x;
+        o.prior_w = prior_w;
+        so.scale = scale;
+        so.prior_x = prior_x;
+        so.prior_w = prior_w;
+        nlopt_set_lower_bounds(opt, lb);
+        nlopt_set_upper_bounds(opt, ub);
+        nlopt_set_min_objective(opt, nlopt_objective, &so);
+        nlopt_set_ftol_rel(opt, f->ftol);
+        nlopt_set_xtol_rel(opt, 1e-10);
+        nlopt_set_maxeval(opt, (int)(f->max_evals > 1000000 ? 1000000 : f->max_evals));
+
+        struct eli_rng rng;
+        eli_rng_seed(&rng, f->seed);
+        double best = HUGE_VAL;
+        el_stop best_stop = EL_STOP_NONE;
+        size_t done_starts = 0;
+        for (size_t s = 0; s < f->nstarts; s++) {
+            for (size_t k = 0; k < np; k++) {
+                const struct eli_param *p = &wp[k];
+                double v = s == 0 && isfinite(theta0[k]) ? theta0[k] : p->start;
+                if (s > 0) {
+                    double lo, hi;
+                    eli_fit_start_box(p, &lo, &hi);
+                    double u = eli_rng_uniform(&rng);
+                    v = p->logscale ? exp(log(lo) + u * (log(hi) - log(lo))) : lo + u * (hi - lo);
+                }
+                so.theta[k] = p->fixed ? p->value : clampd(v, p->lo, p->hi);
+            }
+            project_linear(&so, so.theta);
+            theta_to_x(&so, so.theta, x);
+            for (size_t k = 0; k < np; k++)
+                x[k] = clampd(x[k], lb[k], ub[k]);
+            double L = HUGE_VAL;
+            nlopt_result r = nlopt_optimize(opt, x, &L);
+            done_starts++;
+            if (r > 0 || r == NLOPT_ROUNDOFF_LIMITED || r == NLOPT_FAILURE) {
+                /* NLopt returns the best point it saw even on roundoff/failure. */
+                if (isfinite(L) && L < 1e299 && L < best) {
+                    best = L;
+                    x_to_theta(&so, x, best_theta);
+                    best_stop = stop_from_nlopt(r);
+                }
+            }
+            if (f->progress &&
+                f->progress(c * f->nstarts + s + 1, ncand * f->nstarts, best, f->userdata)) {
+                if (why)
+                    *why = EL_STOP_CANCELLED;
+                st = fit_fail(f, EL_ERR_CANCELLED, "fit cancelled after %zu of %zu starts",
+                              done_starts, f->nstarts);
+                goto done;
+            }
+        }
+        if (!(best < 1e299) && c > 0) {
+            cand_score[c] = HUGE_VAL; /* a variant the data cannot be fitted with */
+            continue;
+        }
+        if (!(best < 1e299)) {
+            st = fit_fail(f, EL_ERR_NUMERIC,
+                          "no starting point gave a finite loss (%zu starts); check the formula's "
+                          "domain (log, sqrt, ^ of negatives) and the bounds",
+                          done_starts);
+            goto done;
+        }
+        o.nevals += so.nevals;
+        so.nevals = 0;
+        if (so.cols != o.cols) {
+            /* refine the best start on every row */
+            nlopt_set_min_objective(opt, nlopt_objective, &o);
+            theta_to_x(&o, best_theta, x);
+            for (size_t k = 0; k < np; k++)
+                x[k] = clampd(x[k], lb[k], ub[k]);
+            double L = HUGE_VAL;
+            nlopt_result r = nlopt_optimize(opt, x, &L);
+            if ((r > 0 || r == NLOPT_ROUNDOFF_LIMITED || r == NLOPT_FAILURE) && isfinite(L) &&
+                L < 1e299) {
+                x_to_theta(&o, x, best_theta);
                 best_stop = stop_from_nlopt(r);
             }
+            if (f->progress &&
+                f->progress((c + 1) * f->nstarts, ncand * f->nstarts, L, f->userdata)) {
+                if (why)
+                    *why = EL_STOP_CANCELLED;
+                st = fit_fail(f, EL_ERR_CANCELLED, "fit cancelled while refining on all %zu rows",
+                              n);
+                goto done;
+            }
         }
-        if (f->progress &&
-            f->progress(c * f->nstarts + s + 1, ncand * f->nstarts, best, f->userdata)) {
-            if (why)
-                *why = EL_STOP_CANCELLED;
-            st = fit_fail(f, EL_ERR_CANCELLED, "fit cancelled after %zu of %zu starts",
-                          done_starts, f->nstarts);
-            goto done;
+        /* Uncertainty: Laplace covariance of the estimated parameters that are
+         * not at a bound, noise scale from leave-one-out refits. */
+        size_t nfree = 0;
+        for (size_t k = 0; k < np; k++) {
+            freem[k] = !wp[k].fixed && !near_bound_rel(best_theta[k], wp[k].lo) &&
+                       !near_bound_rel(best_theta[k], wp[k].hi);
+            nfree += !wp[k].fixed;
         }
-    }
-    if (!(best < 1e299) && c > 0) {
-        cand_score[c] = HUGE_VAL; /* a variant the data cannot be fitted with */
-        continue;
-    }
-    if (!(best < 1e299)) {
-        st = fit_fail(f, EL_ERR_NUMERIC,
-                      "no starting point gave a finite loss (%zu starts); check the formula's "
-                      "domain (log, sqrt, ^ of negatives) and the bounds",
-                      done_starts);
-        goto done;
-    }
-    o.nevals += so.nevals;
-    so.nevals = 0;
-    if (so.cols != o.cols) {
-        /* refine the best start on every row */
-        nlopt_set_min_objective(opt, nlopt_objective, &o);
-        theta_to_x(&o, best_theta, x);
-        for (size_t k = 0; k < np; k++)
-            x[k] = clampd(x[k], lb[k], ub[k]);
-        double L = HUGE_VAL;
-        nlopt_result r = nlopt_optimize(opt, x, &L);
-        if ((r > 0 || r == NLOPT_ROUNDOFF_LIMITED || r == NLOPT_FAILURE) && isfinite(L) &&
-            L < 1e299) {
-            x_to_theta(&o, x, best_theta);
-            best_stop = stop_from_nlopt(r);
+        {
+            nlopt_set_min_objective(opt, nlopt_objective, &o); /* refits weigh rows of o */
+            struct refit_ctx rc = {&o, opt, rw, x, lb, ub, 0};
+            struct eli_fit_problem pb = {n, np, y, wp, cb_jac, cb_refit, &rc};
+            char umsg[200];
+            el_status ust = eli_fit_uncertainty(&pb, best_theta, freem, &unc, umsg, sizeof umsg);
+            o.w = NULL;
+            o.wsum = (double)n;
+            if (ust == EL_ERR_NOMEM) {
+                st = fit_fail(f, ust, "out of memory");
+                goto done;
+            }
+            /* other failures (one row, a non-finite Jacobian) leave the model
+             * without intervals: el_model_predict_interval says so */
+            if (ust != EL_OK)
+                snprintf(unc.method, sizeof unc.method, "none: %.50s", umsg);
+            double score = ust == EL_OK ? unc.cv_rmse : HUGE_VAL;
+            cand_score[c] = score;
+            if (c == 0) {
+                base_sigma = ust == EL_OK ? unc.sigma : (double)NAN;
+                base_cv = score;
+            }
+            /* the full structure first; a simpler variant wins when its error is
+             * lower, or the same within 0.1% (the data do not use the parameter) */
+            if (c == 0 || (ch == 0 ? score <= ch_score * (1.0 + 1e-3) : score < ch_score)) {
+                ch = c;
+                ch_score = score;
+                ch_stop = best_stop;
+                ch_starts = done_starts;
+                ch_nfree = nfree;
+                memcpy(ch_theta, best_theta, np * sizeof *ch_theta);
+                for (size_t k = 0; k < np; k++)
+                    ch_fixed[k] = wp[k].fixed;
+                eli_free(ch_unc.cov);
+                ch_unc = unc;
+            } else {
+                eli_free(unc.cov);
+            }
+            memset(&unc, 0, sizeof unc);
         }
-        if (f->progress &&
-            f->progress((c + 1) * f->nstarts, ncand * f->nstarts, L, f->userdata)) {
-            if (why)
-                *why = EL_STOP_CANCELLED;
-            st = fit_fail(f, EL_ERR_CANCELLED, "fit cancelled while refining on all %zu rows", n);
-            goto done;
-        }
-    }
-    /* Uncertainty: Laplace covariance of the estimated parameters that are
-     * not at a bound, noise scale from leave-one-out refits. */
-    size_t nfree = 0;
-    for (size_t k = 0; k < np; k++) {
-        freem[k] = !wp[k].fixed && !near_bound_rel(best_theta[k], wp[k].lo) &&
-                   !near_bound_rel(best_theta[k], wp[k].hi);
-        nfree += !wp[k].fixed;
-    }
-    {
-        nlopt_set_min_objective(opt, nlopt_objective, &o); /* refits weigh rows of o */
-        struct refit_ctx rc = {&o, opt, rw, x, lb, ub, 0};
-        struct eli_fit_problem pb = {n, np, y, wp, cb_jac, cb_refit, &rc};
-        char umsg[200];
-        el_status ust = eli_fit_uncertainty(&pb, best_theta, freem, &unc, umsg, sizeof umsg);
-        o.w = NULL;
-        o.wsum = (double)n;
-        if (ust == EL_ERR_NOMEM) {
-            st = fit_fail(f, ust, "out of memory");
-            goto done;
-        }
-        /* other failures (one row, a non-finite Jacobian) leave the model
-         * without intervals: el_model_predict_interval says so */
-        if (ust != EL_OK)
-            snprintf(unc.method, sizeof unc.method, "none: %.50s", umsg);
-        double score = ust == EL_OK ? unc.cv_rmse : HUGE_VAL;
-        cand_score[c] = score;
-        if (c == 0) {
-            base_sigma = ust == EL_OK ? unc.sigma : (double)NAN;
-            base_cv = score;
-        }
-        /* the full structure first; a simpler variant wins when its error is
-         * lower, or the same within 0.1% (the data do not use the parameter) */
-        if (c == 0 || (ch == 0 ? score <= ch_score * (1.0 + 1e-3) : score < ch_score)) {
-            ch = c;
-            ch_score = score;
-            ch_stop = best_stop;
-            ch_starts = done_starts;
-            ch_nfree = nfree;
-            memcpy(ch_theta, best_theta, np * sizeof *ch_theta);
-            for (size_t k = 0; k < np; k++)
-                ch_fixed[k] = wp[k].fixed;
-            eli_free(ch_unc.cov);
-            ch_unc = unc;
-        } else {
-            eli_free(unc.cov);
-        }
-        memset(&unc, 0, sizeof unc);
-    }
     } /* candidates */
     for (size_t k = 0; k < np; k++) {
         wp[k].fixed = ch_fixed[k];

@@ -89,9 +89,9 @@ struct el_prior {
     double strength;
     int conditioned;
     size_t ndeps, nfamilies;
-    char *corpus;     /* which data (free text) */
-    char *families;   /* comma list */
-    char *selection;  /* how the strength was chosen (free text) */
+    char *corpus;                      /* which data (free text) */
+    char *families;                    /* comma list */
+    char *selection;                   /* how the strength was chosen (free text) */
     double grid_score[PRIOR_NGRID][2]; /* mean capped MAPE; NaN = not run */
     int tuned;
     size_t nentries;
@@ -280,8 +280,7 @@ el_status eli_dep_fit(struct eli_dep *d, const char *target, uint64_t seed, stru
         return eli_err(err, st, "cannot take the rows of %s", d->name);
     if ((st = el_model_from_template("energylens12", &m, err)) != EL_OK)
         goto done;
-    if ((st = el_model_set_target(m, target)) != EL_OK ||
-        (st = el_fit_create(&f)) != EL_OK) {
+    if ((st = el_model_set_target(m, target)) != EL_OK || (st = el_fit_create(&f)) != EL_OK) {
         eli_err(err, st, "out of memory");
         goto done;
     }
@@ -351,8 +350,8 @@ el_status eli_dep_fit(struct eli_dep *d, const char *target, uint64_t seed, stru
             d->x[k] = v > 0.0 ? log(v) : (double)NAN;
             break;
         case PS_SHARE:
-            d->x[k] = v > 0.0 && medj[k] > 0.0 && medy > 0.0 ? log(v * medj[k] / medy)
-                                                               : (double)NAN;
+            d->x[k] =
+                v > 0.0 && medj[k] > 0.0 && medy > 0.0 ? log(v * medj[k] / medy) : (double)NAN;
             break;
         default:
             d->x[k] = (double)NAN;
@@ -469,8 +468,8 @@ static el_status add_entry(el_prior *p, const struct eli_facts *when)
 
 /* The prior's statistics (no tuning). */
 static el_status make_stats(const struct eli_dep *deps, size_t n, const unsigned char *use,
-                            const char *target, double strength, int conditioned,
-                            el_prior **out, struct el_error *err)
+                            const char *target, double strength, int conditioned, el_prior **out,
+                            struct el_error *err)
 {
     *out = NULL;
     el_model *m = NULL;
@@ -557,8 +556,8 @@ static void split_rows(const struct eli_dep *d, size_t ntrain, uint64_t seed, si
 {
     memcpy(out, d->rows, d->n * sizeof *out);
     struct eli_rng rng;
-    eli_rng_seed(&rng, fnv1a(d->name, 1469598103934665603ULL) ^ (ntrain * 0x9e3779b97f4a7c15ULL) ^
-                           seed);
+    eli_rng_seed(&rng,
+                 fnv1a(d->name, 1469598103934665603ULL) ^ (ntrain * 0x9e3779b97f4a7c15ULL) ^ seed);
     eli_rng_shuffle(&rng, out, d->n);
     (void)ntrain;
 }
@@ -591,7 +590,8 @@ static double tune_point(const struct eli_dep *d, const el_prior *p, const char 
     el_fit_set_seed(f, seed);
     el_fit_use_prior(f, p);
     pred = eli_mallocarray(nt, sizeof *pred);
-    if (!pred || el_fit_run(f, m, tr, NULL) != EL_OK || el_model_predict(m, te, pred, &err) != EL_OK)
+    if (!pred || el_fit_run(f, m, tr, NULL) != EL_OK ||
+        el_model_predict(m, te, pred, &err) != EL_OK)
         goto done;
     long tj = el_table_col_index(te, target);
     const double *y = tj >= 0 ? el_table_col_values(te, (size_t)tj) : NULL;
@@ -608,8 +608,7 @@ done:
 
 el_status eli_prior_make(const struct eli_dep *deps, size_t n, const unsigned char *use,
                          const char *target, uint64_t seed, int tune, double strength,
-                         int conditioned, const char *corpus, el_prior **out,
-                         struct el_error *err)
+                         int conditioned, const char *corpus, el_prior **out, struct el_error *err)
 {
     *out = NULL;
     if (!tune) {
@@ -695,8 +694,7 @@ el_status eli_prior_make(const struct eli_dep *deps, size_t n, const unsigned ch
                  "leave-one-family-out inside the corpus: %zu families, %zu (deployment, n) "
                  "points, n in {3, 5, 10} random rows; lowest mean held-out MAPE (capped at "
                  "%g%%): strength %g, %s",
-                 nfam, cnt, PRIOR_MAPE_CAP, PRIOR_GRID[bg],
-                 bc ? "conditioned" : "not conditioned");
+                 nfam, cnt, PRIOR_MAPE_CAP, PRIOR_GRID[bg], bc ? "conditioned" : "not conditioned");
     else
         snprintf(sel, sizeof sel,
                  "not tuned (fewer than two model families); strength %g, not conditioned",
@@ -848,8 +846,8 @@ el_status el_prior_build(const el_table *const *tables, size_t ntables, const ch
         /* the file's name without its directory: the note is the same in every checkout */
         const char *src = el_table_source(t), *base = src ? strrchr(src, '/') : NULL;
         eli_buf_printf(&corpus, "%s%s: %zu deployments of >= %d rows (%zu rows)", ti ? "; " : "",
-                       base ? base + 1 : (src && *src ? src : "table"), used_groups,
-                       PRIOR_MIN_ROWS, used_rows);
+                       base ? base + 1 : (src && *src ? src : "table"), used_groups, PRIOR_MIN_ROWS,
+                       used_rows);
         eli_free(group);
         eli_free(first);
     }
@@ -1094,8 +1092,8 @@ static el_status prior_from_root(json_t *root, const char *src, el_prior **out,
             const char *col[2] = {"mape_global", "mape_conditioned"};
             for (int c = 0; c < 2; c++) {
                 json_t *v2 = json_is_object(row) ? json_object_get(row, col[c]) : NULL;
-                p->grid_score[g][c] = v2 && json_is_number(v2) ? json_number_value(v2)
-                                                               : (double)NAN;
+                p->grid_score[g][c] =
+                    v2 && json_is_number(v2) ? json_number_value(v2) : (double)NAN;
             }
         }
         p->tuned = grid != NULL;
@@ -1146,8 +1144,8 @@ static el_status prior_from_root(json_t *root, const char *src, el_prior **out,
         json_t *when = json_is_object(o) ? json_object_get(o, "when") : NULL;
         json_t *ps = json_is_object(o) ? json_object_get(o, "params") : NULL;
         if (!when || !json_is_object(when) || !ps || !json_is_object(ps)) {
-            BAD("%s: entries[%zu]: expected an object with \"when\" and \"params\" objects",
-                src, e);
+            BAD("%s: entries[%zu]: expected an object with \"when\" and \"params\" objects", src,
+                e);
             goto fail;
         }
         const char *key;
@@ -1157,8 +1155,8 @@ static el_status prior_from_root(json_t *root, const char *src, el_prior **out,
             (void)val;
             if (strcmp(key, "gpu_family") != 0 && strcmp(key, "size_class") != 0 &&
                 strcmp(key, "arch") != 0) {
-                BAD("%s: entries[%zu].when.%s: unknown fact (gpu_family, size_class, arch)",
-                    src, e, key);
+                BAD("%s: entries[%zu].when.%s: unknown fact (gpu_family, size_class, arch)", src, e,
+                    key);
                 goto fail;
             }
         }
@@ -1246,8 +1244,8 @@ el_status el_prior_load(const char *path, el_prior **out, struct el_error *err)
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     eli_free(text);
     if (!root)
-        return eli_err(err, EL_ERR_PARSE, "%s: line %d column %d: %s", path, je.line,
-                       je.column, je.text);
+        return eli_err(err, EL_ERR_PARSE, "%s: line %d column %d: %s", path, je.line, je.column,
+                       je.text);
     el_status st = prior_from_root(root, path, out, err);
     json_decref(root);
     return st;

@@ -22,11 +22,11 @@ struct eli_dep {
     const el_table *t; /* borrowed */
     size_t *rows;      /* borrowed, n entries */
     size_t n;
-    char name[256];   /* for seeds and messages */
-    char family[64];  /* model family (eli_model_family) */
+    char name[256];  /* for seeds and messages */
+    char family[64]; /* model family (eli_model_family) */
     struct eli_facts facts;
-    int ok;                          /* fitted */
-    double x[ELI_PRIOR_MAXP];        /* fitted parameters on the prior's scales */
+    int ok;                           /* fitted */
+    double x[ELI_PRIOR_MAXP];         /* fitted parameters on the prior's scales */
     unsigned char id[ELI_PRIOR_MAXP]; /* the rows identify the parameter */
 };
 
@@ -52,8 +52,7 @@ el_status eli_dep_fit(struct eli_dep *d, const char *target, uint64_t seed, stru
  */
 el_status eli_prior_make(const struct eli_dep *deps, size_t n, const unsigned char *use,
                          const char *target, uint64_t seed, int tune, double strength,
-                         int conditioned, const char *corpus, el_prior **out,
-                         struct el_error *err);
+                         int conditioned, const char *corpus, el_prior **out, struct el_error *err);
 
 /*
  * The fit hook. For the np parameters of m (bound columns cols over n rows,

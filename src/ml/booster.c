@@ -83,8 +83,7 @@ static el_status xgb_load(struct el_error *err)
 {
     pthread_once(&xgb_once, xgb_resolve);
     if (xgb_lib.state != 1)
-        return eli_err(err, EL_ERR_UNAVAILABLE, "xgboost: %s (install libxgboost0)",
-                       xgb_lib.why);
+        return eli_err(err, EL_ERR_UNAVAILABLE, "xgboost: %s (install libxgboost0)", xgb_lib.why);
     return EL_OK;
 }
 
@@ -347,8 +346,8 @@ static void engine_destroy(void *state)
     eli_booster_destroy(state);
 }
 
-const struct eli_engine_ops eli_booster_engine = {engine_predict, engine_importance,
-                                                  engine_to_text, engine_destroy};
+const struct eli_engine_ops eli_booster_engine = {engine_predict, engine_importance, engine_to_text,
+                                                  engine_destroy};
 
 el_status eli_booster_decode(const char *text, const struct eli_engine_ops **ops, void **state,
                              struct el_error *err)

@@ -19,7 +19,8 @@
 #define FRONT_FORMAT 1 /* the version src/sr/front.c writes */
 
 el_status eli_model_from_entry(const el_expr *e, const double *values, char *const *vars,
-                               size_t nvars, const char *target, el_model **out, struct el_error *err)
+                               size_t nvars, const char *target, el_model **out,
+                               struct el_error *err)
 {
     char *formula = el_expr_to_string(e, EL_FMT_TEXT, NULL, 0);
     size_t np = el_expr_nparams(e);
@@ -51,8 +52,8 @@ done:
 }
 
 void eli_model_set_discover_info(el_model *m, const char *lk, double loss, double r2, double mape,
-                                 double rmse, size_t nrows, size_t evals, uint64_t seed, uint64_t checksum,
-                         double seconds)
+                                 double rmse, size_t nrows, size_t evals, uint64_t seed,
+                                 uint64_t checksum, double seconds)
 {
     struct el_fit_info *fi = &m->info;
     fi->fitted = 1;
@@ -103,7 +104,7 @@ static int front_count(const json_t *v)
 
 #define FRONT_FAIL(...)                                                                            \
     do {                                                                                           \
-        eli_err(err, EL_ERR_DATA, "front file: " __VA_ARGS__);                                    \
+        eli_err(err, EL_ERR_DATA, "front file: " __VA_ARGS__);                                     \
         return EL_ERR_DATA;                                                                        \
     } while (0)
 #define FRONT_OPT(obj, key, test, what)                                                            \
@@ -128,15 +129,13 @@ static el_status check_front_schema(json_t *root, struct el_error *err)
     json_array_foreach(vars, i, v)
     {
         if (!front_name_ok(v))
-            FRONT_FAIL("variable %zu must be a non-empty string without control characters",
-                       i + 1);
+            FRONT_FAIL("variable %zu must be a non-empty string without control characters", i + 1);
     }
     FRONT_OPT(root, "loss_kind", json_is_string, "a string");
     FRONT_OPT(root, "tool_version", json_is_string, "a string");
     json_t *pick = json_object_get(root, "pick");
     if (pick && !(front_count(pick) && (size_t)json_integer_value(pick) < json_array_size(entries)))
-        FRONT_FAIL("\"pick\" must be an entry number from 0 to %zu",
-                   json_array_size(entries) - 1);
+        FRONT_FAIL("\"pick\" must be an entry number from 0 to %zu", json_array_size(entries) - 1);
     json_array_foreach(entries, i, v)
     {
         if (!json_is_object(v) || !json_is_string(json_object_get(v, "formula")) ||
@@ -153,8 +152,8 @@ static el_status check_front_schema(json_t *root, struct el_error *err)
         json_object_foreach(consts, key, c)
         {
             if (!json_is_number(c))
-                FRONT_FAIL("entry %zu: constant '%.60s' is %s; constants must be finite numbers",
-                           i, key, json_is_null(c) ? "null" : "not a number");
+                FRONT_FAIL("entry %zu: constant '%.60s' is %s; constants must be finite numbers", i,
+                           key, json_is_null(c) ? "null" : "not a number");
         }
         FRONT_OPT(v, "complexity", front_count, "a non-negative integer");
         static const char *const nums[] = {"loss", "score", "r2", "mape", "rmse"};
@@ -167,8 +166,8 @@ static el_status check_front_schema(json_t *root, struct el_error *err)
     json_t *search = json_object_get(root, "search");
     if (search && !json_is_object(search))
         FRONT_FAIL("\"search\" must be an object");
-    static const char *const counts[] = {"seed",       "threads",   "islands",    "population",
-                                         "max_size",   "max_evals", "evaluations", "rows"};
+    static const char *const counts[] = {"seed",     "threads",   "islands",     "population",
+                                         "max_size", "max_evals", "evaluations", "rows"};
     for (size_t k = 0; search && k < sizeof counts / sizeof counts[0]; k++)
         FRONT_OPT(search, counts[k], front_count, "a non-negative integer");
     if (search) {
@@ -291,11 +290,12 @@ el_status eli_model_from_front(const char *text, long k, el_model **out, struct 
         int dgt = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : 0;
         cs = cs * 16 + (unsigned)dgt;
     }
-    eli_model_set_discover_info(*out, lk ? lk : "", jnum(en, "loss"), jnum(en, "r2"), jnum(en, "mape"),
-                 jnum(en, "rmse"), json_is_integer(rows) ? (size_t)json_integer_value(rows) : 0,
-                 json_is_integer(ev) ? (size_t)json_integer_value(ev) : 0,
-                 json_is_integer(seed) ? (uint64_t)json_integer_value(seed) : 0, cs,
-                 jnum(search, "seconds"));
+    eli_model_set_discover_info(*out, lk ? lk : "", jnum(en, "loss"), jnum(en, "r2"),
+                                jnum(en, "mape"), jnum(en, "rmse"),
+                                json_is_integer(rows) ? (size_t)json_integer_value(rows) : 0,
+                                json_is_integer(ev) ? (size_t)json_integer_value(ev) : 0,
+                                json_is_integer(seed) ? (uint64_t)json_integer_value(seed) : 0, cs,
+                                jnum(search, "seconds"));
     json_t *data = json_object_get(root, "data");
     json_object_foreach(data, key, val)
     {

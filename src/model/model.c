@@ -122,8 +122,7 @@ const char *const *el_template_names(void)
     return names;
 }
 
-static const struct el_display_name display_names[] = {
-    {"tp", "T"}, {"pp", "P"}, {"batch", "B"}};
+static const struct el_display_name display_names[] = {{"tp", "T"}, {"pp", "P"}, {"batch", "B"}};
 
 const struct el_display_name *el_model_display_names(size_t *n)
 {
@@ -815,7 +814,7 @@ el_status eli_model_bind(const el_model *m, const el_table *t, const double **co
 
 /* Tree models: gather the feature columns row-major and ask the engine. */
 static el_status predict_engine(const el_model *m, const el_table *t, double *out,
-                                 struct el_error *err)
+                                struct el_error *err)
 {
     size_t n = el_table_nrows(t), nf = m->expr->nvars;
     const double **cols = eli_mallocarray(nf + 1, sizeof *cols);

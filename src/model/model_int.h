@@ -9,8 +9,8 @@ struct eli_param {
     char *name;
     char *meaning;
     double value, lo, hi, start;
-    int logscale; /* fitted as log(value): positive, spanning decades */
-    int linear;   /* the formula is linear in it (jointly with the other linear ones) */
+    int logscale;   /* fitted as log(value): positive, spanning decades */
+    int linear;     /* the formula is linear in it (jointly with the other linear ones) */
     double neutral; /* value at which it has no effect (templates: 0 clamped into
                        the bounds, so its factor is 1 or its term vanishes); user
                        formulas: the start. Where a parameter the data cannot
@@ -25,16 +25,16 @@ struct eli_param {
  * parameters and value otherwise; covariance entries of parameters held
  * fixed or at a bound are 0. */
 struct eli_uncert {
-    int ok;          /* 1 when the fields below are set */
-    double *cov;     /* np x np, row-major, covariance of u at the optimum */
-    double sigma;    /* sd of the observation noise on the log scale, log(y/pred) */
-    double dof;      /* degrees of freedom of the Student-t quantile */
-    double cv_rmse;  /* root mean square of the cross-validated log errors */
-    size_t rank;     /* numerical rank of the Jacobian of the free parameters */
+    int ok;                 /* 1 when the fields below are set */
+    double *cov;            /* np x np, row-major, covariance of u at the optimum */
+    double sigma;           /* sd of the observation noise on the log scale, log(y/pred) */
+    double dof;             /* degrees of freedom of the Student-t quantile */
+    double cv_rmse;         /* root mean square of the cross-validated log errors */
+    size_t rank;            /* numerical rank of the Jacobian of the free parameters */
     unsigned char weak[64]; /* estimated parameter mostly in the Jacobian's null
                                space at the optimum: the data do not determine it
                                there (its interval is its bounds) */
-    char method[64]; /* "laplace+loo" */
+    char method[64];        /* "laplace+loo" */
 };
 
 /* A model that is not a formula (the tree ensembles of src/ml) carries its
@@ -55,19 +55,19 @@ typedef el_status (*eli_engine_decode_fn)(const char *text, const struct eli_eng
 /* The structures the last fit compared (src/fit/fit.c) and its choice. */
 struct eli_structure {
     size_t ncand, chosen;
-    char name[65][48];  /* "identified" or "identified, NAME held" */
-    double score[65];   /* leave-one-out rms log error (inf: not scored) */
+    char name[65][48]; /* "identified" or "identified, NAME held" */
+    double score[65];  /* leave-one-out rms log error (inf: not scored) */
     char criterion[64];
     char reason[256];
 };
 
 struct el_model {
-    char method[32];                   /* "energylens", "linreg", "rf", ..., "formula" */
+    char method[32];                     /* "energylens", "linreg", "rf", ..., "formula" */
     const struct eli_engine_ops *engine; /* tree models: the ensemble's operations and */
     void *engine_state;                  /* state; expr then only lists the features */
-    el_expr *expr;               /* variables = only those the formula uses */
-    char *formula;               /* text, parameter names */
-    char *template_name;         /* "" for user formulas */
+    el_expr *expr;                       /* variables = only those the formula uses */
+    char *formula;                       /* text, parameter names */
+    char *template_name;                 /* "" for user formulas */
     char *target;
     size_t np;
     struct eli_param *p; /* same order as the expression's parameters */
@@ -78,7 +78,7 @@ struct el_model {
     char **note_keys, **note_values;
     struct el_fit_info info;
     struct eli_uncert unc;
-    struct eli_coverage *cov; /* what the training data covered (coverage.c), or NULL */
+    struct eli_coverage *cov;        /* what the training data covered (coverage.c), or NULL */
     struct eli_structure *structure; /* NULL before a fit that compared any */
 };
 
@@ -152,8 +152,8 @@ struct el_selection {
     double saving_pct;
     /* el_selector_run only */
     int streamed;
-    size_t ncand;                /* points satisfying the space's constraints */
-    size_t count[16];            /* by el_exclusion */
+    size_t ncand;     /* points satisfying the space's constraints */
+    size_t count[16]; /* by el_exclusion */
     size_t nincluded;
     int has_baseline;
     double base_energy, base_saving_pct;
@@ -161,7 +161,7 @@ struct el_selection {
     struct el_data_label base_label;
     double lat_best_energy, lat_best_latency;
     int pareto_truncated;
-    double p_optimal;            /* NaN when not computed */
+    double p_optimal; /* NaN when not computed */
 };
 
 /* The energy slot must not predict a time nor the latency slot an energy

@@ -13,7 +13,7 @@
 
 #include "../core/banned.h"
 
-#define MODEL_FORMAT    1
+#define MODEL_FORMAT 1
 
 static json_t *num(double v)
 {
@@ -284,10 +284,9 @@ static unsigned long long get_hex(json_t *o, const char *key)
 /* ignored so that later additions to format 1 still load.                   */
 /* ------------------------------------------------------------------------ */
 
-
 #define SCHEMA_FAIL(...)                                                                           \
     do {                                                                                           \
-        eli_err(err, EL_ERR_DATA, "model file: " __VA_ARGS__);                                    \
+        eli_err(err, EL_ERR_DATA, "model file: " __VA_ARGS__);                                     \
         return EL_ERR_DATA;                                                                        \
     } while (0)
 
@@ -331,7 +330,10 @@ static el_status check_param(json_t *o, size_t k, struct el_error *err)
     if (!json_is_number(jv))
         SCHEMA_FAIL("parameter '%s': \"value\" is %s; every parameter needs a finite number "
                     "(a fitted value or its start)",
-                    name, !jv ? "missing" : json_is_null(jv) ? "null" : "not a number");
+                    name,
+                    !jv                ? "missing"
+                    : json_is_null(jv) ? "null"
+                                       : "not a number");
     double v = json_number_value(jv), lo = -(double)INFINITY, hi = (double)INFINITY;
     static const char *const bkeys[] = {"lo", "hi", "start"};
     for (size_t b = 0; b < 3; b++)
@@ -369,16 +371,15 @@ static el_status check_model_schema(json_t *root, struct el_error *err)
         SCHEMA_FAIL("unknown format version %" JSON_INTEGER_FORMAT
                     " (this tool reads version %d; a newer tool wrote it?)",
                     json_integer_value(ver), MODEL_FORMAT);
-    static const char *const strs[] = {"tool_version", "template", "formula_latex",
-                                       "formula_sympy", "booster_ubj_base64"};
+    static const char *const strs[] = {"tool_version", "template", "formula_latex", "formula_sympy",
+                                       "booster_ubj_base64"};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         OPT_TYPE(root, strs[i], json_is_string, "a string");
     static const char *const names[] = {"method", "target"};
     for (size_t i = 0; i < 2; i++) {
         json_t *v = json_object_get(root, names[i]);
         if (v && !eli_valid_name(json_string_value(v)))
-            SCHEMA_FAIL("\"%s\" must be a non-empty string without control characters",
-                        names[i]);
+            SCHEMA_FAIL("\"%s\" must be a non-empty string without control characters", names[i]);
     }
     const char *method = json_string_value(json_object_get(root, "method"));
     if (method && strlen(method) >= 32)
@@ -642,8 +643,10 @@ el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el
                 for (size_t j = 0; j < np; j++) {
                     json_t *v = json_array_get(row, j);
                     if (!json_is_number(v) || !isfinite(json_number_value(v))) {
-                        eli_err(err, st, "model file: covariance entry (%zu, %zu) is not a "
-                                         "finite number", i + 1, j + 1);
+                        eli_err(err, st,
+                                "model file: covariance entry (%zu, %zu) is not a "
+                                "finite number",
+                                i + 1, j + 1);
                         goto done;
                     }
                     m->unc.cov[i * np + j] = json_number_value(v);
@@ -652,9 +655,8 @@ el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el
             double rank = 0;
             if (!get_num(unc, "sigma", (double)NAN, &m->unc.sigma) ||
                 !get_num(unc, "cv_rmse", (double)NAN, &m->unc.cv_rmse) ||
-                !get_num(unc, "dof", (double)NAN, &m->unc.dof) ||
-                !get_num(unc, "rank", 0, &rank) || !(m->unc.sigma >= 0.0) ||
-                !(m->unc.dof > 0.0)) {
+                !get_num(unc, "dof", (double)NAN, &m->unc.dof) || !get_num(unc, "rank", 0, &rank) ||
+                !(m->unc.sigma >= 0.0) || !(m->unc.dof > 0.0)) {
                 eli_err(err, st, "model file: uncertainty needs a sigma >= 0 and dof > 0");
                 goto done;
             }

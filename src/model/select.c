@@ -130,7 +130,7 @@ static int model_uses(const el_model *m, const char *name)
  * no model reads would otherwise multiply the space silently while the
  * limit the user meant is dropped (issue 15 defect 8). */
 el_status eli_select_check_axes(const el_model *energy, const el_model *latency,
-                            const el_space *space, struct el_error *err)
+                                const el_space *space, struct el_error *err)
 {
     for (size_t k = 0; k < el_space_naxes(space); k++) {
         const char *a = el_space_axis_name(space, k);

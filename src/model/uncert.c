@@ -86,8 +86,7 @@ static double t_quantile(double level, double dof)
     return dof >= 1.0 ? gsl_cdf_tdist_Pinv(p, dof) : gsl_cdf_ugaussian_Pinv(p);
 }
 
-el_status el_model_param_interval(const el_model *m, size_t k, double level, double *lo,
-                                  double *hi)
+el_status el_model_param_interval(const el_model *m, size_t k, double level, double *lo, double *hi)
 {
     if (!m || k >= m->np || !lo || !hi || !(level > 0.0 && level < 1.0) ||
         !el_model_has_uncertainty(m))
@@ -126,13 +125,13 @@ el_status el_model_predict_interval(const el_model *m, const el_table *t, double
     if (!m || !t || (n && (!lo || !hi)))
         return eli_err(err, EL_ERR_INVALID_ARG, "predict: missing model, table or output");
     if (!(level > 0.0 && level < 1.0))
-        return eli_err(err, EL_ERR_INVALID_ARG, "interval level %g is not between 0 and 1",
-                       level);
+        return eli_err(err, EL_ERR_INVALID_ARG, "interval level %g is not between 0 and 1", level);
     if (!el_model_has_uncertainty(m))
         return eli_err(err, EL_ERR_INVALID_ARG,
                        "the model carries no uncertainty (%s); refit it with this version",
-                       m->engine ? "a tree model" : m->info.fitted ? "fitted without it"
-                                                                    : "not fitted");
+                       m->engine        ? "a tree model"
+                       : m->info.fitted ? "fitted without it"
+                                        : "not fitted");
     size_t np = m->np, nv = m->expr->nvars;
     const double **cols = eli_mallocarray(nv + 1, sizeof *cols);
     double *f = pred ? pred : eli_mallocarray(n + 1, sizeof *f);
@@ -160,8 +159,7 @@ el_status el_model_predict_interval(const el_model *m, const el_table *t, double
     for (size_t i = 0; i < n; i++) {
         double fi = f[i], v = s2;
         for (size_t k = 0; k < np; k++)
-            a[k] = jac[i * np + k] * (m->p[k].logscale ? theta[k] : 1.0) /
-                   (fi != 0.0 ? fi : 1.0);
+            a[k] = jac[i * np + k] * (m->p[k].logscale ? theta[k] : 1.0) / (fi != 0.0 ? fi : 1.0);
         for (size_t k = 0; k < np; k++) {
             if (a[k] == 0.0)
                 continue;
@@ -205,11 +203,11 @@ el_status el_model_sample(const el_model *m, const el_table *t, size_t ndraws, u
     if (!el_model_has_uncertainty(m))
         return eli_err(err, EL_ERR_INVALID_ARG,
                        "the model carries no uncertainty (%s); refit it with this version",
-                       m->engine ? "a tree model" : m->info.fitted ? "fitted without it"
-                                                                    : "not fitted");
+                       m->engine        ? "a tree model"
+                       : m->info.fitted ? "fitted without it"
+                                        : "not fitted");
     if (ndraws && n > (size_t)-1 / ndraws / sizeof(double))
-        return eli_err(err, EL_ERR_LIMIT, "sample: %zu draws x %zu rows is too large", ndraws,
-                       n);
+        return eli_err(err, EL_ERR_LIMIT, "sample: %zu draws x %zu rows is too large", ndraws, n);
     pthread_once(&gsl_once, gsl_quiet);
     size_t np = m->np, nv = m->expr->nvars;
     const double **cols = eli_mallocarray(nv + 1, sizeof *cols);
@@ -248,7 +246,7 @@ el_status el_model_sample(const el_model *m, const el_table *t, size_t ndraws, u
             double du = 0.0;
             for (size_t j = 0; j < np; j++)
                 du += W[k * np + j] * z[j];
-            double v = p->fixed ? p->value
+            double v = p->fixed                        ? p->value
                        : p->logscale && p->value > 0.0 ? exp(log(p->value) + du)
                                                        : p->value + du;
             theta[k] = v < p->lo ? p->lo : (v > p->hi ? p->hi : v);

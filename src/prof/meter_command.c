@@ -125,6 +125,5 @@ static void cmd_close(el_meter *m)
 }
 
 const struct eli_meter_backend eli_meter_command = {
-    "command", cmd_open, cmd_read_energy, cmd_read_power, cmd_close,
-    NULL, NULL, NULL, NULL,
+    "command", cmd_open, cmd_read_energy, cmd_read_power, cmd_close, NULL, NULL, NULL, NULL,
 };

@@ -174,6 +174,5 @@ static void zes_close(el_meter *m)
 }
 
 const struct eli_meter_backend eli_meter_levelzero = {
-    "levelzero", zes_open, zes_read_energy, zes_read_power, zes_close,
-    NULL, NULL, NULL, NULL,
+    "levelzero", zes_open, zes_read_energy, zes_read_power, zes_close, NULL, NULL, NULL, NULL,
 };

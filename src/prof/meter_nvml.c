@@ -42,8 +42,7 @@ struct nvml_api {
     nvmlReturn_t (*DeviceSetPowerManagementLimit)(nvmlDevice_t dev, unsigned int mw);
     nvmlReturn_t (*DeviceGetTemperature)(nvmlDevice_t dev, int sensor, unsigned int *c);
     nvmlReturn_t (*DeviceGetCurrentClocksEventReasons)(nvmlDevice_t dev, unsigned long long *r);
-    nvmlReturn_t (*DeviceGetCurrentClocksThrottleReasons)(nvmlDevice_t dev,
-                                                          unsigned long long *r);
+    nvmlReturn_t (*DeviceGetCurrentClocksThrottleReasons)(nvmlDevice_t dev, unsigned long long *r);
 };
 
 #define SYM(field, req)                                                                            \
@@ -231,8 +230,7 @@ static el_status nvml_power_limit(el_meter *m, size_t d, double *cur_w, double *
     return EL_OK;
 }
 
-static el_status nvml_set_power_limit(el_meter *m, size_t d, double watts, char *why,
-                                      size_t whylen)
+static el_status nvml_set_power_limit(el_meter *m, size_t d, double watts, char *why, size_t whylen)
 {
     struct nvml_priv *p = m->priv;
     if (!p->api.DeviceSetPowerManagementLimit) {
@@ -274,6 +272,6 @@ static el_status nvml_thermal(el_meter *m, size_t d, double *temp_c, unsigned lo
 }
 
 const struct eli_meter_backend eli_meter_nvml = {
-    "nvml",        nvml_open,        nvml_read_energy,     nvml_read_power, nvml_close,
-    nvml_uuid,     nvml_power_limit, nvml_set_power_limit, nvml_thermal,
+    "nvml",    nvml_open,        nvml_read_energy,     nvml_read_power, nvml_close,
+    nvml_uuid, nvml_power_limit, nvml_set_power_limit, nvml_thermal,
 };

@@ -192,6 +192,5 @@ static void rapl_close(el_meter *m)
 }
 
 const struct eli_meter_backend eli_meter_rapl = {
-    "rapl", rapl_open, rapl_read_energy, rapl_read_power, rapl_close,
-    NULL, NULL, NULL, NULL,
+    "rapl", rapl_open, rapl_read_energy, rapl_read_power, rapl_close, NULL, NULL, NULL, NULL,
 };

@@ -174,6 +174,5 @@ static void rsmi_close(el_meter *m)
 }
 
 const struct eli_meter_backend eli_meter_rocm = {
-    "rocm", rsmi_open, rsmi_read_energy, rsmi_read_power, rsmi_close,
-    NULL, NULL, NULL, NULL,
+    "rocm", rsmi_open, rsmi_read_energy, rsmi_read_power, rsmi_close, NULL, NULL, NULL, NULL,
 };

@@ -347,8 +347,8 @@ static const char *strip_gpu(const char *s)
     return strncmp(s, "GPU-", 4) == 0 ? s + 4 : s;
 }
 
-el_status el_meter_map_visible(el_meter *m, const char *list, unsigned *out, size_t cap,
-                               size_t *n, struct el_error *err)
+el_status el_meter_map_visible(el_meter *m, const char *list, unsigned *out, size_t cap, size_t *n,
+                               struct el_error *err)
 {
     if (!m || !list || !out || !n)
         return eli_err(err, EL_ERR_INVALID_ARG, "el_meter_map_visible: NULL argument");
@@ -414,8 +414,8 @@ el_status el_meter_map_visible(el_meter *m, const char *list, unsigned *out, siz
         }
         for (size_t j = 0; j < *n; j++)
             if (out[j] == idx)
-                return eli_err(err, EL_ERR_DATA, "%s=%.200s: device %u is listed twice", var,
-                               list, idx);
+                return eli_err(err, EL_ERR_DATA, "%s=%.200s: device %u is listed twice", var, list,
+                               idx);
         out[(*n)++] = idx;
     }
     if (*n == 0)

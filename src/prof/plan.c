@@ -672,8 +672,7 @@ static el_status slurm_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
         return one_line_list(c, v, path, p->slurm_setup, p->nslurm_setup, 0);
     }
     if (strcmp(key, "launcher") == 0) {
-        ELI_TRY(get_list(c, v, path, p->slurm_launcher, ELI_PLAN_MAX_ARGV, &p->nslurm_launcher,
-                         0));
+        ELI_TRY(get_list(c, v, path, p->slurm_launcher, ELI_PLAN_MAX_ARGV, &p->nslurm_launcher, 0));
         return one_line_list(c, v, path, p->slurm_launcher, p->nslurm_launcher, 0);
     }
     if (strcmp(key, "gpus_per_node") == 0)
@@ -703,9 +702,8 @@ static el_status top_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_
                                                 "slo"};
     static const char *const sweep_keys[] = {"heavy", "light", "sample", "seed"};
     static const char *const measure_keys[] = {
-        "warmup_requests",    "idle_s",          "cooldown_s",   "sample_period_s",
-        "validate_s",         "validate_tolerance", "point_timeout_s", "min_window_s",
-        "min_window_requests"};
+        "warmup_requests",    "idle_s",          "cooldown_s",   "sample_period_s",    "validate_s",
+        "validate_tolerance", "point_timeout_s", "min_window_s", "min_window_requests"};
     static const char *const meter_keys[] = {"kind", "root",    "library", "command",
                                              "unit", "devices", "stall_s", "max_power_w"};
     static const char *const slurm_keys[] = {"sbatch",        "setup",      "launcher",
@@ -1378,13 +1376,13 @@ el_status el_plan_emit_slurm(const el_plan *p, const char *plan_path, const char
                 eli_buf_printf(&cfg, "%s%s=%s", a ? "," : "", p->heavy[a].name,
                                eli_plan_heavy_value(p, p->heavy_list[k], a));
             char *cs = eli_buf_take(&cfg);
-            el_status st = eli_err(
-                err, EL_ERR_DATA,
-                "heavy-%03zu (%s) needs %zu GPUs (tp x pp), more than one node's %zu "
-                "(slurm.gpus_per_node): multi-node deployments are not supported by "
-                "--emit-slurm; drop that configuration from the sweep, or raise "
-                "slurm.gpus_per_node if your nodes have more GPUs",
-                p->heavy_list[k], cs ? cs : "", gpus[k], p->slurm_gpus_per_node);
+            el_status st =
+                eli_err(err, EL_ERR_DATA,
+                        "heavy-%03zu (%s) needs %zu GPUs (tp x pp), more than one node's %zu "
+                        "(slurm.gpus_per_node): multi-node deployments are not supported by "
+                        "--emit-slurm; drop that configuration from the sweep, or raise "
+                        "slurm.gpus_per_node if your nodes have more GPUs",
+                        p->heavy_list[k], cs ? cs : "", gpus[k], p->slurm_gpus_per_node);
             eli_free(cs);
             eli_free(gpus);
             return st;
@@ -1507,6 +1505,5 @@ char *el_plan_slurm_script(const el_plan *p, const char *plan_path, const char *
 {
     char *out = NULL;
     struct el_error err;
-    return el_plan_emit_slurm(p, plan_path, exe, sbatch, nsbatch, &out, &err) == EL_OK ? out
-                                                                                      : NULL;
+    return el_plan_emit_slurm(p, plan_path, exe, sbatch, nsbatch, &out, &err) == EL_OK ? out : NULL;
 }

@@ -287,7 +287,7 @@ struct el_plan {
     /* measure */
     long warmup_requests; /* -1 = default */
     double idle_s, cooldown_s, sample_period_s, validate_s, validate_tol, point_timeout_s;
-    double min_window_s;       /* shorter steady-state windows are repeated, then refused */
+    double min_window_s;        /* shorter steady-state windows are repeated, then refused */
     size_t min_window_requests; /* and windows completing fewer requests */
     /* meter */
     char *meter_kind, *meter_root, *meter_library, *meter_unit;

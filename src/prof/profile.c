@@ -452,13 +452,28 @@ static void build_columns(el_profiler *pf)
     }
     add_col(mc, pf->mcol_names, nm, "concurrency");
     add_col(fc, pf->fcol_names, nf, "concurrency");
-    static const char *const meas2[] = {
-        "requests",      "completed",      "failed_requests", "window",
-        "window_s",      "mean_inflight",  "throughput_rps",  "output_tok_per_s",
-        "latency_p90_s", "energy_method",  "meter",           "metered_devices",
-        "gpu_power_limit_w", "gpu_temp_max_c", "throttle_reasons", "meter_flags",
-        "model",         "server_version", "driver_version",  "started_at",
-        "series",        "server_log"};
+    static const char *const meas2[] = {"requests",
+                                        "completed",
+                                        "failed_requests",
+                                        "window",
+                                        "window_s",
+                                        "mean_inflight",
+                                        "throughput_rps",
+                                        "output_tok_per_s",
+                                        "latency_p90_s",
+                                        "energy_method",
+                                        "meter",
+                                        "metered_devices",
+                                        "gpu_power_limit_w",
+                                        "gpu_temp_max_c",
+                                        "throttle_reasons",
+                                        "meter_flags",
+                                        "model",
+                                        "server_version",
+                                        "driver_version",
+                                        "started_at",
+                                        "series",
+                                        "server_log"};
     for (size_t i = 0; i < sizeof meas2 / sizeof meas2[0]; i++) {
         if (strcmp(meas2[i], "latency_p90_s") == 0) {
             /* percentiles (numpy's linear interpolation), goodput against the SLOs */
@@ -646,9 +661,9 @@ static el_status write_series(el_profiler *pf, size_t i, const char *rel,
     json_object_set_new(root, "meter", m);
     json_t *devs = json_array();
     for (size_t d = 0; d < pf->ndevices; d++)
-        json_array_append_new(devs, json_pack("{s:I,s:s*}", "index", (json_int_t)pf->devices[d],
-                                              "uuid",
-                                              pf->devices_uuid[d][0] ? pf->devices_uuid[d] : NULL));
+        json_array_append_new(devs,
+                              json_pack("{s:I,s:s*}", "index", (json_int_t)pf->devices[d], "uuid",
+                                        pf->devices_uuid[d][0] ? pf->devices_uuid[d] : NULL));
     json_object_set_new(root, "devices", devs);
     json_t *win = json_object();
     json_object_set_new(win, "kind", json_string(w->steady ? "steady" : "full"));
@@ -1290,9 +1305,9 @@ static el_status pl_write(el_profiler *pf)
     for (size_t i = 0; i < pf->npl; i++)
         json_array_append_new(a, json_pack("{s:I,s:s,s:f}", "index", (json_int_t)pf->pl[i].idx,
                                            "uuid", pf->pl[i].uuid, "limit_w", pf->pl[i].w));
-    json_t *root = json_pack("{s:s,s:o}", "what",
-                             "power limits to restore (energylens profile power_limit_w)",
-                             "devices", a);
+    json_t *root =
+        json_pack("{s:s,s:o}", "what", "power limits to restore (energylens profile power_limit_w)",
+                  "devices", a);
     char *path = pl_path(pf);
     char *tmp = path ? eli_path_join(pf->outdir, ".power-limits.tmp") : NULL;
     el_status st = EL_ERR_IO;
@@ -1402,8 +1417,8 @@ static el_status pl_set(el_profiler *pf, const char *value, char *why, size_t wh
                 return EL_ERR_UNAVAILABLE;
             }
             if (isfinite(lo) && isfinite(hi) && (w < lo || w > hi)) {
-                snprintf(why, whylen, "power_limit_w %g W is outside device %u's range %g-%g W",
-                         w, d, lo, hi);
+                snprintf(why, whylen, "power_limit_w %g W is outside device %u's range %g-%g W", w,
+                         d, lo, hi);
                 return EL_ERR_DATA;
             }
             struct pl_saved *s = &pf->pl[pf->npl++];

@@ -438,8 +438,9 @@ static void pick_trust(struct eli_report_ctx *c)
     size_t nn = 0;
     c->pick_label.kind = EL_DATA_UNKNOWN;
     c->pick_lo = c->pick_hi = c->p_optimal = c->pick_mem_gb = c->mem_budget_gb = (double)NAN;
-    snprintf(c->mem_what, sizeof c->mem_what, "memory not checked: the data name no single model "
-                                              "and GPU with built-in facts");
+    snprintf(c->mem_what, sizeof c->mem_what,
+             "memory not checked: the data name no single model "
+             "and GPU with built-in facts");
     for (size_t j = 0; j < na && nn < 64; j++) {
         const double *v = el_table_col_values(c->st, j);
         if (v) {
@@ -509,8 +510,8 @@ static void pick_trust(struct eli_report_ctx *c)
         return;
     c->pick_mem_gb = m.total / 1e9;
     c->mem_budget_gb = m.budget / 1e9;
-    snprintf(c->mem_what, sizeof c->mem_what, "%s on %s (built-in facts, utilisation 0.9)",
-             f.name, gname);
+    snprintf(c->mem_what, sizeof c->mem_what, "%s on %s (built-in facts, utilisation 0.9)", f.name,
+             gname);
 }
 
 static el_status build_selection(struct eli_report_ctx *c, el_space **space, el_selection **sel)
@@ -604,8 +605,9 @@ static el_status build_selection(struct eli_report_ctx *c, el_space **space, el_
         }
         c->saving = c->lm ? el_selection_saving_pct(*sel) : (double)NAN;
     } else if (st == EL_ERR_DATA) {
-        eli_report_note(c->r, "no configuration passes the feasibility checks (%s); the ranking "
-                              "below ignores them",
+        eli_report_note(c->r,
+                        "no configuration passes the feasibility checks (%s); the ranking "
+                        "below ignores them",
                         e2.text);
         if ((st = el_select(c->em, c->lm, *space, sel, c->err)) != EL_OK)
             return st;

@@ -30,7 +30,7 @@ struct el_report {
     el_model *energy;  /* required */
     el_model *latency; /* given by the caller, or NULL */
     el_table *data;
-    char *bench;       /* bench JSON text, or NULL */
+    char *bench; /* bench JSON text, or NULL */
     char *title, *source;
     uint64_t seed;
     double carbon, price; /* el_report_set_units; NaN when not given */
@@ -63,38 +63,38 @@ struct eli_rank_row {
 struct eli_report_ctx {
     el_report *r;
     struct el_error *err;
-    const el_model *em;      /* energy model */
-    const el_model *lm;      /* latency model (given or fitted), or NULL */
-    const char *lm_origin;   /* "given" or "fitted" */
-    const el_table *t;       /* measurements */
+    const el_model *em;    /* energy model */
+    const el_model *lm;    /* latency model (given or fitted), or NULL */
+    const char *lm_origin; /* "given" or "fitted" */
+    const el_table *t;     /* measurements */
     size_t n;
-    const char *target;      /* the energy model's target column */
-    const double *y;         /* measured target */
-    const double *lat;       /* measured latency_s, or NULL */
-    const double *tp, *pp;   /* 1 where absent */
-    const double *batch;     /* NULL when absent */
-    const double *sout;      /* NULL when absent */
-    long c_task, c_modality, c_gpu, c_model; /* text columns, -1 when absent */
-    size_t ntasks, ngpus, nmodels, nconfigs; /* distinct values */
-    double *pred;            /* predicted target per row */
+    const char *target;                        /* the energy model's target column */
+    const double *y;                           /* measured target */
+    const double *lat;                         /* measured latency_s, or NULL */
+    const double *tp, *pp;                     /* 1 where absent */
+    const double *batch;                       /* NULL when absent */
+    const double *sout;                        /* NULL when absent */
+    long c_task, c_modality, c_gpu, c_model;   /* text columns, -1 when absent */
+    size_t ntasks, ngpus, nmodels, nconfigs;   /* distinct values */
+    double *pred;                              /* predicted target per row */
     double mape, r2, rmse, pairwise, spearman; /* on the data; NaN if undefined */
-    size_t best_row;         /* cheapest measured row */
+    size_t best_row;                           /* cheapest measured row */
     /* selection over the space built from the data */
-    const el_table *st;      /* ranked configurations */
-    size_t lb;               /* rank of the latency-optimal point (lm only) */
-    double saving;           /* el_selection_saving_pct */
-    long pick_measured;      /* a measured row at the energy-optimal point, or -1 */
+    const el_table *st;              /* ranked configurations */
+    size_t lb;                       /* rank of the latency-optimal point (lm only) */
+    double saving;                   /* el_selection_saving_pct */
+    long pick_measured;              /* a measured row at the energy-optimal point, or -1 */
     struct el_data_label pick_label; /* the pick against the training coverage */
-    double pick_lo, pick_hi; /* 90% prediction interval of the pick (NaN: none) */
-    double p_optimal;        /* P(pick is the optimum) among the 64 cheapest (NaN: none) */
+    double pick_lo, pick_hi;         /* 90% prediction interval of the pick (NaN: none) */
+    double p_optimal;                /* P(pick is the optimum) among the 64 cheapest (NaN: none) */
     double pick_mem_gb, mem_budget_gb; /* memory per GPU of the pick (NaN: not known) */
-    char mem_what[256];      /* "Qwen/... on H100-80GB" or why memory is not checked */
-    size_t shown_rows;       /* measurements embedded in the page (<= REPORT_MAX_POINTS) */
+    char mem_what[256];                /* "Qwen/... on H100-80GB" or why memory is not checked */
+    size_t shown_rows;             /* measurements embedded in the page (<= REPORT_MAX_POINTS) */
     size_t ncandidates, nexcluded; /* configurations ranked, and left out as infeasible */
-    size_t excl[16];         /* by el_exclusion */
-    char **axes;             /* space axes with more than one value */
+    size_t excl[16];               /* by el_exclusion */
+    char **axes;                   /* space axes with more than one value */
     size_t naxes;
-    char fixed[256];         /* "s_in = 1, s_out = 922" (single-valued axes) */
+    char fixed[256]; /* "s_in = 1, s_out = 922" (single-valued axes) */
     /* bench */
     struct eli_curve_point *curve;
     size_t ncurve;

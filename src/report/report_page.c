@@ -30,7 +30,7 @@
 #define MAX_SPACE 1500       /* space points written into the page */
 /* measurements written into the page (REPORT_MAX_POINTS in energylens.h) */
 #define MAX_MEASURED 5000
-#define MANY_ROWS 40         /* above this, residual bars lose their labels */
+#define MANY_ROWS    40 /* above this, residual bars lose their labels */
 /* A logarithmic scale fitted to the data (not rounded out to powers of 10)
  * with a few SI-formatted ticks: energies span 10-1000x across batch sizes. */
 #define LOG_AXIS                                                                                   \
@@ -1146,11 +1146,10 @@ static void section_selection(struct page *p)
             if (!c->excl[k])
                 continue;
             eli_buf_printf(&p->h, "%s%zu %s", first ? "" : ", ", c->excl[k],
-                           k == EL_EXCL_WEIGHTS    ? "weights do not fit in memory"
-                           : k == EL_EXCL_KV_CACHE ? "KV cache does not fit beside the weights"
-                           : k == EL_EXCL_EXTRAPOLATION
-                               ? "more than 2x beyond the measured range"
-                               : el_exclusion_str((el_exclusion)k));
+                           k == EL_EXCL_WEIGHTS         ? "weights do not fit in memory"
+                           : k == EL_EXCL_KV_CACHE      ? "KV cache does not fit beside the weights"
+                           : k == EL_EXCL_EXTRAPOLATION ? "more than 2x beyond the measured range"
+                                                        : el_exclusion_str((el_exclusion)k));
             first = 0;
         }
         eli_buf_puts(&p->h, ")");
@@ -1184,9 +1183,8 @@ static void section_selection(struct page *p)
                            fmt(a, sizeof a, c->pick_mem_gb, 3),
                            fmt(b, sizeof b, c->mem_budget_gb, 3));
             esc(&p->h, c->mem_what);
-            eli_buf_printf(&p->h, "): %s", c->pick_mem_gb <= c->mem_budget_gb
-                                                ? "fits"
-                                                : "<b>does not fit</b>");
+            eli_buf_printf(&p->h, "): %s",
+                           c->pick_mem_gb <= c->mem_budget_gb ? "fits" : "<b>does not fit</b>");
         } else {
             eli_buf_puts(&p->h, "; ");
             esc(&p->h, c->mem_what);

@@ -27,9 +27,9 @@
 
 #include "../core/banned.h"
 
-#define LOSS_FLOOR     1e-14
-#define FRONT_FORMAT   1
-#define MAX_NOTES      64
+#define LOSS_FLOOR   1e-14
+#define FRONT_FORMAT 1
+#define MAX_NOTES    64
 /* A more complex entry must lower the loss by more than a part per million:
  * smaller gains are rounding, and would only clutter the front. */
 #define FRONT_GAIN (1.0 - 1e-6)
@@ -700,11 +700,13 @@ el_status el_sr_front_model(const el_sr *s, size_t k, el_model **out)
     if (!s || k >= s->nfront)
         return EL_ERR_INVALID_ARG;
     const struct entry *e = &s->front[k];
-    el_status st = eli_model_from_entry(e->expr, e->values, s->run_vars, s->nrun_vars, s->target, out, NULL);
+    el_status st =
+        eli_model_from_entry(e->expr, e->values, s->run_vars, s->nrun_vars, s->target, out, NULL);
     if (st != EL_OK)
         return st;
-    eli_model_set_discover_info(*out, loss_kind(s->loss), e->loss, e->r2, e->mape, e->rmse, s->stats.nrows,
-                 s->stats.evals, s->cfg.seed, s->checksum, s->stats.seconds);
+    eli_model_set_discover_info(*out, loss_kind(s->loss), e->loss, e->r2, e->mape, e->rmse,
+                                s->stats.nrows, s->stats.evals, s->cfg.seed, s->checksum,
+                                s->stats.seconds);
     for (size_t i = 0; i < s->nnotes && st == EL_OK; i++)
         st = el_model_set_note(*out, s->note_keys[i], s->note_values[i]);
     if (st != EL_OK) {

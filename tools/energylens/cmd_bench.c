@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 static void bench_help(void)
 {
     printf(

@@ -23,10 +23,10 @@
 #define MAX_OPTS 96
 
 struct opt {
-    char name[48];  /* "--seed" */
+    char name[48];     /* "--seed" */
     char shortname[4]; /* "-o" or "" */
     int has_arg;
-    int files; /* the argument names a file or directory */
+    int files;        /* the argument names a file or directory */
     char values[256]; /* space-separated choices, "" = files */
     char desc[160];
 };
@@ -130,8 +130,8 @@ static void parse_line(struct cmd_opts *c, const char *line, size_t n)
     for (size_t i = indent; i < n; i++) {
         /* Options open a line or a column ("--tp SPEC  --pp SPEC", "-o, --output"),
          * never a sentence ("with no --max-evals the budget"). */
-        int start = i == indent || (i >= 2 && line[i - 1] == ' ' &&
-                                    (line[i - 2] == ' ' || line[i - 2] == ','));
+        int start = i == indent ||
+                    (i >= 2 && line[i - 1] == ' ' && (line[i - 2] == ' ' || line[i - 2] == ','));
         if (!start || line[i] != '-')
             continue;
         if (i + 1 < n && isalpha((unsigned char)line[i + 1]) &&
@@ -181,8 +181,8 @@ static void parse_line(struct cmd_opts *c, const char *line, size_t n)
             if (caps || bars) {
                 o->has_arg = 1;
                 argend = e;
-                static const char *const filewords[] = {"FILE", "DIR", "PATH", ".json", ".csv",
-                                                        ".yaml", ".html"};
+                static const char *const filewords[] = {"FILE", "DIR",   "PATH", ".json",
+                                                        ".csv", ".yaml", ".html"};
                 for (size_t q = 0; q < sizeof filewords / sizeof filewords[0]; q++)
                     if (memmem(line + a, e - a, filewords[q], strlen(filewords[q])))
                         o->files = 1;
@@ -267,8 +267,7 @@ static void print_bash(struct cmd_opts *all)
         printf("\"\n        argopts=\" ");
         for (size_t k = 0; k < c->n; k++)
             if (c->o[k].has_arg)
-                printf("%s%s%s ", c->o[k].shortname, c->o[k].shortname[0] ? " " : "",
-                       c->o[k].name);
+                printf("%s%s%s ", c->o[k].shortname, c->o[k].shortname[0] ? " " : "", c->o[k].name);
         printf("\"\n        case \"$prev\" in\n");
         for (size_t k = 0; k < c->n; k++)
             if (c->o[k].has_arg && c->o[k].values[0])

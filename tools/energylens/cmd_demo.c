@@ -225,13 +225,15 @@ int cmd_demo(int argc, char **argv)
     size_t gk;
     const char *gname = NULL, *gsrc = NULL;
     double gbytes = 0;
-    if (el_selector_create(me, &sr, &err) != EL_OK || el_selector_set_latency(sr, ml, &err) != EL_OK) {
+    if (el_selector_create(me, &sr, &err) != EL_OK ||
+        el_selector_set_latency(sr, ml, &err) != EL_OK) {
         el_selector_destroy(sr);
         rc = cli_fail_err(cmd, &err);
         goto done;
     }
     int have_mem = el_model_facts_builtin(model, 0, &facts) == EL_OK &&
-                   el_gpu_lookup(gpu, &gk) == EL_OK && el_gpu_info(gk, &gname, &gbytes, &gsrc) == EL_OK &&
+                   el_gpu_lookup(gpu, &gk) == EL_OK &&
+                   el_gpu_info(gk, &gname, &gbytes, &gsrc) == EL_OK &&
                    el_selector_set_memory(sr, &facts, gbytes, 0.9, &err) == EL_OK;
     el_status sst = el_selector_run(sr, s, &sel, &err);
     el_selector_destroy(sr);
@@ -272,8 +274,8 @@ int cmd_demo(int argc, char **argv)
         long dj = el_table_col_index(r, "data"), xj = el_table_col_index(r, "extrapolation");
         const char *x = xj >= 0 ? el_table_cell(r, 0, (size_t)xj) : "";
         printf("energy-optimal:  tp=%g batch=%g  -> %.1f J/request, %.1f s  [%s%s%s]\n", rt[0],
-               rb[0], re[0], rl[0], dj >= 0 ? el_table_cell(r, 0, (size_t)dj) : "?",
-               *x ? ": " : "", x);
+               rb[0], re[0], rl[0], dj >= 0 ? el_table_cell(r, 0, (size_t)dj) : "?", *x ? ": " : "",
+               x);
         long lj = el_table_col_index(r, "energy_j_lo"), hj = el_table_col_index(r, "energy_j_hi");
         if (lj >= 0 && hj >= 0)
             printf("                 90%% interval %.1f..%.1f J/request; P(optimal) %.2f\n",

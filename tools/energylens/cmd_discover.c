@@ -139,8 +139,8 @@ static void print_front(const el_sr *s, const char *target)
 
 /* Adds to names[] the identifiers of `src` that are columns of t (not
  * `target`, no duplicates). */
-static size_t add_idents(const char *src, const char *target, const el_table *t,
-                         char names[][64], size_t n, size_t max)
+static size_t add_idents(const char *src, const char *target, const el_table *t, char names[][64],
+                         size_t n, size_t max)
 {
     for (const char *p = src; p && *p && n < max;) {
         if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) {

@@ -12,17 +12,18 @@
 
 static void explain_help(void)
 {
-    printf("usage: energylens explain MODEL.json [--at tp=2,pp=1,batch=64,...] [--latex]\n\n"
-           "Prints the fitted formula, each parameter with its value and meaning, the share\n"
-           "of energy in each term (prefill, decode, static for EnergyLens-12) at a\n"
-           "configuration, and the effect of doubling TP versus PP there.\n\n"
-           "options:\n"
-           "  --at CONFIG          the configuration (default: the median configuration of the\n"
-           "                       training data, recorded in the model file)\n"
-           "  --latex              also print the formula as LaTeX\n"
-           "  --format text|json\n"
-           "units at the configuration (energy models; formulas: README, Units):\n"
-           "  --latency-model FILE  a latency model: adds throughput and GPU-hours\n" CLI_UNITS_HELP);
+    printf(
+        "usage: energylens explain MODEL.json [--at tp=2,pp=1,batch=64,...] [--latex]\n\n"
+        "Prints the fitted formula, each parameter with its value and meaning, the share\n"
+        "of energy in each term (prefill, decode, static for EnergyLens-12) at a\n"
+        "configuration, and the effect of doubling TP versus PP there.\n\n"
+        "options:\n"
+        "  --at CONFIG          the configuration (default: the median configuration of the\n"
+        "                       training data, recorded in the model file)\n"
+        "  --latex              also print the formula as LaTeX\n"
+        "  --format text|json\n"
+        "units at the configuration (energy models; formulas: README, Units):\n"
+        "  --latency-model FILE  a latency model: adds throughput and GPU-hours\n" CLI_UNITS_HELP);
 }
 
 /* Builds a one-row table from "k=v,k=v". Returns NULL and prints on error,
@@ -170,8 +171,7 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
     if (show_params) {
         fprintf(f, "%s = %s\n\n", target, el_model_formula(m));
         int unc = el_model_has_uncertainty(m);
-        fprintf(f, "%-6s %12s  %-22s %s\n", "param", "value", unc ? "90% interval" : "",
-                "meaning");
+        fprintf(f, "%-6s %12s  %-22s %s\n", "param", "value", unc ? "90% interval" : "", "meaning");
         for (size_t k = 0; k < el_model_nparams(m); k++) {
             char iv[64] = "";
             double lo, hi;
@@ -317,8 +317,12 @@ static int explain_units(const el_model *m, const char *latency_file, const el_t
 int cmd_explain(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", 0, NULL, 'h'},   {"at", 1, NULL, 'a'}, {"latex", 0, NULL, 'l'},
-        {"format", 1, NULL, 'f'}, {"latency-model", 1, NULL, 'L'}, CLI_UNITS_LONGOPTS,
+        {"help", 0, NULL, 'h'},
+        {"at", 1, NULL, 'a'},
+        {"latex", 0, NULL, 'l'},
+        {"format", 1, NULL, 'f'},
+        {"latency-model", 1, NULL, 'L'},
+        CLI_UNITS_LONGOPTS,
         {NULL, 0, NULL, 0},
     };
     const char *cmd = "explain";

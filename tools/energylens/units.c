@@ -80,12 +80,9 @@ char *cli_units_json(const struct el_units *u)
         const char *key;
         double v;
     } kv[] = {
-        {"j_per_request", u->j_per_request},
-        {"j_per_token", u->j_per_token},
-        {"tokens_per_s", u->tokens_per_s},
-        {"gpu_hours_per_mreq", u->gpu_hours_per_mreq},
-        {"kwh_per_mreq", u->kwh_per_mreq},
-        {"co2e_g_per_mreq", u->co2e_g_per_mreq},
+        {"j_per_request", u->j_per_request}, {"j_per_token", u->j_per_token},
+        {"tokens_per_s", u->tokens_per_s},   {"gpu_hours_per_mreq", u->gpu_hours_per_mreq},
+        {"kwh_per_mreq", u->kwh_per_mreq},   {"co2e_g_per_mreq", u->co2e_g_per_mreq},
         {"cost_per_mreq", u->cost_per_mreq},
     };
     json_t *o = json_object();
