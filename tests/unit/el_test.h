@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 #define el_assert_close(a, b, tol)                                                                 \
@@ -30,5 +31,22 @@
 #ifndef assert_double_equal
 #    define assert_double_equal(a, b, tol) el_assert_close(a, b, tol)
 #endif
+
+/* EL_TEST_ONLY and EL_TEST_SKIP select test cases by name: one cmocka glob
+ * each ('*' and '?'), e.g. EL_TEST_SKIP='heavy_*' under valgrind, where the
+ * numerically heavy cases would take most of CI's time (the sanitizer run
+ * still covers them). Unset means every case runs. */
+static inline void el_test_filters(void)
+{
+    const char *only = getenv("EL_TEST_ONLY");
+    const char *skip = getenv("EL_TEST_SKIP");
+    if (only && *only)
+        cmocka_set_test_filter(only);
+    if (skip && *skip)
+        cmocka_set_skip_filter(skip);
+}
+
+#define el_run_tests(tests, setup, teardown)                                                       \
+    (el_test_filters(), cmocka_run_group_tests(tests, setup, teardown))
 
 #endif

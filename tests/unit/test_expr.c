@@ -301,5 +301,5 @@ int main(void)
         cmocka_unit_test(test_eval_scalar_and_missing_column),
         cmocka_unit_test(test_alloc_failure),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

@@ -232,5 +232,5 @@ int main(void)
         cmocka_unit_test(test_structure),
         cmocka_unit_test(test_alloc_failure),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

@@ -271,5 +271,5 @@ int main(void)
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_selector_matches_select),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

@@ -269,5 +269,5 @@ int main(void)
         cmocka_unit_test(test_refusals),         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_messages_escaped), cmocka_unit_test(test_temp_names),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return el_run_tests(tests, setup, teardown);
 }

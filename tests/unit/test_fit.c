@@ -325,5 +325,5 @@ int main(void)
         cmocka_unit_test(test_fit_errors),
         cmocka_unit_test(test_progress_cancel),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

@@ -289,5 +289,5 @@ int main(void)
         cmocka_unit_test(test_uncertainty_round_trip),
         cmocka_unit_test(test_failed_fit_leaves_model),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

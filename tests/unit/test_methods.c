@@ -201,5 +201,5 @@ int main(void)
         cmocka_unit_test(test_maveriq_recovers_its_form),
         cmocka_unit_test(test_method_errors),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

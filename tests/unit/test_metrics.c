@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "el_test.h"
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -518,5 +520,5 @@ int main(void)
         cmocka_unit_test(test_grouped_large_group),
         cmocka_unit_test(test_grouped_errors),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

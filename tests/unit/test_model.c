@@ -250,5 +250,5 @@ int main(void)
         cmocka_unit_test(test_terms_sum_to_prediction),
         cmocka_unit_test(test_select),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

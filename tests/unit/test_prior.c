@@ -265,5 +265,5 @@ int main(void)
         cmocka_unit_test(test_template_mismatch),
         cmocka_unit_test(test_default),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

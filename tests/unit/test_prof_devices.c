@@ -233,5 +233,5 @@ int main(void)
         cmocka_unit_test(test_map_visible),
         cmocka_unit_test_teardown(test_sweep_on_devices_2_3, penv_teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

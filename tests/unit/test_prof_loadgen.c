@@ -358,5 +358,5 @@ int main(void)
         cmocka_unit_test_teardown(test_server_lifecycle, stop_current),
         cmocka_unit_test_teardown(test_pidfile, stop_current),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return el_run_tests(tests, setup, teardown);
 }

@@ -535,5 +535,5 @@ int main(void)
         cmocka_unit_test_setup(test_series, each),
         cmocka_unit_test_setup(test_accuracy, each),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return el_run_tests(tests, setup, NULL);
 }

@@ -549,5 +549,5 @@ int main(void)
         cmocka_unit_test(test_errors),   cmocka_unit_test(test_sampling),
         cmocka_unit_test(test_window),   cmocka_unit_test(test_parse_body),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

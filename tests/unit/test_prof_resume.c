@@ -300,7 +300,7 @@ int main(void)
         cmocka_unit_test_teardown(test_retry_lock_mismatch, penv_teardown),
         cmocka_unit_test_teardown(test_shards_merge, penv_teardown),
     };
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = el_run_tests(tests, NULL, NULL);
     reap_all();
     return rc;
 }

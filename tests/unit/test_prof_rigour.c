@@ -258,5 +258,5 @@ int main(void)
         cmocka_unit_test_teardown(test_power_limit_axis_sigkill, penv_teardown),
         cmocka_unit_test_teardown(test_percentiles_goodput, penv_teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

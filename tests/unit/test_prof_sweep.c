@@ -290,5 +290,5 @@ int main(void)
         cmocka_unit_test_teardown(test_request_failures, penv_teardown),
         cmocka_unit_test_teardown(test_energy_accuracy, penv_teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

@@ -527,5 +527,5 @@ int main(void)
         cmocka_unit_test(test_bench_json_null),
         cmocka_unit_test(test_bench_args),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

@@ -970,5 +970,5 @@ int main(void)
         cmocka_unit_test(test_read_table),
         cmocka_unit_test(test_alloc_failures),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

@@ -427,5 +427,5 @@ int main(void)
         cmocka_unit_test(test_errors),        cmocka_unit_test(test_alloc_failure),
         cmocka_unit_test(test_units),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

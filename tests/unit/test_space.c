@@ -9,6 +9,8 @@
 
 #include <cmocka.h>
 
+#include "el_test.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -650,5 +652,5 @@ int main(void)
         cmocka_unit_test(test_yaml_errors),
         cmocka_unit_test(test_alloc_failures),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

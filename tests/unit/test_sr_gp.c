@@ -239,5 +239,5 @@ int main(void)
         cmocka_unit_test(test_front_file_is_a_model),
         cmocka_unit_test(test_errors_and_cancel),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

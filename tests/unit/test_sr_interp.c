@@ -329,5 +329,5 @@ int main(void)
         cmocka_unit_test(test_nonfinite_loss_is_infinite),
         cmocka_unit_test(test_data_rejects_nonfinite),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

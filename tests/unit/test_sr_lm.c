@@ -153,5 +153,5 @@ int main(void)
         cmocka_unit_test(test_linear_least_squares_optimum),
         cmocka_unit_test(test_budget_and_undefined_start),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

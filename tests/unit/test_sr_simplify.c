@@ -186,5 +186,5 @@ int main(void)
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_canonical_order),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

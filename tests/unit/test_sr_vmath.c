@@ -160,5 +160,5 @@ int main(void)
         cmocka_unit_test(test_sin_cos),
         cmocka_unit_test(test_pow),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }

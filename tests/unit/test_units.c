@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include "el_test.h"
+
 #include <energylens/energylens.h>
 #include <math.h>
 #include <string.h>
@@ -108,5 +110,5 @@ int main(void)
         cmocka_unit_test(test_unknown_inputs),
         cmocka_unit_test(test_errors),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return el_run_tests(tests, NULL, NULL);
 }
