@@ -87,7 +87,7 @@ static double fit_and_score(double noise, unsigned long long seed)
     return mape;
 }
 
-static void test_recovery_noise_free(void **state)
+static void heavy_recovery_noise_free(void **state)
 {
     (void)state;
     for (unsigned long long s = 1; s <= 3; s++) {
@@ -98,7 +98,7 @@ static void test_recovery_noise_free(void **state)
     }
 }
 
-static void test_recovery_noisy(void **state)
+static void heavy_recovery_noisy(void **state)
 {
     (void)state;
     for (unsigned long long s = 1; s <= 3; s++) {
@@ -315,8 +315,8 @@ static void test_progress_cancel(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_recovery_noise_free),
-        cmocka_unit_test(test_recovery_noisy),
+        cmocka_unit_test(heavy_recovery_noise_free),
+        cmocka_unit_test(heavy_recovery_noisy),
         cmocka_unit_test(test_rosenbrock),
         cmocka_unit_test(test_active_bound),
         cmocka_unit_test(test_nan_domain),

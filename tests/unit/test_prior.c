@@ -105,7 +105,7 @@ static el_prior *build_corpus(int ndep)
     return p;
 }
 
-static void test_build_roundtrip(void **state)
+static void heavy_build_roundtrip(void **state)
 {
     (void)state;
     el_prior *p = build_corpus(8);
@@ -181,7 +181,7 @@ static void test_validation(void **state)
 
 /* With 3 rows of a new deployment, the MAP fit predicts the other rows
  * better than the plain fit, and its model notes the prior. */
-static void test_map_helps_small_n(void **state)
+static void heavy_map_helps_small_n(void **state)
 {
     (void)state;
     el_prior *p = build_corpus(8);
@@ -225,7 +225,7 @@ static void test_map_helps_small_n(void **state)
     el_prior_destroy(p);
 }
 
-static void test_template_mismatch(void **state)
+static void heavy_template_mismatch(void **state)
 {
     (void)state;
     el_prior *p = build_corpus(6);
@@ -258,11 +258,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_facts),
-        cmocka_unit_test(test_build_roundtrip),
+        cmocka_unit_test(heavy_build_roundtrip),
         cmocka_unit_test(test_too_few),
         cmocka_unit_test(test_validation),
-        cmocka_unit_test(test_map_helps_small_n),
-        cmocka_unit_test(test_template_mismatch),
+        cmocka_unit_test(heavy_map_helps_small_n),
+        cmocka_unit_test(heavy_template_mismatch),
         cmocka_unit_test(test_default),
     };
     return el_run_tests(tests, NULL, NULL);

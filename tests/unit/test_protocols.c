@@ -356,7 +356,7 @@ static void progress_count(size_t done, size_t total, const char *what, void *ud
     (*calls)++;
 }
 
-static void test_bench_threads_identical(void **state)
+static void heavy_bench_threads_identical(void **state)
 {
     (void)state;
     el_table *t = bench_table(0);
@@ -459,7 +459,7 @@ static void test_bench_failures_and_output(void **state)
 }
 
 /* Undefined metrics (one held-out row per scenario) become JSON null. */
-static void test_bench_json_null(void **state)
+static void heavy_bench_json_null(void **state)
 {
     (void)state;
     el_table *t = bench_table(0);
@@ -522,9 +522,9 @@ int main(void)
         cmocka_unit_test(test_group_rows),
         cmocka_unit_test(test_cross_pairs),
         cmocka_unit_test(test_seed_key),
-        cmocka_unit_test(test_bench_threads_identical),
+        cmocka_unit_test(heavy_bench_threads_identical),
         cmocka_unit_test(test_bench_failures_and_output),
-        cmocka_unit_test(test_bench_json_null),
+        cmocka_unit_test(heavy_bench_json_null),
         cmocka_unit_test(test_bench_args),
     };
     return el_run_tests(tests, NULL, NULL);
