@@ -102,6 +102,18 @@ int cli_read_tables(const char *cmd, const struct data_opts *d, char *const *fil
 /* A one-line description of the data options, for model provenance notes. */
 void data_opts_describe(const struct data_opts *d, char *buf, size_t len);
 
+/*
+ * Memory facts for feasibility: --model-info FILE (entry --model-name), else
+ * the built-in entry of model_name or data_model; the GPU's memory from
+ * --gpu-memory GiB, else the built-in entry of gpu_name or data_gpu. *have
+ * is 1 when both are known; note says what was used or why not. Returns an
+ * exit code (CLI_OK on success, the error printed otherwise).
+ */
+int cli_memory_facts(const char *cmd, const char *info_file, const char *model_name,
+                     const char *gpu_name, double gpu_mem_gib, const char *data_model,
+                     const char *data_gpu, double util, struct el_model_facts *facts, double *bytes,
+                     int *have, char *note, size_t notelen);
+
 /* Prints a table (columns `cols`, or all when NULL) as aligned text, CSV or
  * JSON records to f; at most `limit` rows (0 = all). */
 enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };

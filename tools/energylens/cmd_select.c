@@ -466,53 +466,17 @@ int cmd_select(int argc, char **argv)
     el_selector_set_top(sr, top < 2 ? 2 : top);
     char memnote[768] = "";
     {
-        const char *gname = gpu_name ? gpu_name : el_model_coverage_text(m, "gpu");
-        const char *mname = model_name ? model_name : el_model_coverage_text(m, "model");
         struct el_model_facts facts;
-        int have_facts = 0;
-        if (info_file) {
-            if ((st = el_model_facts_load(info_file, model_name, &facts, &err)) != EL_OK) {
-                rc = cli_fail_err(cmd, &err);
-                goto done;
-            }
-            have_facts = 1;
-        } else if (mname && el_model_facts_builtin(mname, 0, &facts) == EL_OK) {
-            have_facts = 1;
-        } else if (model_name) {
-            rc = cli_fail(cmd, EL_ERR_MISSING,
-                          "--model-name: no built-in facts for that model; "
-                          "give --model-info FILE");
+        double bytes = 0;
+        int have = 0;
+        rc = cli_memory_facts(cmd, info_file, model_name, gpu_name, gpu_mem,
+                              el_model_coverage_text(m, "model"), el_model_coverage_text(m, "gpu"),
+                              util, &facts, &bytes, &have, memnote, sizeof memnote);
+        if (rc != CLI_OK)
             goto done;
-        }
-        double bytes = gpu_mem > 0 ? gpu_mem * 1073741824.0 : 0;
-        const char *gcanon = "given", *gsrc = "--gpu-memory";
-        if (!(bytes > 0) && gname) {
-            size_t k;
-            if (el_gpu_lookup(gname, &k) == EL_OK) {
-                el_gpu_info(k, &gcanon, &bytes, &gsrc);
-            } else if (gpu_name) {
-                rc = cli_usage_error(cmd,
-                                     "--gpu '%s': unknown GPU (see --help, or give "
-                                     "--gpu-memory GB)",
-                                     gpu_name);
-                goto done;
-            }
-        }
-        if (have_facts && bytes > 0) {
-            if ((st = el_selector_set_memory(sr, &facts, bytes, util, &err)) != EL_OK) {
-                rc = cli_fail_err(cmd, &err);
-                goto done;
-            }
-            snprintf(memnote, sizeof memnote,
-                     "memory: %s (%.1f GB weights, %s) on %s (%.0f GiB, %s), utilisation %.2g",
-                     facts.name, facts.weight_bytes / 1e9, facts.quant, gcanon,
-                     bytes / 1073741824.0, gsrc, util);
-        } else {
-            snprintf(memnote, sizeof memnote,
-                     "memory: not checked (%s); give --model-info FILE and --gpu NAME",
-                     !have_facts ? (mname ? "no facts for the training data's model"
-                                          : "the training data name no single model")
-                                 : "unknown GPU");
+        if (have && (st = el_selector_set_memory(sr, &facts, bytes, util, &err)) != EL_OK) {
+            rc = cli_fail_err(cmd, &err);
+            goto done;
         }
     }
     char fpath[2100] = "";

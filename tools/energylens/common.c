@@ -560,3 +560,51 @@ const struct cli_bundled cli_bundled[] = {
      {"engine=vllm", "num_active_gpus_inferred=1", NULL}},
 };
 const size_t cli_nbundled = sizeof cli_bundled / sizeof cli_bundled[0];
+
+int cli_memory_facts(const char *cmd, const char *info_file, const char *model_name,
+                     const char *gpu_name, double gpu_mem_gib, const char *data_model,
+                     const char *data_gpu, double util, struct el_model_facts *facts, double *bytes,
+                     int *have, char *note, size_t notelen)
+{
+    struct el_error err;
+    el_status st;
+    const char *gname = gpu_name ? gpu_name : data_gpu;
+    const char *mname = model_name ? model_name : data_model;
+    int have_facts = 0;
+    *have = 0;
+    *bytes = 0;
+    if (info_file) {
+        if ((st = el_model_facts_load(info_file, model_name, facts, &err)) != EL_OK)
+            return cli_fail_err(cmd, &err);
+        have_facts = 1;
+    } else if (mname && el_model_facts_builtin(mname, 0, facts) == EL_OK) {
+        have_facts = 1;
+    } else if (model_name) {
+        return cli_fail(cmd, EL_ERR_MISSING,
+                        "--model-name: no built-in facts for that model; give --model-info FILE");
+    }
+    double b = gpu_mem_gib > 0 ? gpu_mem_gib * 1073741824.0 : 0;
+    const char *gcanon = "given", *gsrc = "--gpu-memory";
+    if (!(b > 0) && gname) {
+        size_t k;
+        if (el_gpu_lookup(gname, &k) == EL_OK)
+            el_gpu_info(k, &gcanon, &b, &gsrc);
+        else if (gpu_name)
+            return cli_usage_error(
+                cmd, "--gpu '%s': unknown GPU (see --help, or give --gpu-memory GB)", gpu_name);
+    }
+    if (have_facts && b > 0) {
+        *have = 1;
+        *bytes = b;
+        snprintf(note, notelen,
+                 "memory: %s (%.1f GB weights, %s) on %s (%.0f GiB, %s), utilisation %.2g",
+                 facts->name, facts->weight_bytes / 1e9, facts->quant, gcanon, b / 1073741824.0,
+                 gsrc, util);
+    } else {
+        snprintf(note, notelen, "memory: not checked (%s); give --model-info FILE and --gpu NAME",
+                 !have_facts ? (mname ? "no facts for the training data's model"
+                                      : "the training data name no single model")
+                             : "unknown GPU");
+    }
+    return CLI_OK;
+}
