@@ -149,6 +149,7 @@ int cmd_discover(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
+int cmd_next(int argc, char **argv);
 
 /* The command table (main.c): name, entry point, one-line summary (NULL for
  * a hidden command such as `completion`). */

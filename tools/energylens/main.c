@@ -14,6 +14,7 @@ const struct cli_command cli_commands[] = {
     {"fit", cmd_fit, "fit a model (EnergyLens-12 by default) to measurement files"},
     {"predict", cmd_predict, "predict energy (or the model's target) for every row of a file"},
     {"select", cmd_select, "rank a configuration space by predicted energy; Pareto front"},
+    {"next", cmd_next, "propose the next configurations to measure, and when to stop"},
     {"explain", cmd_explain, "parameters and their meaning, energy split, TP vs PP doubling"},
     {"evaluate", cmd_evaluate, "score a model on measured data (MAPE, R^2, ranking metrics)"},
     {"templates", cmd_templates, "list the built-in formula templates"},
