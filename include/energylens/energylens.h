@@ -1034,6 +1034,10 @@ EL_API void el_planner_set_seed(el_planner *p, uint64_t seed);
 /* Prior of the fits (borrowed: it must outlive the runs). Not called: the
  * embedded prior (el_prior_default); NULL: plain least-squares fits. */
 EL_API void el_planner_set_prior(el_planner *p, const el_prior *prior);
+/* Match measured rows to candidates by these columns only (comma list, e.g.
+ * "point" for a profiler's point keys; text equality), instead of every
+ * configuration column both tables have. NULL or "" restores the default. */
+EL_API el_status el_planner_set_match(el_planner *p, const char *columns, struct el_error *err);
 /* Measured candidates before the model takes over (>= 1; default 3). */
 EL_API el_status el_planner_set_initial(el_planner *p, size_t n);
 /* Seconds of one measurement and of one server start (>= 0; defaults 120

@@ -57,6 +57,8 @@ struct el_planner {
     struct el_model_facts facts;
     double gpu_bytes, util;
     el_table *failures;
+    char match[PL_MAX_COLS][64]; /* el_planner_set_match's columns */
+    size_t nmatch;
     /* the last run */
     el_model *model;
     struct el_proposal *prop;
@@ -149,6 +151,42 @@ void el_planner_set_prior(el_planner *p, const el_prior *prior)
         return;
     p->prior_set = 1;
     p->prior = prior;
+}
+
+el_status el_planner_set_match(el_planner *p, const char *columns, struct el_error *err)
+{
+    if (!p)
+        return eli_err(err, EL_ERR_INVALID_ARG, "planner: NULL argument");
+    p->nmatch = 0;
+    const char *s = columns ? columns : "";
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        while (n && (*s == ' ')) {
+            s++;
+            n--;
+        }
+        size_t m = n;
+        while (m && s[m - 1] == ' ')
+            m--;
+        if (m == 0 || m >= sizeof p->match[0] || p->nmatch == PL_MAX_COLS) {
+            p->nmatch = 0;
+            return eli_err(err, EL_ERR_INVALID_ARG, "planner: match columns '%s': %s", columns,
+                           m == 0 ? "an empty name" : "a name too long or too many names");
+        }
+        snprintf(p->match[p->nmatch], sizeof p->match[0], "%.*s", (int)m, s);
+        if (el_table_col_index(p->cand, p->match[p->nmatch]) < 0) {
+            el_status st =
+                eli_err(err, EL_ERR_MISSING, "planner: the candidates have no column '%s'",
+                        p->match[p->nmatch]);
+            p->nmatch = 0;
+            return st;
+        }
+        p->nmatch++;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return EL_OK;
 }
 
 el_status el_planner_set_initial(el_planner *p, size_t n)
@@ -265,6 +303,16 @@ static int row_matches(const struct work *w, const el_table *t, size_t r, size_t
 {
     const el_table *c = w->p->cand;
     size_t used = 0;
+    if (w->p->nmatch && light) {
+        for (size_t k = 0; k < w->p->nmatch; k++) {
+            long tc = el_table_col_index(t, w->p->match[k]);
+            long cc = el_table_col_index(c, w->p->match[k]);
+            if (tc < 0 || cc < 0 ||
+                strcmp(el_table_cell(t, r, (size_t)tc), el_table_cell(c, i, (size_t)cc)) != 0)
+                return 0;
+        }
+        return 1;
+    }
     for (size_t a = 0; a < N_NUM; a++) {
         if (w->num_col[a] < 0 || (!light && (a == 2 || a == 4 || a == 5)))
             continue;

@@ -221,6 +221,45 @@ static void test_budget_stops(void **state)
     el_table_destroy(c);
 }
 
+/* Matching by a key column: measured rows whose s_out differs from the
+ * candidates' (measured means against caps) still count as measured. */
+static void test_match_by_key(void **state)
+{
+    (void)state;
+    el_table *c = grid(0), *all = grid(1), *m = NULL;
+    char names[NC][16];
+    const char *keys[NC];
+    for (size_t i = 0; i < NC; i++) {
+        snprintf(names[i], sizeof names[i], "p%zu", i);
+        keys[i] = names[i];
+    }
+    assert_int_equal(el_table_set_text(c, "point", keys, NC, NULL), EL_OK);
+    assert_int_equal(el_table_set_text(all, "point", keys, NC, NULL), EL_OK);
+    const size_t idx[] = {1, 8, 19};
+    assert_int_equal(el_table_take(all, idx, 3, &m), EL_OK);
+    const double sout[] = {231.5, 240.2, 199.9};
+    assert_int_equal(el_table_set_numeric(m, "s_out", sout, 3, NULL), EL_OK);
+    el_planner *p = NULL;
+    struct el_error err;
+    assert_int_equal(el_planner_create(c, &p, NULL), EL_OK);
+    el_planner_set_prior(p, NULL);
+    assert_int_equal(el_planner_run(p, m, 1, 0, NULL), EL_OK);
+    struct el_plan_state s;
+    el_planner_state(p, &s);
+    assert_int_equal(s.n_measured, 0); /* s_out off by more than 5% */
+    assert_int_equal(el_planner_set_match(p, "point", &err), EL_OK);
+    assert_int_equal(el_planner_run(p, m, 1, 0, NULL), EL_OK);
+    el_planner_state(p, &s);
+    assert_int_equal(s.n_measured, 3);
+    assert_string_equal(s.phase, "model");
+    assert_int_equal(el_planner_set_match(p, "nosuch", &err), EL_ERR_MISSING);
+    assert_non_null(strstr(err.text, "nosuch"));
+    el_planner_destroy(p);
+    el_table_destroy(m);
+    el_table_destroy(all);
+    el_table_destroy(c);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -290,7 +329,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_space_filling_start),  cmocka_unit_test(test_failed_never_proposed),
         cmocka_unit_test(test_memory_never_proposed), cmocka_unit_test(test_model_phase_batch),
-        cmocka_unit_test(test_budget_stops),          cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_budget_stops),          cmocka_unit_test(test_match_by_key),
+        cmocka_unit_test(test_errors),
         cmocka_unit_test(heavy_loop_finds_optimum),
     };
     return el_run_tests(tests, NULL, NULL);
