@@ -1392,6 +1392,14 @@ EL_API el_status el_profile_merge(const char *const *dirs, size_t n, const char 
  *                   10, 20, 50 [10]
  *   "maveriq-power" MaverIQ with per-configuration ("maveriq") against mean
  *                   power ("maveriq-meanpower") on the "splits" splits [3]
+ *   "adaptive"      adaptive-profiling replay on datasets with >= 12 rows: the
+ *                   rows are the candidate space and the oracle; variants
+ *                   "adaptive" (el_planner's proposals, one at a time),
+ *                   "random" and "lhs" choose n = 3, 5, 8, 10 rows; each is
+ *                   fitted and picks as the planner does (EnergyLens-12, MAP
+ *                   with the prior learned without the model family); MAPE on
+ *                   the other rows, top-1 and regret of the pick over all rows,
+ *                   settled_n. Not in the default set: ask for it [3]
  *   "lofo"          leave-one-family-out: for every dataset with >= 5 rows, n
  *                   = 3, 5, 10 random rows (those leaving max(2, 30%) to
  *                   test); every method alone (EnergyLens variant "none"),
@@ -1427,6 +1435,8 @@ struct el_bench_record {
     double p_optimal; /* probability (parameter draws) that each scenario's pick
                          is its optimum, mean over scenarios like top1; NaN
                          without intervals */
+    double settled_n; /* adaptive, on the largest n of a variant: the smallest n
+                         from which the pick no longer changed; NaN elsewhere */
 };
 
 /* Progress: called after each job from the thread that ran it, one call at

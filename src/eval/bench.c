@@ -36,11 +36,27 @@
 #define RANKING_N       50
 #define EXTRAP_FRAC     0.4
 
-enum proto { P_SPLITS, P_SAMPLE, P_RANKING, P_EXTRAP, P_CROSS, P_LHS, P_MAVPOWER, P_LOFO, P_COUNT };
+enum proto {
+    P_SPLITS,
+    P_SAMPLE,
+    P_RANKING,
+    P_EXTRAP,
+    P_CROSS,
+    P_LHS,
+    P_MAVPOWER,
+    P_LOFO,
+    P_ADAPTIVE,
+    P_COUNT
+};
 
-static const char *const proto_names[P_COUNT] = {
-    "splits", "sample", "ranking", "extrapolation", "cross-hw", "lhs", "maveriq-power", "lofo"};
-static const size_t proto_default_seeds[P_COUNT] = {3, 10, 10, 3, 10, 10, 3, 3};
+static const char *const proto_names[P_COUNT] = {"splits",        "sample",   "ranking",
+                                                 "extrapolation", "cross-hw", "lhs",
+                                                 "maveriq-power", "lofo",     "adaptive"};
+static const size_t proto_default_seeds[P_COUNT] = {3, 10, 10, 3, 10, 10, 3, 3, 3};
+/* The protocols a bench runs unless told otherwise: all but the adaptive
+ * replay, which refits a model after every simulated measurement and is
+ * asked for by name (or "all"). */
+#define PROTO_DEFAULT (((1u << P_COUNT) - 1) & ~(1u << P_ADAPTIVE))
 
 static const char *const default_methods[] = {"energylens", "linreg", "rf", "gbdt", "maveriq"};
 static const char *const default_keys[] = {"model", "gpu", "quant", "task"};
@@ -48,10 +64,26 @@ static const size_t default_sizes[] = {10, 20, 50, 100, 500};
 static const size_t lhs_sizes[] = {10, 20, 50};
 static const size_t cross_k[] = {3, 5, 10};
 static const size_t lofo_n[] = {3, 5, 10};
+/* Adaptive replay: measurements per deployment, on deployments with at least
+ * ADAPTIVE_MIN_ROWS rows (every n then leaves >= 2 rows to score). */
+static const size_t adaptive_n[] = {3, 5, 8, 10};
+#define ADAPTIVE_MIN_ROWS 12
 /* Configuration variables a Latin hypercube spreads over. */
 static const char *const lhs_vars[] = {"tp", "pp", "batch", "s_in", "s_out"};
 
-enum { M_MAPE, M_R2, M_RMSE, M_PAIRWISE, M_SPEARMAN, M_TOP1, M_REGRET, M_COVER90, M_POPT, M_COUNT };
+enum {
+    M_MAPE,
+    M_R2,
+    M_RMSE,
+    M_PAIRWISE,
+    M_SPEARMAN,
+    M_TOP1,
+    M_REGRET,
+    M_COVER90,
+    M_POPT,
+    M_SETTLED,
+    M_COUNT
+};
 
 struct rec {
     size_t table, ds, from; /* from: SIZE_MAX unless cross-hw */
@@ -158,7 +190,7 @@ el_status el_bench_create(el_bench **out)
     }
     for (size_t k = 0; k < sizeof default_methods / sizeof default_methods[0]; k++)
         b->methods[b->nmethods++] = default_methods[k];
-    b->protocols = (1u << P_COUNT) - 1;
+    b->protocols = PROTO_DEFAULT;
     for (size_t k = 0; k < sizeof default_sizes / sizeof default_sizes[0]; k++)
         b->sizes[b->nsizes++] = default_sizes[k];
     *out = b;
@@ -369,7 +401,7 @@ el_status el_bench_set_protocols(el_bench *b, const char *list, struct el_error 
     if (st != EL_OK || c.mask == 0)
         return eli_err(err, EL_ERR_INVALID_ARG,
                        "%s '%s' (known: splits, sample, ranking, extrapolation, cross-hw, lhs, "
-                       "maveriq-power, lofo, all)",
+                       "maveriq-power, lofo, adaptive, all)",
                        *c.bad ? "unknown protocol" : "bad protocol list", *c.bad ? c.bad : list);
     b->protocols = c.mask;
     return EL_OK;
@@ -707,6 +739,17 @@ static el_status plan(el_bench *b)
                 } else if (p == P_LOFO) {
                     if (eli_max_train(nrows) >= lofo_n[0])
                         sz[nsz++] = 0; /* every n of lofo_n that fits */
+                } else if (p == P_ADAPTIVE) {
+                    /* one job per dataset and seed: the choices of rows are
+                     * compared, the fit is EnergyLens-12's in every variant */
+                    static const char *const el_only[] = {"energylens"};
+                    int has_el = 0;
+                    for (size_t m = 0; m < b->nmethods; m++)
+                        has_el |= strcmp(b->methods[m], "energylens") == 0;
+                    if (nrows >= ADAPTIVE_MIN_ROWS && has_el)
+                        sz[nsz++] = 0; /* every n of adaptive_n */
+                    ml = el_only;
+                    nm = 1;
                 }
                 for (size_t m = 0; m < nm; m++) {
                     if (!method_applies(b, ti, ml[m]))
@@ -848,6 +891,7 @@ static el_status score(const el_bench *b, const struct btable *bt, const el_mode
         }
     }
     r->n_test = ntest;
+    r->m[M_SETTLED] = (double)NAN;
     r->m[M_MAPE] = metric_or_nan(el_metric_mape, y, p, ntest);
     r->m[M_R2] = metric_or_nan(el_metric_r2, y, p, ntest);
     r->m[M_RMSE] = metric_or_nan(el_metric_rmse, y, p, ntest);
@@ -1163,6 +1207,181 @@ static void run_lofo(el_bench *b, struct job *j, size_t *perm)
     j->n = 0;
 }
 
+/* One evaluation of the adaptive replay: the planner is run on the rows
+ * measured so far (local indices into the dataset), exactly as the next
+ * step of a profiling loop would be; its model scores the other rows (MAPE)
+ * and its pick - measured value where measured, prediction elsewhere - is
+ * judged against every row of the deployment (top-1, regret). */
+static el_status adaptive_score(el_bench *b, struct job *j, el_planner *pl, const el_table *cand,
+                                const size_t *chosen, size_t n, const char *variant, size_t *pick,
+                                struct el_error *err)
+{
+    const struct bds *d = &b->ds[j->ds];
+    const struct btable *bt = &b->tables[d->table];
+    el_table *meas = NULL;
+    size_t *rest = eli_mallocarray(d->n, sizeof *rest);
+    unsigned char *in = eli_calloc(d->n, 1);
+    double t0 = eli_now();
+    el_status st = EL_ERR_NOMEM;
+    if (!rest || !in || el_table_take(cand, chosen, n, &meas) != EL_OK) {
+        eli_err(err, st, "out of memory");
+        goto done;
+    }
+    if ((st = el_planner_run(pl, meas, 1, 1, err)) != EL_OK)
+        goto done;
+    struct el_plan_state ps;
+    el_planner_state(pl, &ps);
+    const el_model *m = el_planner_model(pl);
+    if (!m || ps.pick == SIZE_MAX) {
+        st = eli_err(err, EL_ERR_NUMERIC, "no model after %zu measurements: %s", n,
+                     *ps.note ? ps.note : "no pick");
+        goto done;
+    }
+    *pick = ps.pick;
+    size_t nrest = 0;
+    for (size_t k = 0; k < n; k++)
+        in[chosen[k]] = 1;
+    for (size_t i = 0; i < d->n; i++)
+        if (!in[i])
+            rest[nrest++] = d->rows[i];
+    struct rec r;
+    memset(&r, 0, sizeof r);
+    if ((st = score(b, bt, m, rest, nrest, &r, err)) != EL_OK)
+        goto done;
+    const double *y = el_table_col_values(bt->t, (size_t)el_table_col_index(bt->t, b->target));
+    double ymin = INFINITY;
+    for (size_t i = 0; i < d->n; i++)
+        ymin = fmin(ymin, y[d->rows[i]]);
+    double yp = y[d->rows[ps.pick]];
+    r.m[M_TOP1] = yp <= ymin ? 1.0 : 0.0;
+    r.m[M_REGRET] = 100.0 * (yp - ymin) / ymin;
+    r.m[M_POPT] = ps.p_optimal;
+    struct rec *out = job_rec(j);
+    if (!out) {
+        st = EL_ERR_NOMEM;
+        goto done;
+    }
+    r.table = d->table;
+    r.ds = j->ds;
+    r.from = SIZE_MAX;
+    r.proto = j->proto;
+    r.method = j->method;
+    r.variant = variant;
+    r.n_train = n;
+    r.seed = j->seed;
+    r.fit_s = eli_now() - t0;
+    *out = r;
+    j->nrecs++;
+done:
+    el_table_destroy(meas);
+    eli_free(rest);
+    eli_free(in);
+    return st;
+}
+
+/* The smallest n from which the pick stayed the last one, on the records
+ * this job appended for `variant` (the last record carries it). */
+static void adaptive_settled(struct job *j, size_t first_rec, const size_t *picks, size_t npicks)
+{
+    if (npicks == 0 || j->nrecs < first_rec + npicks)
+        return;
+    size_t k = npicks - 1;
+    while (k > 0 && picks[k - 1] == picks[npicks - 1])
+        k--;
+    j->recs[first_rec + npicks - 1].m[M_SETTLED] = (double)adaptive_n[k];
+}
+
+/* Adaptive replay: the dataset's rows are the candidate space and the
+ * oracle; "adaptive" measures what the planner proposes one at a time,
+ * "random" and "lhs" choose the same number of rows at random or by Latin
+ * hypercube. Every variant is fitted and picks the same way (the planner's
+ * model and pick), with the prior learned without the deployment's model
+ * family, so only the choice of rows differs. */
+static void run_adaptive(el_bench *b, struct job *j, size_t *perm)
+{
+    const struct bds *d = &b->ds[j->ds];
+    const struct btable *bt = &b->tables[d->table];
+    const struct eli_dep *dep = b->deps ? &b->deps[j->ds] : NULL;
+    const el_prior *pf = dep ? holdout_prior(b, 0, dep->family) : NULL;
+    enum { NA = sizeof adaptive_n / sizeof adaptive_n[0] };
+    el_table *cand = NULL;
+    el_planner *pl = NULL;
+    struct el_error err;
+    memset(&err, 0, sizeof err);
+    size_t *local = eli_mallocarray(d->n, sizeof *local);
+    size_t *chosen = eli_mallocarray(d->n, sizeof *chosen);
+    char key[1024];
+    if (!local || !chosen || el_table_take(bt->t, d->rows, d->n, &cand) != EL_OK ||
+        el_planner_create(cand, &pl, &err) != EL_OK ||
+        el_planner_set_target(pl, b->target) != EL_OK) {
+        job_fail(j, b, "adaptive", EL_ERR_NOMEM, err.text);
+        goto done;
+    }
+    snprintf(key, sizeof key, "%s|adaptive", d->name);
+    el_planner_set_seed(pl, eli_seed_key(key, 0, j->seed));
+    el_planner_set_prior(pl, pf);
+    for (size_t i = 0; i < d->n; i++)
+        local[i] = i;
+    static const char *const variants[] = {"adaptive", "random", "lhs"};
+    for (size_t v = 0; v < 3; v++) {
+        size_t picks[NA], np = 0, first = j->nrecs;
+        int failed = 0;
+        for (size_t q = 0; q < NA && !failed; q++) {
+            size_t n = adaptive_n[q];
+            j->n = n;
+            if (v == 0) {
+                /* measure the planner's proposals until n rows are in */
+                size_t have = q ? adaptive_n[q - 1] : 0;
+                for (size_t m = have; m < n && !failed; m++) {
+                    el_table *meas = NULL;
+                    if (m && el_table_take(cand, chosen, m, &meas) != EL_OK) {
+                        j->oom = 1;
+                        goto done;
+                    }
+                    el_status st = el_planner_run(pl, meas, 1, 1, &err);
+                    el_table_destroy(meas);
+                    struct el_proposal pr;
+                    if (st != EL_OK || el_planner_proposal(pl, 0, &pr) != EL_OK) {
+                        job_fail(j, b, "adaptive", st != EL_OK ? st : EL_ERR_DATA,
+                                 st != EL_OK ? err.text : "no proposal");
+                        failed = 1;
+                        break;
+                    }
+                    chosen[m] = pr.row;
+                }
+            } else if (v == 1) {
+                snprintf(key, sizeof key, "%s|adaptive-random", d->name);
+                eli_split_random(local, d->n, eli_seed_key(key, 0, j->seed), chosen);
+            } else {
+                snprintf(key, sizeof key, "%s|adaptive-lhs", d->name);
+                if (eli_split_lhs(cand, local, d->n, n, lhs_vars,
+                                  sizeof lhs_vars / sizeof lhs_vars[0],
+                                  eli_seed_key(key, n, j->seed), chosen) != EL_OK) {
+                    j->oom = 1;
+                    goto done;
+                }
+            }
+            if (failed)
+                break;
+            if (adaptive_score(b, j, pl, cand, chosen, n, variants[v], &picks[np], &err) != EL_OK) {
+                job_fail(j, b, variants[v], EL_ERR_NUMERIC, err.text);
+                failed = 1;
+                break;
+            }
+            np++;
+        }
+        if (!failed)
+            adaptive_settled(j, first, picks, np);
+    }
+    (void)perm;
+done:
+    j->n = 0;
+    el_planner_destroy(pl);
+    el_table_destroy(cand);
+    eli_free(local);
+    eli_free(chosen);
+}
+
 static void run_job(el_bench *b, struct job *j)
 {
     const struct bds *d = &b->ds[j->ds];
@@ -1217,6 +1436,9 @@ static void run_job(el_bench *b, struct job *j)
         break;
     case P_LOFO:
         run_lofo(b, j, perm);
+        break;
+    case P_ADAPTIVE:
+        run_adaptive(b, j, perm);
         break;
     default:
         break;
@@ -1372,7 +1594,8 @@ static el_status add_holdout(el_bench *b, int kind, const char *key)
  * included - from the other datasets only. */
 static el_status prepare_priors(el_bench *b, struct el_error *err)
 {
-    int want = (b->protocols & ((1u << P_LOFO) | (1u << P_CROSS))) != 0, el = 0;
+    unsigned family_holdout = (1u << P_LOFO) | (1u << P_ADAPTIVE);
+    int want = (b->protocols & (family_holdout | (1u << P_CROSS))) != 0, el = 0;
     for (size_t m = 0; m < b->nmethods; m++)
         el |= strcmp(b->methods[m], "energylens") == 0;
     if (!want || !el || b->nds == 0)
@@ -1391,7 +1614,7 @@ static el_status prepare_priors(el_bench *b, struct el_error *err)
     }
     parallel_for(b, b->nds, fit_dep_task);
     for (size_t k = 0; k < b->nds; k++) {
-        if ((b->protocols & (1u << P_LOFO)) && add_holdout(b, 0, b->deps[k].family) != EL_OK)
+        if ((b->protocols & family_holdout) && add_holdout(b, 0, b->deps[k].family) != EL_OK)
             return eli_err(err, EL_ERR_NOMEM, "out of memory");
         if (add_holdout(b, 1, b->deps[k].facts.gpu_family) != EL_OK)
             return eli_err(err, EL_ERR_NOMEM, "out of memory");
@@ -1541,6 +1764,7 @@ static void fill_record(const el_bench *b, const struct rec *r, struct el_bench_
     out->regret = r->m[M_REGRET];
     out->cover90 = r->m[M_COVER90];
     out->p_optimal = r->m[M_POPT];
+    out->settled_n = r->m[M_SETTLED];
     out->fit_seconds = r->fit_s;
 }
 
@@ -1671,10 +1895,10 @@ char *el_bench_to_json(const el_bench *b)
         json_str(&o, r.method);
         eli_buf_printf(&o, ", \"n_train\": %zu, \"seed\": %llu", r.n_train,
                        (unsigned long long)r.seed);
-        const char *names[] = {"mape", "r2",     "rmse",    "pairwise", "spearman",
-                               "top1", "regret", "cover90", "p_optimal"};
-        double vals[] = {r.mape, r.r2,     r.rmse,    r.pairwise, r.spearman,
-                         r.top1, r.regret, r.cover90, r.p_optimal};
+        const char *names[] = {"mape", "r2",     "rmse",    "pairwise",  "spearman",
+                               "top1", "regret", "cover90", "p_optimal", "settled_n"};
+        double vals[] = {r.mape, r.r2,     r.rmse,    r.pairwise,  r.spearman,
+                         r.top1, r.regret, r.cover90, r.p_optimal, r.settled_n};
         for (size_t m = 0; m < M_COUNT; m++) {
             eli_buf_printf(&o, ", \"%s\": ", names[m]);
             json_num(&o, vals[m]);

@@ -53,6 +53,8 @@ static double field(const struct el_bench_record *r, const char *name)
         return r->cover90;
     if (strcmp(name, "p_optimal") == 0)
         return r->p_optimal;
+    if (strcmp(name, "settled_n") == 0)
+        return r->settled_n;
     return (double)NAN;
 }
 
@@ -415,6 +417,68 @@ static void section_lofo(struct eli_buf *o, const el_bench *b)
     }
 }
 
+/* Adaptive replay over every table: rows are the ways of choosing which
+ * configurations to measure, columns the number measured. */
+static void section_adaptive(struct eli_buf *o, const el_bench *b)
+{
+    struct filter f = {NULL, "adaptive", NULL, NULL, SIZE_MAX};
+    if (!has(b, &f))
+        return;
+    size_t ns[MAX_DISTINCT];
+    size_t nn = distinct_n(b, &f, ns);
+    static const char *const var[3] = {"adaptive", "random", "lhs"};
+    static const char *const label[3] = {"adaptive (el_planner)", "random", "Latin hypercube"};
+    const char *metric[5] = {"top1", "regret", "mape", "p_optimal", "settled_n"};
+    const char *mname[5] = {"top-1 %", "regret %", "MAPE % (unmeasured rows)", "P(optimal) %",
+                            "settled n"};
+    double mscale[5] = {100, 1, 1, 100, 1};
+    eli_buf_puts(o, "\n## Adaptive profiling (replay: each deployment's rows are the candidate "
+                    "space and the oracle; n rows measured)\n");
+    for (size_t q = 0; q < 5; q++) {
+        if (q == 4) {
+            eli_buf_puts(o, "\n| settled n (mean over deployments and seeds: the smallest n "
+                            "from which the pick stayed the final one) | choice | mean n | "
+                            "results |\n|---|---|---:|---:|\n");
+            for (size_t v = 0; v < 3; v++) {
+                struct filter g = {NULL, "adaptive", NULL, var[v], SIZE_MAX};
+                size_t c = 0;
+                double val = aggregate(b, &g, "settled_n", AGG_MEAN, NULL);
+                for (size_t k = 0; k < el_bench_nresults(b); k++) {
+                    struct el_bench_record r;
+                    if (el_bench_result(b, k, &r) == EL_OK && matches(&r, &g) &&
+                        isfinite(r.settled_n))
+                        c++;
+                }
+                eli_buf_printf(o, "| | %s |", label[v]);
+                cell(o, val, 1, 1);
+                eli_buf_printf(o, " %zu |\n", c);
+            }
+            continue;
+        }
+        eli_buf_printf(o, "\n| %s | choice |", mname[q]);
+        for (size_t k = 0; k < nn; k++)
+            eli_buf_printf(o, " n = %zu |", ns[k]);
+        eli_buf_puts(o, " results |\n|---|---|");
+        for (size_t k = 0; k <= nn; k++)
+            eli_buf_puts(o, "---:|");
+        eli_buf_puts(o, "\n");
+        for (size_t v = 0; v < 3; v++) {
+            struct filter g = {NULL, "adaptive", NULL, var[v], SIZE_MAX};
+            if (!has(b, &g))
+                continue;
+            eli_buf_printf(o, "| | %s |", label[v]);
+            size_t cnt = 0;
+            for (size_t k = 0; k < nn; k++) {
+                g.n = ns[k];
+                size_t c;
+                cell(o, aggregate(b, &g, metric[q], AGG_MEAN, &c), mscale[q], 1);
+                cnt += c;
+            }
+            eli_buf_printf(o, " %zu |\n", cnt);
+        }
+    }
+}
+
 static void section_lhs(struct eli_buf *o, const el_bench *b, const char *table)
 {
     struct filter f = {table, "lhs", NULL, NULL, SIZE_MAX};
@@ -520,6 +584,7 @@ char *el_bench_to_markdown(const el_bench *b)
         section_time(&o, b, tables[t]);
     }
     section_lofo(&o, b);
+    section_adaptive(&o, b);
     if (el_bench_nnotes(b)) {
         eli_buf_puts(&o, "\n## Notes\n\n");
         for (size_t k = 0; k < el_bench_nnotes(b); k++)

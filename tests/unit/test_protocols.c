@@ -479,6 +479,59 @@ static void heavy_bench_json_null(void **state)
     el_table_destroy(t);
 }
 
+/* The adaptive replay: three ways of choosing rows, four sizes each, on
+ * every dataset of >= 12 rows; the pick judged over the whole dataset. */
+static void heavy_bench_adaptive(void **state)
+{
+    (void)state;
+    el_table *t = bench_table(0);
+    el_bench *b = make_bench(t, 2);
+    assert_int_equal(el_bench_set_protocols(b, "adaptive", NULL), EL_OK);
+    assert_int_equal(el_bench_set_seeds(b, 1), EL_OK);
+    assert_int_equal(el_bench_run(b, NULL), EL_OK);
+    assert_int_equal(el_bench_nfailures(b), 0);
+    size_t n = el_bench_nresults(b), seen[3][4] = {{0}};
+    static const char *const var[3] = {"adaptive", "random", "lhs"};
+    static const size_t sizes[4] = {3, 5, 8, 10};
+    assert_int_equal(n, 4 * 3 * 4); /* 4 datasets of 24 rows */
+    double top1_adaptive10 = 0;
+    for (size_t k = 0; k < n; k++) {
+        struct el_bench_record r;
+        assert_int_equal(el_bench_result(b, k, &r), EL_OK);
+        assert_string_equal(r.protocol, "adaptive");
+        assert_string_equal(r.method, "energylens");
+        assert_int_equal(r.n_train + r.n_test, 24);
+        assert_true(r.top1 == 0.0 || r.top1 == 1.0);
+        assert_true(r.regret >= 0);
+        assert_true(isfinite(r.mape));
+        size_t v = 0, q = 0;
+        while (v < 3 && strcmp(r.variant, var[v]) != 0)
+            v++;
+        while (q < 4 && sizes[q] != r.n_train)
+            q++;
+        assert_true(v < 3 && q < 4);
+        seen[v][q]++;
+        /* the settled n is on the largest size only, and is one of the sizes */
+        if (q == 3)
+            assert_true(r.settled_n >= 3 && r.settled_n <= 10);
+        else
+            assert_true(isnan(r.settled_n));
+        if (v == 0 && q == 3)
+            top1_adaptive10 += r.top1;
+    }
+    for (size_t v = 0; v < 3; v++)
+        for (size_t q = 0; q < 4; q++)
+            assert_int_equal(seen[v][q], 4);
+    /* ten planned measurements of a smooth law find its optimum somewhere */
+    assert_true(top1_adaptive10 >= 2);
+    char *md = el_bench_to_markdown(b);
+    assert_non_null(strstr(md, "Adaptive profiling"));
+    assert_non_null(strstr(md, "settled n"));
+    el_free(md);
+    el_bench_destroy(b);
+    el_table_destroy(t);
+}
+
 static void test_bench_args(void **state)
 {
     (void)state;
@@ -526,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_bench_failures_and_output),
         cmocka_unit_test(heavy_bench_json_null),
         cmocka_unit_test(test_bench_args),
+        cmocka_unit_test(heavy_bench_adaptive),
     };
     return el_run_tests(tests, NULL, NULL);
 }
