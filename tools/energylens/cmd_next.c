@@ -33,7 +33,7 @@ static void next_help(void)
            "  --target COL         column to minimise (default energy_j)\n"
            "  --seed N             seed of the start, the fit and the draws (default 0)\n"
            "  --prior FILE|default|none   prior of the fits (default: the embedded one)\n"
-           "  --initial N          measured candidates before the model takes over (default 3)\n"
+           "  --initial N          measured candidates before the model takes over (default 2)\n"
            "cost model (GPU-hours = tp x pp x seconds / 3600):\n"
            "  --cost-point S       seconds to measure one point (default 120)\n"
            "  --cost-restart S     seconds of a server start, charged once per heavy\n"
@@ -222,7 +222,7 @@ int cmd_next(int argc, char **argv)
     memset(&d, 0, sizeof d);
     const char *space_file = NULL, *target = "energy_j", *prior_arg = "default";
     const char *gpu_name = NULL, *info_file = NULL, *model_name = NULL, *failures_file = NULL;
-    size_t k = 1, initial = 3, budget_points = 0;
+    size_t k = 1, initial = 2, budget_points = 0;
     unsigned long long seed = 0;
     double point_s = 120, restart_s = 300, stop_p = 0.9, stop_saving = 1.0, budget_h = 0;
     double gpu_mem = 0, util = 0.9;
