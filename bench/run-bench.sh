@@ -51,6 +51,9 @@ fi
 t1=$(now)
 echo "run-bench.sh: energylens bench --bundled" >&2
 "$EL" bench --bundled --format md --json "$BUILD/bench/results.json" >"$tmp/bundled.md"
+echo "run-bench.sh: energylens bench --bundled --protocols adaptive" >&2
+ta=$(now)
+"$EL" bench --bundled --protocols adaptive --format md -q >"$tmp/adaptive.md"
 t2=$(now)
 have_wilkins=0
 if [ -z "$WILKINS" ]; then
@@ -186,9 +189,28 @@ Warm start across hardware: the cross-hardware tables of section 2 (Table
 VI-b) add, at k = 3, 5, 10 rows of the target GPU, a "prior" column: the fit
 started from, and pulled towards, the prior learned without the target GPU.
 
+## 1c. Adaptive profiling: which rows to measure (replay)
+
+\`$EL bench --bundled --protocols adaptive\` ($(elapsed "$ta" "$t2") s). On every
+shipped deployment with >= 12 rows, its rows are both the candidate space and
+the oracle: a "measurement" reads the row. The planner of \`energylens next\`
+(docs/DESIGN.md section 3.6) measures n rows one at a time; random and
+Latin-hypercube choices of as many rows are the comparison. Every choice is
+fitted and picks the same way (EnergyLens-12 by MAP with the prior learned
+without the deployment's model family; the pick is the lowest of measured
+values and predictions), so only the choice of rows differs. Top-1 and
+regret judge the pick against every row of the deployment; MAPE is on the
+rows not measured; "settled n" is the smallest n from which the pick no
+longer changed. The acceptance test of adaptive profiling: 5 adaptive
+measurements at least as good, on top-1 and regret, as 10 random ones.
+
+EOF
+    sed -n '/^## Adaptive profiling/,/^## Notes/p' "$tmp/adaptive.md" | sed '1d;$d'
+    cat <<EOF
+
 ## 2. Full bench on the bundled data
 
-Wall time: $(elapsed "$t1" "$t2") s for the whole \`--bundled\` run (all cores).
+Wall time: $(elapsed "$t1" "$ta") s for the whole \`--bundled\` run (all cores).
 MAPE, pairwise, top-1 and regret are means over (dataset, seed) results; R^2
 is the median (a mean of R^2 over held-out sets of 3-10 rows is ruled by the
 one set where a method is far off).
