@@ -69,10 +69,30 @@ static el_table *parse_point(const char *spec, const char *source)
  * term labels in order of first appearance. */
 struct split {
     size_t nl;
+    int sin_constant; /* the "prefill" term is a per-request cost (s_in never varied) */
     const char *labels[16];
     double part[3][16];
     double total[3];
 };
+
+/* With one input length in the training data (ML.ENERGY carries none and
+ * maps s_in to 1) the "prefill" term is only a per-request cost amortised
+ * by batching: calling it prefill would be a claim the data cannot make. */
+static int prefill_is_per_request(const el_model *m)
+{
+    double lo, hi;
+    size_t nd = 0;
+    for (size_t k = 0; k < el_model_nterms(m); k++)
+        if (strcmp(el_model_term_label(m, k), "prefill") == 0)
+            return el_model_coverage_var(m, "s_in", &lo, &hi, &nd) == EL_OK && nd == 1;
+    return 0;
+}
+
+/* The label shown for term label `lab`. */
+static const char *shown_label(const struct split *s, const char *lab)
+{
+    return s->sin_constant && strcmp(lab, "prefill") == 0 ? "per-request*" : lab;
+}
 
 static int compute_split(const el_model *m, const el_table *t, struct split *s, FILE *f)
 {
@@ -106,6 +126,7 @@ static int compute_split(const el_model *m, const el_table *t, struct split *s, 
         if (j == s->nl && s->nl < 16)
             s->labels[s->nl++] = lab;
     }
+    s->sin_constant = prefill_is_per_request(m);
     for (size_t i = 0; i < n && i < 3; i++) {
         s->total[i] = 0;
         for (size_t j = 0; j < s->nl; j++)
@@ -246,8 +267,18 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
         }
     }
     for (size_t j = 0; j < s.nl; j++)
-        fprintf(f, "  %-10s %12.6g  (%5.1f%%)\n", s.labels[j], s.part[0][j],
+        fprintf(f, "  %-13s %12.6g  (%5.1f%%)\n", shown_label(&s, s.labels[j]), s.part[0][j],
                 s.total[0] != 0 ? 100.0 * s.part[0][j] / s.total[0] : 0.0);
+    if (s.sin_constant) {
+        double lo = 0, hi = 0;
+        size_t nd = 0;
+        el_model_coverage_var(m, "s_in", &lo, &hi, &nd);
+        fprintf(f,
+                "  * the template's prefill term: s_in was %g in every training row, so this is a "
+                "per-request cost\n    that batching amortises; the data cannot say how much "
+                "of it is prefill\n",
+                lo);
+    }
     const char *axes[2] = {"tp", "pp"};
     const char *axis_names[2] = {"TP (tensor parallelism)", "PP (pipeline parallelism)"};
     double change[2] = {(double)NAN, (double)NAN};
@@ -269,7 +300,7 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
                 s.total[r], change[a]);
         for (size_t j = 0; j < s.nl; j++) {
             double d = s.part[r][j] - s.part[0][j];
-            fprintf(f, "  %-10s %+12.6g", s.labels[j], d);
+            fprintf(f, "  %-13s %+12.6g", shown_label(&s, s.labels[j]), d);
             if (s.part[0][j] != 0)
                 fprintf(f, "  (%+.1f%%)", 100.0 * d / s.part[0][j]);
             fprintf(f, "\n");
