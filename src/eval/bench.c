@@ -1249,7 +1249,7 @@ static el_status adaptive_score(el_bench *b, struct job *j, el_planner *pl, cons
     if ((st = score(b, bt, m, rest, nrest, &r, err)) != EL_OK)
         goto done;
     const double *y = el_table_col_values(bt->t, (size_t)el_table_col_index(bt->t, b->target));
-    double ymin = INFINITY;
+    double ymin = (double)INFINITY;
     for (size_t i = 0; i < d->n; i++)
         ymin = fmin(ymin, y[d->rows[i]]);
     double yp = y[d->rows[ps.pick]];

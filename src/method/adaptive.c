@@ -471,7 +471,7 @@ static el_status work_init(struct work *w, const el_planner *p, const el_table *
         return eli_err(err, EL_ERR_NOMEM, "out of memory");
     for (size_t k = 0; k < nvary; k++) {
         const double *v = el_table_col_values(c, (size_t)w->num_col[vary[k]]);
-        double lo = INFINITY, hi = -INFINITY;
+        double lo = (double)INFINITY, hi = -(double)INFINITY;
         for (size_t i = 0; i < n; i++) {
             double z = log1p(fmax(v[i], 0));
             lo = fmin(lo, z);
@@ -659,7 +659,7 @@ static void score_model(el_planner *p, struct work *w)
         if (cnt) {
             for (size_t s = 0; s < S; s++) {
                 size_t best = SIZE_MAX;
-                double bv = INFINITY;
+                double bv = (double)INFINITY;
                 for (size_t i = 0; i < n; i++) {
                     double v = w->feas[i] ? draw_val(w, s, i) : (double)INFINITY;
                     if (v < bv) {
@@ -715,7 +715,7 @@ static double cost_h(const el_planner *p, const struct work *w, size_t i, const 
  * (INFINITY when there is none). */
 static double min_dist2(const struct work *w, size_t i, const size_t *chosen, size_t nch)
 {
-    double d = INFINITY;
+    double d = (double)INFINITY;
     for (size_t j = 0; j < w->n; j++)
         if (w->meas[j])
             d = fmin(d, dist2(w, i, j));
@@ -746,7 +746,7 @@ static size_t maximin(const el_planner *p, const struct work *w, const unsigned 
                       const size_t *order, const size_t *chosen, size_t nch, double *dist)
 {
     size_t best = SIZE_MAX;
-    double bd = -1, bc = INFINITY;
+    double bd = -1, bc = (double)INFINITY;
     for (size_t q = 0; q < w->n; q++) {
         size_t i = order[q];
         if (!w->feas[i] || w->meas[i] || taken[i])
