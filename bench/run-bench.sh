@@ -238,6 +238,12 @@ EOF
         echo
         cat "$(dirname "$0")/sr-results.md"
     fi
+    # selection you can trust (issue 9): figures from bench_select and the
+    # memory check, kept by hand like the above
+    if [ -f "$(dirname "$0")/results-trust.md" ]; then
+        echo
+        cat "$(dirname "$0")/results-trust.md"
+    fi
 } >"$tmp/RESULTS.md"
 mkdir -p "$(dirname "$OUT")"
 mv "$tmp/RESULTS.md" "$OUT"
