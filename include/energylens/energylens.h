@@ -1274,6 +1274,26 @@ EL_API el_status el_plan_emit_slurm(const el_plan *p, const char *plan_path, con
 /* el_plan_emit_slurm without the reason: NULL on any error. */
 EL_API char *el_plan_slurm_script(const el_plan *p, const char *plan_path, const char *exe,
                                   const char *const *sbatch, size_t nsbatch);
+/*
+ * The plan's points as a table of candidate configurations for el_planner
+ * (row i = point i, el_plan_point_key order), with the columns the
+ * profiler's measurements.csv has for them:
+ *   point               the key (text; el_planner_set_match(pl, "point"))
+ *   tp, pp              1 when the plan does not sweep them
+ *   batch               the point's concurrency
+ *   max_batched_tokens  when the plan sweeps it
+ *   s_in                the mean prompt length of the workload in tokens,
+ *                       estimated from workload.prompts: the characters of
+ *                       each line's prompt text ("prompt", or the text of
+ *                       "messages") / 4, averaged over the lines, at least 1;
+ *                       1 when the file cannot be read (measurements.csv has
+ *                       the server's count instead)
+ *   s_out               the point's max_tokens (a cap: the server may stop
+ *                       earlier, so measured s_out can be lower)
+ *   the other heavy axes, by name (numeric when every value is a number)
+ * *out is freed with el_table_destroy. EL_ERR_NOMEM, EL_ERR_INVALID_ARG.
+ */
+EL_API el_status el_plan_points_table(const el_plan *p, el_table **out, struct el_error *err);
 
 /* The profiler ----------------------------------------------------------- */
 /*
@@ -1295,7 +1315,8 @@ enum el_profile_event_kind {
     EL_PROF_POINT_START,
     EL_PROF_POINT_DONE,   /* measured */
     EL_PROF_POINT_FAILED, /* message: the reason */
-    EL_PROF_SERVER_STOP
+    EL_PROF_SERVER_STOP,
+    EL_PROF_DECISION /* el_profiler_run_adaptive: message = the decision, one line */
 };
 struct el_profile_event {
     int kind;                /* enum el_profile_event_kind */
@@ -1324,6 +1345,17 @@ EL_API el_status el_profiler_set_shard(el_profiler *p, size_t k);
 /* 1: points in failures.csv are removed from it and measured again. */
 EL_API void el_profiler_set_retry_failed(el_profiler *p, int on);
 /*
+ * Measures only the points with these keys (el_plan_point_key) in the next
+ * runs, in the plan's order; the others are left alone (not failed, not
+ * counted: the summary's total is the number selected). Points already in
+ * measurements.csv or failures.csv are still skipped. keys are read during
+ * the call only. n = 0 selects every point again (the default).
+ * @return EL_ERR_DATA naming the first key that is not a point of the plan
+ * (the selection is then unchanged), EL_ERR_INVALID_ARG, EL_ERR_NOMEM.
+ */
+EL_API el_status el_profiler_set_points(el_profiler *p, const char *const *keys, size_t n,
+                                        struct el_error *err);
+/*
  * Runs (or resumes) the sweep. Failed points are not errors: they are
  * recorded with their reason (the caller decides what a run in which every
  * point failed means; the CLI exits 5). @return EL_ERR_IO (output not
@@ -1339,6 +1371,67 @@ EL_API el_status el_profiler_run(el_profiler *p, struct el_profile_summary *out)
 EL_API void el_profiler_cancel(el_profiler *p);
 /* Last error message ("" if none). Borrowed. */
 EL_API const char *el_profiler_errmsg(const el_profiler *p);
+
+/*
+ * Adaptive profiling (`energylens profile --adaptive`, docs/PROFILING.md):
+ * instead of every point, measure the ones an el_planner proposes, a batch
+ * at a time, until it says stop. Each round:
+ *   1. reads OUTPUT/measurements.csv and OUTPUT/failures.csv (either may be
+ *      absent or hold no rows);
+ *   2. runs a planner over the plan's points (el_plan_points_table, its s_in
+ *      replaced by the mean measured s_in once rows exist), matching rows by
+ *      the `point` key, failures added (a failed server start rules out
+ *      every point of its heavy configuration);
+ *   3. appends the decision as one JSON line to OUTPUT/decisions.jsonl and
+ *      fsyncs it, and reports it as an EL_PROF_DECISION event;
+ *   4. stops when there is no proposal (a stopping rule holds, the budget is
+ *      spent, nothing is left); otherwise measures exactly the proposed
+ *      points (el_profiler_set_points, then a run) and goes back to 1.
+ * The plan's `sample` setting only decides which points are candidates.
+ * Everything the loop knows is on disk, so a rerun after a kill (SIGKILL
+ * included) continues: no point is measured twice and decisions.jsonl is
+ * appended to, never truncated. OUTPUT/.lock is held for the whole loop.
+ */
+struct el_adaptive_config {
+    size_t batch;            /* points per round, 1..1000 (default 2) */
+    size_t budget_points;    /* stop once measurements.csv has this many rows (0: no limit) */
+    double budget_gpu_hours; /* stop once the measured rows cost this much (0: no limit) */
+    uint64_t seed;           /* the planner's seed (default 0) */
+    double stop_p;           /* stop when P(the measured pick is optimal) >= stop_p (0.9) */
+    double stop_saving_pct;  /* or the best expected saving is below this % (1) */
+    double cost_point_s;     /* planner cost model: seconds per point (120) */
+    double cost_restart_s;   /* and per server start (300) */
+};
+/* Defaults, the budget of points being half of the plan's points (at least
+ * 1): a batch of proposals that settles the pick usually needs far fewer,
+ * and a plan measured to the last point needs no planner. plan may be NULL
+ * (then no point budget). */
+EL_API void el_adaptive_config_init(struct el_adaptive_config *c, const el_plan *plan);
+
+struct el_adaptive_summary {
+    struct el_profile_summary points; /* total: the plan's points; measured, failed: by this
+                                         call; resumed: on disk before it; remaining: neither */
+    size_t rounds;                    /* decisions made by this call (lines appended) */
+    size_t iteration;                 /* number of the last decision, counting earlier runs */
+    int stopped;                      /* 1: the planner had nothing more to propose */
+    char stop_reason[256];            /* the planner's reason ("" when not stopped) */
+    char pick[512];                   /* key of the pick ("" before the model phase) */
+    int pick_measured;                /* the pick has been measured */
+    double pick_value;                /* its measured or predicted energy_j (NaN: none) */
+    double p_optimal;                 /* P(the pick is the optimum) (NaN: no model) */
+};
+/*
+ * Runs the adaptive loop until the planner stops, the run is cancelled
+ * (el_profiler_cancel, a callback returning nonzero: out->points.cancelled)
+ * or an error. Not with a shard or retry-failed (EL_ERR_INVALID_ARG); the
+ * point selection of el_profiler_set_points is replaced. cfg NULL: the
+ * defaults. @return as el_profiler_run, plus EL_ERR_DATA or EL_ERR_MISSING
+ * from reading the output files or from the planner, and EL_ERR_IO when
+ * decisions.jsonl cannot be written. out (may be NULL) is filled in every
+ * case.
+ */
+EL_API el_status el_profiler_run_adaptive(el_profiler *p, const struct el_adaptive_config *cfg,
+                                          struct el_adaptive_summary *out);
 
 /*
  * Joins the measurements.csv and failures.csv of several output directories

@@ -369,4 +369,26 @@ el_status eli_mkdirs(const char *path, struct el_error *err);
 /* Joins a and b with one '/'. Caller frees. */
 char *eli_path_join(const char *a, const char *b);
 
+/* ------------------------------------------------------------------------ */
+/* The profiler's internals used by the adaptive loop (adaptive_loop.c)      */
+/* ------------------------------------------------------------------------ */
+
+/* One el_profiler_run that keeps the cancel flag and the meter validation
+ * of the rounds before it (el_profiler_run resets both, then calls this). */
+el_status eli_profiler_round(el_profiler *pf, struct el_profile_summary *out);
+/* Starts a multi-round run: clears the cancel flag and the validation. */
+void eli_profiler_begin(el_profiler *pf);
+const el_plan *eli_profiler_plan(const el_profiler *pf);
+int eli_profiler_cancelled(const el_profiler *pf);
+/* 1 when a shard or --retry-failed is set (the adaptive loop refuses both). */
+int eli_profiler_shard_or_retry(const el_profiler *pf);
+/* Calls the profiler's callback (an enum el_profile_event_kind event). */
+void eli_profiler_event(el_profiler *pf, int kind, const char *point, const char *msg);
+/* Records msg as the profiler's error message and returns st. */
+el_status eli_profiler_fail(el_profiler *pf, el_status st, const char *msg);
+/* Creates the output directory and takes OUTPUT/.lock for the whole loop
+ * (the rounds then run under it); EL_ERR_IO when another profiler holds it. */
+el_status eli_profiler_lock(el_profiler *pf);
+void eli_profiler_unlock(el_profiler *pf);
+
 #endif

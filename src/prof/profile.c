@@ -57,6 +57,9 @@ struct el_profiler {
     void *ud;
     long shard;
     int retry_failed;
+    unsigned char *sel; /* el_profiler_set_points: 1 = measure point i; NULL = all */
+    int held_lock;      /* OUTPUT/.lock held by the caller (adaptive loop), or -1 */
+    int val_done;       /* the meter was validated earlier in this run (pf->val holds it) */
     volatile sig_atomic_t cancel;
     char errmsg[512];
     /* one run */
@@ -193,6 +196,7 @@ el_status el_profiler_create(const el_plan *plan, el_profiler **out, struct el_e
         return eli_err(err, st, "cannot copy the plan");
     }
     pf->shard = -1;
+    pf->held_lock = -1;
     /* libcurl's global state, held for the profiler's life (reference counted) */
     curl_global_init(CURL_GLOBAL_DEFAULT);
     *out = pf;
@@ -204,6 +208,7 @@ void el_profiler_destroy(el_profiler *pf)
     if (!pf)
         return;
     el_plan_destroy(pf->plan);
+    eli_free(pf->sel);
     eli_free(pf);
     curl_global_cleanup();
 }
@@ -228,6 +233,52 @@ void el_profiler_set_retry_failed(el_profiler *pf, int on)
 {
     if (pf)
         pf->retry_failed = on != 0;
+}
+
+el_status el_profiler_set_points(el_profiler *pf, const char *const *keys, size_t n,
+                                 struct el_error *err)
+{
+    if (!pf || (n > 0 && !keys))
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_profiler_set_points: NULL argument");
+    const el_plan *p = pf->plan;
+    if (n == 0) {
+        eli_free(pf->sel);
+        pf->sel = NULL;
+        return EL_OK;
+    }
+    /* the plan's keys in a hash set, so n keys cost O(n + points) */
+    struct eli_keyset all, want;
+    memset(&all, 0, sizeof all);
+    memset(&want, 0, sizeof want);
+    el_status st = EL_OK;
+    for (size_t i = 0; i < p->npoints && st == EL_OK; i++)
+        st = eli_keyset_add(&all, p->points[i].key);
+    for (size_t k = 0; k < n && st == EL_OK; k++) {
+        if (!keys[k]) {
+            st = eli_err(err, EL_ERR_INVALID_ARG, "el_profiler_set_points: key %zu is NULL", k);
+            break;
+        }
+        if (!eli_keyset_has(&all, keys[k])) {
+            st = eli_err(err, EL_ERR_DATA, "point '%s' (key %zu of %zu) is not a point of the plan",
+                         keys[k], k + 1, n);
+            break;
+        }
+        st = eli_keyset_add(&want, keys[k]);
+    }
+    unsigned char *sel = NULL;
+    if (st == EL_OK && !(sel = eli_calloc(p->npoints, 1)))
+        st = EL_ERR_NOMEM;
+    if (st == EL_OK) {
+        for (size_t i = 0; i < p->npoints; i++)
+            sel[i] = (unsigned char)eli_keyset_has(&want, p->points[i].key);
+        eli_free(pf->sel);
+        pf->sel = sel;
+    } else if (st == EL_ERR_NOMEM || st == EL_ERR_LIMIT) {
+        eli_err(err, st, "out of memory selecting %zu points", n);
+    }
+    eli_keyset_free(&all);
+    eli_keyset_free(&want);
+    return st;
 }
 
 void el_profiler_cancel(el_profiler *pf)
@@ -1548,7 +1599,7 @@ static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
     if (!pend)
         return fail_run(pf, EL_ERR_NOMEM, "out of memory");
     for (size_t i = first; i < first + count; i++)
-        if (!eli_keyset_has(&pf->done, p->points[i].key))
+        if ((!pf->sel || pf->sel[i]) && !eli_keyset_has(&pf->done, p->points[i].key))
             pend[np++] = i;
     el_status st = EL_OK;
     struct expanded x;
@@ -1729,13 +1780,21 @@ static el_status open_meter(el_profiler *pf)
     el_status st = el_meter_create(&mc, &pf->meter, &err);
     if (st != EL_OK)
         return fail_run(pf, st, err.text);
-    logf_(pf, "", "meter: %s", el_meter_description(pf->meter));
+    if (!pf->val_done)
+        logf_(pf, "", "meter: %s", el_meter_description(pf->meter));
     if (p->devsel == DEV_LIST) {
         char why[128];
         if (select_devices(pf, 0, why, sizeof why) != EL_OK)
             return fail_run(pf, EL_ERR_INVALID_ARG, why);
     }
+    if (pf->val_done) {
+        /* a later round of the adaptive loop: the first round's validation holds */
+        if (pf->val.checked && !pf->val.ok)
+            el_meter_use_power(pf->meter);
+        return EL_OK;
+    }
     memset(&pf->val, 0, sizeof pf->val);
+    pf->val_done = 1;
     if (p->validate_s > 0) {
         el_meter_validate(pf->meter, p->validate_s, p->validate_tol, &pf->val);
         logf_(pf, "", "meter validation: %s", pf->val.note);
@@ -1767,7 +1826,9 @@ static el_status run(el_profiler *pf, int lockfd)
         while (hi < p->npoints && p->points[hi].heavy == h)
             hi++;
     }
-    pf->total = hi - lo;
+    pf->total = 0;
+    for (size_t i = lo; i < hi; i++)
+        pf->total += !pf->sel || pf->sel[i];
     build_columns(pf);
     char *mpath = eli_path_join(pf->outdir, "measurements.csv");
     char *fpath = eli_path_join(pf->outdir, "failures.csv");
@@ -1796,7 +1857,7 @@ static el_status run(el_profiler *pf, int lockfd)
     }
     eli_keyset_free(&failed_keys);
     for (size_t i = lo; i < hi; i++)
-        if (eli_keyset_has(&pf->done, p->points[i].key))
+        if ((!pf->sel || pf->sel[i]) && eli_keyset_has(&pf->done, p->points[i].key))
             pf->nresumed++;
     if (pf->nresumed > 0)
         logf_(pf, "", "resuming: %zu of %zu points already on disk", pf->nresumed, pf->total);
@@ -1853,8 +1914,18 @@ el_status el_profiler_run(el_profiler *pf, struct el_profile_summary *out)
         memset(out, 0, sizeof *out);
     if (!pf)
         return EL_ERR_INVALID_ARG;
-    pf->errmsg[0] = '\0';
     pf->cancel = 0;
+    pf->val_done = 0;
+    return eli_profiler_round(pf, out);
+}
+
+el_status eli_profiler_round(el_profiler *pf, struct el_profile_summary *out)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!pf)
+        return EL_ERR_INVALID_ARG;
+    pf->errmsg[0] = '\0';
     pf->ndone = pf->nfailed = pf->nresumed = pf->nprocessed = pf->total = 0;
     pf->nmcols = pf->nfcols = 0;
     memset(&pf->srv, 0, sizeof pf->srv);
@@ -1885,6 +1956,8 @@ el_status el_profiler_run(el_profiler *pf, struct el_profile_summary *out)
         fail_run(pf, st, err.text);
         goto done;
     }
+    if (pf->held_lock >= 0)
+        goto locked; /* the adaptive loop holds it across its rounds */
     lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lockfd < 0) {
         char m[512];
@@ -1899,6 +1972,7 @@ el_status el_profiler_run(el_profiler *pf, struct el_profile_summary *out)
         st = fail_run(pf, EL_ERR_IO, m);
         goto done;
     }
+locked:
     remove_stale_temps(pf->outdir);
     remove_stale_temps(series);
     if (eli_pidfile_reap(pf->pidfile, p->stop_timeout_s))
@@ -1931,4 +2005,73 @@ done:
     eli_free(pf->outdir);
     pf->outdir = NULL;
     return st;
+}
+
+/* ---- for the adaptive loop (adaptive_loop.c) ------------------------------------- */
+
+const el_plan *eli_profiler_plan(const el_profiler *pf)
+{
+    return pf->plan;
+}
+
+void eli_profiler_begin(el_profiler *pf)
+{
+    pf->cancel = 0;
+    pf->val_done = 0;
+    pf->errmsg[0] = '\0';
+}
+
+int eli_profiler_cancelled(const el_profiler *pf)
+{
+    return pf->cancel != 0;
+}
+
+int eli_profiler_shard_or_retry(const el_profiler *pf)
+{
+    return pf->shard >= 0 || pf->retry_failed;
+}
+
+void eli_profiler_event(el_profiler *pf, int kind, const char *point, const char *msg)
+{
+    emit(pf, kind, point, msg);
+}
+
+el_status eli_profiler_fail(el_profiler *pf, el_status st, const char *msg)
+{
+    return fail_run(pf, st, msg);
+}
+
+el_status eli_profiler_lock(el_profiler *pf)
+{
+    const char *out = pf->plan->output;
+    struct el_error err;
+    el_status st = eli_mkdirs(out, &err);
+    if (st != EL_OK)
+        return fail_run(pf, st, err.text);
+    char *lock = eli_path_join(out, ".lock");
+    if (!lock)
+        return fail_run(pf, EL_ERR_NOMEM, "out of memory");
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    char m[512];
+    if (fd < 0) {
+        snprintf(m, sizeof m, "%s: cannot open: %s", lock, strerror(errno));
+        eli_free(lock);
+        return fail_run(pf, EL_ERR_IO, m);
+    }
+    eli_free(lock);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        snprintf(m, sizeof m, "another profiler is writing to %s (wait for it, or use another -o)",
+                 out);
+        return fail_run(pf, EL_ERR_IO, m);
+    }
+    pf->held_lock = fd;
+    return EL_OK;
+}
+
+void eli_profiler_unlock(el_profiler *pf)
+{
+    if (pf->held_lock >= 0)
+        close(pf->held_lock);
+    pf->held_lock = -1;
 }
