@@ -1,6 +1,9 @@
 /* cmd_profile.c - `energylens profile`: runs a sweep plan (YAML) against a
  * server it starts itself, writing measurements.csv (read by `fit` as is),
  * failures.csv and the raw series; or writes a Slurm job array for it.
+ * With --adaptive it measures only what the planner proposes, a batch at a
+ * time, until it says stop (el_profiler_run_adaptive), logging each
+ * decision to decisions.jsonl.
  * Ctrl-C stops cleanly: the point in progress is dropped, the server is
  * stopped, and a rerun resumes where it stopped. */
 #define _GNU_SOURCE
@@ -45,13 +48,46 @@ static void profile_help(void)
            "                       e.g. --sbatch=--time=02:00:00\n"
            "  --force              let --emit-slurm FILE overwrite the plan file itself\n"
            "  -q, --quiet          no progress output\n\n"
+           "adaptive profiling (docs/PROFILING.md, 'Adaptive profiling'):\n"
+           "  --adaptive           measure only what the planner proposes, K points at a\n"
+           "                       time, until it says stop; each decision is a line of\n"
+           "                       DIR/decisions.jsonl (and of stderr unless -q). The plan's\n"
+           "                       `sample` (all, N random, lhs) only sets the candidates.\n"
+           "                       Rerun the same command to resume.\n"
+           "  --batch K            points per decision (default 2)\n"
+           "  --budget-points N    stop after N measured points (default: half of the\n"
+           "                       plan's points; 0: no limit)\n"
+           "  --budget-gpu-hours H stop once the measured points cost H GPU-hours under\n"
+           "                       the cost model (default 0: no limit)\n"
+           "  --seed N             seed of the planner (default 0)\n"
+           "  --stop-p P           stop when the measured pick is optimal with\n"
+           "                       probability >= P (default 0.9)\n"
+           "  --stop-saving PCT    or one more point is expected to save < PCT%% (1)\n"
+           "  --cost-point S       cost model: seconds per point (default 120)\n"
+           "  --cost-restart S     and per server start (default 300)\n\n"
            "output: DIR/measurements.csv (tp, pp, batch, s_in, s_out, energy_j, latency_s,\n"
            "ttft_s, tpot_s, power_w + configuration and provenance columns),\n"
            "DIR/failures.csv (configuration + reason), DIR/series/*.json (raw energy and\n"
-           "power series, per-request times), DIR/logs/*.log (server logs), DIR/run.json.\n");
+           "power series, per-request times), DIR/logs/*.log (server logs), DIR/run.json,\n"
+           "DIR/decisions.jsonl (--adaptive).\n");
 }
 
-enum { OPT_SHARD = OPT_FIRST_FREE, OPT_EMIT_SLURM, OPT_SBATCH, OPT_RETRY, OPT_LIST };
+enum {
+    OPT_SHARD = OPT_FIRST_FREE,
+    OPT_EMIT_SLURM,
+    OPT_SBATCH,
+    OPT_RETRY,
+    OPT_LIST,
+    OPT_ADAPTIVE,
+    OPT_BATCH,
+    OPT_BUDGET_POINTS,
+    OPT_BUDGET_GPUH,
+    OPT_SEED,
+    OPT_STOP_P,
+    OPT_STOP_SAVING,
+    OPT_COST_POINT,
+    OPT_COST_RESTART
+};
 
 struct progress {
     int tty, quiet;
@@ -105,6 +141,9 @@ static int on_event(const struct el_profile_event *ev, void *ud)
     case EL_PROF_POINT_FAILED:
         fprintf(stderr, "[%zu/%zu] %s: FAILED: %s\n", fin, ev->total, point, msg);
         break;
+    case EL_PROF_DECISION:
+        fprintf(stderr, "%s\n", msg);
+        break;
     default:
         break;
     }
@@ -136,6 +175,15 @@ int cmd_profile(int argc, char **argv)
         {"sbatch", 1, NULL, OPT_SBATCH},
         {"retry-failed", 0, NULL, OPT_RETRY},
         {"list", 0, NULL, OPT_LIST},
+        {"adaptive", 0, NULL, OPT_ADAPTIVE},
+        {"batch", 1, NULL, OPT_BATCH},
+        {"budget-points", 1, NULL, OPT_BUDGET_POINTS},
+        {"budget-gpu-hours", 1, NULL, OPT_BUDGET_GPUH},
+        {"seed", 1, NULL, OPT_SEED},
+        {"stop-p", 1, NULL, OPT_STOP_P},
+        {"stop-saving", 1, NULL, OPT_STOP_SAVING},
+        {"cost-point", 1, NULL, OPT_COST_POINT},
+        {"cost-restart", 1, NULL, OPT_COST_RESTART},
         CLI_FORCE_LONGOPT,
         {NULL, 0, NULL, 0},
     };
@@ -144,6 +192,13 @@ int cmd_profile(int argc, char **argv)
     const char *sbatch[CLI_MAX_LIST];
     size_t nsbatch = 0, shard = 0;
     int have_shard = 0, retry = 0, list = 0, quiet = 0, force = 0;
+    /* --adaptive: its options are kept here and applied over the defaults,
+     * which depend on the plan (the point budget) */
+    int adaptive = 0, have_budget = 0;
+    const char *adaptive_opt = NULL; /* an adaptive option given without --adaptive */
+    size_t batch = 2, budget_points = 0;
+    unsigned long long seed = 0;
+    double budget_h = 0, stop_p = 0.9, stop_saving = 1, point_s = 120, restart_s = 300;
     optind = 1;
     opterr = 0;
     int c;
@@ -180,12 +235,65 @@ int cmd_profile(int argc, char **argv)
         case OPT_FORCE:
             force = 1;
             break;
+        case OPT_ADAPTIVE:
+            adaptive = 1;
+            break;
+        case OPT_BATCH:
+            if (!cli_opt_size(cmd, "--batch", optarg, 1, 1000, &batch))
+                return CLI_USAGE;
+            adaptive_opt = "--batch";
+            break;
+        case OPT_BUDGET_POINTS:
+            if (!cli_opt_size(cmd, "--budget-points", optarg, 0, 1000000, &budget_points))
+                return CLI_USAGE;
+            have_budget = 1;
+            adaptive_opt = "--budget-points";
+            break;
+        case OPT_BUDGET_GPUH:
+            if (!cli_opt_num(cmd, "--budget-gpu-hours", optarg, 0, 1e9, 0, &budget_h))
+                return CLI_USAGE;
+            adaptive_opt = "--budget-gpu-hours";
+            break;
+        case OPT_SEED:
+            if (!cli_opt_u64(cmd, "--seed", optarg, &seed))
+                return CLI_USAGE;
+            adaptive_opt = "--seed";
+            break;
+        case OPT_STOP_P:
+            if (!cli_opt_num(cmd, "--stop-p", optarg, 0, 1, 1, &stop_p))
+                return CLI_USAGE;
+            adaptive_opt = "--stop-p";
+            break;
+        case OPT_STOP_SAVING:
+            if (!cli_opt_num(cmd, "--stop-saving", optarg, 0, 100, 0, &stop_saving))
+                return CLI_USAGE;
+            adaptive_opt = "--stop-saving";
+            break;
+        case OPT_COST_POINT:
+            if (!cli_opt_num(cmd, "--cost-point", optarg, 0, 1e9, 0, &point_s))
+                return CLI_USAGE;
+            adaptive_opt = "--cost-point";
+            break;
+        case OPT_COST_RESTART:
+            if (!cli_opt_num(cmd, "--cost-restart", optarg, 0, 1e9, 0, &restart_s))
+                return CLI_USAGE;
+            adaptive_opt = "--cost-restart";
+            break;
         default:
             return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind != argc - 1)
         return cli_usage_error(cmd, "expected one plan file");
+    if (adaptive_opt && !adaptive)
+        return cli_usage_error(cmd, "%s is an option of --adaptive", adaptive_opt);
+    if (adaptive && (have_shard || slurm || retry))
+        return cli_usage_error(cmd, "--adaptive runs the whole plan: not with %s",
+                               have_shard ? "--shard"
+                               : slurm    ? "--emit-slurm"
+                                          : "--retry-failed");
+    if (adaptive && !(point_s + restart_s > 0))
+        return cli_usage_error(cmd, "--cost-point and --cost-restart cannot both be 0");
     const char *plan_path = argv[optind];
     struct el_error err;
     el_plan *plan = NULL;
@@ -262,7 +370,25 @@ int cmd_profile(int argc, char **argv)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     struct el_profile_summary sum;
-    el_status st = el_profiler_run(pf, &sum);
+    struct el_adaptive_summary asum;
+    el_status st;
+    if (adaptive) {
+        struct el_adaptive_config ac;
+        el_adaptive_config_init(&ac, plan);
+        ac.batch = batch;
+        if (have_budget)
+            ac.budget_points = budget_points;
+        ac.budget_gpu_hours = budget_h;
+        ac.seed = (uint64_t)seed;
+        ac.stop_p = stop_p;
+        ac.stop_saving_pct = stop_saving;
+        ac.cost_point_s = point_s;
+        ac.cost_restart_s = restart_s;
+        st = el_profiler_run_adaptive(pf, &ac, &asum);
+        sum = asum.points;
+    } else {
+        st = el_profiler_run(pf, &sum);
+    }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     running_profiler = NULL;
@@ -272,12 +398,21 @@ int cmd_profile(int argc, char **argv)
     if (st != EL_OK) {
         rc = cli_fail(cmd, st, el_profiler_errmsg(pf));
     } else {
+        if (adaptive && !quiet) {
+            char pick[1024];
+            el_text_escape(pick, sizeof pick, asum.pick);
+            cli_msg(cmd, "%s: %zu decisions (%zu in this run); %s%s%s%s", el_plan_output(plan),
+                    asum.iteration, asum.rounds,
+                    asum.stopped ? "stopped: " : "not finished: rerun to continue",
+                    asum.stopped ? asum.stop_reason : "", pick[0] ? "; pick " : "", pick);
+        }
         if (!quiet)
             cli_msg(cmd,
                     "%s: %zu points: %zu measured now, %zu failed now, %zu from earlier runs, "
-                    "%zu left%s",
+                    "%zu %s%s",
                     el_plan_output(plan), sum.total, sum.measured, sum.failed, sum.resumed,
-                    sum.remaining, sum.cancelled ? " (stopped: rerun to resume)" : "");
+                    sum.remaining, adaptive ? "not measured" : "left",
+                    sum.cancelled ? " (stopped: rerun to resume)" : "");
         rc = sum.cancelled ? 130 : CLI_OK;
         if (!sum.cancelled && sum.failed > 0 && sum.measured == 0 && sum.resumed == 0) {
             /* nothing measured at all: the server or the meter never worked */
