@@ -1007,11 +1007,13 @@ EL_API el_status el_selection_baseline(const el_selection *s, double *energy,
  *   embedded one) and 256 parameter draws give each candidate's chance of
  *   being optimal. The pick is the feasible candidate with the lowest energy,
  *   measured where it was measured, predicted elsewhere. Each unmeasured
- *   candidate is scored by the energy its measurement is expected to save
- *   against the pick (for the pick itself: the expected loss if it is worse
- *   than the runner-up), per GPU-hour it costs. A batch takes the best score,
- *   then penalises candidates near it (local penalisation), so K proposals
- *   are K different ideas.
+ *   candidate is scored by its probability of being the optimum per GPU-hour
+ *   it costs (its expected saving against the pick - for the pick itself,
+ *   the expected loss if the runner-up is better - is reported and drives
+ *   the stopping rule). A batch takes the best score, then penalises
+ *   candidates near it (local penalisation), so K proposals are K different
+ *   ideas; when no unmeasured candidate can beat the pick, the farthest one
+ *   from everything measured is explored.
  * - Cost of a proposal, in GPU-hours: tp x pp GPUs for point_s seconds, plus
  *   restart_s seconds when its heavy settings (tp, pp, max_batched_tokens,
  *   quant) need a server start not already in the batch.
@@ -1038,7 +1040,7 @@ EL_API void el_planner_set_prior(el_planner *p, const el_prior *prior);
  * "point" for a profiler's point keys; text equality), instead of every
  * configuration column both tables have. NULL or "" restores the default. */
 EL_API el_status el_planner_set_match(el_planner *p, const char *columns, struct el_error *err);
-/* Measured candidates before the model takes over (>= 1; default 3). */
+/* Measured candidates before the model takes over (>= 1; default 2). */
 EL_API el_status el_planner_set_initial(el_planner *p, size_t n);
 /* Seconds of one measurement and of one server start (>= 0; defaults 120
  * and 300: a point of a few hundred requests, and a vLLM start with model
@@ -1066,7 +1068,7 @@ EL_API el_status el_planner_run(el_planner *p, const el_table *measured, size_t 
 struct el_proposal {
     size_t row;          /* candidate row */
     const char *kind;    /* "space-filling", "improve", "confirm" (the pick), "explore" */
-    double score;        /* expected saving per GPU-hour (J/h); NaN for space-filling */
+    double score;        /* P(optimal) per GPU-hour; NaN for space-filling */
     double saving;       /* expected saving against the pick, target units */
     double p_optimal;    /* chance that this candidate is the optimum (NaN without a model) */
     double pred, lo, hi; /* predicted target and 90% interval (NaN without a model) */

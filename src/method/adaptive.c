@@ -774,7 +774,7 @@ static void add_proposal(el_planner *p, const struct work *w, size_t i, const ch
     q->kind = kind;
     q->gpu_hours = cost_h(p, w, i, chosen, nch, &q->restart);
     q->saving = w->ei[i];
-    q->score = w->mu ? w->ei[i] / q->gpu_hours : (double)NAN;
+    q->score = w->mu ? (w->popt[i] > 0 ? w->popt[i] : 0) / q->gpu_hours : (double)NAN;
     q->p_optimal = w->popt[i];
     q->pred = w->mu ? w->mu[i] : (double)NAN;
     q->lo = w->lo ? w->lo[i] : (double)NAN;

@@ -195,7 +195,7 @@ static int print_json(const el_planner *pl, const el_table *out, const struct el
         json_object_set_new(o, "kind", json_string(q.kind));
         json_object_set_new(o, "reason", json_string(q.reason));
         json_object_set_new(o, "expected_saving", num_or_null(q.saving));
-        json_object_set_new(o, "score_per_gpu_hour", num_or_null(q.score));
+        json_object_set_new(o, "p_optimal_per_gpu_hour", num_or_null(q.score));
         json_object_set_new(o, "p_optimal", num_or_null(q.p_optimal));
         json_object_set_new(o, "predicted", num_or_null(q.pred));
         json_object_set_new(o, "lo90", num_or_null(q.lo));
