@@ -1595,7 +1595,10 @@ EL_API double el_bench_seconds(const el_bench *b);
  * The results as JSON: {"energylens_version", "settings", "tables",
  * "results": [records with dataset, protocol, method, n_train, seed, mape,
  * r2, rmse, pairwise, spearman, top1, regret and table, variant, from,
- * n_test, fit_seconds], "failures", "notes"}; NaN is written as null.
+ * n_test, fit_seconds], "failures", "notes"}, indented by two spaces and
+ * ending in a newline; counts are integers, metrics and times reals with 17
+ * significant digits (they read back exactly), NaN is written as null, and
+ * bytes of names that are not UTF-8 as '?'.
  * @return a string to free with el_free, or NULL on allocation failure.
  */
 EL_API char *el_bench_to_json(const el_bench *b);

@@ -80,6 +80,10 @@ int eli_is_hex_number(const char *s);
 /* Bytes of the well-formed UTF-8 sequence at s (1-4), 0 at the end of the
  * string or at a malformed, overlong or surrogate sequence. */
 size_t eli_utf8_seq(const char *s);
+/* A copy of s (NULL reads as "") with every byte that does not start a valid
+ * UTF-8 sequence replaced by '?', for text from outside that must become
+ * JSON. @return a string for eli_free, or NULL when out of memory. */
+char *eli_utf8_clean(const char *s);
 /* 1 if s is a usable name (a target, a variable, a method): non-empty, valid
  * UTF-8, no control characters. Names reach JSON files, terminals, CSV
  * headers and job scripts. */

@@ -54,6 +54,22 @@ size_t eli_utf8_seq(const char *s)
     return n;
 }
 
+char *eli_utf8_clean(const char *s)
+{
+    char *c = eli_strdup(s ? s : "");
+    if (!c)
+        return NULL;
+    for (char *p = c; *p;) {
+        size_t n = eli_utf8_seq(p);
+        if (n == 0) {
+            *p++ = '?';
+            continue;
+        }
+        p += n;
+    }
+    return c;
+}
+
 int eli_valid_name(const char *s)
 {
     if (!s || !*s)

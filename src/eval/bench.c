@@ -29,6 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/json_int.h"
+
 #include "../core/banned.h"
 
 #define BENCH_MAX_LIST  32
@@ -1805,126 +1807,93 @@ double el_bench_seconds(const el_bench *b)
 /* JSON                                                                      */
 /* ------------------------------------------------------------------------ */
 
-static void json_str(struct eli_buf *o, const char *s)
+/* Through jansson (core/json_int.h): strings escaped, NaN as null, doubles
+ * with 17 significant digits so every value reads back as it was. */
+
+static json_t *text_array(int *bad, const char *const *v, size_t n)
 {
-    eli_buf_putc(o, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            eli_buf_putc(o, '\\');
-            eli_buf_putc(o, (char)c);
-        } else if (c < 0x20) {
-            eli_buf_printf(o, "\\u%04x", c);
-        } else {
-            eli_buf_putc(o, (char)c);
-        }
-    }
-    eli_buf_putc(o, '"');
+    json_t *a = json_array();
+    for (size_t k = 0; k < n; k++)
+        eli_json_push(bad, a, eli_json_text(v[k]));
+    return a;
 }
 
-/* JSON has no NaN or infinity: they are written as null. */
-static void json_num(struct eli_buf *o, double v)
+static json_t *count(size_t n)
 {
-    if (!isfinite(v)) {
-        eli_buf_puts(o, "null");
-        return;
+    return json_integer((json_int_t)n);
+}
+
+static json_t *settings_json(const el_bench *b, int *bad)
+{
+    json_t *o = json_object(), *protos = json_array(), *sizes = json_array();
+    json_t *seeds = json_object();
+    eli_json_set(bad, o, "target", eli_json_text(b->target));
+    eli_json_set(bad, o, "methods", text_array(bad, b->methods, b->nmethods));
+    for (int p = 0; p < P_COUNT; p++) {
+        if (b->protocols & (1u << p))
+            eli_json_push(bad, protos, json_string(proto_names[p]));
+        eli_json_set(bad, seeds, proto_names[p], count(seeds_for(b, p)));
     }
-    char num[40];
-    eli_fmt_double(num, sizeof num, v, 0);
-    eli_buf_puts(o, num);
+    eli_json_set(bad, o, "protocols", protos);
+    for (size_t k = 0; k < b->nsizes; k++)
+        eli_json_push(bad, sizes, count(b->sizes[k]));
+    eli_json_set(bad, o, "sizes", sizes);
+    eli_json_set(bad, o, "seeds", seeds);
+    eli_json_set(bad, o, "dataset_by",
+                 text_array(bad, (const char *const *)b->dataset_by, b->ndataset_by));
+    eli_json_set(bad, o, "scenario_by",
+                 text_array(bad, (const char *const *)b->scenario_by, b->nscenario_by));
+    return o;
+}
+
+static json_t *record_json(const el_bench *b, size_t k, int *bad)
+{
+    struct el_bench_record r;
+    fill_record(b, &b->recs[k], &r);
+    json_t *o = json_object();
+    eli_json_set(bad, o, "dataset", eli_json_text(r.dataset));
+    eli_json_set(bad, o, "protocol", eli_json_text(r.protocol));
+    eli_json_set(bad, o, "method", eli_json_text(r.method));
+    eli_json_set(bad, o, "n_train", count(r.n_train));
+    eli_json_set(bad, o, "seed", json_integer((json_int_t)r.seed));
+    const char *names[] = {"mape", "r2",     "rmse",    "pairwise",  "spearman",
+                           "top1", "regret", "cover90", "p_optimal", "settled_n"};
+    double vals[] = {r.mape, r.r2,     r.rmse,    r.pairwise,  r.spearman,
+                     r.top1, r.regret, r.cover90, r.p_optimal, r.settled_n};
+    for (size_t m = 0; m < M_COUNT; m++)
+        eli_json_set(bad, o, names[m], eli_json_num(vals[m]));
+    eli_json_set(bad, o, "table", eli_json_text(r.table));
+    eli_json_set(bad, o, "variant", eli_json_text(r.variant));
+    eli_json_set(bad, o, "from", eli_json_text(r.from));
+    eli_json_set(bad, o, "n_test", count(r.n_test));
+    eli_json_set(bad, o, "fit_seconds", eli_json_num(r.fit_seconds));
+    return o;
 }
 
 char *el_bench_to_json(const el_bench *b)
 {
     if (!b)
         return NULL;
-    struct eli_buf o;
-    eli_buf_init(&o);
-    eli_buf_printf(&o,
-                   "{\n\"energylens_version\": \"%s\",\n\"settings\": {\"target\": ", el_version());
-    json_str(&o, b->target);
-    eli_buf_puts(&o, ", \"methods\": [");
-    for (size_t k = 0; k < b->nmethods; k++) {
-        eli_buf_puts(&o, k ? ", " : "");
-        json_str(&o, b->methods[k]);
-    }
-    eli_buf_puts(&o, "], \"protocols\": [");
-    for (int p = 0, first = 1; p < P_COUNT; p++) {
-        if (!(b->protocols & (1u << p)))
-            continue;
-        eli_buf_puts(&o, first ? "" : ", ");
-        json_str(&o, proto_names[p]);
-        first = 0;
-    }
-    eli_buf_puts(&o, "], \"sizes\": [");
-    for (size_t k = 0; k < b->nsizes; k++)
-        eli_buf_printf(&o, "%s%zu", k ? ", " : "", b->sizes[k]);
-    eli_buf_puts(&o, "], \"seeds\": {");
-    for (int p = 0; p < P_COUNT; p++) {
-        eli_buf_puts(&o, p ? ", " : "");
-        json_str(&o, proto_names[p]);
-        eli_buf_printf(&o, ": %zu", seeds_for(b, p));
-    }
-    eli_buf_puts(&o, "}, \"dataset_by\": [");
-    for (size_t k = 0; k < b->ndataset_by; k++) {
-        eli_buf_puts(&o, k ? ", " : "");
-        json_str(&o, b->dataset_by[k]);
-    }
-    eli_buf_puts(&o, "], \"scenario_by\": [");
-    for (size_t k = 0; k < b->nscenario_by; k++) {
-        eli_buf_puts(&o, k ? ", " : "");
-        json_str(&o, b->scenario_by[k]);
-    }
-    eli_buf_printf(&o, "]},\n\"jobs\": %zu,\n\"tables\": [", b->njobs);
+    int bad = 0;
+    json_t *root = json_object(), *tables = json_array(), *results = json_array();
+    eli_json_set(&bad, root, "energylens_version", json_string(el_version()));
+    eli_json_set(&bad, root, "settings", settings_json(b, &bad));
+    eli_json_set(&bad, root, "jobs", count(b->njobs));
     for (size_t t = 0; t < b->ntables; t++) {
-        eli_buf_puts(&o, t ? ",\n  " : "\n  ");
-        eli_buf_puts(&o, "{\"name\": ");
-        json_str(&o, b->tables[t].name);
-        eli_buf_printf(&o, ", \"rows\": %zu, \"datasets\": %zu, \"cross_hw_pairs\": %zu}",
-                       el_table_nrows(b->tables[t].t), b->tables[t].nds, b->tables[t].npairs);
+        json_t *o = json_object();
+        eli_json_set(&bad, o, "name", eli_json_text(b->tables[t].name));
+        eli_json_set(&bad, o, "rows", count(el_table_nrows(b->tables[t].t)));
+        eli_json_set(&bad, o, "datasets", count(b->tables[t].nds));
+        eli_json_set(&bad, o, "cross_hw_pairs", count(b->tables[t].npairs));
+        eli_json_push(&bad, tables, o);
     }
-    eli_buf_puts(&o, "\n],\n\"results\": [");
-    for (size_t k = 0; k < b->nrecs; k++) {
-        struct el_bench_record r;
-        fill_record(b, &b->recs[k], &r);
-        eli_buf_puts(&o, k ? ",\n  {\"dataset\": " : "\n  {\"dataset\": ");
-        json_str(&o, r.dataset);
-        eli_buf_puts(&o, ", \"protocol\": ");
-        json_str(&o, r.protocol);
-        eli_buf_puts(&o, ", \"method\": ");
-        json_str(&o, r.method);
-        eli_buf_printf(&o, ", \"n_train\": %zu, \"seed\": %llu", r.n_train,
-                       (unsigned long long)r.seed);
-        const char *names[] = {"mape", "r2",     "rmse",    "pairwise",  "spearman",
-                               "top1", "regret", "cover90", "p_optimal", "settled_n"};
-        double vals[] = {r.mape, r.r2,     r.rmse,    r.pairwise,  r.spearman,
-                         r.top1, r.regret, r.cover90, r.p_optimal, r.settled_n};
-        for (size_t m = 0; m < M_COUNT; m++) {
-            eli_buf_printf(&o, ", \"%s\": ", names[m]);
-            json_num(&o, vals[m]);
-        }
-        eli_buf_puts(&o, ", \"table\": ");
-        json_str(&o, r.table);
-        eli_buf_puts(&o, ", \"variant\": ");
-        json_str(&o, r.variant);
-        eli_buf_puts(&o, ", \"from\": ");
-        json_str(&o, r.from);
-        eli_buf_printf(&o, ", \"n_test\": %zu, \"fit_seconds\": ", r.n_test);
-        char num[40];
-        snprintf(num, sizeof num, "%.6f", r.fit_seconds);
-        eli_buf_puts(&o, num);
-        eli_buf_putc(&o, '}');
-    }
-    eli_buf_puts(&o, "\n],\n\"failures\": [");
-    for (size_t k = 0; k < b->nfails; k++) {
-        eli_buf_puts(&o, k ? ",\n  " : "\n  ");
-        json_str(&o, b->fails[k]);
-    }
-    eli_buf_puts(&o, "\n],\n\"notes\": [");
-    for (size_t k = 0; k < b->nnotes; k++) {
-        eli_buf_puts(&o, k ? ",\n  " : "\n  ");
-        json_str(&o, b->notes[k]);
-    }
-    eli_buf_printf(&o, "\n],\n\"seconds\": %.3f\n}\n", b->seconds);
-    return eli_buf_take(&o);
+    eli_json_set(&bad, root, "tables", tables);
+    for (size_t k = 0; k < b->nrecs; k++)
+        eli_json_push(&bad, results, record_json(b, k, &bad));
+    eli_json_set(&bad, root, "results", results);
+    eli_json_set(&bad, root, "failures",
+                 text_array(&bad, (const char *const *)b->fails, b->nfails));
+    eli_json_set(&bad, root, "notes", text_array(&bad, (const char *const *)b->notes, b->nnotes));
+    eli_json_set(&bad, root, "seconds", eli_json_num(b->seconds));
+    return eli_json_dump(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17), 1, bad);
 }

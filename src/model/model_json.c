@@ -6,54 +6,21 @@
  * significant digits so a saved model predicts bit-for-bit as the fitted one. */
 #include "model_int.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "../core/json_int.h"
 
 #include "../core/banned.h"
 
 #define MODEL_FORMAT 1
 
-static json_t *num(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-/* Text that may come from outside (file names in notes, meanings): bytes
- * that are not UTF-8 become '?' instead of making jansson drop the key. */
-static char *utf8_copy(const char *s)
-{
-    char *c = eli_strdup(s ? s : "");
-    if (!c)
-        return NULL;
-    for (char *p = c; *p;) {
-        size_t n = eli_utf8_seq(p);
-        if (n == 0) {
-            *p++ = '?';
-            continue;
-        }
-        p += n;
-    }
-    return c;
-}
-
-static json_t *text(const char *s)
-{
-    json_t *v = json_string(s ? s : "");
-    if (v)
-        return v;
-    char *c = utf8_copy(s);
-    v = c ? json_string(c) : NULL;
-    eli_free(c);
-    return v;
-}
-
 static void set_text_note(json_t *obj, const char *key, const char *value)
 {
-    char *k = utf8_copy(key);
+    char *k = eli_utf8_clean(key);
     if (k)
-        json_object_set_new(obj, k, text(value));
+        json_object_set_new(obj, k, eli_json_text(value));
     eli_free(k);
 }
 
@@ -94,17 +61,17 @@ char *el_model_to_json(const el_model *m)
         if (!o)
             goto done;
         json_object_set_new(o, "name", json_string(p->name));
-        json_object_set_new(o, "value", num(p->value));
-        json_object_set_new(o, "lo", num(p->lo));
-        json_object_set_new(o, "hi", num(p->hi));
-        json_object_set_new(o, "start", num(p->start));
+        json_object_set_new(o, "value", eli_json_num(p->value));
+        json_object_set_new(o, "lo", eli_json_num(p->lo));
+        json_object_set_new(o, "hi", eli_json_num(p->hi));
+        json_object_set_new(o, "start", eli_json_num(p->start));
         json_object_set_new(o, "logscale", json_boolean(p->logscale));
         json_object_set_new(o, "at_bound", json_boolean(el_model_param_at_bound(m, k)));
-        json_object_set_new(o, "neutral", num(p->neutral));
+        json_object_set_new(o, "neutral", eli_json_num(p->neutral));
         json_object_set_new(o, "fixed", json_boolean(p->fixed));
         if (p->note)
-            json_object_set_new(o, "note", text(p->note));
-        json_object_set_new(o, "meaning", text(p->meaning));
+            json_object_set_new(o, "note", eli_json_text(p->note));
+        json_object_set_new(o, "meaning", eli_json_text(p->meaning));
         json_array_append_new(params, o);
     }
     json_object_set(root, "parameters", params);
@@ -117,7 +84,7 @@ char *el_model_to_json(const el_model *m)
             el_free(tx);
             goto done;
         }
-        json_object_set_new(o, "label", text(m->term_labels[k]));
+        json_object_set_new(o, "label", eli_json_text(m->term_labels[k]));
         json_object_set_new(o, "formula", json_string(tx));
         el_free(tx);
         json_array_append_new(terms, o);
@@ -131,10 +98,10 @@ char *el_model_to_json(const el_model *m)
     json_object_set_new(fit, "method", json_string(fi->method));
     json_object_set_new(fit, "loss_kind", json_string(fi->loss_kind));
     json_object_set_new(fit, "stop", json_string(fi->stop));
-    json_object_set_new(fit, "loss", num(fi->loss));
-    json_object_set_new(fit, "mape", num(fi->mape));
-    json_object_set_new(fit, "r2", num(fi->r2));
-    json_object_set_new(fit, "rmse", num(fi->rmse));
+    json_object_set_new(fit, "loss", eli_json_num(fi->loss));
+    json_object_set_new(fit, "mape", eli_json_num(fi->mape));
+    json_object_set_new(fit, "r2", eli_json_num(fi->r2));
+    json_object_set_new(fit, "rmse", eli_json_num(fi->rmse));
     json_object_set_new(fit, "rows", json_integer((json_int_t)fi->nrows));
     json_object_set_new(fit, "starts", json_integer((json_int_t)fi->nstarts));
     json_object_set_new(fit, "evaluations", json_integer((json_int_t)fi->nevals));
@@ -144,7 +111,7 @@ char *el_model_to_json(const el_model *m)
     json_object_set_new(fit, "seed", json_string(hex));
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fi->data_checksum);
     json_object_set_new(fit, "data_checksum", json_string(hex));
-    json_object_set_new(fit, "seconds", num(fi->seconds));
+    json_object_set_new(fit, "seconds", eli_json_num(fi->seconds));
     json_object_set(root, "fit", fit);
     if (m->structure) {
         const struct eli_structure *sr = m->structure;
@@ -157,7 +124,7 @@ char *el_model_to_json(const el_model *m)
         for (size_t c = 0; c < sr->ncand; c++) {
             json_t *e = json_object();
             json_object_set_new(e, "name", json_string(sr->name[c]));
-            json_object_set_new(e, "score", num(sr->score[c]));
+            json_object_set_new(e, "score", eli_json_num(sr->score[c]));
             json_array_append_new(ca, e);
         }
         json_object_set_new(so, "criterion", json_string(sr->criterion));
@@ -177,14 +144,14 @@ char *el_model_to_json(const el_model *m)
         }
         json_object_set_new(u, "method", json_string(m->unc.method));
         json_object_set_new(u, "coordinates", json_string("log(value) for logscale parameters"));
-        json_object_set_new(u, "sigma", num(m->unc.sigma));
-        json_object_set_new(u, "cv_rmse", num(m->unc.cv_rmse));
-        json_object_set_new(u, "dof", num(m->unc.dof));
+        json_object_set_new(u, "sigma", eli_json_num(m->unc.sigma));
+        json_object_set_new(u, "cv_rmse", eli_json_num(m->unc.cv_rmse));
+        json_object_set_new(u, "dof", eli_json_num(m->unc.dof));
         json_object_set_new(u, "rank", json_integer((json_int_t)m->unc.rank));
         for (size_t i = 0; i < m->np; i++) {
             json_t *row = json_array();
             for (size_t j = 0; row && j < m->np; j++)
-                json_array_append_new(row, num(m->unc.cov[i * m->np + j]));
+                json_array_append_new(row, eli_json_num(m->unc.cov[i * m->np + j]));
             json_array_append_new(cov, row);
         }
         json_object_set_new(u, "covariance", cov);

@@ -1,12 +1,13 @@
 /* test_alloc_torture.c - allocation-failure injection (curl's torture tests)
  * over the public entry points the per-module tests do not reach: model
  * JSON round trip, model save/load, front files, fit, select over a space,
- * profile plans with the Slurm emitter. Each scenario is run with the k-th
- * allocation failing, for k = 1, 2, ... until it succeeds: every failing run
- * must return EL_ERR_NOMEM, leave its out-parameters NULL and, under SAN=1
- * (LeakSanitizer), leak nothing. jansson's allocations are routed through the
- * same counter (json_set_alloc_funcs), so JSON parsing and writing fail too;
- * libyaml's are not (it has no allocator hook). */
+ * profile plans with the Slurm emitter, bench results as JSON. Each scenario
+ * is run with the k-th allocation failing, for k = 1, 2, ... until it
+ * succeeds: every failing run must return EL_ERR_NOMEM, leave its
+ * out-parameters NULL and, under SAN=1 (LeakSanitizer), leak nothing.
+ * jansson's allocations are routed through the same counter
+ * (json_set_alloc_funcs), so JSON parsing and writing fail too; libyaml's are
+ * not (it has no allocator hook). */
 #include "el_test.h"
 
 #include <jansson.h>
@@ -174,6 +175,34 @@ static el_status sc_select(void)
     return st;
 }
 
+/* A bench run once, outside the torture: only its JSON is tortured. */
+static el_bench *torture_bench;
+
+static el_status sc_bench_json(void)
+{
+    char *json = el_bench_to_json(torture_bench);
+    el_free(json);
+    return json ? EL_OK : EL_ERR_NOMEM;
+}
+
+static el_bench *run_bench(void)
+{
+    el_status st;
+    el_table *t = small_table(&st);
+    el_bench *b = NULL;
+    const size_t sizes[] = {4};
+    assert_non_null(t);
+    assert_int_equal(el_bench_create(&b), EL_OK);
+    assert_int_equal(el_bench_add_table(b, "tiny \"q\"", t, NULL), EL_OK);
+    assert_int_equal(el_bench_set_methods(b, "linreg", NULL), EL_OK);
+    assert_int_equal(el_bench_set_protocols(b, "sample", NULL), EL_OK);
+    assert_int_equal(el_bench_set_sizes(b, sizes, 1), EL_OK);
+    assert_int_equal(el_bench_set_seeds(b, 1), EL_OK);
+    assert_int_equal(el_bench_run(b, NULL), EL_OK);
+    el_table_destroy(t);
+    return b;
+}
+
 /* Not run yet: with the 14th allocation failing el_plan_parse reports
  * EL_ERR_PARSE instead of EL_ERR_NOMEM. Kept for the follow-up. */
 __attribute__((unused)) static el_status sc_plan(void)
@@ -209,7 +238,9 @@ static void test_torture(void **state)
         {"model json", sc_model_json}, {"model load/save", sc_model_load},
         {"fit", sc_fit},
         {"select", sc_select},
+        {"bench json", sc_bench_json},
     };
+    torture_bench = run_bench();
     json_set_alloc_funcs(j_malloc, j_free);
     for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++) {
         long n = torture(sc[i].fn);
@@ -217,6 +248,7 @@ static void test_torture(void **state)
         assert_true(n > 0);
     }
     json_set_alloc_funcs(malloc, free);
+    el_bench_destroy(torture_bench);
 }
 
 int main(void)

@@ -4,6 +4,7 @@
  * identical records whatever the thread count, failures counted instead of
  * aborting, JSON with null for undefined metrics, argument checks. */
 #include "el_test.h"
+#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,6 +480,41 @@ static void heavy_bench_json_null(void **state)
     el_table_destroy(t);
 }
 
+/* The JSON is jansson's: a table name with quotes, a backslash, a newline and
+ * a byte that is not UTF-8 reads back (the byte as '?'), counts are
+ * integers, metrics reals or null. */
+static void heavy_bench_json_escapes(void **state)
+{
+    (void)state;
+    el_table *t = bench_table(0);
+    el_bench *b = NULL;
+    assert_int_equal(el_bench_create(&b), EL_OK);
+    assert_int_equal(el_bench_add_table(b, "a\"b\\c\nd\xff", t, NULL), EL_OK);
+    assert_int_equal(el_bench_set_methods(b, "linreg", NULL), EL_OK);
+    assert_int_equal(el_bench_set_protocols(b, "splits", NULL), EL_OK);
+    assert_int_equal(el_bench_set_seeds(b, 1), EL_OK);
+    assert_int_equal(el_bench_run(b, NULL), EL_OK);
+    char *text = el_bench_to_json(b);
+    assert_non_null(text);
+    assert_int_equal(text[strlen(text) - 1], '\n');
+    json_error_t jerr;
+    json_t *root = json_loads(text, 0, &jerr);
+    assert_non_null(root);
+    json_t *tab = json_array_get(json_object_get(root, "tables"), 0);
+    assert_string_equal(json_string_value(json_object_get(tab, "name")), "a\"b\\c\nd?");
+    assert_true(json_is_integer(json_object_get(tab, "rows")));
+    json_t *rec = json_array_get(json_object_get(root, "results"), 0);
+    assert_non_null(rec);
+    assert_non_null(strstr(json_string_value(json_object_get(rec, "dataset")), "a\"b\\c\nd?:"));
+    assert_true(json_is_integer(json_object_get(rec, "n_train")));
+    assert_true(json_is_integer(json_object_get(rec, "seed")));
+    assert_true(json_is_real(json_object_get(rec, "mape")));
+    json_decref(root);
+    el_free(text);
+    el_bench_destroy(b);
+    el_table_destroy(t);
+}
+
 /* The adaptive replay: three ways of choosing rows, four sizes each, on
  * every dataset of >= 12 rows; the pick judged over the whole dataset. */
 static void heavy_bench_adaptive(void **state)
@@ -578,6 +614,7 @@ int main(void)
         cmocka_unit_test(heavy_bench_threads_identical),
         cmocka_unit_test(test_bench_failures_and_output),
         cmocka_unit_test(heavy_bench_json_null),
+        cmocka_unit_test(heavy_bench_json_escapes),
         cmocka_unit_test(test_bench_args),
         cmocka_unit_test(heavy_bench_adaptive),
     };
