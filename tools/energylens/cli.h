@@ -5,6 +5,7 @@
 #define ENERGYLENS_CLI_H
 
 #include <energylens/energylens.h>
+#include <jansson.h>
 #include <stdio.h>
 
 /* Exit codes (documented in the README and `energylens --help`). */
@@ -115,11 +116,26 @@ int cli_memory_facts(const char *cmd, const char *info_file, const char *model_n
                      int *have, char *note, size_t notelen);
 
 /* Prints a table (columns `cols`, or all when NULL) as aligned text, CSV or
- * JSON records to f; at most `limit` rows (0 = all). */
+ * JSON records to f; at most `limit` rows (0 = all). @return 0, or -1 when
+ * out of memory (JSON only). */
 enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
 int parse_format(const char *s, enum out_format *out);
-void print_table(FILE *f, const el_table *t, const char *const *cols, size_t ncols, size_t limit,
-                 enum out_format fmt);
+int print_table(FILE *f, const el_table *t, const char *const *cols, size_t ncols, size_t limit,
+                enum out_format fmt);
+
+/* JSON, through jansson like the library's documents: non-finite numbers
+ * are null, and text that is not UTF-8 is written as el_text_escape shows
+ * it. Each returns NULL when out of memory. */
+json_t *cli_json_num(double v);
+json_t *cli_json_text(const char *s);
+/* A table row as an object: column name -> number or text, in the order of
+ * `cols` (indexes; NULL = every column). */
+json_t *cli_json_row(const el_table *t, size_t row, const size_t *cols, size_t ncols);
+/* Writes doc and a newline to f (keys in order; doubles with `digits`
+ * significant digits; indented by two spaces, or all on one line) and
+ * releases doc. @return 0, or -1 when doc is NULL or the text could not be
+ * made. */
+int cli_json_print(FILE *f, json_t *doc, int digits, int one_line);
 
 /* Parses an unsigned integer / a double; returns 1 on success. */
 int parse_size(const char *s, size_t *out);
@@ -176,9 +192,12 @@ int cli_datadir_missing(const char *cmd);
  * OPT_SCHEMA so that no command's own numbering collides with them. */
 enum { OPT_UNITS_CARBON = 900, OPT_UNITS_PRICE = 901 };
 #define CLI_UNITS_LONGOPTS                                                                         \
-    {"carbon-intensity", 1, NULL, OPT_UNITS_CARBON}, { "price", 1, NULL, OPT_UNITS_PRICE }
+    {"carbon-intensity", 1, NULL, OPT_UNITS_CARBON},                                               \
+    {                                                                                              \
+        "price", 1, NULL, OPT_UNITS_PRICE                                                          \
+    }
 #define CLI_UNITS_HELP                                                                             \
-    "  --carbon-intensity G  grid carbon intensity, gCO2e/kWh: adds CO2e per million requests\n" \
+    "  --carbon-intensity G  grid carbon intensity, gCO2e/kWh: adds CO2e per million requests\n"   \
     "  --price P             electricity price per kWh: adds cost per million requests\n"
 struct cli_units {
     double carbon, price; /* NaN when not given */

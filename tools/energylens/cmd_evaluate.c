@@ -181,10 +181,16 @@ int cmd_evaluate(int argc, char **argv)
     free(done_mark);
     double micro = pairs_all ? (double)conc_all / (double)pairs_all : (double)NAN;
     if (fmt == FMT_JSON) {
-        printf("{\"rows\": %zu, \"scenarios\": %zu, \"mape\": %.6g, \"r2\": %.6g, \"rmse\": %.6g, "
-               "\"pairwise\": %.6g, \"pairwise_micro\": %.6g, \"spearman\": %.6g, \"top1\": "
-               "%.6g, \"regret\": %.6g}\n",
-               n, nscen, mape, r2, rmse, mean(&pw), micro, mean(&sp), mean(&t1), mean(&rg));
+        /* json_pack fails as a whole (and frees what it took) when any part
+         * could not be made */
+        json_t *o =
+            json_pack("{sI sI so so so so so so so so}", "rows", (json_int_t)n, "scenarios",
+                      (json_int_t)nscen, "mape", cli_json_num(mape), "r2", cli_json_num(r2), "rmse",
+                      cli_json_num(rmse), "pairwise", cli_json_num(mean(&pw)), "pairwise_micro",
+                      cli_json_num(micro), "spearman", cli_json_num(mean(&sp)), "top1",
+                      cli_json_num(mean(&t1)), "regret", cli_json_num(mean(&rg)));
+        if (cli_json_print(stdout, o, 17, 1) != 0)
+            rc = cli_fail(cmd, EL_ERR_NOMEM, NULL);
     } else {
         printf("rows %zu, scenarios %zu\n", n, nscen);
         printf("MAPE      %8.2f %%\nR^2       %8.4f\nRMSE      %8.4g\n", mape, r2, rmse);

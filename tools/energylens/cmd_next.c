@@ -148,11 +148,6 @@ static void print_state(FILE *f, const struct el_plan_state *s, const el_table *
         fprintf(f, "# continue: no stopping rule holds\n");
 }
 
-static json_t *num_or_null(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
 static int print_json(const el_planner *pl, const el_table *out, const struct el_plan_state *s,
                       const char *memnote)
 {
@@ -167,14 +162,14 @@ static int print_json(const el_planner *pl, const el_table *out, const struct el
     json_object_set_new(st, "candidates", json_integer((json_int_t)s->n_candidates));
     json_object_set_new(st, "infeasible", json_integer((json_int_t)s->n_infeasible));
     json_object_set_new(st, "left", json_integer((json_int_t)s->n_left));
-    json_object_set_new(st, "spent_gpu_hours", num_or_null(s->spent_gpu_hours));
+    json_object_set_new(st, "spent_gpu_hours", cli_json_num(s->spent_gpu_hours));
     json_object_set_new(st, "pick_row",
                         s->pick == SIZE_MAX ? json_null() : json_integer((json_int_t)s->pick + 1));
     json_object_set_new(st, "pick_measured", json_boolean(s->pick_measured));
-    json_object_set_new(st, "pick_value", num_or_null(s->pick_value));
-    json_object_set_new(st, "p_optimal", num_or_null(s->p_optimal));
-    json_object_set_new(st, "best_saving", num_or_null(s->best_saving));
-    json_object_set_new(st, "best_saving_pct", num_or_null(s->best_saving_pct));
+    json_object_set_new(st, "pick_value", cli_json_num(s->pick_value));
+    json_object_set_new(st, "p_optimal", cli_json_num(s->p_optimal));
+    json_object_set_new(st, "best_saving", cli_json_num(s->best_saving));
+    json_object_set_new(st, "best_saving_pct", cli_json_num(s->best_saving_pct));
     json_object_set_new(st, "stop", json_boolean(s->stop));
     json_object_set_new(st, "stop_reason", json_string(s->stop_reason));
     json_object_set_new(root, "state", st);
@@ -188,31 +183,24 @@ static int print_json(const el_planner *pl, const el_table *out, const struct el
                 continue;
             const double *v = el_table_col_values(out, j);
             json_object_set_new(cfg, name,
-                                v ? json_real(v[i]) : json_string(el_table_cell(out, i, j)));
+                                v ? cli_json_num(v[i]) : cli_json_text(el_table_cell(out, i, j)));
         }
         json_object_set_new(o, "config", cfg);
         json_object_set_new(o, "candidate_row", json_integer((json_int_t)q.row + 1));
         json_object_set_new(o, "kind", json_string(q.kind));
         json_object_set_new(o, "reason", json_string(q.reason));
-        json_object_set_new(o, "expected_saving", num_or_null(q.saving));
-        json_object_set_new(o, "p_optimal_per_gpu_hour", num_or_null(q.score));
-        json_object_set_new(o, "p_optimal", num_or_null(q.p_optimal));
-        json_object_set_new(o, "predicted", num_or_null(q.pred));
-        json_object_set_new(o, "lo90", num_or_null(q.lo));
-        json_object_set_new(o, "hi90", num_or_null(q.hi));
-        json_object_set_new(o, "gpu_hours", num_or_null(q.gpu_hours));
+        json_object_set_new(o, "expected_saving", cli_json_num(q.saving));
+        json_object_set_new(o, "p_optimal_per_gpu_hour", cli_json_num(q.score));
+        json_object_set_new(o, "p_optimal", cli_json_num(q.p_optimal));
+        json_object_set_new(o, "predicted", cli_json_num(q.pred));
+        json_object_set_new(o, "lo90", cli_json_num(q.lo));
+        json_object_set_new(o, "hi90", cli_json_num(q.hi));
+        json_object_set_new(o, "gpu_hours", cli_json_num(q.gpu_hours));
         json_object_set_new(o, "server_start", json_boolean(q.restart));
         json_array_append_new(arr, o);
     }
     json_object_set_new(root, "proposals", arr);
-    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-    json_decref(root);
-    if (!text)
-        return -1;
-    fputs(text, stdout);
-    fputc('\n', stdout);
-    free(text);
-    return 0;
+    return cli_json_print(stdout, root, 10, 0);
 }
 
 int cmd_next(int argc, char **argv)

@@ -124,18 +124,6 @@ static void label_text(const el_table *t, size_t row, char *buf, size_t len)
     snprintf(buf, len, "%s%s%s", d, *x ? ": " : "", x);
 }
 
-static json_t *json_row(const el_table *t, size_t row)
-{
-    json_t *o = json_object();
-    for (size_t j = 0; o && j < el_table_ncols(t); j++) {
-        const double *v = el_table_col_values(t, j);
-        json_object_set_new(o, el_table_col_name(t, j),
-                            v ? (isfinite(v[row]) ? json_real(v[row]) : json_null())
-                              : json_string(el_table_cell(t, row, j)));
-    }
-    return o;
-}
-
 struct stream_ctx {
     FILE *f;
     const char *etarget;
@@ -542,23 +530,22 @@ int cmd_select(int argc, char **argv)
             json_object_set_new(ex, el_exclusion_str((el_exclusion)k),
                                 json_integer((json_int_t)el_selection_count(sel, (el_exclusion)k)));
         json_object_set_new(o, "excluded", ex);
-        json_object_set_new(o, "max_extrapolation",
-                            isfinite(max_extrap) ? json_real(max_extrap) : json_null());
+        json_object_set_new(o, "max_extrapolation", cli_json_num(max_extrap));
         json_object_set_new(o, "memory", json_string(memnote));
-        json_object_set_new(o, "energy_optimal", json_row(t, 0));
+        json_object_set_new(o, "energy_optimal", cli_json_row(t, 0, NULL, 0));
         double po = el_selection_p_optimal(sel);
-        json_object_set_new(o, "p_optimal", isfinite(po) ? json_real(po) : json_null());
+        json_object_set_new(o, "p_optimal", cli_json_num(po));
         char *uj = have_ue ? cli_units_json(&ue) : NULL;
         json_t *uv = uj ? json_loads(uj, 0, NULL) : NULL;
         if (uv)
             json_object_set_new(o, "energy_optimal_units", uv);
         free(uj);
         if (ninc > 1) {
-            json_object_set_new(o, "runner_up", json_row(t, 1));
+            json_object_set_new(o, "runner_up", cli_json_row(t, 1, NULL, 0));
             json_object_set_new(o, "runner_up_gap_pct", json_real((e1 - e0) / e0 * 100.0));
         }
         if (lat && npar) {
-            json_object_set_new(o, "latency_optimal", json_row(par, npar - 1));
+            json_object_set_new(o, "latency_optimal", cli_json_row(par, npar - 1, NULL, 0));
             char *lj = have_ul ? cli_units_json(&ul) : NULL;
             json_t *lv = lj ? json_loads(lj, 0, NULL) : NULL;
             if (lv)
@@ -567,7 +554,7 @@ int cmd_select(int argc, char **argv)
             json_object_set_new(o, "saving_pct", json_real(el_selection_saving_pct(sel)));
             json_t *pa = json_array();
             for (size_t i = 0; i < npar; i++)
-                json_array_append_new(pa, json_row(par, i));
+                json_array_append_new(pa, cli_json_row(par, i, NULL, 0));
             json_object_set_new(o, "pareto", pa);
         }
         if (has_base) {
@@ -576,17 +563,14 @@ int cmd_select(int argc, char **argv)
             json_object_set_new(b, "energy", json_real(bE));
             json_object_set_new(b, "data", json_string(el_data_kind_str(bL.kind)));
             json_object_set_new(b, "excluded", json_string(el_exclusion_str(bR)));
-            json_object_set_new(b, "saving_pct", isfinite(bS) ? json_real(bS) : json_null());
+            json_object_set_new(b, "saving_pct", cli_json_num(bS));
             json_object_set_new(o, "baseline", b);
         }
         for (size_t i = 0; i < n && (include || i < top); i++)
-            json_array_append_new(tops, json_row(t, i));
+            json_array_append_new(tops, cli_json_row(t, i, NULL, 0));
         json_object_set_new(o, "top", tops);
-        char *txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-        if (txt)
-            printf("%s\n", txt);
-        free(txt);
-        json_decref(o);
+        if (cli_json_print(stdout, o, 10, 0) != 0)
+            rc = cli_fail(cmd, EL_ERR_NOMEM, NULL);
         goto done;
     }
     printf("%zu configurations satisfy the constraints; %zu kept", el_selection_ncandidates(sel),

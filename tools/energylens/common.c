@@ -403,23 +403,72 @@ int cli_opt_num(const char *cmd, const char *opt, const char *arg, double lo, do
     return 1;
 }
 
-static void json_string_out(FILE *f, const char *s)
+/* s as el_text_escape shows it (valid UTF-8 whatever s holds); free(). */
+static char *escaped(const char *s)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
+    size_t cap = 4 * strlen(s) + 1;
+    char *e = malloc(cap);
+    if (e)
+        el_text_escape(e, cap, s);
+    return e;
 }
 
-void print_table(FILE *f, const el_table *t, const char *const *cols, size_t ncols, size_t limit,
-                 enum out_format fmt)
+json_t *cli_json_num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+json_t *cli_json_text(const char *s)
+{
+    json_t *v = json_string(s ? s : "");
+    if (!v && s) { /* not UTF-8 (or out of memory) */
+        char *e = escaped(s);
+        v = e ? json_string(e) : NULL;
+        free(e);
+    }
+    return v;
+}
+
+json_t *cli_json_row(const el_table *t, size_t row, const size_t *cols, size_t ncols)
+{
+    json_t *o = json_object();
+    size_t n = cols ? ncols : el_table_ncols(t);
+    for (size_t c = 0; o && c < n; c++) {
+        size_t j = cols ? cols[c] : c;
+        const char *name = el_table_col_name(t, j);
+        const double *v = el_table_col_values(t, j);
+        json_t *x = v ? cli_json_num(v[row]) : cli_json_text(el_table_cell(t, row, j));
+        int rc = json_object_set(o, name, x);
+        if (rc != 0 && x) {
+            char *e = escaped(name);
+            rc = e ? json_object_set(o, e, x) : -1;
+            free(e);
+        }
+        json_decref(x);
+        if (rc != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
+int cli_json_print(FILE *f, json_t *doc, int digits, int one_line)
+{
+    size_t flags =
+        JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(digits) | (one_line ? 0 : JSON_INDENT(2));
+    char *text = doc ? json_dumps(doc, flags) : NULL;
+    json_decref(doc);
+    if (!text)
+        return -1;
+    fputs(text, f);
+    fputc('\n', f);
+    free(text);
+    return 0;
+}
+
+int print_table(FILE *f, const el_table *t, const char *const *cols, size_t ncols, size_t limit,
+                enum out_format fmt)
 {
     size_t idx[128], nc = 0;
     size_t total = cols ? ncols : el_table_ncols(t);
@@ -432,23 +481,13 @@ void print_table(FILE *f, const el_table *t, const char *const *cols, size_t nco
     if (limit && limit < n)
         n = limit;
     if (fmt == FMT_JSON) {
-        fprintf(f, "[");
-        for (size_t i = 0; i < n; i++) {
-            fprintf(f, "%s\n  {", i ? "," : "");
-            for (size_t c = 0; c < nc; c++) {
-                fprintf(f, "%s", c ? ", " : "");
-                json_string_out(f, el_table_col_name(t, idx[c]));
-                fprintf(f, ": ");
-                const double *v = el_table_col_values(t, idx[c]);
-                if (v)
-                    fprintf(f, "%.10g", v[i]);
-                else
-                    json_string_out(f, el_table_cell(t, i, idx[c]));
+        json_t *rows = json_array();
+        for (size_t i = 0; rows && i < n; i++)
+            if (json_array_append_new(rows, cli_json_row(t, i, idx, nc)) != 0) {
+                json_decref(rows);
+                rows = NULL;
             }
-            fprintf(f, "}");
-        }
-        fprintf(f, "\n]\n");
-        return;
+        return cli_json_print(f, rows, 10, 0);
     }
     if (fmt == FMT_CSV) {
         for (size_t c = 0; c < nc; c++)
@@ -464,7 +503,7 @@ void print_table(FILE *f, const el_table *t, const char *const *cols, size_t nco
             }
             fprintf(f, "\n");
         }
-        return;
+        return 0;
     }
     /* aligned text: width per column from header and cells */
     int w[128];
@@ -494,6 +533,7 @@ void print_table(FILE *f, const el_table *t, const char *const *cols, size_t nco
         }
         fprintf(f, "\n");
     }
+    return 0;
 }
 
 /* ---- shipped data lookup (see cli.h) ------------------------------------ */
