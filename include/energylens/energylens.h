@@ -690,8 +690,9 @@ EL_API const char *el_model_method(const el_model *m);
  * Fits `method` to the rows of t for `target` (e.g. "energy_j"), with the
  * features tp, pp, batch, s_in, s_out that t has (and power_w for maveriq).
  * Deterministic for a seed. On failure *out is NULL and err says why.
- * Thread-safe for distinct tables/models. The first "linreg" fit turns off
- * GSL's process-wide abort-on-error handler (gsl_set_error_handler_off), as a
+ * Thread-safe for distinct tables/models. The library's first call into GSL
+ * (a "linreg" or formula fit, intervals, draws) turns off GSL's
+ * process-wide abort-on-error handler (gsl_set_error_handler_off), as a
  * library must not abort its host; GSL status codes are checked instead.
  */
 EL_API el_status el_fit_method(const char *method, const el_table *t, const char *target,

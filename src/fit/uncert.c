@@ -24,23 +24,17 @@
  * refits' spread then measures the optimiser, not the data; and it costs
  * ~200 full multi-start fits. The Laplace covariance costs one SVD. */
 #include "fit_int.h"
+#include "../model/linalg_int.h"
 
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../core/banned.h"
-
-static pthread_once_t gsl_once = PTHREAD_ONCE_INIT;
-static void gsl_quiet(void)
-{
-    gsl_set_error_handler_off();
-}
 
 /* d log pred_i / d u_k for the columns listed in idx (nf of them) into A (n x nf). */
 static int log_jacobian(const struct eli_fit_problem *pb, const double *theta, const double *pred,
@@ -71,7 +65,7 @@ static double log_err(double y, double f)
 el_status eli_fit_uncertainty(const struct eli_fit_problem *pb, const double *theta,
                               const int *free, struct eli_uncert *out, char *msg, size_t cap)
 {
-    pthread_once(&gsl_once, gsl_quiet);
+    eli_gsl_init();
     size_t n = pb->n, np = pb->np;
     memset(out, 0, sizeof *out);
     size_t idx[64], nf = 0;

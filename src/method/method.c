@@ -5,15 +5,14 @@
  * a linear formula whose coefficients come from GSL's least squares, MaverIQ
  * is a template fitted by the same NLopt path as EnergyLens-12. Tree
  * baselines are XGBoost ensembles (src/ml) wrapped as parameterless models. */
+#include "../model/linalg_int.h"
 #include "../model/model_int.h"
 #include "../ml/ml_int.h"
 
-#include <gsl/gsl_errno.h>
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_multifit.h>
 #include <gsl/gsl_vector.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,20 +108,10 @@ static el_status set_train_metrics(el_model *m, const el_table *t, const double 
     return st;
 }
 
-/* GSL's default error handler aborts the process; a library must not. GSL
- * has only a process-wide handler, so it is switched off once (documented
- * in energylens.h) and every GSL status is checked instead. */
-static pthread_once_t gsl_once = PTHREAD_ONCE_INIT;
-
-static void gsl_quiet(void)
-{
-    gsl_set_error_handler_off();
-}
-
 static el_status fit_linreg(const el_table *t, const char *target, uint64_t seed, el_model **out,
                             struct el_error *err)
 {
-    pthread_once(&gsl_once, gsl_quiet);
+    eli_gsl_init();
     double t0 = eli_now();
     const double *y;
     ELI_TRY(check_target(t, target, &y, err));

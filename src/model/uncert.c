@@ -10,6 +10,7 @@
  * (a row like the training rows is predicted at least that badly). The
  * interval is multiplicative (f e^-q s, f e^+q s), positive like energy. */
 #include "model_int.h"
+#include "linalg_int.h"
 
 #include <gsl/gsl_cdf.h>
 #include <gsl/gsl_eigen.h>
@@ -17,17 +18,10 @@
 #include <gsl/gsl_matrix.h>
 #include <gsl/gsl_vector.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "../core/banned.h"
-
-static pthread_once_t gsl_once = PTHREAD_ONCE_INIT;
-static void gsl_quiet(void)
-{
-    gsl_set_error_handler_off();
-}
 
 int el_model_param_fixed(const el_model *m, size_t k)
 {
@@ -81,7 +75,7 @@ el_status el_model_uncertainty_info(const el_model *m, struct el_uncertainty_inf
 /* Student-t quantile of a central interval. */
 static double t_quantile(double level, double dof)
 {
-    pthread_once(&gsl_once, gsl_quiet);
+    eli_gsl_init();
     double p = 0.5 + 0.5 * level;
     return dof >= 1.0 ? gsl_cdf_tdist_Pinv(p, dof) : gsl_cdf_ugaussian_Pinv(p);
 }
@@ -208,7 +202,7 @@ el_status el_model_sample(const el_model *m, const el_table *t, size_t ndraws, u
                                         : "not fitted");
     if (ndraws && n > (size_t)-1 / ndraws / sizeof(double))
         return eli_err(err, EL_ERR_LIMIT, "sample: %zu draws x %zu rows is too large", ndraws, n);
-    pthread_once(&gsl_once, gsl_quiet);
+    eli_gsl_init();
     size_t np = m->np, nv = m->expr->nvars;
     const double **cols = eli_mallocarray(nv + 1, sizeof *cols);
     double *W = eli_calloc(np * np + 1, sizeof *W);
