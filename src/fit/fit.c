@@ -976,7 +976,9 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
         notes[k] = NULL;
         m->p[k].fixed = wp[k].fixed;
         m->p[k].logscale = wp[k].logscale;
-        m->p[k].value = best_theta[k];
+        /* exp(log(hi)) can land an ulp outside [lo, hi]; the model file's
+         * loader (rightly) refuses a value outside its bounds */
+        m->p[k].value = fmin(fmax(best_theta[k], m->p[k].lo), m->p[k].hi);
     }
     eli_free(m->unc.cov);
     m->unc = unc;

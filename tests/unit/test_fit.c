@@ -243,6 +243,51 @@ static void test_reproducible_with_seed(void **state)
     el_table_destroy(t);
 }
 
+/* A fit that ends at an upper bound of a log-scale parameter (exp(log(1e5))
+ * is 1e5 plus an ulp) writes a model file that loads again. */
+static void test_at_bound_round_trip(void **state)
+{
+    (void)state;
+    enum { N = 6 };
+    double tp[N], pp[N], b[N], sin[N], sout[N], y[N];
+    for (size_t i = 0; i < N; i++) {
+        tp[i] = pp[i] = sin[i] = sout[i] = 1;
+        b[i] = (double)(1u << i);
+        y[i] = 1e12 / b[i]; /* far above what a_p, a_d, k_t, k_p can reach */
+    }
+    el_table *t = NULL;
+    assert_int_equal(el_table_create(N, &t), EL_OK);
+    const char *names[] = {"tp", "pp", "batch", "s_in", "s_out", "energy_j"};
+    const double *cols[] = {tp, pp, b, sin, sout, y};
+    for (size_t j = 0; j < 6; j++)
+        assert_int_equal(el_table_set_numeric(t, names[j], cols[j], N, NULL), EL_OK);
+    el_model *m = NULL, *back = NULL;
+    el_fit *f = NULL;
+    struct el_error err;
+    assert_int_equal(el_model_from_template("energylens12", &m, NULL), EL_OK);
+    assert_int_equal(el_fit_create(&f), EL_OK);
+    el_fit_set_starts(f, 2);
+    assert_int_equal(el_fit_run(f, m, t, NULL), EL_OK);
+    int at_hi = 0;
+    for (size_t k = 0; k < el_model_nparams(m); k++) {
+        double lo, hi;
+        el_model_param_bounds(m, k, &lo, &hi);
+        double v = el_model_param_value(m, k);
+        assert_true(v >= lo && v <= hi);
+        at_hi += v == hi;
+    }
+    assert_true(at_hi >= 1);
+    char *json = el_model_to_json(m);
+    assert_non_null(json);
+    if (el_model_from_json(json, &back, &err) != EL_OK)
+        fail_msg("the fitted model does not load again: %s", err.text);
+    el_free(json);
+    el_model_destroy(back);
+    el_model_destroy(m);
+    el_fit_destroy(f);
+    el_table_destroy(t);
+}
+
 static void test_fit_errors(void **state)
 {
     (void)state;
@@ -323,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_badly_scaled),
         cmocka_unit_test(test_reproducible_with_seed),
         cmocka_unit_test(test_fit_errors),
+        cmocka_unit_test(test_at_bound_round_trip),
         cmocka_unit_test(test_progress_cancel),
     };
     return el_run_tests(tests, NULL, NULL);
