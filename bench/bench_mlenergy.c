@@ -201,7 +201,8 @@ int main(int argc, char **argv)
             const double *y = el_table_col_values(test, (size_t)el_table_col_index(test, "energy_j"));
             if (rc != 0 || el_model_load(model_path, &m, &err) != EL_OK ||
                 el_model_predict(m, test, p, &err) != EL_OK) {
-                fprintf(stderr, "bench_mlenergy: split failed (fit exit %d)\n", rc);
+                fprintf(stderr, "bench_mlenergy: split failed (fit exit %d): %s\n", rc,
+                        rc ? "" : err.text);
                 nfail++;
             } else {
                 double mape, pw = NAN, top1, regret;
