@@ -16,6 +16,7 @@
  * closeness (a measured s_out below the max_tokens cap must still count). */
 #define _GNU_SOURCE
 #include "../core/core_int.h"
+#include "../core/json_int.h"
 
 #include "prof_int.h"
 
@@ -320,26 +321,12 @@ static el_status decisions_append(const char *dir, const char *path, const char 
 
 /* ---- one decision ------------------------------------------------------------------ */
 
-static json_t *jnum_or_null(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-static void now_iso(char *buf, size_t len)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* The decision as one JSON line (with its newline); caller frees with free(). */
 static char *decision_json(const el_plan *p, const el_planner *pl, const struct el_plan_state *s,
                            size_t iteration, size_t nfail)
 {
     char ts[40];
-    now_iso(ts, sizeof ts);
+    eli_prof_now_iso(ts, sizeof ts);
     const char *pick = s->pick != SIZE_MAX ? el_plan_point_key(p, s->pick) : NULL;
     json_t *o = json_object();
     json_t *props = json_array();
@@ -359,10 +346,10 @@ static char *decision_json(const el_plan *p, const el_planner *pl, const struct 
     json_object_set_new(o, "phase", json_string(s->phase));
     json_object_set_new(o, "pick", pick ? json_string(pick) : json_null());
     json_object_set_new(o, "pick_measured", json_boolean(pick && s->pick_measured));
-    json_object_set_new(o, "pick_energy_j", jnum_or_null(s->pick_value));
-    json_object_set_new(o, "p_optimal", jnum_or_null(s->p_optimal));
-    json_object_set_new(o, "best_saving_pct", jnum_or_null(s->best_saving_pct));
-    json_object_set_new(o, "spent_gpu_hours", jnum_or_null(s->spent_gpu_hours));
+    json_object_set_new(o, "pick_energy_j", eli_json_num(s->pick_value));
+    json_object_set_new(o, "p_optimal", eli_json_num(s->p_optimal));
+    json_object_set_new(o, "best_saving_pct", eli_json_num(s->best_saving_pct));
+    json_object_set_new(o, "spent_gpu_hours", eli_json_num(s->spent_gpu_hours));
     json_object_set_new(o, "stop", json_boolean(s->stop));
     json_object_set_new(o, "stop_reason", json_string(s->stop_reason));
     json_object_set_new(o, "note", json_string(s->note));
@@ -376,9 +363,9 @@ static char *decision_json(const el_plan *p, const el_planner *pl, const struct 
         json_object_set_new(j, "point", json_string(el_plan_point_key(p, q.row)));
         json_object_set_new(j, "kind", json_string(q.kind));
         json_object_set_new(j, "reason", json_string(q.reason));
-        json_object_set_new(j, "p_optimal", jnum_or_null(q.p_optimal));
-        json_object_set_new(j, "pred_energy_j", jnum_or_null(q.pred));
-        json_object_set_new(j, "gpu_hours", jnum_or_null(q.gpu_hours));
+        json_object_set_new(j, "p_optimal", eli_json_num(q.p_optimal));
+        json_object_set_new(j, "pred_energy_j", eli_json_num(q.pred));
+        json_object_set_new(j, "gpu_hours", eli_json_num(q.gpu_hours));
         json_object_set_new(j, "restart", json_boolean(q.restart));
         json_array_append_new(props, j);
     }

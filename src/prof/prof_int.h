@@ -391,4 +391,8 @@ el_status eli_profiler_fail(el_profiler *pf, el_status st, const char *msg);
 el_status eli_profiler_lock(el_profiler *pf);
 void eli_profiler_unlock(el_profiler *pf);
 
+/* The current UTC time, ISO 8601 ("2026-12-05T06:40:00Z"), for the
+ * profiler's files (profile.c). */
+void eli_prof_now_iso(char *buf, size_t len);
+
 #endif

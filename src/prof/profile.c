@@ -105,7 +105,7 @@ static void fmtd(char *buf, size_t len, double v)
         snprintf(buf, len, "%.9g", v);
 }
 
-static void now_iso(char *buf, size_t len)
+void eli_prof_now_iso(char *buf, size_t len)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -861,7 +861,7 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
     struct pointcfg c;
     point_config(pf, i, &c);
     char started[40];
-    now_iso(started, sizeof started);
+    eli_prof_now_iso(started, sizeof started);
     emit(pf, EL_PROF_POINT_START, key, "");
     size_t nreq = p->requests;
     int attempt = 0;
@@ -1276,7 +1276,7 @@ static el_status start_server(el_profiler *pf, size_t h, struct expanded *x, cha
     FILE *f = fopen(log, "a");
     if (f) {
         char ts[40];
-        now_iso(ts, sizeof ts);
+        eli_prof_now_iso(ts, sizeof ts);
         fprintf(f, "==== energylens: %s starting:", ts);
         for (size_t k = 0; k < x->argc; k++)
             fprintf(f, " %s", x->argv[k]);
@@ -1612,7 +1612,7 @@ static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
     if (np == 0 || pf->cancel)
         goto out;
     emit(pf, EL_PROF_SERVER_START, hname, "");
-    now_iso(started, sizeof started);
+    eli_prof_now_iso(started, sizeof started);
     const char *plw = eli_plan_point_value(p, pend[0], "power_limit_w");
     if (select_devices(pf, pend[0], why, sizeof why) != EL_OK ||
         (plw && pl_set(pf, plw, why, sizeof why) != EL_OK) ||
@@ -1698,7 +1698,7 @@ static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
             } else {
                 snprintf(why, sizeof why, "server %s and was restarted %ld times already", d,
                          p->restarts);
-                now_iso(started, sizeof started);
+                eli_prof_now_iso(started, sizeof started);
                 for (size_t j = k; j < np && st == EL_OK; j++)
                     st = record_failure(pf, pend[j], "server", why, started);
                 break;
@@ -1725,7 +1725,7 @@ static el_status write_run_json(el_profiler *pf, struct el_error *err)
 {
     const el_plan *p = pf->plan;
     char ts[40];
-    now_iso(ts, sizeof ts);
+    eli_prof_now_iso(ts, sizeof ts);
     json_t *root = json_pack("{s:s,s:s,s:s,s:I,s:I}", "energylens", EL_VERSION_STRING, "plan",
                              p->path, "started_at", ts, "points", (json_int_t)pf->total, "resumed",
                              (json_int_t)pf->nresumed);
