@@ -298,6 +298,18 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
         change[a] = 100.0 * (s.total[r] - s.total[0]) / s.total[0];
         fprintf(f, "\ndoubling %s: %s %.6g -> %.6g (%+.1f%%)\n", axis_names[a], target, s.total[0],
                 s.total[r], change[a]);
+        {
+            /* the doubled configuration may lie outside the data: say so */
+            const char *vn[64];
+            for (size_t v = 0; v < nv && v < 64; v++)
+                vn[v] = el_model_var_name(m, v);
+            struct el_data_label dl;
+            if (nv <= 64 && el_model_data_label(m, vn, vals[r], nv, &dl) == EL_OK &&
+                dl.kind == EL_DATA_EXTRAPOLATED)
+                fprintf(f, "  (extrapolated: %s x%.3g beyond the training range %g..%g%s)\n",
+                        dl.axis, dl.factor, dl.lo, dl.hi,
+                        dl.conditional ? " at this tp and pp" : "");
+        }
         for (size_t j = 0; j < s.nl; j++) {
             double d = s.part[r][j] - s.part[0][j];
             fprintf(f, "  %-13s %+12.6g", shown_label(&s, s.labels[j]), d);
