@@ -455,8 +455,8 @@ json_t *cli_json_row(const el_table *t, size_t row, const size_t *cols, size_t n
 
 int cli_json_print(FILE *f, json_t *doc, int digits, int one_line)
 {
-    size_t flags =
-        JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(digits) | (one_line ? 0 : JSON_INDENT(2));
+    size_t flags = (size_t)JSON_PRESERVE_ORDER | (size_t)JSON_REAL_PRECISION(digits) |
+                   (one_line ? 0u : (size_t)JSON_INDENT(2));
     char *text = doc ? json_dumps(doc, flags) : NULL;
     json_decref(doc);
     if (!text)
