@@ -93,6 +93,7 @@ which runs, in order:
     $CORE --cli $EL --quiet
     $CORE --cli $EL --quiet --extra "--prior default"
     $EL bench --bundled --format md --json $BUILD/bench/results.json
+    $EL bench --bundled --protocols adaptive --format md -q
 EOF
     if [ "$have_wilkins" = 1 ]; then
         echo "    $EL bench \"\$WILKINS\" --schema wilkins --paper --format md -q --json $BUILD/bench/results-wilkins.json"
