@@ -808,6 +808,28 @@ static struct rec *job_rec(struct job *j)
     return r;
 }
 
+/* Completes r with the job's identity and appends it to the job's records;
+ * 0 when out of memory (job_rec has marked the job). */
+static int job_append(const el_bench *b, struct job *j, struct rec *r, const char *method,
+                      const char *variant, size_t ntrain, size_t from, double secs)
+{
+    struct rec *out = job_rec(j);
+    if (!out)
+        return 0;
+    r->table = b->ds[j->ds].table;
+    r->ds = j->ds;
+    r->from = from;
+    r->proto = j->proto;
+    r->method = method;
+    r->variant = variant;
+    r->n_train = ntrain;
+    r->seed = j->seed;
+    r->fit_s = secs;
+    *out = *r;
+    j->nrecs++;
+    return 1;
+}
+
 static double metric_or_nan(el_status (*fn)(const double *, const double *, size_t, double *),
                             const double *y, const double *p, size_t n)
 {
@@ -1045,20 +1067,7 @@ static void prior_score(el_bench *b, struct job *j, const el_prior *p, const cha
         job_fail(j, b, variant, st, err.text);
         return;
     }
-    struct rec *out = job_rec(j);
-    if (!out)
-        return;
-    r.table = d->table;
-    r.ds = j->ds;
-    r.from = from;
-    r.proto = j->proto;
-    r.method = j->method;
-    r.variant = variant;
-    r.n_train = ntrain;
-    r.seed = j->seed;
-    r.fit_s = secs;
-    *out = r;
-    j->nrecs++;
+    job_append(b, j, &r, j->method, variant, ntrain, from, secs);
 }
 
 /* Fit on train, score on test, append a record (or a failure). */
@@ -1082,20 +1091,7 @@ static void fit_score(el_bench *b, struct job *j, const char *method, const char
         job_fail(j, b, variant, st, err.text);
         return;
     }
-    struct rec *out = job_rec(j);
-    if (!out)
-        return;
-    r.table = d->table;
-    r.ds = j->ds;
-    r.from = from;
-    r.proto = j->proto;
-    r.method = method;
-    r.variant = variant;
-    r.n_train = ntrain;
-    r.seed = j->seed;
-    r.fit_s = secs;
-    *out = r;
-    j->nrecs++;
+    job_append(b, j, &r, method, variant, ntrain, from, secs);
 }
 
 static void run_cross(el_bench *b, struct job *j, size_t *perm)
@@ -1143,20 +1139,8 @@ static void run_cross(el_bench *b, struct job *j, size_t *perm)
                 job_fail(j, b, "warm", st, err.text);
                 continue;
             }
-            struct rec *out = job_rec(j);
-            if (!out)
+            if (!job_append(b, j, &r, j->method, "warm", k, j->src, secs))
                 continue;
-            r.table = d->table;
-            r.ds = j->ds;
-            r.from = j->src;
-            r.proto = j->proto;
-            r.method = j->method;
-            r.variant = "warm";
-            r.n_train = k;
-            r.seed = j->seed;
-            r.fit_s = secs;
-            *out = r;
-            j->nrecs++;
             /* warm start from the prior learned without the target's GPU */
             const el_prior *pg =
                 b->deps ? holdout_prior(b, 1, b->deps[j->ds].facts.gpu_family) : NULL;
@@ -1258,22 +1242,8 @@ static el_status adaptive_score(el_bench *b, struct job *j, el_planner *pl, cons
     r.m[M_TOP1] = yp <= ymin ? 1.0 : 0.0;
     r.m[M_REGRET] = 100.0 * (yp - ymin) / ymin;
     r.m[M_POPT] = ps.p_optimal;
-    struct rec *out = job_rec(j);
-    if (!out) {
+    if (!job_append(b, j, &r, j->method, variant, n, SIZE_MAX, eli_now() - t0))
         st = EL_ERR_NOMEM;
-        goto done;
-    }
-    r.table = d->table;
-    r.ds = j->ds;
-    r.from = SIZE_MAX;
-    r.proto = j->proto;
-    r.method = j->method;
-    r.variant = variant;
-    r.n_train = n;
-    r.seed = j->seed;
-    r.fit_s = eli_now() - t0;
-    *out = r;
-    j->nrecs++;
 done:
     el_table_destroy(meas);
     eli_free(rest);
