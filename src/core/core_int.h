@@ -105,5 +105,10 @@ el_status eli_read_file(const char *path, size_t max, char **out, size_t *len,
                         struct el_error *err);
 
 double eli_now(void); /* monotonic seconds */
+/* Splits a comma list into items trimmed of spaces and tabs and calls fn on
+ * each, stopping at the first status fn returns that is not EL_OK.
+ * EL_ERR_INVALID_ARG for an empty item or one of 128 bytes or more. */
+el_status eli_for_each_item(const char *list, el_status (*fn)(void *ctx, const char *item),
+                            void *ctx);
 
 #endif

@@ -158,3 +158,29 @@ double eli_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+el_status eli_for_each_item(const char *list, el_status (*fn)(void *ctx, const char *item),
+                            void *ctx)
+{
+    const char *s = list;
+    while (*s) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        while (len && (*s == ' ' || *s == '\t')) {
+            s++;
+            len--;
+        }
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+            len--;
+        char item[128];
+        if (len == 0 || len >= sizeof item)
+            return EL_ERR_INVALID_ARG;
+        memcpy(item, s, len);
+        item[len] = '\0';
+        ELI_TRY(fn(ctx, item));
+        if (!e)
+            break;
+        s = e + 1;
+    }
+    return EL_OK;
+}

@@ -293,33 +293,6 @@ el_status el_bench_add_table(el_bench *b, const char *name, const el_table *t, s
     return EL_OK;
 }
 
-/* Splits a comma list into trimmed items; calls fn for each. */
-static el_status for_each_item(const char *list, el_status (*fn)(void *ctx, const char *item),
-                               void *ctx)
-{
-    const char *s = list;
-    while (*s) {
-        const char *e = strchr(s, ',');
-        size_t len = e ? (size_t)(e - s) : strlen(s);
-        while (len && (*s == ' ' || *s == '\t')) {
-            s++;
-            len--;
-        }
-        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-            len--;
-        char item[128];
-        if (len == 0 || len >= sizeof item)
-            return EL_ERR_INVALID_ARG;
-        memcpy(item, s, len);
-        item[len] = '\0';
-        ELI_TRY(fn(ctx, item));
-        if (!e)
-            break;
-        s = e + 1;
-    }
-    return EL_OK;
-}
-
 struct method_ctx {
     const char *list[BENCH_MAX_LIST];
     size_t n;
@@ -351,7 +324,7 @@ el_status el_bench_set_methods(el_bench *b, const char *list, struct el_error *e
         return eli_err(err, EL_ERR_INVALID_ARG, "el_bench_set_methods: NULL argument");
     struct method_ctx c;
     memset(&c, 0, sizeof c);
-    el_status st = for_each_item(list, add_method, &c);
+    el_status st = eli_for_each_item(list, add_method, &c);
     if (st != EL_OK || c.n == 0) {
         struct eli_buf known;
         eli_buf_init(&known);
@@ -399,7 +372,7 @@ el_status el_bench_set_protocols(el_bench *b, const char *list, struct el_error 
     if (!b || !list)
         return eli_err(err, EL_ERR_INVALID_ARG, "el_bench_set_protocols: NULL argument");
     struct proto_ctx c = {0, ""};
-    el_status st = for_each_item(list, add_proto, &c);
+    el_status st = eli_for_each_item(list, add_proto, &c);
     if (st != EL_OK || c.mask == 0)
         return eli_err(err, EL_ERR_INVALID_ARG,
                        "%s '%s' (known: splits, sample, ranking, extrapolation, cross-hw, lhs, "
@@ -432,7 +405,7 @@ static el_status set_cols(char **dst, size_t *ndst, const char *list, const char
     struct cols_ctx c;
     memset(&c, 0, sizeof c);
     if (list && *list) {
-        el_status st = for_each_item(list, add_col, &c);
+        el_status st = eli_for_each_item(list, add_col, &c);
         if (st != EL_OK) {
             free_list(c.list, c.n);
             return eli_err(err, st == EL_ERR_NOMEM ? st : EL_ERR_INVALID_ARG,

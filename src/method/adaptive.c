@@ -157,40 +157,40 @@ void el_planner_set_prior(el_planner *p, const el_prior *prior)
     p->prior = prior;
 }
 
+struct match_ctx {
+    el_planner *p;
+    struct el_error *err;
+    int said; /* add_match reported the error itself */
+};
+
+static el_status add_match(void *vctx, const char *name)
+{
+    struct match_ctx *c = vctx;
+    el_planner *p = c->p;
+    c->said = 1;
+    if (strlen(name) >= sizeof p->match[0] || p->nmatch == PL_MAX_COLS)
+        return eli_err(c->err, EL_ERR_INVALID_ARG, "planner: match column '%s': %s", name,
+                       p->nmatch == PL_MAX_COLS ? "too many names" : "a name too long");
+    if (el_table_col_index(p->cand, name) < 0)
+        return eli_err(c->err, EL_ERR_MISSING, "planner: the candidates have no column '%s'", name);
+    c->said = 0;
+    snprintf(p->match[p->nmatch++], sizeof p->match[0], "%s", name);
+    return EL_OK;
+}
+
 el_status el_planner_set_match(el_planner *p, const char *columns, struct el_error *err)
 {
     if (!p)
         return eli_err(err, EL_ERR_INVALID_ARG, "planner: NULL argument");
     p->nmatch = 0;
-    const char *s = columns ? columns : "";
-    while (*s) {
-        size_t n = strcspn(s, ",");
-        while (n && (*s == ' ')) {
-            s++;
-            n--;
-        }
-        size_t m = n;
-        while (m && s[m - 1] == ' ')
-            m--;
-        if (m == 0 || m >= sizeof p->match[0] || p->nmatch == PL_MAX_COLS) {
-            p->nmatch = 0;
-            return eli_err(err, EL_ERR_INVALID_ARG, "planner: match columns '%s': %s", columns,
-                           m == 0 ? "an empty name" : "a name too long or too many names");
-        }
-        snprintf(p->match[p->nmatch], sizeof p->match[0], "%.*s", (int)m, s);
-        if (el_table_col_index(p->cand, p->match[p->nmatch]) < 0) {
-            el_status st =
-                eli_err(err, EL_ERR_MISSING, "planner: the candidates have no column '%s'",
-                        p->match[p->nmatch]);
-            p->nmatch = 0;
-            return st;
-        }
-        p->nmatch++;
-        s += n;
-        if (*s == ',')
-            s++;
-    }
-    return EL_OK;
+    struct match_ctx c = {p, err, 0};
+    el_status st = eli_for_each_item(columns ? columns : "", add_match, &c);
+    if (st == EL_OK)
+        return EL_OK;
+    p->nmatch = 0;
+    if (!c.said) /* the splitter's own refusal */
+        eli_err(err, st, "planner: match columns '%s': an empty or too long name", columns);
+    return st;
 }
 
 el_status el_planner_set_initial(el_planner *p, size_t n)
