@@ -77,8 +77,9 @@ struct work {
     long num_col[N_NUM];   /* candidate column of each numeric axis, or -1 */
     long text_col[N_TEXT]; /* candidate column of each text axis, or -1 */
     size_t ncoord;
-    double *coord; /* n x ncoord normalised coordinates */
-    size_t ntext;  /* varying text axes, appended to the distance */
+    size_t vary[N_NUM]; /* the numeric axes that vary, ncoord of them */
+    double *coord;      /* n x ncoord normalised coordinates */
+    size_t ntext;       /* varying text axes, appended to the distance */
     long text_dist[N_TEXT];
     double *gpus;         /* tp x pp per candidate */
     unsigned char *feas;  /* 1 feasible */
@@ -434,7 +435,7 @@ static el_status work_init(struct work *w, const el_planner *p, const el_table *
     w->p = p;
     size_t n = w->n = p->n;
     const el_table *c = p->cand;
-    size_t vary[N_NUM], nvary = 0;
+    size_t *vary = w->vary, nvary = 0;
     for (size_t a = 0; a < N_NUM; a++) {
         w->num_col[a] = el_table_col_index(c, num_axes[a]);
         if (w->num_col[a] >= 0 && !el_table_col_values(c, (size_t)w->num_col[a]))
@@ -728,16 +729,8 @@ static void describe_axes(const struct work *w, char *buf, size_t len)
 {
     size_t o = 0;
     buf[0] = 0;
-    for (size_t a = 0; a < N_NUM; a++) {
-        if (w->num_col[a] < 0)
-            continue;
-        const double *v = el_table_col_values(w->p->cand, (size_t)w->num_col[a]);
-        size_t i = 1;
-        while (i < w->n && v[i] == v[0])
-            i++;
-        if (i < w->n && o < len)
-            o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", num_axes[a]);
-    }
+    for (size_t k = 0; k < w->ncoord && o < len; k++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", num_axes[w->vary[k]]);
 }
 
 /* One space-filling choice: the eligible candidate farthest from every
