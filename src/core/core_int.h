@@ -100,6 +100,10 @@ el_status eli_yaml_check(const char *name, const char *text, size_t len, struct 
 /* 1 when a directory entry's name is a temporary file of el_file_write
  * (".NAME.tmp-PID-N"), which only a killed process leaves behind. */
 int eli_is_temp_name(const char *name);
+/* Saves a serialised document: text and a final newline, through
+ * el_file_write. Takes text (freed here; NULL means the serialiser ran out
+ * of memory, reported as such for `what`, e.g. "the model"). */
+el_status eli_save_text(const char *path, char *text, const char *what, struct el_error *err);
 /* Reads a whole file (NUL-terminated). Capped at `max` bytes (EL_ERR_LIMIT). */
 el_status eli_read_file(const char *path, size_t max, char **out, size_t *len,
                         struct el_error *err);

@@ -330,3 +330,21 @@ size_t el_text_escape(char *dst, size_t cap, const char *src)
     dst[o] = '\0';
     return o;
 }
+
+el_status eli_save_text(const char *path, char *text, const char *what, struct el_error *err)
+{
+    if (!text)
+        return eli_err(err, EL_ERR_NOMEM, "out of memory serialising %s", what);
+    struct eli_buf b;
+    eli_buf_init(&b);
+    eli_buf_puts(&b, text);
+    eli_buf_putc(&b, '\n');
+    eli_free(text);
+    if (b.failed) {
+        eli_buf_free(&b);
+        return eli_err(err, EL_ERR_NOMEM, "out of memory serialising %s", what);
+    }
+    el_status st = el_file_write(path, b.data, b.len, err);
+    eli_buf_free(&b);
+    return st;
+}

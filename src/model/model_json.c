@@ -193,21 +193,7 @@ el_status el_model_save(const el_model *m, const char *path, struct el_error *er
 {
     if (!m || !path)
         return eli_err(err, EL_ERR_INVALID_ARG, "save: no model or path");
-    char *json = el_model_to_json(m);
-    if (!json)
-        return eli_err(err, EL_ERR_NOMEM, "out of memory serialising the model");
-    struct eli_buf b;
-    eli_buf_init(&b);
-    eli_buf_puts(&b, json);
-    eli_buf_putc(&b, '\n');
-    el_free(json);
-    if (b.failed) {
-        eli_buf_free(&b);
-        return eli_err(err, EL_ERR_NOMEM, "out of memory serialising the model");
-    }
-    el_status st = el_file_write(path, b.data, b.len, err);
-    eli_buf_free(&b);
-    return st;
+    return eli_save_text(path, el_model_to_json(m), "the model", err);
 }
 
 /* Reads a number that may be null (-> dflt). Returns 0 if present but not a number. */

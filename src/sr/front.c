@@ -817,19 +817,5 @@ el_status el_sr_save(const el_sr *s, const char *path, struct el_error *err)
 {
     if (!s || !path)
         return eli_err(err, EL_ERR_INVALID_ARG, "save: no handle or path");
-    char *json = el_sr_to_json(s);
-    if (!json)
-        return eli_err(err, EL_ERR_NOMEM, "out of memory serialising the front");
-    struct eli_buf b;
-    eli_buf_init(&b);
-    eli_buf_puts(&b, json);
-    eli_buf_putc(&b, '\n');
-    el_free(json);
-    if (b.failed) {
-        eli_buf_free(&b);
-        return eli_err(err, EL_ERR_NOMEM, "out of memory serialising the front");
-    }
-    el_status st = el_file_write(path, b.data, b.len, err);
-    eli_buf_free(&b);
-    return st;
+    return eli_save_text(path, el_sr_to_json(s), "the front", err);
 }
