@@ -89,18 +89,11 @@ static el_status nvml_open(el_meter *m, const struct el_meter_config *cfg, struc
     if (!p)
         return eli_err(err, EL_ERR_NOMEM, "out of memory");
     const char *defaults[] = {"libnvidia-ml.so.1", "libnvidia-ml.so"};
-    const char *one[1];
-    const char *const *libs = defaults;
-    size_t nlibs = 2;
-    if (cfg && cfg->library) {
-        one[0] = cfg->library;
-        libs = one;
-        nlibs = 1;
-    }
     char loaded[256] = "";
-    el_status st =
-        eli_dl_load("nvml", libs, nlibs, nvml_syms, sizeof nvml_syms / sizeof nvml_syms[0], &p->api,
-                    &p->dl, loaded, sizeof loaded, err);
+    el_status st = eli_dl_load("nvml", cfg ? cfg->library : NULL, defaults,
+                               sizeof defaults / sizeof defaults[0], nvml_syms,
+                               sizeof nvml_syms / sizeof nvml_syms[0], &p->api, &p->dl, loaded,
+                               sizeof loaded, err);
     if (st != EL_OK) {
         eli_free(p);
         return st;

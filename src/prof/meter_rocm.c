@@ -72,18 +72,11 @@ static el_status rsmi_open(el_meter *m, const struct el_meter_config *cfg, struc
         return eli_err(err, EL_ERR_NOMEM, "out of memory");
     const char *defaults[] = {"librocm_smi64.so.1", "librocm_smi64.so",
                               "/opt/rocm/lib/librocm_smi64.so"};
-    const char *one[1];
-    const char *const *libs = defaults;
-    size_t nlibs = 3;
-    if (cfg && cfg->library) {
-        one[0] = cfg->library;
-        libs = one;
-        nlibs = 1;
-    }
     char loaded[256] = "";
-    el_status st =
-        eli_dl_load("rocm", libs, nlibs, rsmi_syms, sizeof rsmi_syms / sizeof rsmi_syms[0], &p->api,
-                    &p->dl, loaded, sizeof loaded, err);
+    el_status st = eli_dl_load("rocm", cfg ? cfg->library : NULL, defaults,
+                               sizeof defaults / sizeof defaults[0], rsmi_syms,
+                               sizeof rsmi_syms / sizeof rsmi_syms[0], &p->api, &p->dl, loaded,
+                               sizeof loaded, err);
     if (st != EL_OK) {
         eli_free(p);
         return st;

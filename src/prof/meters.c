@@ -82,10 +82,14 @@ void eli_meter_set_desc(el_meter *m, const char *fmt, ...)
 
 /* ---- dlopen helper -------------------------------------------------------- */
 
-el_status eli_dl_load(const char *kind, const char *const *libs, size_t nlibs,
+el_status eli_dl_load(const char *kind, const char *override, const char *const *libs, size_t nlibs,
                       const struct eli_sym *syms, size_t nsyms, void *api, void **handle,
                       char *loaded, size_t loadedlen, struct el_error *err)
 {
+    if (override) { /* the meter's `library` setting: that file and no other */
+        libs = &override;
+        nlibs = 1;
+    }
     void *h = NULL;
     char why[384] = "";
     for (size_t i = 0; i < nlibs && !h; i++) {

@@ -93,13 +93,14 @@ void eli_meter_set_desc(el_meter *m, const char *fmt, ...) __attribute__((format
 /* dlopen + dlsym into a struct of function pointers (Redis
  * REDISMODULE_GET_API shape): every symbol of `syms` is looked up and
  * stored at its offset in `api`; a missing required one is
- * EL_ERR_UNAVAILABLE naming it. *handle is the dlopen handle on success. */
+ * EL_ERR_UNAVAILABLE naming it. *handle is the dlopen handle on success.
+ * `override` (the meter's library setting), when not NULL, replaces the list. */
 struct eli_sym {
     const char *name;
     size_t offset;
     int required;
 };
-el_status eli_dl_load(const char *kind, const char *const *libs, size_t nlibs,
+el_status eli_dl_load(const char *kind, const char *override, const char *const *libs, size_t nlibs,
                       const struct eli_sym *syms, size_t nsyms, void *api, void **handle,
                       char *loaded, size_t loadedlen, struct el_error *err);
 
