@@ -29,6 +29,7 @@
 #include "prof_int.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,7 +301,9 @@ static json_t *to_json(struct pctx *c, yaml_node_t *n, int depth) /* NOLINT(misc
             if (strcmp(s, "null") == 0 || strcmp(s, "~") == 0)
                 return json_null();
             if (eli_parse_double(s, &x)) {
-                if (x == (double)(json_int_t)x && !strpbrk(s, ".eE"))
+                /* 2^63 bounds the cast: a longer integer literal stays a real */
+                if (fabs(x) < 9223372036854775808.0 && x == (double)(json_int_t)x &&
+                    !strpbrk(s, ".eE"))
                     return json_integer((json_int_t)x);
                 return json_real(x);
             }
