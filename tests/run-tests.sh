@@ -67,6 +67,16 @@ if [ -f tests/adversarial/run-adversarial.sh ]; then
     failed=$((failed + f))
     [ "$f" -ne 0 ] && bad_bins="$bad_bins adversarial"
 fi
+# The man page's table of limits against the constants in the code.
+if [ -f tests/check-limits.sh ]; then
+    out=$(sh tests/check-limits.sh)
+    printf '%s\n' "$out" | grep -v '^limits-tally'
+    p=$(printf '%s\n' "$out" | sed -n 's/^limits-tally \([0-9]*\) \([0-9]*\)$/\1/p')
+    f=$(printf '%s\n' "$out" | sed -n 's/^limits-tally \([0-9]*\) \([0-9]*\)$/\2/p')
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-1}))
+    [ "${f:-1}" -ne 0 ] && bad_bins="$bad_bins limits"
+fi
 # The Python binding (python/energylens) with unittest, on this build's
 # shared library. Not under the sanitizers (ctypes would load an
 # instrumented library into an uninstrumented python3).

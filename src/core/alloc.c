@@ -17,6 +17,11 @@ void eli_alloc_fail_after(long k)
     fail_countdown = k;
 }
 
+long eli_alloc_fail_pending(void)
+{
+    return fail_countdown;
+}
+
 static int should_fail(void)
 {
     if (fail_countdown <= 0)

@@ -25,6 +25,9 @@ char *eli_strdup(const char *s);
 char *eli_strndup(const char *s, size_t n);
 /* Testing hook: the k-th allocation from now fails (0 disables). Per-thread. */
 void eli_alloc_fail_after(long k);
+/* Testing hook: allocations left before the armed failure (0 once it
+ * happened or when disarmed): > 0 after a run means it was never reached. */
+long eli_alloc_fail_pending(void);
 
 /* Fills err (if non-NULL) and returns st. */
 el_status eli_err(struct el_error *err, el_status st, const char *fmt, ...) ELI_PRINTF(3, 4);

@@ -66,3 +66,8 @@ char *eli_json_dump(json_t *root, size_t flags, int newline, int bad)
     json_decref(root);
     return eli_buf_take(&b);
 }
+
+int eli_json_load_nomem(const json_error_t *jerr)
+{
+    return json_error_code(jerr) == json_error_out_of_memory || jerr->text[0] == '\0';
+}

@@ -30,5 +30,10 @@ void eli_json_push(int *bad, json_t *a, json_t *v);
  * `newline`. Releases root. @return a string for eli_free/el_free, or NULL when
  * bad is set, root is NULL or memory runs out. */
 char *eli_json_dump(json_t *root, size_t flags, int newline, int bad);
+/* Whether a json_loads that returned NULL ran out of memory: jansson says
+ * so with json_error_out_of_memory once parsing started, but an allocation
+ * failing while it sets up leaves the error with no text and no code. jerr
+ * must have been zeroed before the call. */
+int eli_json_load_nomem(const json_error_t *jerr);
 
 #endif

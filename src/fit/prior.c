@@ -48,6 +48,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/json_int.h"
+
 #include "../core/banned.h"
 
 #define PRIOR_FORMAT         "energylens-prior"
@@ -1221,7 +1223,10 @@ el_status el_prior_from_json(const char *text, el_prior **out, struct el_error *
     if (!text)
         return eli_err(err, EL_ERR_INVALID_ARG, "el_prior_from_json: no text");
     json_error_t je;
+    memset(&je, 0, sizeof je);
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!root && eli_json_load_nomem(&je))
+        return eli_err(err, EL_ERR_NOMEM, "out of memory reading JSON");
     if (!root)
         return eli_err(err, EL_ERR_PARSE, "prior: line %d column %d: %s", je.line, je.column,
                        je.text);
@@ -1260,7 +1265,10 @@ el_status el_prior_default(el_prior **out, struct el_error *err)
         return eli_err(err, EL_ERR_INVALID_ARG, "el_prior_default: no output handle");
     *out = NULL;
     json_error_t je;
+    memset(&je, 0, sizeof je);
     json_t *root = json_loads(eli_prior_default_json, JSON_REJECT_DUPLICATES, &je);
+    if (!root && eli_json_load_nomem(&je))
+        return eli_err(err, EL_ERR_NOMEM, "out of memory reading JSON");
     if (!root)
         return eli_err(err, EL_ERR_PARSE, "embedded prior: line %d column %d: %s", je.line,
                        je.column, je.text);

@@ -52,7 +52,9 @@ el_status el_model_load_entry(const char *path, long k, el_model **out, struct e
     int handled = 0;
     el_status st = eli_model_from_front(text, k, out, err, &handled);
     if (!handled) {
-        if (k > 0)
+        if (k > 0 && st != EL_OK)
+            ; /* not JSON at all (or jansson out of memory): that error */
+        else if (k > 0)
             st = eli_err(err, EL_ERR_INVALID_ARG,
                          "%s is a model file, not a discover front: it has no entry %ld", path, k);
         else

@@ -58,9 +58,12 @@ void eli_coverage_free(struct eli_coverage *c)
 {
     if (!c)
         return;
+    /* cov_alloc frees a half-built one: either array may be missing */
     for (size_t v = 0; v < c->nvars; v++) {
-        eli_free(c->vars[v]);
-        eli_free(c->distinct[v]);
+        if (c->vars)
+            eli_free(c->vars[v]);
+        if (c->distinct)
+            eli_free(c->distinct[v]);
     }
     eli_free(c->vars);
     eli_free(c->distinct);

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/json_int.h"
+
 #include "../core/banned.h"
 
 #define FRONT_FORMAT 1 /* the version src/sr/front.c writes */
@@ -193,17 +195,18 @@ el_status eli_model_from_front(const char *text, long k, el_model **out, struct 
                                int *handled)
 {
     *handled = 0;
-    /* jansson fills jerr only once it has started parsing: an allocation
-       that fails before that leaves the code byte unset, so start zeroed */
     json_error_t jerr;
     memset(&jerr, 0, sizeof jerr);
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root && json_error_code(&jerr) == json_error_out_of_memory) {
+    if (!root && eli_json_load_nomem(&jerr)) {
         *handled = 1;
         *out = NULL;
         return eli_err(err, EL_ERR_NOMEM, "out of memory reading JSON");
     }
-    if (!root || !json_is_object(root) || !json_object_get(root, "energylens_front")) {
+    if (!root) /* not handled: the caller may read the text another way */
+        return eli_err_at(err, EL_ERR_PARSE, NULL, jerr.line, jerr.column,
+                          "JSON line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+    if (!json_is_object(root) || !json_object_get(root, "energylens_front")) {
         json_decref(root);
         return EL_OK;
     }

@@ -16,11 +16,13 @@
 
 #define MODEL_FORMAT 1
 
-static void set_text_note(json_t *obj, const char *key, const char *value)
+static void set_text_note(int *bad, json_t *obj, const char *key, const char *value)
 {
     char *k = eli_utf8_clean(key);
     if (k)
-        json_object_set_new(obj, k, eli_json_text(value));
+        eli_json_set(bad, obj, k, eli_json_text(value));
+    else
+        *bad = 1;
     eli_free(k);
 }
 
@@ -41,40 +43,43 @@ char *el_model_to_json(const el_model *m)
     char *sympy = m->engine ? eli_strdup("") : el_expr_to_string(m->expr, EL_FMT_SYMPY, NULL, 0);
     char *booster = m->engine ? m->engine->to_text(m->engine_state) : NULL;
     char *out = NULL;
+    int bad = 0; /* a part that could not be added: no document at all */
     if (!root || !vars || !params || !terms || !data || !fit || !latex || !sympy ||
         (m->engine && !booster))
         goto done;
-    json_object_set_new(root, "energylens_model", json_integer(MODEL_FORMAT));
-    json_object_set_new(root, "tool_version", json_string(EL_VERSION_STRING));
-    json_object_set_new(root, "method", json_string(m->method));
-    json_object_set_new(root, "template", json_string(m->template_name));
-    json_object_set_new(root, "target", json_string(m->target));
-    json_object_set_new(root, "formula", json_string(m->formula));
-    json_object_set_new(root, "formula_latex", json_string(latex));
-    json_object_set_new(root, "formula_sympy", json_string(sympy));
+    eli_json_set(&bad, root, "energylens_model", json_integer(MODEL_FORMAT));
+    eli_json_set(&bad, root, "tool_version", json_string(EL_VERSION_STRING));
+    eli_json_set(&bad, root, "method", json_string(m->method));
+    eli_json_set(&bad, root, "template", json_string(m->template_name));
+    eli_json_set(&bad, root, "target", json_string(m->target));
+    eli_json_set(&bad, root, "formula", json_string(m->formula));
+    eli_json_set(&bad, root, "formula_latex", json_string(latex));
+    eli_json_set(&bad, root, "formula_sympy", json_string(sympy));
     for (size_t v = 0; v < m->expr->nvars; v++)
-        json_array_append_new(vars, json_string(m->expr->vars[v]));
-    json_object_set(root, "variables", vars);
+        eli_json_push(&bad, vars, json_string(m->expr->vars[v]));
+    if (json_object_set(root, "variables", vars) != 0)
+        bad = 1;
     for (size_t k = 0; k < m->np; k++) {
         const struct eli_param *p = &m->p[k];
         json_t *o = json_object();
         if (!o)
             goto done;
-        json_object_set_new(o, "name", json_string(p->name));
-        json_object_set_new(o, "value", eli_json_num(p->value));
-        json_object_set_new(o, "lo", eli_json_num(p->lo));
-        json_object_set_new(o, "hi", eli_json_num(p->hi));
-        json_object_set_new(o, "start", eli_json_num(p->start));
-        json_object_set_new(o, "logscale", json_boolean(p->logscale));
-        json_object_set_new(o, "at_bound", json_boolean(el_model_param_at_bound(m, k)));
-        json_object_set_new(o, "neutral", eli_json_num(p->neutral));
-        json_object_set_new(o, "fixed", json_boolean(p->fixed));
+        eli_json_set(&bad, o, "name", json_string(p->name));
+        eli_json_set(&bad, o, "value", eli_json_num(p->value));
+        eli_json_set(&bad, o, "lo", eli_json_num(p->lo));
+        eli_json_set(&bad, o, "hi", eli_json_num(p->hi));
+        eli_json_set(&bad, o, "start", eli_json_num(p->start));
+        eli_json_set(&bad, o, "logscale", json_boolean(p->logscale));
+        eli_json_set(&bad, o, "at_bound", json_boolean(el_model_param_at_bound(m, k)));
+        eli_json_set(&bad, o, "neutral", eli_json_num(p->neutral));
+        eli_json_set(&bad, o, "fixed", json_boolean(p->fixed));
         if (p->note)
-            json_object_set_new(o, "note", eli_json_text(p->note));
-        json_object_set_new(o, "meaning", eli_json_text(p->meaning));
-        json_array_append_new(params, o);
+            eli_json_set(&bad, o, "note", eli_json_text(p->note));
+        eli_json_set(&bad, o, "meaning", eli_json_text(p->meaning));
+        eli_json_push(&bad, params, o);
     }
-    json_object_set(root, "parameters", params);
+    if (json_object_set(root, "parameters", params) != 0)
+        bad = 1;
     for (size_t k = 0; k < m->nterms; k++) {
         json_t *o = json_object();
         char *tx = m->terms[k] ? el_expr_to_string(m->terms[k], EL_FMT_TEXT, NULL, 0)
@@ -84,35 +89,38 @@ char *el_model_to_json(const el_model *m)
             el_free(tx);
             goto done;
         }
-        json_object_set_new(o, "label", eli_json_text(m->term_labels[k]));
-        json_object_set_new(o, "formula", json_string(tx));
+        eli_json_set(&bad, o, "label", eli_json_text(m->term_labels[k]));
+        eli_json_set(&bad, o, "formula", json_string(tx));
         el_free(tx);
-        json_array_append_new(terms, o);
+        eli_json_push(&bad, terms, o);
     }
-    json_object_set(root, "terms", terms);
+    if (json_object_set(root, "terms", terms) != 0)
+        bad = 1;
     for (size_t k = 0; k < m->nnotes; k++)
-        set_text_note(data, m->note_keys[k], m->note_values[k]);
-    json_object_set(root, "data", data);
+        set_text_note(&bad, data, m->note_keys[k], m->note_values[k]);
+    if (json_object_set(root, "data", data) != 0)
+        bad = 1;
     const struct el_fit_info *fi = &m->info;
-    json_object_set_new(fit, "fitted", json_boolean(fi->fitted));
-    json_object_set_new(fit, "method", json_string(fi->method));
-    json_object_set_new(fit, "loss_kind", json_string(fi->loss_kind));
-    json_object_set_new(fit, "stop", json_string(fi->stop));
-    json_object_set_new(fit, "loss", eli_json_num(fi->loss));
-    json_object_set_new(fit, "mape", eli_json_num(fi->mape));
-    json_object_set_new(fit, "r2", eli_json_num(fi->r2));
-    json_object_set_new(fit, "rmse", eli_json_num(fi->rmse));
-    json_object_set_new(fit, "rows", json_integer((json_int_t)fi->nrows));
-    json_object_set_new(fit, "starts", json_integer((json_int_t)fi->nstarts));
-    json_object_set_new(fit, "evaluations", json_integer((json_int_t)fi->nevals));
-    json_object_set_new(fit, "free", json_integer((json_int_t)fi->nfree));
+    eli_json_set(&bad, fit, "fitted", json_boolean(fi->fitted));
+    eli_json_set(&bad, fit, "method", json_string(fi->method));
+    eli_json_set(&bad, fit, "loss_kind", json_string(fi->loss_kind));
+    eli_json_set(&bad, fit, "stop", json_string(fi->stop));
+    eli_json_set(&bad, fit, "loss", eli_json_num(fi->loss));
+    eli_json_set(&bad, fit, "mape", eli_json_num(fi->mape));
+    eli_json_set(&bad, fit, "r2", eli_json_num(fi->r2));
+    eli_json_set(&bad, fit, "rmse", eli_json_num(fi->rmse));
+    eli_json_set(&bad, fit, "rows", json_integer((json_int_t)fi->nrows));
+    eli_json_set(&bad, fit, "starts", json_integer((json_int_t)fi->nstarts));
+    eli_json_set(&bad, fit, "evaluations", json_integer((json_int_t)fi->nevals));
+    eli_json_set(&bad, fit, "free", json_integer((json_int_t)fi->nfree));
     char hex[32];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fi->seed);
-    json_object_set_new(fit, "seed", json_string(hex));
+    eli_json_set(&bad, fit, "seed", json_string(hex));
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fi->data_checksum);
-    json_object_set_new(fit, "data_checksum", json_string(hex));
-    json_object_set_new(fit, "seconds", eli_json_num(fi->seconds));
-    json_object_set(root, "fit", fit);
+    eli_json_set(&bad, fit, "data_checksum", json_string(hex));
+    eli_json_set(&bad, fit, "seconds", eli_json_num(fi->seconds));
+    if (json_object_set(root, "fit", fit) != 0)
+        bad = 1;
     if (m->structure) {
         const struct eli_structure *sr = m->structure;
         json_t *so = json_object(), *ca = json_array();
@@ -123,15 +131,15 @@ char *el_model_to_json(const el_model *m)
         }
         for (size_t c = 0; c < sr->ncand; c++) {
             json_t *e = json_object();
-            json_object_set_new(e, "name", json_string(sr->name[c]));
-            json_object_set_new(e, "score", eli_json_num(sr->score[c]));
-            json_array_append_new(ca, e);
+            eli_json_set(&bad, e, "name", json_string(sr->name[c]));
+            eli_json_set(&bad, e, "score", eli_json_num(sr->score[c]));
+            eli_json_push(&bad, ca, e);
         }
-        json_object_set_new(so, "criterion", json_string(sr->criterion));
-        json_object_set_new(so, "candidates", ca);
-        json_object_set_new(so, "chosen", json_string(sr->name[sr->chosen]));
-        json_object_set_new(so, "reason", json_string(sr->reason));
-        json_object_set_new(root, "structure", so);
+        eli_json_set(&bad, so, "criterion", json_string(sr->criterion));
+        eli_json_set(&bad, so, "candidates", ca);
+        eli_json_set(&bad, so, "chosen", json_string(sr->name[sr->chosen]));
+        eli_json_set(&bad, so, "reason", json_string(sr->reason));
+        eli_json_set(&bad, root, "structure", so);
     }
     if (m->unc.ok && m->unc.cov) {
         /* parameter covariance in the fit's coordinates (log value for
@@ -142,35 +150,36 @@ char *el_model_to_json(const el_model *m)
             json_decref(cov);
             goto done;
         }
-        json_object_set_new(u, "method", json_string(m->unc.method));
-        json_object_set_new(u, "coordinates", json_string("log(value) for logscale parameters"));
-        json_object_set_new(u, "sigma", eli_json_num(m->unc.sigma));
-        json_object_set_new(u, "cv_rmse", eli_json_num(m->unc.cv_rmse));
-        json_object_set_new(u, "dof", eli_json_num(m->unc.dof));
-        json_object_set_new(u, "rank", json_integer((json_int_t)m->unc.rank));
+        eli_json_set(&bad, u, "method", json_string(m->unc.method));
+        eli_json_set(&bad, u, "coordinates", json_string("log(value) for logscale parameters"));
+        eli_json_set(&bad, u, "sigma", eli_json_num(m->unc.sigma));
+        eli_json_set(&bad, u, "cv_rmse", eli_json_num(m->unc.cv_rmse));
+        eli_json_set(&bad, u, "dof", eli_json_num(m->unc.dof));
+        eli_json_set(&bad, u, "rank", json_integer((json_int_t)m->unc.rank));
         for (size_t i = 0; i < m->np; i++) {
             json_t *row = json_array();
             for (size_t j = 0; row && j < m->np; j++)
-                json_array_append_new(row, eli_json_num(m->unc.cov[i * m->np + j]));
-            json_array_append_new(cov, row);
+                eli_json_push(&bad, row, eli_json_num(m->unc.cov[i * m->np + j]));
+            eli_json_push(&bad, cov, row);
         }
-        json_object_set_new(u, "covariance", cov);
+        eli_json_set(&bad, u, "covariance", cov);
         json_t *weak = json_array();
         for (size_t k = 0; weak && k < m->np && k < 64; k++)
             if (m->unc.weak[k])
-                json_array_append_new(weak, json_string(m->p[k].name));
-        json_object_set_new(u, "not_determined", weak);
-        json_object_set_new(root, "uncertainty", u);
+                eli_json_push(&bad, weak, json_string(m->p[k].name));
+        eli_json_set(&bad, u, "not_determined", weak);
+        eli_json_set(&bad, root, "uncertainty", u);
     } else if (m->unc.method[0]) {
         json_t *u = json_object();
-        json_object_set_new(u, "method", json_string(m->unc.method));
-        json_object_set_new(root, "uncertainty", u);
+        eli_json_set(&bad, u, "method", json_string(m->unc.method));
+        eli_json_set(&bad, root, "uncertainty", u);
     }
     if (m->cov)
-        json_object_set_new(root, "coverage", (json_t *)eli_coverage_to_json(m->cov));
+        eli_json_set(&bad, root, "coverage", (json_t *)eli_coverage_to_json(m->cov));
     if (booster)
-        json_object_set_new(root, "booster_ubj_base64", json_string(booster));
-    out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+        eli_json_set(&bad, root, "booster_ubj_base64", json_string(booster));
+    if (!bad)
+        out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
 done:
     json_decref(root);
     json_decref(vars);
@@ -418,12 +427,10 @@ el_status eli_model_parse_json(const char *text, eli_engine_decode_fn decode, el
         if (handled)
             return fst;
     }
-    /* jansson fills jerr only once it has started parsing: an allocation
-       that fails before that leaves the code byte unset, so start zeroed */
     json_error_t jerr;
     memset(&jerr, 0, sizeof jerr);
     json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root && json_error_code(&jerr) == json_error_out_of_memory)
+    if (!root && eli_json_load_nomem(&jerr))
         return eli_err(err, EL_ERR_NOMEM, "out of memory reading JSON");
     if (!root)
         return eli_err_at(err, EL_ERR_PARSE, NULL, jerr.line, jerr.column,

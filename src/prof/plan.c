@@ -1324,24 +1324,16 @@ static void shell_quote(struct eli_buf *b, const char *s)
 }
 
 /* Refuses text with a control byte (a newline would start a new line of the
- * script); names what it is and shows it escaped. */
+ * script); names what it is. The message shows it escaped (\n, \xNN): every
+ * el_error message goes through el_text_escape. */
 static el_status script_text(const char *what, const char *s, struct el_error *err)
 {
     if (!has_ctl(s))
         return EL_OK;
-    char shown[200];
-    size_t o = 0;
-    for (const unsigned char *q = (const unsigned char *)s; *q && o + 5 < sizeof shown; q++) {
-        if (*q < 0x20 || *q == 0x7f)
-            o += (size_t)snprintf(shown + o, sizeof shown - o, "\\x%02x", *q);
-        else
-            shown[o++] = (char)*q;
-    }
-    shown[o] = '\0';
     return eli_err(err, EL_ERR_DATA,
-                   "%s \"%s\" contains a control character: refused, it would become a line "
+                   "%s \"%.160s\" contains a control character: refused, it would become a line "
                    "of the job script",
-                   what, shown);
+                   what, s);
 }
 
 el_status el_plan_emit_slurm(const el_plan *p, const char *plan_path, const char *exe,

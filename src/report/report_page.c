@@ -109,14 +109,19 @@ static void fail(struct page *p, const char *what)
 }
 
 /* Sets o[key] = v (stolen); records a failure. */
+/* Both take v: it is released when o (a) could not be built either. */
 static void jset(struct page *p, json_t *o, const char *key, json_t *v)
 {
+    if (!o)
+        json_decref(v);
     if (!v || !o || json_object_set_new(o, key, v) != 0)
         fail(p, "out of memory building the report data");
 }
 
 static void jpush(struct page *p, json_t *a, json_t *v)
 {
+    if (!a)
+        json_decref(v);
     if (!v || !a || json_array_append_new(a, v) != 0)
         fail(p, "out of memory building the report data");
 }

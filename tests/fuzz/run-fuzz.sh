@@ -2,7 +2,8 @@
 # Builds every tests/fuzz/fuzz_*.c as a libFuzzer target (clang, ASan+UBSan)
 # against a fuzzer-instrumented library, runs each for SECONDS (default 60)
 # on a scratch copy of its corpus, then replays the saved corpus.
-# usage: sh tests/fuzz/run-fuzz.sh [SECONDS]
+# usage: [FUZZ_TARGETS="slurm plan"] sh tests/fuzz/run-fuzz.sh [SECONDS]
+# FUZZ_TARGETS (names without fuzz_, space or comma separated) runs a subset.
 # `make fuzz-long` runs it with FUZZ_SECONDS (default 600) per target. With
 # FUZZ_KEEP=1 new corpus inputs are kept in tests/fuzz/corpus/ and crashes
 # are saved there as regression inputs (crash-*), replayed by every build.
@@ -13,6 +14,12 @@ make -s BUILD=$out CC=clang SAN=1 OPT="-O1 -g -fsanitize=address,undefined,fuzze
 libs="-lnlopt -ljansson -lcsv -lyaml -lgsl -lgslcblas -ldl -lm -pthread"
 for src in tests/fuzz/fuzz_*.c; do
     name=$(basename "$src" .c)
+    if [ -n "${FUZZ_TARGETS:-}" ]; then
+        case " $(echo "$FUZZ_TARGETS" | tr ',' ' ') " in
+        *" ${name#fuzz_} "*) ;;
+        *) continue ;;
+        esac
+    fi
     corpus=tests/fuzz/corpus/${name#fuzz_}
     mkdir -p "$corpus"
     clang -std=c11 -g -O1 -Iinclude -Isrc -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \

@@ -497,7 +497,7 @@ static void test_slurm_script(void **state)
     const char *nl[] = {"--time=1\ntouch /tmp/el_pwned"};
     assert_int_equal(el_plan_emit_slurm(p, "/abs/plan.yaml", "x", nl, 1, &sc, &err), EL_ERR_DATA);
     assert_null(sc);
-    assert_contains(err.text, "the sbatch option \"--time=1\\x0atouch /tmp/el_pwned\" contains a "
+    assert_contains(err.text, "the sbatch option \"--time=1\\ntouch /tmp/el_pwned\" contains a "
                               "control character");
     assert_int_equal(el_plan_emit_slurm(p, "/abs/pl\nan.yaml", "x", NULL, 0, &sc, &err),
                      EL_ERR_DATA);
@@ -508,7 +508,7 @@ static void test_slurm_script(void **state)
     assert_int_equal(el_plan_set_output(p, "out\rx"), EL_OK);
     assert_int_equal(el_plan_emit_slurm(p, "/abs/plan.yaml", "x", NULL, 0, &sc, &err),
                      EL_ERR_DATA);
-    assert_contains(err.text, "the output directory \"out\\x0dx\"");
+    assert_contains(err.text, "the output directory \"out\\rx\"");
     assert_null(el_plan_slurm_script(p, "/abs/plan.yaml", "x", NULL, 0));
     el_plan_destroy(p);
     parse_err("server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n"
