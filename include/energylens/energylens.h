@@ -950,9 +950,18 @@ EL_API el_status el_selector_set_max_extrapolation(el_selector *s, double factor
 EL_API el_status el_selector_set_conservative(el_selector *s, double level);
 /* The probability that the pick is the true optimum: the share of 2000
  * parameter draws (el_model_sample) in which it has the lowest energy among
- * the 64 best included candidates (an upper bound when more remain). NaN
- * when the energy model has no uncertainty. */
+ * all included candidates. Blocks of candidates whose interval lower bound
+ * in a draw exceeds what the best ones reach there are skipped, which does
+ * not change the result (it is exact over the draws); when that would still
+ * take more than 10^8 candidate-draw evaluations it falls back to the 64
+ * best (an upper bound; see el_selection_p_optimal_exact). Each kept row's
+ * own share is the ranking's `p_optimal` column. NaN when the energy model
+ * has no uncertainty. */
 EL_API double el_selection_p_optimal(const el_selection *s);
+/* 1 when el_selection_p_optimal is over every included candidate, 0 when
+ * it was approximated over the 64 best; *evaluated (may be NULL): the
+ * candidate-draw evaluations it took. */
+EL_API int el_selection_p_optimal_exact(const el_selection *s, size_t *evaluated);
 /* 1: excluded candidates are ranked too (after the included ones, never
  * picked). Default 0. */
 EL_API void el_selector_set_include_excluded(el_selector *s, int on);
