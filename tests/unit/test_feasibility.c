@@ -133,6 +133,35 @@ static void test_memory_data_parallel_experts(void **state)
     unlink(path);
 }
 
+/* The mlenergy schema maps dp (vllm_data_parallel_size) and ep (the GPUs
+ * the experts are split over: tp x dp with expert parallelism, else tp). */
+static void test_mlenergy_schema_dp_ep(void **state)
+{
+    (void)state;
+    el_reader *r = NULL;
+    el_table *t = NULL;
+    struct el_error err;
+    assert_int_equal(el_reader_create(&r), EL_OK);
+    assert_int_equal(el_reader_set_schema(r, "mlenergy", &err), EL_OK);
+    assert_int_equal(el_reader_read(r, "data/mlenergy_v3/mlenergy_v3_llm_mllm.csv", &t, &err),
+                     EL_OK);
+    long jd = el_table_col_index(t, "dp"), je = el_table_col_index(t, "ep");
+    assert_true(jd >= 0 && je >= 0);
+    const double *tp = el_table_col_values(t, (size_t)el_table_col_index(t, "tp"));
+    const double *dp = el_table_col_values(t, (size_t)jd), *ep = el_table_col_values(t, (size_t)je);
+    size_t ndp = 0;
+    for (size_t i = 0; i < el_table_nrows(t); i++) {
+        assert_true(dp[i] >= 1 && ep[i] >= tp[i]);
+        if (dp[i] > 1) {
+            ndp++;
+            assert_double_equal(ep[i], tp[i] * dp[i], 0);
+        }
+    }
+    assert_int_equal(ndp, 16);
+    el_table_destroy(t);
+    el_reader_destroy(r);
+}
+
 /* Measured configurations of the shipped data fit the memory model: every
  * one holds its weights, data-parallel ones included (dp replicas, experts
  * split over tp x dp GPUs with vLLM's enable_expert_parallel), and almost
@@ -342,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_builtin_facts_cover_shipped_data),
         cmocka_unit_test(test_memory_235b),
         cmocka_unit_test(test_memory_data_parallel_experts),
+        cmocka_unit_test(test_mlenergy_schema_dp_ep),
         cmocka_unit_test(test_memory_agrees_with_measurements),
         cmocka_unit_test(test_model_info_file),
         cmocka_unit_test(test_labels),
