@@ -311,7 +311,7 @@ struct run {
     const el_space *sp;
     size_t naxes;
     const char *names[ELI_SPACE_MAX_AXES];
-    long ax_tp, ax_pp, ax_batch, ax_sin, ax_sout;
+    long ax_tp, ax_pp, ax_batch, ax_sin, ax_sout, ax_dp, ax_ep;
     long cov_ax[64]; /* axis of each coverage variable */
     size_t ncov;
     struct fail_row *fails;
@@ -412,9 +412,12 @@ static void judge(const struct run *r, struct rec *c)
         double b = r->ax_batch >= 0 ? c->v[r->ax_batch] : 1;
         double tok =
             (r->ax_sin >= 0 ? c->v[r->ax_sin] : 0) + (r->ax_sout >= 0 ? c->v[r->ax_sout] / 2 : 0);
+        /* dp replicas, experts over ep GPUs (default tp) */
+        double dp = r->ax_dp >= 0 ? c->v[r->ax_dp] : 1, ep = r->ax_ep >= 0 ? c->v[r->ax_ep] : tp;
         struct el_memory m;
         if (tp >= 1 && pp >= 1 && b >= 0 && tok >= 0 &&
-            el_memory_estimate(&s->facts, s->gpu_bytes, s->util, tp, pp, b, tok, &m) == EL_OK) {
+            el_memory_estimate_dp(&s->facts, s->gpu_bytes, s->util, tp, pp, dp, ep, b, tok, &m) ==
+                EL_OK) {
             c->mem = m.total / 1e9;
             fits_w = m.fits_weights;
             fits = m.fits;
@@ -649,6 +652,8 @@ static el_status prepare(struct run *r, const el_selector *s, const el_space *sp
     r->ax_batch = eli_space_axis_index(sp, "batch");
     r->ax_sin = eli_space_axis_index(sp, "s_in");
     r->ax_sout = eli_space_axis_index(sp, "s_out");
+    r->ax_dp = eli_space_axis_index(sp, "dp");
+    r->ax_ep = eli_space_axis_index(sp, "ep");
     const struct eli_coverage *cov = s->energy->cov;
     r->ncov = eli_coverage_nvars(cov);
     if (r->ncov > 64)
@@ -1275,7 +1280,7 @@ el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out
     unsigned char *par = NULL;
     el_status st = eli_select_check_kinds(s->energy, s->latency, err);
     if (st == EL_OK)
-        st = eli_select_check_axes(s->energy, s->latency, sp, err);
+        st = eli_select_check_axes(s->energy, s->latency, sp, s->have_mem, err);
     if (st == EL_OK)
         st = prepare(&r, s, sp, err);
     if (st == EL_OK)

@@ -175,8 +175,9 @@ struct el_selection {
  * (select.c). */
 /* EL_ERR_DATA for a space axis that is neither a canonical variable nor used
  * by a model (a misspelt space key, an --axis no model reads). */
+/* parallel_axes: dp and ep are axes too (the selector's memory model). */
 el_status eli_select_check_axes(const el_model *energy, const el_model *latency,
-                                const el_space *space, struct el_error *err);
+                                const el_space *space, int parallel_axes, struct el_error *err);
 el_status eli_select_check_kinds(const el_model *energy, const el_model *latency,
                                  struct el_error *err);
 

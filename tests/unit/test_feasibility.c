@@ -364,6 +364,52 @@ static void test_selector_matches_select(void **state)
     el_model_destroy(m);
 }
 
+/* dp and ep as axes of the space: the selector's memory check uses them
+ * (Qwen3-Coder-480B FP8 facts on H100: one replica of tp 1 holds its
+ * weights only with the experts spread over 8 GPUs). */
+static void test_selector_dp_ep_axes(void **state)
+{
+    (void)state;
+    el_model *m = fit_grid();
+    struct el_error err;
+    struct el_model_facts f;
+    size_t k;
+    double gb;
+    assert_int_equal(el_model_facts_builtin("Qwen/Qwen3-Coder-480B-A35B-Instruct-FP8", 0, &f),
+                     EL_OK);
+    assert_int_equal(el_gpu_lookup("H100", &k), EL_OK);
+    assert_int_equal(el_gpu_info(k, NULL, &gb, NULL), EL_OK);
+    el_space *s = NULL;
+    assert_int_equal(el_space_create(&s), EL_OK);
+    el_space_set_spec(s, "tp", "1", &err);
+    el_space_set_spec(s, "pp", "1", &err);
+    el_space_set_spec(s, "dp", "8", &err);
+    el_space_set_spec(s, "ep", "1,8", &err);
+    el_space_set_spec(s, "batch", "8", &err);
+    el_space_set_spec(s, "s_in", "1", &err);
+    el_space_set_spec(s, "s_out", "500", &err);
+    el_selector *sr = NULL;
+    el_selection *sel = NULL;
+    assert_int_equal(el_selector_create(m, &sr, &err), EL_OK);
+    assert_int_equal(el_selector_set_memory(sr, &f, gb, 0.9, &err), EL_OK);
+    el_selector_set_max_extrapolation(sr, (double)INFINITY);
+    assert_int_equal(el_selector_run(sr, s, &sel, &err), EL_OK);
+    assert_int_equal(el_selection_ncandidates(sel), 2);
+    assert_int_equal(el_selection_count(sel, EL_EXCL_WEIGHTS), 1);
+    assert_int_equal(el_selection_count(sel, EL_EXCL_NONE), 1);
+    const el_table *t = el_selection_table(sel);
+    assert_double_equal(el_table_col_values(t, (size_t)el_table_col_index(t, "ep"))[0], 8, 0);
+    el_selection_destroy(sel);
+    el_selector_destroy(sr);
+    /* without memory facts dp is no axis any model uses */
+    assert_int_equal(el_selector_create(m, &sr, &err), EL_OK);
+    assert_int_equal(el_selector_run(sr, s, &sel, &err), EL_ERR_DATA);
+    assert_non_null(strstr(err.text, "'dp'"));
+    el_selector_destroy(sr);
+    el_space_destroy(s);
+    el_model_destroy(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +422,7 @@ int main(void)
         cmocka_unit_test(test_model_info_file),
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_selector_matches_select),
+        cmocka_unit_test(test_selector_dp_ep_axes),
     };
     return el_run_tests(tests, NULL, NULL);
 }
