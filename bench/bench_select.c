@@ -68,10 +68,13 @@ static int run_case(const el_model *m, const struct el_model_facts *facts, doubl
         goto done;
     double dt = now() - t0;
     size_t n = el_selection_ncandidates(sel);
+    size_t nev = 0;
+    int exact = el_selection_p_optimal_exact(sel, &nev);
     printf("select_%s points=%zu kept=%zu seconds=%.3f points_per_s=%.3g p_optimal=%.3f "
-           "peak_rss_mb=%.1f\n",
+           "p_optimal_%s=%zu peak_rss_mb=%.1f\n",
            label, n, el_selection_count(sel, EL_EXCL_NONE), dt, (double)n / dt,
-           el_selection_p_optimal(sel), (double)peak_rss_kb() / 1024.0);
+           el_selection_p_optimal(sel), exact ? "exact_evaluated" : "approx_best", nev,
+           (double)peak_rss_kb() / 1024.0);
     rc = 0;
 done:
     if (rc)

@@ -813,6 +813,7 @@ struct el_model_facts {
     double kv_values;      /* cached values per token per layer (2 kv_heads head_dim; MLA: 576) */
     double kv_dtype_bytes; /* 2 unless kv_cache_dtype says otherwise */
     char source[256];      /* where the figures come from */
+    double expert_params;  /* parameters in the routed experts (0: a dense model) */
 };
 /* Built-in facts: by name (case-insensitive), or entry k when name is NULL
  * (k < el_model_facts_count()). Every model of the shipped data has one.
@@ -826,7 +827,9 @@ EL_API el_status el_model_facts_builtin(const char *name, size_t k, struct el_mo
  * (default bfloat16) or bytes_per_param, layers (attention layers; also
  * num_hidden_layers, kv_layers), kv_heads (num_key_value_heads), head_dim,
  * kv_values_per_token_layer (instead of kv_heads and head_dim, e.g. 576 for
- * DeepSeek's MLA), kv_cache_dtype (default bfloat16), source. Unknown keys
+ * DeepSeek's MLA), kv_cache_dtype (default bfloat16), expert_params_b (or
+ * expert_params: parameters in the routed experts of a mixture-of-experts
+ * model, which expert parallelism splits differently), source. Unknown keys
  * and non-positive numbers are EL_ERR_DATA naming the file and line.
  */
 EL_API el_status el_model_facts_load(const char *path, const char *name, struct el_model_facts *out,
@@ -849,6 +852,16 @@ struct el_memory {
 EL_API el_status el_memory_estimate(const struct el_model_facts *f, double gpu_bytes, double util,
                                     double tp, double pp, double batch, double tokens,
                                     struct el_memory *out);
+/* The same with data parallelism: dp replicas of tp x pp GPUs (tp x pp x dp
+ * GPUs in all; batch is per replica, as vLLM's max_num_seqs), the routed
+ * experts split over ep GPUs per pipeline stage (vLLM's
+ * enable_expert_parallel: ep = tp x dp; without it ep = tp) and the rest of
+ * the weights over tp x pp. Per GPU: (weights - expert weights) / (tp pp) +
+ * expert weights / (ep pp); expert weights = weight_bytes x expert_params /
+ * params (0 for a dense model). ep = 0 means tp. */
+EL_API el_status el_memory_estimate_dp(const struct el_model_facts *f, double gpu_bytes,
+                                       double util, double tp, double pp, double dp, double ep,
+                                       double batch, double tokens, struct el_memory *out);
 
 typedef struct el_selection el_selection;
 
@@ -950,9 +963,18 @@ EL_API el_status el_selector_set_max_extrapolation(el_selector *s, double factor
 EL_API el_status el_selector_set_conservative(el_selector *s, double level);
 /* The probability that the pick is the true optimum: the share of 2000
  * parameter draws (el_model_sample) in which it has the lowest energy among
- * the 64 best included candidates (an upper bound when more remain). NaN
- * when the energy model has no uncertainty. */
+ * all included candidates. Blocks of candidates whose interval lower bound
+ * in a draw exceeds what the best ones reach there are skipped, which does
+ * not change the result (it is exact over the draws); when that would still
+ * take more than 10^8 candidate-draw evaluations it falls back to the 64
+ * best (an upper bound; see el_selection_p_optimal_exact). Each kept row's
+ * own share is the ranking's `p_optimal` column. NaN when the energy model
+ * has no uncertainty. */
 EL_API double el_selection_p_optimal(const el_selection *s);
+/* 1 when el_selection_p_optimal is over every included candidate, 0 when
+ * it was approximated over the 64 best; *evaluated (may be NULL): the
+ * candidate-draw evaluations it took. */
+EL_API int el_selection_p_optimal_exact(const el_selection *s, size_t *evaluated);
 /* 1: excluded candidates are ranked too (after the included ones, never
  * picked). Default 0. */
 EL_API void el_selector_set_include_excluded(el_selector *s, int on);

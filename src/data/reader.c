@@ -95,6 +95,12 @@ static const struct schema schemas[] = {
       {"quant", "quantization"},
       {"tpot_s", "median_itl_ms/1000"},
       {"latency_s", "avg_output_tokens*median_itl_ms/1000"},
+      /* data-parallel replicas, and the GPUs the routed experts are split
+       * over (tp x dp with enable_expert_parallel, else tp):
+       * el_memory_estimate_dp */
+      {"dp", "vllm_data_parallel_size"},
+      {"ep",
+       "(ep_reported+vllm_tensor_parallel_size+abs(ep_reported-vllm_tensor_parallel_size))/2"},
       {NULL, NULL}},
      {{"s_in", 1}, {NULL, 0}}},
     {"tokenpowerbench",

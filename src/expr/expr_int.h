@@ -106,4 +106,11 @@ el_status eli_expr_from_nodes(const struct eli_node *nodes, size_t n, const char
 /* Sizes of every node's subtree (out has n entries). */
 void eli_expr_subtree_sizes(const el_expr *e, size_t *out);
 
+/* Interval bounds (bound.c): for each of the n rows, [lo, hi] contains
+ * every value of e with variable v anywhere in [vlo[v][i], vhi[v][i]] and
+ * parameter k anywhere in [plo[k], phi[k]]. Outer, not tight; -inf/+inf
+ * where an operator may leave its domain. */
+el_status eli_expr_bound(const el_expr *e, const double *const *vlo, const double *const *vhi,
+                         size_t n, const double *plo, const double *phi, double *lo, double *hi);
+
 #endif

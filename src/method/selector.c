@@ -17,14 +17,18 @@
 
 #include "../core/banned.h"
 
-#define SEL_BLOCK      4096
-#define SEL_MAX_LIMITS 8
-#define SEL_MAX_TOP    100000
-#define SEL_MAX_FRONT  65536
-#define SEL_MAX_FAIL   100000
-#define SEL_POPT_ROWS  64   /* best candidates P(optimal) is computed over */
-#define SEL_POPT_DRAWS 2000 /* parameter draws for P(optimal) */
-#define SEL_LEVEL      0.9  /* level of the intervals shown */
+#define SEL_BLOCK       4096
+#define SEL_MAX_LIMITS  8
+#define SEL_MAX_TOP     100000
+#define SEL_MAX_FRONT   65536
+#define SEL_MAX_FAIL    100000
+#define SEL_POPT_ROWS   64    /* best candidates that set the pruning bound */
+#define SEL_POPT_DRAWS  2000  /* parameter draws for P(optimal) */
+#define SEL_POPT_BUDGET 1e8   /* candidate-draw evaluations before falling back */
+#define SEL_MAX_BLOCKS  65536 /* blocks remembered for P(optimal) (2.7e8 points) */
+#define SEL_SUB         64    /* candidates per sub-block */
+#define SEL_DCHUNK      512   /* candidates per evaluation of one draw */
+#define SEL_LEVEL       0.9   /* level of the intervals shown */
 
 struct fail_row {
     double v[ELI_SPACE_MAX_AXES];
@@ -56,6 +60,7 @@ struct rec {
     size_t idx;
     double e, l, mem;
     double elo, ehi; /* interval of e (NaN when not computed) */
+    double popt;     /* share of the draws it wins (NaN when not computed) */
     double lim[SEL_MAX_LIMITS];
     struct el_data_label lab;
     el_exclusion reason;
@@ -306,11 +311,27 @@ struct run {
     const el_space *sp;
     size_t naxes;
     const char *names[ELI_SPACE_MAX_AXES];
-    long ax_tp, ax_pp, ax_batch, ax_sin, ax_sout;
+    long ax_tp, ax_pp, ax_batch, ax_sin, ax_sout, ax_dp, ax_ep;
     long cov_ax[64]; /* axis of each coverage variable */
     size_t ncov;
     struct fail_row *fails;
     size_t nfails;
+    /* P(optimal): parameter draws, the blocks that held included candidates */
+    size_t np, nev;
+    double *theta;                  /* SEL_POPT_DRAWS x np */
+    long ev_ax[ELI_SPACE_MAX_AXES]; /* axis of each energy-model variable */
+    struct blocks {
+        size_t n, cap;
+        size_t *start, *m;
+        double *lo, *hi; /* box of the included candidates, nev each */
+        int overflow;
+    } blk;
+    /* the run's block buffers, for the second look at the live blocks */
+    double *const *cols;
+    unsigned char *keep;
+    double *lv, *rv, *buf;
+    size_t *idx;
+    struct rec *recs;
 };
 
 static void describe(const struct run *r, const struct rec *c, char *buf, size_t len)
@@ -391,9 +412,12 @@ static void judge(const struct run *r, struct rec *c)
         double b = r->ax_batch >= 0 ? c->v[r->ax_batch] : 1;
         double tok =
             (r->ax_sin >= 0 ? c->v[r->ax_sin] : 0) + (r->ax_sout >= 0 ? c->v[r->ax_sout] / 2 : 0);
+        /* dp replicas, experts over ep GPUs (default tp) */
+        double dp = r->ax_dp >= 0 ? c->v[r->ax_dp] : 1, ep = r->ax_ep >= 0 ? c->v[r->ax_ep] : tp;
         struct el_memory m;
         if (tp >= 1 && pp >= 1 && b >= 0 && tok >= 0 &&
-            el_memory_estimate(&s->facts, s->gpu_bytes, s->util, tp, pp, b, tok, &m) == EL_OK) {
+            el_memory_estimate_dp(&s->facts, s->gpu_bytes, s->util, tp, pp, dp, ep, b, tok, &m) ==
+                EL_OK) {
             c->mem = m.total / 1e9;
             fits_w = m.fits_weights;
             fits = m.fits;
@@ -560,6 +584,7 @@ static el_status make_table(const struct run *r, const struct rec *rows, size_t 
         NUMCOL(name, rows[i].elo, 0.0);
         snprintf(name, sizeof name, "%s_hi", el_model_target(s->energy));
         NUMCOL(name, rows[i].ehi, 0.0);
+        NUMCOL("p_optimal", rows[i].popt, 0.0);
     }
     if (s->latency) {
         snprintf(name, sizeof name, "%s_pred", el_model_target(s->latency));
@@ -627,6 +652,8 @@ static el_status prepare(struct run *r, const el_selector *s, const el_space *sp
     r->ax_batch = eli_space_axis_index(sp, "batch");
     r->ax_sin = eli_space_axis_index(sp, "s_in");
     r->ax_sout = eli_space_axis_index(sp, "s_out");
+    r->ax_dp = eli_space_axis_index(sp, "dp");
+    r->ax_ep = eli_space_axis_index(sp, "ep");
     const struct eli_coverage *cov = s->energy->cov;
     r->ncov = eli_coverage_nvars(cov);
     if (r->ncov > 64)
@@ -684,7 +711,7 @@ static el_status eval_block(const struct run *r, double *const *cols, size_t m, 
         recs[i].idx = idx[i];
         recs[i].e = buf[i];
         recs[i].l = (double)NAN;
-        recs[i].elo = recs[i].ehi = (double)NAN;
+        recs[i].elo = recs[i].ehi = recs[i].popt = (double)NAN;
         for (size_t k = 0; k < r->naxes; k++)
             recs[i].v[k] = cols[k][i];
     }
@@ -774,20 +801,373 @@ static el_status eval_baseline(const struct run *r, el_selection *sel, struct el
     return EL_OK;
 }
 
-/* Prediction intervals of the best candidates, and the probability that
- * the first is the optimum among them: the share of parameter draws in
- * which its energy is the lowest. Candidates beyond the best SEL_POPT_ROWS
- * are left out of P(optimal); it is therefore an upper bound, tight when
- * the energies beyond them are far from the pick's. */
-static el_status uncertainty(const struct run *r, struct rec *rows, size_t n, el_selection *sel,
+/* ---- P(optimal) over every included candidate ------------------------------ */
+
+/* P(optimal) is the share of SEL_POPT_DRAWS parameter draws (the fitted
+ * Laplace posterior, eli_model_draw_params) in which the pick has the lowest
+ * energy of all included candidates. Evaluating every candidate in every
+ * draw would cost 2000 model evaluations per candidate; instead:
+ *   1. while streaming, each block of the space (SEL_BLOCK points) that holds
+ *      included candidates is remembered with the box its included
+ *      candidates span (every model variable's least and largest value);
+ *   2. every draw is evaluated at the SEL_POPT_ROWS best candidates: U_d,
+ *      the least of them in draw d, bounds draw d's optimum from above;
+ *   3. for each draw, interval arithmetic over each block's box
+ *      (eli_expr_bound, the draw's parameters fixed) gives a lower bound of
+ *      the energy in the block: a block whose bound exceeds U_d in every
+ *      draw cannot hold a draw's optimum and is not looked at again;
+ *   4. the live blocks are enumerated again and split into sub-blocks of
+ *      SEL_SUB included candidates; in each draw the sub-blocks whose bound
+ *      is at most the draw's best so far are evaluated, point by point.
+ * Only candidates that provably cannot be a draw's optimum are skipped, so
+ * the result is the one an evaluation of every candidate in every draw
+ * would give (ties go to the first candidate of the space). When more than
+ * SEL_POPT_BUDGET candidate-draw evaluations would be needed, or the space
+ * has more than SEL_MAX_BLOCKS blocks with included candidates, P(optimal)
+ * falls back to the SEL_POPT_ROWS best (an upper bound) and the selection
+ * says so (el_selection_p_optimal_exact). */
+
+static el_status popt_prepare(struct run *r, struct el_error *err)
+{
+    const el_model *m = r->s->energy;
+    if (!el_model_has_uncertainty(m) || !el_model_expr(m))
+        return EL_OK;
+    r->np = el_model_nparams(m);
+    r->nev = el_model_nvars(m);
+    if (r->nev > ELI_SPACE_MAX_AXES)
+        return eli_err(err, EL_ERR_LIMIT, "model has too many variables");
+    for (size_t v = 0; v < r->nev; v++) {
+        r->ev_ax[v] = eli_space_axis_index(r->sp, el_model_var_name(m, v));
+        if (r->ev_ax[v] < 0)
+            return eli_err(err, EL_ERR_MISSING,
+                           "the model needs '%s' but the space has no such axis",
+                           el_model_var_name(m, v));
+    }
+    r->theta = eli_mallocarray(SEL_POPT_DRAWS * r->np + 1, sizeof *r->theta);
+    if (!r->theta)
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
+    return eli_model_draw_params(m, SEL_POPT_DRAWS, 1, r->theta, err);
+}
+
+static void popt_free(struct run *r)
+{
+    eli_free(r->theta);
+    eli_free(r->blk.start);
+    eli_free(r->blk.m);
+    eli_free(r->blk.lo);
+    eli_free(r->blk.hi);
+}
+
+/* Step 1 for one block of the stream (start, m: the space's points). */
+static el_status popt_block(struct run *r, size_t start, size_t m, double *const *cols, size_t w,
+                            const struct rec *recs, struct el_error *err)
+{
+    struct blocks *b = &r->blk;
+    if (!r->theta || b->overflow)
+        return EL_OK;
+    size_t first = 0;
+    while (first < w && recs[first].reason != EL_EXCL_NONE)
+        first++;
+    if (first == w)
+        return EL_OK;
+    if (b->n == b->cap) {
+        if (b->cap >= SEL_MAX_BLOCKS) {
+            b->overflow = 1;
+            return EL_OK;
+        }
+        size_t cap = b->cap ? 2 * b->cap : 64;
+        size_t *ns = eli_realloc(b->start, cap * sizeof *ns);
+        if (ns)
+            b->start = ns;
+        size_t *nm = ns ? eli_realloc(b->m, cap * sizeof *nm) : NULL;
+        if (nm)
+            b->m = nm;
+        double *nl = nm ? eli_realloc(b->lo, cap * (r->nev + 1) * sizeof *nl) : NULL;
+        if (nl)
+            b->lo = nl;
+        double *nh = nl ? eli_realloc(b->hi, cap * (r->nev + 1) * sizeof *nh) : NULL;
+        if (!nh)
+            return eli_err(err, EL_ERR_NOMEM, "out of memory");
+        b->hi = nh;
+        b->cap = cap;
+    }
+    double *lo = b->lo + b->n * r->nev, *hi = b->hi + b->n * r->nev;
+    for (size_t v = 0; v < r->nev; v++) {
+        const double *c = cols[r->ev_ax[v]];
+        lo[v] = hi[v] = c[first];
+        for (size_t i = first + 1; i < w; i++) {
+            if (recs[i].reason != EL_EXCL_NONE)
+                continue;
+            lo[v] = fmin(lo[v], c[i]);
+            hi[v] = fmax(hi[v], c[i]);
+        }
+    }
+    b->start[b->n] = start;
+    b->m[b->n] = m;
+    b->n++;
+    return EL_OK;
+}
+
+/* Evaluates every draw at the n candidates rows (step 2): best[d] the
+ * least energy of draw d, pos[d] its row (the first on a tie), bad[d] set
+ * when draw d is not finite at one of them. */
+static el_status draw_best(const struct run *r, const struct rec *rows, size_t n, double *best,
+                           size_t *pos, unsigned char *bad, struct el_error *err)
+{
+    const el_expr *e = el_model_expr(r->s->energy);
+    double *col = eli_mallocarray(r->nev * n + 1, sizeof *col);
+    double *out = eli_mallocarray(n + 1, sizeof *out);
+    const double *bind[ELI_SPACE_MAX_AXES + 1] = {0};
+    el_status st = EL_OK;
+    if (!col || !out) {
+        st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t v = 0; v < r->nev; v++) {
+        for (size_t i = 0; i < n; i++)
+            col[v * n + i] = rows[i].v[r->ev_ax[v]];
+        bind[v] = col + v * n;
+    }
+    for (size_t d = 0; d < SEL_POPT_DRAWS; d++) {
+        best[d] = (double)INFINITY;
+        pos[d] = SIZE_MAX;
+        if ((st = el_expr_eval(e, bind, n, r->theta + d * r->np, out)) != EL_OK) {
+            eli_err(err, st, "evaluating a parameter draw failed: %s", el_strerror(st));
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (!isfinite(out[i])) {
+                bad[d] = 1;
+                break;
+            }
+            if (out[i] < best[d]) {
+                best[d] = out[i];
+                pos[d] = i;
+            }
+        }
+    }
+done:
+    eli_free(col);
+    eli_free(out);
+    return st;
+}
+
+/* A lower bound lb cannot beat the best value u found so far (with a
+ * relative margin for rounding in the bound's arithmetic). */
+static int beaten(double lb, double u)
+{
+    return lb > u + fabs(u) * 1e-9;
+}
+
+struct order {
+    size_t k;
+    double key;
+};
+
+static int cmp_order(const void *a, const void *b)
+{
+    const struct order *x = a, *y = b;
+    return x->key < y->key ? -1 : x->key > y->key ? 1 : (x->k > y->k) - (x->k < y->k);
+}
+
+/* Steps 3 and 4: best[d] / win[d] (a space index) updated with every
+ * candidate that can beat them; *evals counts candidate-draw evaluations,
+ * and the return is EL_ERR_LIMIT (no message) past SEL_POPT_BUDGET. */
+static el_status popt_exact(const struct run *r, double *best, size_t *win, unsigned char *bad,
+                            double *evals, struct el_error *err)
+{
+    const struct blocks *b = &r->blk;
+    const el_expr *e = el_model_expr(r->s->energy);
+    size_t nev = r->nev, nb = b->n;
+    size_t nsmax = SEL_BLOCK / SEL_SUB + 1, nlo = nb > nsmax ? nb : nsmax;
+    double *lo = eli_mallocarray(nlo, sizeof *lo), *hi = eli_mallocarray(nlo, sizeof *hi);
+    double *bl = eli_mallocarray(nev * nb + 1, sizeof *bl),
+           *bh = eli_mallocarray(nev * nb + 1, sizeof *bh);
+    unsigned char *live = eli_calloc(nb + 1, 1);
+    struct order *ord = eli_mallocarray(nb + 1, sizeof *ord);
+    size_t nbyte = (SEL_POPT_DRAWS + 7) / 8;
+    unsigned char *dl = eli_calloc(nb * nbyte + 1, 1); /* block k live in draw d */
+    /* block k's lower bound in draw d (rounded down), to look again once the
+     * draw's best has fallen; only while it takes at most 64 MB */
+    float *lb = (double)nb * SEL_POPT_DRAWS <= 16777216.0
+                    ? eli_mallocarray(nb * SEL_POPT_DRAWS + 1, sizeof *lb)
+                    : NULL;
+    /* per live block: included candidates (nev columns), sub-block boxes */
+    double *cv = eli_mallocarray(nev * SEL_BLOCK + 1, sizeof *cv);
+    size_t *cidx = eli_mallocarray(SEL_BLOCK, sizeof *cidx);
+    double *gv = eli_mallocarray(nev * SEL_BLOCK + 1, sizeof *gv);
+    size_t *gidx = eli_mallocarray(SEL_BLOCK, sizeof *gidx);
+    double *out = eli_mallocarray(SEL_BLOCK, sizeof *out);
+    double *sl = eli_mallocarray(nev * nsmax + 1, sizeof *sl),
+           *sh = eli_mallocarray(nev * nsmax + 1, sizeof *sh);
+    const double *blo[ELI_SPACE_MAX_AXES + 1] = {0}, *bhi[ELI_SPACE_MAX_AXES + 1] = {0};
+    el_status st = EL_ERR_NOMEM;
+    if (!lo || !hi || !bl || !bh || !live || !ord || !dl || !cv || !cidx || !gv || !gidx || !out ||
+        !sl || !sh) {
+        eli_err(err, st, "out of memory");
+        goto done;
+    }
+    /* step 3: blocks transposed to columns, bounded in every draw */
+    for (size_t v = 0; v < nev; v++) {
+        for (size_t k = 0; k < nb; k++) {
+            bl[v * nb + k] = b->lo[k * nev + v];
+            bh[v * nb + k] = b->hi[k * nev + v];
+        }
+        blo[v] = bl + v * nb;
+        bhi[v] = bh + v * nb;
+    }
+    for (size_t k = 0; k < nb; k++) {
+        ord[k].k = k;
+        ord[k].key = (double)INFINITY;
+    }
+    for (size_t d = 0; d < SEL_POPT_DRAWS; d++) {
+        if (bad[d])
+            continue;
+        const double *th = r->theta + d * r->np;
+        if ((st = eli_expr_bound(e, blo, bhi, nb, th, th, lo, hi)) != EL_OK) {
+            eli_err(err, st, "bounding the model failed: %s", el_strerror(st));
+            goto done;
+        }
+        for (size_t k = 0; k < nb; k++) {
+            if (!beaten(lo[k], best[d])) {
+                live[k] = 1;
+                if (lb) {
+                    float f = (float)lo[k];
+                    lb[k * SEL_POPT_DRAWS + d] = (double)f > lo[k] ? nextafterf(f, -INFINITY) : f;
+                }
+                double q = (lo[k] - best[d]) / fabs(best[d]);
+                if (q < ord[k].key)
+                    ord[k].key = q;
+                dl[k * nbyte + d / 8] |= (unsigned char)(1u << (d % 8));
+            }
+        }
+    }
+    /* step 4, the most promising blocks first (the draws' best values fall
+     * sooner, so fewer sub-blocks are evaluated) */
+    qsort(ord, nb, sizeof *ord, cmp_order);
+    for (size_t o = 0; o < nb; o++) {
+        size_t k = ord[o].k;
+        if (!live[k])
+            continue;
+        size_t m = b->m[k], w = 0, nc = 0;
+        if ((st = eli_space_block(r->sp, b->start[k], m, r->cols, r->keep, r->lv, r->rv)) !=
+            EL_OK) {
+            eli_err(err, st, "evaluating the constraints failed: %s", el_strerror(st));
+            goto done;
+        }
+        for (size_t i = 0; i < m; i++) {
+            if (!r->keep[i])
+                continue;
+            for (size_t a = 0; a < r->naxes; a++)
+                r->cols[a][w] = r->cols[a][i];
+            r->idx[w++] = b->start[k] + i;
+        }
+        if ((st = eval_block(r, r->cols, w, r->idx, r->buf, r->recs, err)) != EL_OK)
+            goto done;
+        for (size_t i = 0; i < w; i++) {
+            if (r->recs[i].reason != EL_EXCL_NONE)
+                continue;
+            for (size_t v = 0; v < nev; v++)
+                cv[v * SEL_BLOCK + nc] = r->cols[r->ev_ax[v]][i];
+            cidx[nc++] = r->idx[i];
+        }
+        size_t ns = (nc + SEL_SUB - 1) / SEL_SUB;
+        for (size_t v = 0; v < nev; v++) {
+            const double *c = cv + v * SEL_BLOCK;
+            for (size_t j = 0; j < ns; j++) {
+                size_t end = (j + 1) * SEL_SUB < nc ? (j + 1) * SEL_SUB : nc;
+                double a = c[j * SEL_SUB], z = a;
+                for (size_t i = j * SEL_SUB + 1; i < end; i++) {
+                    a = fmin(a, c[i]);
+                    z = fmax(z, c[i]);
+                }
+                sl[v * nsmax + j] = a;
+                sh[v * nsmax + j] = z;
+            }
+            blo[v] = sl + v * nsmax;
+            bhi[v] = sh + v * nsmax;
+        }
+        const double *gb[ELI_SPACE_MAX_AXES + 1] = {0};
+        for (size_t v = 0; v < nev; v++)
+            gb[v] = gv + v * SEL_BLOCK;
+        for (size_t d = 0; d < SEL_POPT_DRAWS; d++) {
+            if (bad[d] || !(dl[k * nbyte + d / 8] & (1u << (d % 8))) ||
+                (lb && beaten((double)lb[k * SEL_POPT_DRAWS + d], best[d])))
+                continue;
+            const double *th = r->theta + d * r->np;
+            if ((st = eli_expr_bound(e, blo, bhi, ns, th, th, lo, hi)) != EL_OK) {
+                eli_err(err, st, "bounding the model failed: %s", el_strerror(st));
+                goto done;
+            }
+            size_t ng = 0;
+            for (size_t j = 0; j < ns; j++) {
+                if (beaten(lo[j], best[d]))
+                    continue;
+                size_t end = (j + 1) * SEL_SUB < nc ? (j + 1) * SEL_SUB : nc;
+                for (size_t i = j * SEL_SUB; i < end; i++) {
+                    for (size_t v = 0; v < nev; v++)
+                        gv[v * SEL_BLOCK + ng] = cv[v * SEL_BLOCK + i];
+                    gidx[ng++] = cidx[i];
+                }
+            }
+            if (ng == 0)
+                continue;
+            *evals += (double)ng;
+            if (*evals > SEL_POPT_BUDGET) {
+                st = EL_ERR_LIMIT;
+                goto done;
+            }
+            if ((st = el_expr_eval(e, gb, ng, th, out)) != EL_OK) {
+                eli_err(err, st, "evaluating a parameter draw failed: %s", el_strerror(st));
+                goto done;
+            }
+            for (size_t i = 0; i < ng; i++) {
+                if (!isfinite(out[i])) {
+                    bad[d] = 1;
+                    break;
+                }
+                if (out[i] < best[d] || (out[i] == best[d] && gidx[i] < win[d])) {
+                    best[d] = out[i];
+                    win[d] = gidx[i];
+                }
+            }
+        }
+    }
+    st = EL_OK;
+done:
+    eli_free(lo);
+    eli_free(hi);
+    eli_free(bl);
+    eli_free(bh);
+    eli_free(live);
+    eli_free(ord);
+    eli_free(dl);
+    eli_free(lb);
+    eli_free(cv);
+    eli_free(cidx);
+    eli_free(gv);
+    eli_free(gidx);
+    eli_free(out);
+    eli_free(sl);
+    eli_free(sh);
+    return st;
+}
+
+/* Prediction intervals of the n best included candidates (rows, ranked)
+ * and P(optimal) over every included candidate (see above). */
+static el_status uncertainty(struct run *r, struct rec *rows, size_t n, el_selection *sel,
                              struct el_error *err)
 {
     const el_selector *s = r->s;
+    for (size_t i = 0; i < n; i++)
+        rows[i].popt = (double)NAN;
     if (n == 0 || !el_model_has_uncertainty(s->energy))
         return EL_OK;
     el_table *t = NULL;
     double *col = eli_mallocarray(n, sizeof *col), *lo = eli_mallocarray(n, sizeof *lo);
-    double *hi = eli_mallocarray(n, sizeof *hi), *draws = NULL;
+    double *hi = eli_mallocarray(n, sizeof *hi), *best = NULL, *kbest = NULL;
+    size_t *pos = NULL, *win = NULL, *kwin = NULL;
+    unsigned char *bad = NULL, *kbad = NULL;
     el_status st = EL_ERR_NOMEM;
     if (!col || !lo || !hi || el_table_create(n, &t) != EL_OK) {
         eli_err(err, st, "out of memory");
@@ -805,37 +1185,78 @@ static el_status uncertainty(const struct run *r, struct rec *rows, size_t n, el
         rows[i].elo = lo[i];
         rows[i].ehi = hi[i];
     }
-    draws = eli_mallocarray(SEL_POPT_DRAWS, n * sizeof *draws);
-    if (!draws) {
+    if (!r->theta) {
+        st = EL_OK;
+        goto done;
+    }
+    size_t K = n < SEL_POPT_ROWS ? n : SEL_POPT_ROWS;
+    best = eli_mallocarray(SEL_POPT_DRAWS, sizeof *best);
+    kbest = eli_mallocarray(SEL_POPT_DRAWS, sizeof *kbest);
+    pos = eli_mallocarray(SEL_POPT_DRAWS, sizeof *pos);
+    win = eli_mallocarray(SEL_POPT_DRAWS, sizeof *win);
+    kwin = eli_mallocarray(SEL_POPT_DRAWS, sizeof *kwin);
+    bad = eli_calloc(SEL_POPT_DRAWS, 1);
+    kbad = eli_calloc(SEL_POPT_DRAWS, 1);
+    if (!best || !kbest || !pos || !win || !kwin || !bad || !kbad) {
         st = eli_err(err, EL_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((st = el_model_sample(s->energy, t, SEL_POPT_DRAWS, 1, draws, err)) != EL_OK)
+    /* step 2; also the fallback's answer */
+    if ((st = draw_best(r, rows, K, kbest, pos, kbad, err)) != EL_OK)
         goto done;
-    size_t wins = 0, valid = 0;
-    for (size_t d = 0; d < SEL_POPT_DRAWS; d++) {
-        const double *x = draws + d * n;
-        size_t best = 0;
-        int ok = isfinite(x[0]);
-        for (size_t i = 1; i < n && ok; i++) {
-            ok = isfinite(x[i]);
-            if (x[i] < x[best])
-                best = i;
-        }
-        if (!ok)
-            continue;
-        valid++;
-        wins += best == 0;
+    for (size_t d = 0; d < SEL_POPT_DRAWS; d++)
+        kwin[d] = pos[d] == SIZE_MAX ? SIZE_MAX : rows[pos[d]].idx;
+    memcpy(best, kbest, SEL_POPT_DRAWS * sizeof *best);
+    memcpy(win, kwin, SEL_POPT_DRAWS * sizeof *win);
+    memcpy(bad, kbad, SEL_POPT_DRAWS);
+    double evals = (double)K * SEL_POPT_DRAWS;
+    int exact = !r->blk.overflow;
+    if (exact) {
+        st = popt_exact(r, best, win, bad, &evals, err);
+        if (st == EL_ERR_LIMIT)
+            exact = 0;
+        else if (st != EL_OK)
+            goto done;
     }
-    sel->p_optimal = valid ? (double)wins / (double)valid : (double)NAN;
+    if (!exact) {
+        evals = (double)K * SEL_POPT_DRAWS;
+        memcpy(best, kbest, SEL_POPT_DRAWS * sizeof *best);
+        memcpy(win, kwin, SEL_POPT_DRAWS * sizeof *win);
+        memcpy(bad, kbad, SEL_POPT_DRAWS);
+    }
+    size_t valid = 0;
+    for (size_t d = 0; d < SEL_POPT_DRAWS; d++)
+        valid += !bad[d] && win[d] != SIZE_MAX;
+    for (size_t i = 0; i < n && valid; i++) {
+        size_t w = 0;
+        for (size_t d = 0; d < SEL_POPT_DRAWS; d++)
+            w += !bad[d] && win[d] == rows[i].idx;
+        rows[i].popt = (double)w / (double)valid;
+    }
+    sel->p_optimal = valid ? rows[0].popt : (double)NAN;
+    sel->p_optimal_exact = exact;
+    sel->p_optimal_eval = (size_t)evals;
     st = EL_OK;
 done:
     el_table_destroy(t);
     eli_free(col);
     eli_free(lo);
     eli_free(hi);
-    eli_free(draws);
+    eli_free(best);
+    eli_free(kbest);
+    eli_free(pos);
+    eli_free(win);
+    eli_free(kwin);
+    eli_free(bad);
+    eli_free(kbad);
     return st;
+}
+
+int el_selection_p_optimal_exact(const el_selection *s, size_t *evaluated)
+{
+    if (evaluated)
+        *evaluated = s ? s->p_optimal_eval : 0;
+    return s && s->p_optimal_exact;
 }
 
 el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out,
@@ -859,9 +1280,11 @@ el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out
     unsigned char *par = NULL;
     el_status st = eli_select_check_kinds(s->energy, s->latency, err);
     if (st == EL_OK)
-        st = eli_select_check_axes(s->energy, s->latency, sp, err);
+        st = eli_select_check_axes(s->energy, s->latency, sp, s->have_mem, err);
     if (st == EL_OK)
         st = prepare(&r, s, sp, err);
+    if (st == EL_OK)
+        st = popt_prepare(&r, err);
     if (st != EL_OK)
         goto done;
     double size = el_space_size(sp);
@@ -894,6 +1317,13 @@ el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out
             goto done;
         }
     }
+    r.cols = cols;
+    r.keep = keep;
+    r.lv = lv;
+    r.rv = rv;
+    r.buf = buf;
+    r.idx = idx;
+    r.recs = recs;
     if (s->baseline && (st = eval_baseline(&r, sel, err)) != EL_OK)
         goto done;
     double best_l = (double)INFINITY;
@@ -922,6 +1352,8 @@ el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out
         if ((st = eval_block(&r, cols, w, idx, buf, recs, err)) != EL_OK)
             goto done;
         sel->ncand += w;
+        if ((st = popt_block(&r, start, m, cols, w, recs, err)) != EL_OK)
+            goto done;
         for (size_t i = 0; i < w; i++) {
             struct rec *c = &recs[i];
             if (s->cb) {
@@ -1065,5 +1497,6 @@ done:
     eli_free(rows);
     eli_free(par);
     eli_free(r.fails);
+    popt_free(&r);
     return st;
 }

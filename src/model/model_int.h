@@ -108,6 +108,11 @@ el_status eli_model_build(const char *formula, const char *const *vars, size_t n
  * entries). EL_ERR_MISSING names the column and the table's source. */
 el_status eli_model_bind(const el_model *m, const el_table *t, const double **cols,
                          struct el_error *err);
+/* ndraws parameter vectors (ndraws x nparams, row-major) from the fitted
+ * Laplace posterior, the draws el_model_sample evaluates with the same seed
+ * (uncert.c). */
+el_status eli_model_draw_params(const el_model *m, size_t ndraws, uint64_t seed, double *theta,
+                                struct el_error *err);
 /* Builds a tree model over `features` that takes ownership of `state`
  * (destroyed with ops->destroy, also on failure). */
 el_status eli_model_from_engine(const char *method, const struct eli_engine_ops *ops, void *state,
@@ -161,15 +166,18 @@ struct el_selection {
     struct el_data_label base_label;
     double lat_best_energy, lat_best_latency;
     int pareto_truncated;
-    double p_optimal; /* NaN when not computed */
+    double p_optimal;      /* NaN when not computed */
+    int p_optimal_exact;   /* over every included candidate */
+    size_t p_optimal_eval; /* candidates evaluated in every draw */
 };
 
 /* The energy slot must not predict a time nor the latency slot an energy
  * (select.c). */
 /* EL_ERR_DATA for a space axis that is neither a canonical variable nor used
  * by a model (a misspelt space key, an --axis no model reads). */
+/* parallel_axes: dp and ep are axes too (the selector's memory model). */
 el_status eli_select_check_axes(const el_model *energy, const el_model *latency,
-                                const el_space *space, struct el_error *err);
+                                const el_space *space, int parallel_axes, struct el_error *err);
 el_status eli_select_check_kinds(const el_model *energy, const el_model *latency,
                                  struct el_error *err);
 

@@ -130,11 +130,13 @@ static int model_uses(const el_model *m, const char *name)
  * no model reads would otherwise multiply the space silently while the
  * limit the user meant is dropped (issue 15 defect 8). */
 el_status eli_select_check_axes(const el_model *energy, const el_model *latency,
-                                const el_space *space, struct el_error *err)
+                                const el_space *space, int parallel_axes, struct el_error *err)
 {
     for (size_t k = 0; k < el_space_naxes(space); k++) {
         const char *a = el_space_axis_name(space, k);
         if (eli_is_canonical_var(a) || model_uses(energy, a) || model_uses(latency, a))
+            continue;
+        if (parallel_axes && (strcmp(a, "dp") == 0 || strcmp(a, "ep") == 0))
             continue;
         char vars[256];
         size_t off = 0;
@@ -173,7 +175,7 @@ el_status el_select(const el_model *energy, const el_model *latency, const el_sp
     size_t *idx = NULL;
     el_selection *sel = NULL;
     el_status st = eli_select_check_kinds(energy, latency, err);
-    if (st != EL_OK || (st = eli_select_check_axes(energy, latency, space, err)) != EL_OK)
+    if (st != EL_OK || (st = eli_select_check_axes(energy, latency, space, 0, err)) != EL_OK)
         return st;
     st = el_space_enumerate(space, &pts, err);
     if (st != EL_OK)

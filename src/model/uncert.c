@@ -188,35 +188,31 @@ done:
     return st;
 }
 
-el_status el_model_sample(const el_model *m, const el_table *t, size_t ndraws, uint64_t seed,
-                          double *out, struct el_error *err)
+el_status eli_model_draw_params(const el_model *m, size_t ndraws, uint64_t seed, double *theta,
+                                struct el_error *err)
 {
-    size_t n = t ? el_table_nrows(t) : 0;
-    if (!m || !t || (n && ndraws && !out))
-        return eli_err(err, EL_ERR_INVALID_ARG, "sample: missing model, table or output");
+    if (!m || (ndraws && !theta))
+        return eli_err(err, EL_ERR_INVALID_ARG, "sample: missing model or output");
     if (!el_model_has_uncertainty(m))
         return eli_err(err, EL_ERR_INVALID_ARG,
                        "the model carries no uncertainty (%s); refit it with this version",
                        m->engine        ? "a tree model"
                        : m->info.fitted ? "fitted without it"
                                         : "not fitted");
-    if (ndraws && n > (size_t)-1 / ndraws / sizeof(double))
-        return eli_err(err, EL_ERR_LIMIT, "sample: %zu draws x %zu rows is too large", ndraws, n);
     eli_gsl_init();
-    size_t np = m->np, nv = m->expr->nvars;
-    const double **cols = eli_mallocarray(nv + 1, sizeof *cols);
+    size_t np = m->np;
+    if (np == 0)
+        return EL_OK;
     double *W = eli_calloc(np * np + 1, sizeof *W);
-    double *z = eli_mallocarray(np + 1, sizeof *z), *theta = eli_mallocarray(np + 1, sizeof *z);
+    double *z = eli_mallocarray(np + 1, sizeof *z);
     gsl_matrix *A = gsl_matrix_alloc(np, np), *Q = gsl_matrix_alloc(np, np);
     gsl_vector *lam = gsl_vector_alloc(np);
     gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc(np);
     el_status st = EL_ERR_NOMEM;
-    if (!cols || !W || !z || !theta || !A || !Q || !lam || !ws) {
+    if (!W || !z || !A || !Q || !lam || !ws) {
         eli_err(err, st, "out of memory");
         goto done;
     }
-    if ((st = eli_model_bind(m, t, cols, err)) != EL_OK)
-        goto done;
     /* C = Q diag(lam) Q': W = Q sqrt(max(lam, 0)) works for a singular C */
     for (size_t i = 0; i < np; i++)
         for (size_t j = 0; j < np; j++)
@@ -233,6 +229,7 @@ el_status el_model_sample(const el_model *m, const el_table *t, size_t ndraws, u
     struct eli_rng rng;
     eli_rng_seed(&rng, seed);
     for (size_t d = 0; d < ndraws; d++) {
+        double *th = theta + d * np;
         for (size_t j = 0; j < np; j++)
             z[j] = eli_rng_normal(&rng);
         for (size_t k = 0; k < np; k++) {
@@ -243,9 +240,51 @@ el_status el_model_sample(const el_model *m, const el_table *t, size_t ndraws, u
             double v = p->fixed                        ? p->value
                        : p->logscale && p->value > 0.0 ? exp(log(p->value) + du)
                                                        : p->value + du;
-            theta[k] = v < p->lo ? p->lo : (v > p->hi ? p->hi : v);
+            th[k] = v < p->lo ? p->lo : (v > p->hi ? p->hi : v);
         }
-        if ((st = el_expr_eval(m->expr, cols, n, theta, out + d * n)) != EL_OK) {
+    }
+    st = EL_OK;
+done:
+    eli_free(W);
+    eli_free(z);
+    gsl_matrix_free(A);
+    gsl_matrix_free(Q);
+    gsl_vector_free(lam);
+    if (ws)
+        gsl_eigen_symmv_free(ws);
+    return st;
+}
+
+el_status el_model_sample(const el_model *m, const el_table *t, size_t ndraws, uint64_t seed,
+                          double *out, struct el_error *err)
+{
+    size_t n = t ? el_table_nrows(t) : 0;
+    if (!m || !t || (n && ndraws && !out))
+        return eli_err(err, EL_ERR_INVALID_ARG, "sample: missing model, table or output");
+    if (!el_model_has_uncertainty(m))
+        return eli_err(err, EL_ERR_INVALID_ARG,
+                       "the model carries no uncertainty (%s); refit it with this version",
+                       m->engine        ? "a tree model"
+                       : m->info.fitted ? "fitted without it"
+                                        : "not fitted");
+    if (ndraws && n > (size_t)-1 / ndraws / sizeof(double))
+        return eli_err(err, EL_ERR_LIMIT, "sample: %zu draws x %zu rows is too large", ndraws, n);
+    size_t np = m->np, nv = m->expr->nvars;
+    if (ndraws && np > (size_t)-1 / ndraws / sizeof(double))
+        return eli_err(err, EL_ERR_LIMIT, "sample: %zu draws is too many", ndraws);
+    const double **cols = eli_mallocarray(nv + 1, sizeof *cols);
+    double *theta = eli_mallocarray(ndraws * np + 1, sizeof *theta);
+    el_status st = EL_ERR_NOMEM;
+    if (!cols || !theta) {
+        eli_err(err, st, "out of memory");
+        goto done;
+    }
+    if ((st = eli_model_bind(m, t, cols, err)) != EL_OK)
+        goto done;
+    if ((st = eli_model_draw_params(m, ndraws, seed, theta, err)) != EL_OK)
+        goto done;
+    for (size_t d = 0; d < ndraws; d++) {
+        if ((st = el_expr_eval(m->expr, cols, n, theta + d * np, out + d * n)) != EL_OK) {
             eli_err(err, st, "sample: evaluation failed: %s", el_strerror(st));
             goto done;
         }
@@ -253,13 +292,6 @@ el_status el_model_sample(const el_model *m, const el_table *t, size_t ndraws, u
     st = EL_OK;
 done:
     eli_free(cols);
-    eli_free(W);
-    eli_free(z);
     eli_free(theta);
-    gsl_matrix_free(A);
-    gsl_matrix_free(Q);
-    gsl_vector_free(lam);
-    if (ws)
-        gsl_eigen_symmv_free(ws);
     return st;
 }

@@ -427,7 +427,8 @@ static int has_name(char *const *v, size_t n, const char *name)
 }
 
 /* The pick's data label, 90% interval, probability of being the optimum
- * (parameter draws over the 64 cheapest ranked configurations) and memory
+ * (the selector's, over every feasible configuration; without it, parameter
+ * draws over the 64 cheapest ranked configurations) and memory
  * per GPU from the built-in facts of the data's model and GPU. Each is left
  * out (NaN, EL_DATA_UNKNOWN) when the model or the data cannot give it. */
 static void pick_trust(struct eli_report_ctx *c)
@@ -478,6 +479,10 @@ static void pick_trust(struct eli_report_ctx *c)
                 }
                 if (valid)
                     c->p_optimal = (double)wins / (double)valid;
+                if (isfinite(c->sel_p_optimal)) {
+                    c->p_optimal = c->sel_p_optimal;
+                    c->p_optimal_all = 1;
+                }
             }
         }
         el_table_destroy(top);
@@ -586,6 +591,8 @@ static el_status build_selection(struct eli_report_ctx *c, el_space **space, el_
         for (int k = 1; k < EL_EXCL_COUNT; k++)
             c->excl[k] = el_selection_count(*sel, (el_exclusion)k);
         c->st = el_selection_table(*sel);
+        c->sel_p_optimal =
+            el_selection_p_optimal_exact(*sel, NULL) ? el_selection_p_optimal(*sel) : (double)NAN;
         c->lb = 0;
         const el_table *par = el_selection_pareto(*sel);
         if (c->lm && par && el_table_nrows(par)) {
@@ -917,6 +924,7 @@ el_status el_report_build(el_report *r, struct el_error *err)
         return eli_err(err, EL_ERR_INVALID_ARG, "report: set a model and data before building");
     struct eli_report_ctx c;
     memset(&c, 0, sizeof c);
+    c.sel_p_optimal = (double)NAN;
     c.r = r;
     c.err = err;
     c.em = r->energy;

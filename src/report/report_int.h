@@ -86,7 +86,9 @@ struct eli_report_ctx {
     long pick_measured;              /* a measured row at the energy-optimal point, or -1 */
     struct el_data_label pick_label; /* the pick against the training coverage */
     double pick_lo, pick_hi;         /* 90% prediction interval of the pick (NaN: none) */
-    double p_optimal;                /* P(pick is the optimum) among the 64 cheapest (NaN: none) */
+    double p_optimal;                /* P(pick is the optimum) (NaN: none) */
+    double sel_p_optimal;            /* the selector's, over every feasible candidate (NaN: none) */
+    int p_optimal_all; /* p_optimal is over every feasible candidate, not the 64 cheapest */
     double pick_mem_gb, mem_budget_gb; /* memory per GPU of the pick (NaN: not known) */
     char mem_what[256];                /* "Qwen/... on H100-80GB" or why memory is not checked */
     size_t shown_rows;             /* measurements embedded in the page (<= REPORT_MAX_POINTS) */

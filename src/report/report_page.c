@@ -1179,10 +1179,10 @@ static void section_selection(struct page *p)
             eli_buf_printf(&p->h, ", 90%% interval %s..%s J", fmt(a, sizeof a, c->pick_lo, 4),
                            fmt(b, sizeof b, c->pick_hi, 4));
         if (isfinite(c->p_optimal))
-            eli_buf_printf(&p->h,
-                           ", probability %s that it is the optimum (parameter draws over the 64 "
-                           "cheapest)",
-                           fmt(a, sizeof a, c->p_optimal, 2));
+            eli_buf_printf(&p->h, ", probability %s that it is the optimum (parameter draws %s)",
+                           fmt(a, sizeof a, c->p_optimal, 2),
+                           c->p_optimal_all ? "over every feasible configuration"
+                                            : "over the 64 cheapest");
         if (isfinite(c->pick_mem_gb)) {
             eli_buf_printf(&p->h, "; memory %s GB per GPU of %s GB usable (",
                            fmt(a, sizeof a, c->pick_mem_gb, 3),

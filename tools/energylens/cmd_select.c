@@ -535,6 +535,12 @@ int cmd_select(int argc, char **argv)
         json_object_set_new(o, "energy_optimal", cli_json_row(t, 0, NULL, 0));
         double po = el_selection_p_optimal(sel);
         json_object_set_new(o, "p_optimal", cli_json_num(po));
+        if (isfinite(po))
+            json_object_set_new(o, "p_optimal_over",
+                                json_string(el_selection_p_optimal_exact(sel, NULL)
+                                                ? "all included candidates"
+                                                : "approximated over the 64 best (space too "
+                                                  "large for the exact count)"));
         char *uj = have_ue ? cli_units_json(&ue) : NULL;
         json_t *uv = uj ? json_loads(uj, 0, NULL) : NULL;
         if (uv)
@@ -603,8 +609,12 @@ int cmd_select(int argc, char **argv)
         snprintf(hi, sizeof hi, "%s_hi", el_model_target(m));
         double p = el_selection_p_optimal(sel);
         if (el_table_col_index(t, lo) >= 0)
-            printf("                 90%% interval %.4g..%.4g J/request; P(optimal) %.2f\n",
-                   num(t, lo, 0), num(t, hi, 0), p);
+            printf("                 90%% interval %.4g..%.4g J/request; P(optimal) %.2f%s\n",
+                   num(t, lo, 0), num(t, hi, 0), p,
+                   isfinite(p) && !el_selection_p_optimal_exact(sel, NULL)
+                       ? " (approximated over the 64 best: the space is too large for the "
+                         "exact count)"
+                       : "");
         else
             printf("                 no interval: the model file carries no uncertainty\n");
     }
