@@ -41,7 +41,7 @@
 #define MAX_COMBOS      ((size_t)1000000)
 #define EXTRA_MAX_DEPTH 16
 
-static const char *const LIGHT_KNOWN[] = {"max_tokens", "min_tokens", "concurrency"};
+static const char *const LIGHT_KNOWN[] = {"max_tokens", "min_tokens", "concurrency", "rate"};
 #define NLIGHT_KNOWN (sizeof LIGHT_KNOWN / sizeof LIGHT_KNOWN[0])
 
 struct tmpl_ref {
@@ -364,8 +364,22 @@ static el_status workload_pair(struct pctx *c, const char *key, yaml_node_t *k, 
         return get_str(c, v, path, &p->prompts);
     if (strcmp(key, "requests") == 0)
         return get_size(c, v, path, 1, 10000000, &p->requests);
-    if (strcmp(key, "concurrency") == 0)
+    if (strcmp(key, "concurrency") == 0) {
+        p->concurrency_set = 1;
         return get_size(c, v, path, 1, 100000, &p->concurrency);
+    }
+    if (strcmp(key, "rate") == 0)
+        return get_num(c, v, path, 0, 1e6, &p->rate);
+    if (strcmp(key, "arrivals") == 0) {
+        const char *s = scalar(v);
+        if (s && strcmp(s, "poisson") == 0)
+            p->poisson = 1;
+        else if (s && strcmp(s, "constant") == 0)
+            p->poisson = 0;
+        else
+            return perr(c, v, path, "expected poisson or constant");
+        return EL_OK;
+    }
     if (strcmp(key, "max_tokens") == 0)
         return get_size(c, v, path, 1, 10000000, &p->max_tokens);
     if (strcmp(key, "min_tokens") == 0)
@@ -497,13 +511,20 @@ static el_status light_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
     if (!is_light_known(key))
         return perr(c, k, path,
                     "unknown light setting (known: max_tokens, min_tokens, "
-                    "concurrency; server settings go under sweep.heavy)");
+                    "concurrency, rate; server settings go under sweep.heavy)");
     if (p->nlight_axes == ELI_PLAN_MAX_AXES)
         return perr(c, k, path, "more than %d axes", ELI_PLAN_MAX_AXES);
     struct eli_axis *a = &p->light[p->nlight_axes++];
     ELI_TRY(axis_values(c, a, key, k, v, path));
     for (size_t i = 0; i < a->n; i++) {
         double x;
+        if (strcmp(key, "rate") == 0) {
+            /* requests per second, any positive number */
+            if (!eli_parse_double(a->values[i], &x) || !(x > 0 && x <= 1e6))
+                return perr(c, v, path, "value \"%s\" is not a rate in (0, 1e6] requests/s",
+                            a->values[i]);
+            continue;
+        }
         double lo = strcmp(key, "min_tokens") == 0 ? 0 : 1;
         if (!eli_parse_double(a->values[i], &x) || !(x >= lo && x <= 1e7) || x != (double)(long)x)
             return perr(c, v, path, "value \"%s\" is not a whole number >= %g", a->values[i], lo);
@@ -699,7 +720,8 @@ static el_status top_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_
                                                 "min_tokens",  "stream",
                                                 "ignore_eos",  "request_timeout_s",
                                                 "extra",       "max_failed_requests",
-                                                "slo"};
+                                                "slo",         "rate",
+                                                "arrivals"};
     static const char *const sweep_keys[] = {"heavy", "light", "sample", "seed"};
     static const char *const measure_keys[] = {
         "warmup_requests",    "idle_s",          "cooldown_s",   "sample_period_s",    "validate_s",
@@ -1098,6 +1120,7 @@ static el_status parse_text(const char *text, size_t len, const char *name, cons
     p->restarts = 1;
     p->stream = 1;
     p->concurrency = 1;
+    p->poisson = 1;
     p->max_tokens = 128;
     p->request_timeout_s = 600;
     p->warmup_requests = -1;

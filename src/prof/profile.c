@@ -453,6 +453,12 @@ static int has_light(const el_plan *p, const char *name)
     return 0;
 }
 
+/* 1 when some point of the plan runs an open loop. */
+static int plan_open_loop(const el_plan *p)
+{
+    return p->rate > 0 || has_light(p, "rate");
+}
+
 static void add_col(const char **cols, char names[][64], size_t *n, const char *name)
 {
     if (*n == MAX_COLS)
@@ -503,28 +509,20 @@ static void build_columns(el_profiler *pf)
     }
     add_col(mc, pf->mcol_names, nm, "concurrency");
     add_col(fc, pf->fcol_names, nf, "concurrency");
-    static const char *const meas2[] = {"requests",
-                                        "completed",
-                                        "failed_requests",
-                                        "window",
-                                        "window_s",
-                                        "mean_inflight",
-                                        "throughput_rps",
-                                        "output_tok_per_s",
-                                        "latency_p90_s",
-                                        "energy_method",
-                                        "meter",
-                                        "metered_devices",
-                                        "gpu_power_limit_w",
-                                        "gpu_temp_max_c",
-                                        "throttle_reasons",
-                                        "meter_flags",
-                                        "model",
-                                        "server_version",
-                                        "driver_version",
-                                        "started_at",
-                                        "series",
-                                        "server_log"};
+    if (plan_open_loop(p)) {
+        add_col(mc, pf->mcol_names, nm, "rate");
+        add_col(fc, pf->fcol_names, nf, "rate");
+        add_col(mc, pf->mcol_names, nm, "arrivals");
+        add_col(fc, pf->fcol_names, nf, "arrivals");
+    }
+    static const char *const meas2[] = {"requests",         "completed",         "failed_requests",
+                                        "window",           "window_s",          "mean_inflight",
+                                        "send_rate_rps",    "throughput_rps",    "output_tok_per_s",
+                                        "latency_p90_s",    "energy_method",     "meter",
+                                        "metered_devices",  "gpu_power_limit_w", "gpu_temp_max_c",
+                                        "throttle_reasons", "meter_flags",       "model",
+                                        "server_version",   "driver_version",    "started_at",
+                                        "series",           "server_log"};
     for (size_t i = 0; i < sizeof meas2 / sizeof meas2[0]; i++) {
         if (strcmp(meas2[i], "latency_p90_s") == 0) {
             /* percentiles (numpy's linear interpolation), goodput against the SLOs */
@@ -537,6 +535,13 @@ static void build_columns(el_profiler *pf)
             if (p->slo_ttft_s > 0 || p->slo_tpot_s > 0 || p->slo_latency_s > 0) {
                 add_col(mc, pf->mcol_names, nm, "goodput_rps");
                 add_col(mc, pf->mcol_names, nm, "slo_attainment");
+            }
+            continue;
+        }
+        if (strcmp(meas2[i], "send_rate_rps") == 0) {
+            if (plan_open_loop(p)) {
+                add_col(mc, pf->mcol_names, nm, "send_rate_rps");
+                add_col(mc, pf->mcol_names, nm, "late_requests");
             }
             continue;
         }
@@ -588,9 +593,13 @@ static void row_num(struct row *r, const char *name, double v)
 /* The configuration part shared by both files. */
 struct pointcfg {
     const char *tp, *pp;
-    long concurrency, max_tokens, min_tokens;
+    long concurrency, max_tokens, min_tokens; /* open loop: concurrency = in-flight cap */
     long gpus;
+    double rate; /* requests/s; 0 = closed loop */
 };
+
+/* In-flight cap of an open-loop point when the plan sets no concurrency. */
+#define OPEN_LOOP_CAP 1024
 
 static void point_config(const el_profiler *pf, size_t i, struct pointcfg *c)
 {
@@ -605,6 +614,9 @@ static void point_config(const el_profiler *pf, size_t i, struct pointcfg *c)
     c->min_tokens =
         (v = eli_plan_point_value(p, i, "min_tokens")) ? strtol(v, NULL, 10) : (long)p->min_tokens;
     c->gpus = strtol(c->tp, NULL, 10) * strtol(c->pp, NULL, 10);
+    c->rate = (v = eli_plan_point_value(p, i, "rate")) ? strtod(v, NULL) : p->rate;
+    if (c->rate > 0 && !p->concurrency_set && !eli_plan_point_value(p, i, "concurrency"))
+        c->concurrency = OPEN_LOOP_CAP;
 }
 
 static void row_config(const el_profiler *pf, struct row *r, size_t i, const struct pointcfg *c)
@@ -621,6 +633,13 @@ static void row_config(const el_profiler *pf, struct row *r, size_t i, const str
     row_set(r, "max_tokens", "%ld", c->max_tokens);
     row_set(r, "min_tokens", "%ld", c->min_tokens);
     row_set(r, "concurrency", "%ld", c->concurrency);
+    if (c->rate > 0) {
+        row_num(r, "rate", c->rate);
+        row_set(r, "arrivals", "%s", p->poisson ? "poisson" : "constant");
+    } else {
+        row_set(r, "rate", "0");
+        row_set(r, "arrivals", "closed");
+    }
     row_set(r, "model", "%s", p->model);
     row_set(r, "server_log", "%s", pf->log_rel);
 }
@@ -852,6 +871,16 @@ static void thermal_snapshot(el_profiler *pf, double *tmax, unsigned long long *
         *limit = lsum / (double)nl;
 }
 
+/* FNV-1a of a point's key: each point's arrivals have their own seed,
+ * the same on every rerun of the plan. */
+static uint64_t key_hash(const char *key)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *q = (const unsigned char *)key; *q; q++)
+        h = (h ^ *q) * 1099511628211ULL;
+    return h;
+}
+
 /* Measures point i. Returns EL_OK when it was recorded (either file), the
  * run's error otherwise; *cancelled when the run was stopped during it. */
 static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *cancelled)
@@ -881,6 +910,9 @@ again:;
     lc.request_timeout_s = p->request_timeout_s;
     lc.deadline = eli_now() + p->point_timeout_s;
     lc.cancel = &pf->cancel;
+    lc.rate = c.rate;
+    lc.poisson = p->poisson;
+    lc.seed = p->seed ^ key_hash(key);
     struct el_meter_health h0, h1, dh;
     double tmax = ELI_NAN, plimit = ELI_NAN;
     unsigned long long treasons = 0;
@@ -916,7 +948,10 @@ again:;
         eli_server_describe(pf->srv.status, died, sizeof died);
     }
     struct eli_window w;
-    eli_window_find(lg.req, lg.n, (size_t)c.concurrency, p->stream, &w);
+    if (c.rate > 0)
+        eli_window_find_open(lg.req, lg.n, &w);
+    else
+        eli_window_find(lg.req, lg.n, (size_t)c.concurrency, p->stream, &w);
     double e_win = ELI_NAN;
     if (lg.nfail > p->max_failed || lg.deadline_hit) {
         snprintf(reason, sizeof reason,
@@ -945,7 +980,8 @@ again:;
             need = wlen > 0 ? p->min_window_s / wlen : 16;
         if (w.completed < p->min_window_requests)
             need = fmax(need, (double)p->min_window_requests / fmax(1.0, (double)w.completed));
-        size_t more = (size_t)ceil((double)nreq * fmin(need * 1.25, 16.0)) + (size_t)c.concurrency;
+        size_t more = (size_t)ceil((double)nreq * fmin(need * 1.25, 16.0)) +
+                      (c.rate > 0 ? 0 : (size_t)c.concurrency);
         /* the repeat must fit in point_timeout_s */
         double run_s = lg.t_end - lg.t_begin;
         double expect_s = run_s * (double)more / (double)nreq;
@@ -1090,6 +1126,17 @@ again:;
     row_set(&r, "window", "%s", w.steady ? "steady" : "full");
     row_num(&r, "window_s", win_s);
     row_num(&r, "mean_inflight", w.mean_inflight);
+    if (c.rate > 0) {
+        /* open loop: the batch the server saw is the mean number in flight */
+        row_num(&r, "batch", w.mean_inflight);
+        row_num(&r, "send_rate_rps", eli_lg_send_rate(&lg));
+        row_set(&r, "late_requests", "%zu", lg.nlate);
+        if (lg.nlate > 0)
+            logf_(pf, key,
+                  "%zu of %zu requests were sent late (up to %.3g s): the in-flight cap %ld "
+                  "was reached",
+                  lg.nlate, lg.n, lg.max_lag_s, c.concurrency);
+    }
     row_num(&r, "throughput_rps", n_ok / win_s);
     row_num(&r, "output_tok_per_s", sout / win_s);
     row_num(&r, "latency_p50_s", eli_quantile(lats, k, 0.5));
@@ -1630,8 +1677,11 @@ static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
     for (size_t k = 0; k < np; k++) {
         struct pointcfg c;
         point_config(pf, pend[k], &c);
-        if (c.concurrency > conc_max)
-            conc_max = c.concurrency;
+        long cc = c.concurrency;
+        if (c.rate > 0) /* open loop: about rate x 1 s in flight */
+            cc = (long)fmin((double)cc, fmax(1, ceil(c.rate)));
+        if (cc > conc_max)
+            conc_max = cc;
         if (k == 0)
             mt = c.max_tokens;
     }

@@ -76,7 +76,8 @@ static void test_short_windows(void **state)
     /* the default is several seconds: a plan that says nothing refuses 0.05 s */
     el_plan *d = NULL;
     struct el_error err;
-    const char *y = "server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n";
+    const char *y =
+        "server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n";
     assert_int_equal(el_plan_parse(y, strlen(y), "plan.yaml", &d, &err), EL_OK);
     assert_true(d->min_window_s >= 3);
     el_plan_destroy(d);
@@ -251,12 +252,56 @@ static void test_percentiles_goodput(void **state)
     el_plan_destroy(p);
 }
 
+static void test_open_loop_point(void **state)
+{
+    (void)state;
+    static struct penv e;
+    /* two rates, constant arrivals: each row says the rate asked for, the
+     * rate measured from the send times and the batch the server saw (the
+     * mean number in flight) */
+    penv_make(&e, "{tp: [1]}", "{rate: [100, 300]}", NULL,
+              ", requests: 300, arrivals: constant, concurrency: 64", NULL);
+    el_plan *p = penv_plan(&e);
+    struct el_profile_summary sum;
+    penv_run(&e, p, &sum);
+    assert_int_equal(sum.measured, 2);
+    el_table *m = penv_read(&e, "measurements.csv");
+    for (size_t i = 0; i < 2; i++) {
+        double want = strtod(cell(m, i, "rate"), NULL);
+        double got = strtod(cell(m, i, "send_rate_rps"), NULL);
+        if (!(fabs(got / want - 1) < 0.05))
+            fail_msg("rate %g: sent at %g/s", want, got);
+        assert_string_equal(cell(m, i, "arrivals"), "constant");
+        assert_string_equal(cell(m, i, "concurrency"), "64");
+        assert_string_equal(cell(m, i, "window"), "steady");
+        assert_double_equal(strtod(cell(m, i, "batch"), NULL),
+                            strtod(cell(m, i, "mean_inflight"), NULL), 1e-9);
+    }
+    el_table_destroy(m);
+    el_plan_destroy(p);
+
+    /* a rate must be positive; arrivals poisson or constant */
+    struct el_error err;
+    el_plan *d = NULL;
+    const char *y = "server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n"
+                    "sweep: {light: {rate: [0]}}\n";
+    assert_int_equal(el_plan_parse(y, strlen(y), "plan.yaml", &d, &err), EL_ERR_PARSE);
+    if (!strstr(err.text, "sweep.light.rate: value \"0\" is not a rate"))
+        fail_msg("%s", err.text);
+    y = "server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl, "
+        "rate: 5, arrivals: bursty}\n";
+    assert_int_equal(el_plan_parse(y, strlen(y), "plan.yaml", &d, &err), EL_ERR_PARSE);
+    if (!strstr(err.text, "workload.arrivals: expected poisson or constant"))
+        fail_msg("%s", err.text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_short_windows, penv_teardown),
         cmocka_unit_test_teardown(test_power_limit_axis_sigkill, penv_teardown),
         cmocka_unit_test_teardown(test_percentiles_goodput, penv_teardown),
+        cmocka_unit_test_teardown(test_open_loop_point, penv_teardown),
     };
     return el_run_tests(tests, NULL, NULL);
 }
