@@ -331,6 +331,8 @@ static void start(CURLM *multi, struct slot *s, const struct eli_lg_config *cfg,
     curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, cfg->bodies[b]);
     curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)cfg->body_lens[b]);
     struct eli_lg_req *r = &res->req[idx];
+    if (cfg->body_max_tokens)
+        r->max_tokens = cfg->body_max_tokens[b];
     r->t_send = eli_now();
     r->err = LG_OK;
     curl_multi_add_handle(multi, s->h);

@@ -41,7 +41,8 @@
 #define MAX_COMBOS      ((size_t)1000000)
 #define EXTRA_MAX_DEPTH 16
 
-static const char *const LIGHT_KNOWN[] = {"max_tokens", "min_tokens", "concurrency", "rate"};
+static const char *const LIGHT_KNOWN[] = {"max_tokens", "min_tokens", "concurrency",
+                                          "rate",       "input_len",  "output_len"};
 #define NLIGHT_KNOWN (sizeof LIGHT_KNOWN / sizeof LIGHT_KNOWN[0])
 
 struct tmpl_ref {
@@ -343,6 +344,37 @@ static el_status slo_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_
     return get_num(c, v, path, 1e-6, 1e6, dst);
 }
 
+static el_status random_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
+                             const char *path)
+{
+    (void)k;
+    el_plan *p = c->p;
+    if (strcmp(key, "count") == 0)
+        return get_size(c, v, path, 1, 1000000, &p->rnd_count);
+    if (strcmp(key, "input_len") == 0)
+        return get_size(c, v, path, 1, 1000000, &p->rnd_input_len);
+    if (strcmp(key, "output_len") == 0)
+        return get_size(c, v, path, 1, 1000000, &p->rnd_output_len);
+    if (strcmp(key, "range_ratio") == 0)
+        return get_num(c, v, path, 0, 0.999, &p->rnd_range);
+    double x;
+    ELI_TRY(get_num(c, v, path, 0, 9007199254740992.0, &x));
+    if (x != (double)(uint64_t)x)
+        return perr(c, v, path, "expected a whole number");
+    p->rnd_seed = (uint64_t)x;
+    return EL_OK;
+}
+
+static el_status prompts_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
+                              const char *path)
+{
+    (void)k;
+    (void)key;
+    static const char *const rk[] = {"count", "input_len", "output_len", "range_ratio", "seed"};
+    c->p->rnd = 1;
+    return walk_map(c, v, path, rk, sizeof rk / sizeof rk[0], random_pair);
+}
+
 static el_status workload_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                                const char *path)
 {
@@ -360,8 +392,13 @@ static el_status workload_pair(struct pctx *c, const char *key, yaml_node_t *k, 
     }
     if (strcmp(key, "model") == 0)
         return get_str(c, v, path, &p->model);
-    if (strcmp(key, "prompts") == 0)
+    if (strcmp(key, "prompts") == 0) {
+        if (v && v->type == YAML_MAPPING_NODE) {
+            static const char *const pk[] = {"random"};
+            return walk_map(c, v, path, pk, 1, prompts_pair);
+        }
         return get_str(c, v, path, &p->prompts);
+    }
     if (strcmp(key, "requests") == 0)
         return get_size(c, v, path, 1, 10000000, &p->requests);
     if (strcmp(key, "concurrency") == 0) {
@@ -380,8 +417,10 @@ static el_status workload_pair(struct pctx *c, const char *key, yaml_node_t *k, 
             return perr(c, v, path, "expected poisson or constant");
         return EL_OK;
     }
-    if (strcmp(key, "max_tokens") == 0)
+    if (strcmp(key, "max_tokens") == 0) {
+        p->max_tokens_set = 1;
         return get_size(c, v, path, 1, 10000000, &p->max_tokens);
+    }
     if (strcmp(key, "min_tokens") == 0)
         return get_size(c, v, path, 0, 10000000, &p->min_tokens);
     if (strcmp(key, "slo") == 0) {
@@ -511,7 +550,8 @@ static el_status light_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
     if (!is_light_known(key))
         return perr(c, k, path,
                     "unknown light setting (known: max_tokens, min_tokens, "
-                    "concurrency, rate; server settings go under sweep.heavy)");
+                    "concurrency, rate, input_len, output_len; server settings go under "
+                    "sweep.heavy)");
     if (p->nlight_axes == ELI_PLAN_MAX_AXES)
         return perr(c, k, path, "more than %d axes", ELI_PLAN_MAX_AXES);
     struct eli_axis *a = &p->light[p->nlight_axes++];
@@ -1121,6 +1161,9 @@ static el_status parse_text(const char *text, size_t len, const char *name, cons
     p->stream = 1;
     p->concurrency = 1;
     p->poisson = 1;
+    p->rnd_count = 1000;
+    p->rnd_input_len = 256;
+    p->rnd_output_len = 128;
     p->max_tokens = 128;
     p->request_timeout_s = 600;
     p->warmup_requests = -1;
@@ -1177,10 +1220,20 @@ static el_status parse_text(const char *text, size_t len, const char *name, cons
         st = perr(c, root, "workload.model", "missing");
         goto done;
     }
-    if (!p->prompts) {
-        st = perr(c, root, "workload.prompts", "missing (a JSON-lines file of prompts)");
+    if (!p->prompts && !p->rnd) {
+        st = perr(c, root, "workload.prompts",
+                  "missing (a JSON-lines file of prompts, or {random: {...}})");
         goto done;
     }
+    for (size_t a = 0; a < p->nlight_axes && !p->rnd; a++)
+        if (strcmp(p->light[a].name, "input_len") == 0 ||
+            strcmp(p->light[a].name, "output_len") == 0) {
+            st = eli_err_at(err, EL_ERR_PARSE, name, p->light[a].line, 0,
+                            "%s:%ld: sweep.light.%s: needs synthetic prompts "
+                            "(workload.prompts: {random: {...}})",
+                            name, p->light[a].line, p->light[a].name);
+            goto done;
+        }
     if (p->requests == 0)
         p->requests = 100;
     if (p->meter_kind && strcmp(p->meter_kind, "command") == 0 && p->meter_cmd_n == 0) {
@@ -1208,7 +1261,7 @@ static el_status parse_text(const char *text, size_t len, const char *name, cons
         }
     }
     /* prompts: relative to the plan's folder */
-    if (p->prompts[0] != '/' && strcmp(p->dir, ".") != 0) {
+    if (p->prompts && p->prompts[0] != '/' && strcmp(p->dir, ".") != 0) {
         char *full = eli_path_join(p->dir, p->prompts);
         if (!full) {
             st = eli_err(err, EL_ERR_NOMEM, "out of memory");

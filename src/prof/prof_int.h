@@ -148,6 +148,7 @@ struct eli_lg_req {
     double t_send, t_first, t_end; /* monotonic s; t_first NaN when no token came */
     long tokens_in, tokens_out;    /* from "usage"; -1 when the server gave none */
     long chunks;                   /* streamed chunks carrying text */
+    long max_tokens;               /* asked (body_max_tokens), 0 when not given */
     int http;                      /* status code, 0 = none */
     unsigned char err;             /* enum eli_lg_err */
 };
@@ -156,6 +157,7 @@ struct eli_lg_config {
     const char *url;
     const char *const *bodies; /* request i sends bodies[i % nbodies] */
     const size_t *body_lens;
+    const long *body_max_tokens; /* max_tokens of each body (recorded per request), or NULL */
     size_t nbodies;
     size_t nrequests, concurrency;
     int stream;
@@ -295,8 +297,14 @@ struct el_plan {
     char *extra; /* JSON object text merged into each request, or NULL */
     size_t requests, concurrency, max_tokens, min_tokens, max_failed;
     int concurrency_set; /* workload.concurrency given (open loop: the in-flight cap) */
-    double rate;         /* workload.rate, requests/s; 0 = closed loop */
-    int poisson;         /* workload.arrivals: 1 poisson (default), 0 constant */
+    int max_tokens_set;  /* workload.max_tokens given: overrides per-request lengths */
+    /* workload.prompts: {random: {...}}: synthetic prompts (prompts is NULL) */
+    int rnd;
+    size_t rnd_count, rnd_input_len, rnd_output_len;
+    double rnd_range;
+    uint64_t rnd_seed;
+    double rate; /* workload.rate, requests/s; 0 = closed loop */
+    int poisson; /* workload.arrivals: 1 poisson (default), 0 constant */
     double slo_ttft_s, slo_tpot_s, slo_latency_s; /* workload.slo; 0 = none */
     double request_timeout_s;
     /* sweep */

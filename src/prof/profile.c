@@ -67,6 +67,7 @@ struct el_profiler {
     el_meter *meter;
     struct el_meter_validation val;
     json_t **prompts;
+    long *outlen; /* per prompt: its own output length (0 = none) */
     size_t nprompts;
     struct eli_keyset done;
     struct eli_csvlog meas, fail;
@@ -294,9 +295,123 @@ const char *el_profiler_errmsg(const el_profiler *pf)
 
 /* ---- prompts and request bodies ------------------------------------------------ */
 
+/* Per-request lengths of one prompts line: "output_len" (removed from the
+ * request) is the line's output length; a ShareGPT-style line
+ * {"conversations": [{"from": "human", "value": ...}, {"from": "gpt",
+ * "value": ...}, ...]} becomes its first human turn as the prompt (or the
+ * user message) with the first reply after it as the output length, in
+ * tokens estimated as characters / 4 (as vLLM's benchmark takes the
+ * reply's token count; the profiler has no tokenizer). */
+static el_status prompt_lengths(const el_plan *p, json_t **o, long *olen)
+{
+    json_t *ol = json_object_get(*o, "output_len");
+    if (json_is_integer(ol) && json_integer_value(ol) > 0)
+        *olen = (long)json_integer_value(ol);
+    json_object_del(*o, "output_len");
+    json_t *conv = json_object_get(*o, "conversations");
+    if (!json_is_array(conv))
+        return EL_OK;
+    const char *human = NULL, *reply = NULL;
+    size_t i;
+    json_t *turn;
+    json_array_foreach(conv, i, turn)
+    {
+        const char *from = json_string_value(json_object_get(turn, "from"));
+        const char *val = json_string_value(json_object_get(turn, "value"));
+        if (!from || !val)
+            continue;
+        int is_h = strcmp(from, "human") == 0 || strcmp(from, "user") == 0;
+        if (!human && is_h)
+            human = val;
+        else if (human && !is_h) {
+            reply = val;
+            break;
+        }
+    }
+    if (!human)
+        return EL_OK; /* refused below: no prompt */
+    json_t *n = p->chat ? json_pack("{s:[{s:s,s:s}]}", "messages", "role", "user", "content", human)
+                        : json_pack("{s:s}", "prompt", human);
+    if (!n)
+        return EL_ERR_NOMEM;
+    if (reply && *olen == 0)
+        *olen = (long)ceil((double)strlen(reply) / 4.0);
+    if (reply && *olen < 1)
+        *olen = 1;
+    json_decref(*o);
+    *o = n;
+    return EL_OK;
+}
+
+/* Synthetic prompts (workload.prompts: {random: ...}, as vLLM's random
+ * dataset): count prompts of common English words, each about one token
+ * in common tokenizers, input and output lengths drawn uniformly from
+ * [len x (1 - range_ratio), len x (1 + range_ratio)], seeded, so that every
+ * point gets the same draws for the same lengths. */
+static el_status make_random_prompts(el_profiler *pf, size_t in_len, size_t out_len)
+{
+    static const char *const words[] = {
+        "the",   "of",    "and",   "to",   "in",   "is",   "you",   "that", "it",    "he",
+        "was",   "for",   "on",    "are",  "as",   "with", "his",   "they", "at",    "be",
+        "this",  "have",  "from",  "or",   "one",  "had",  "by",    "word", "but",   "not",
+        "what",  "all",   "were",  "we",   "when", "your", "can",   "said", "there", "use",
+        "an",    "each",  "which", "she",  "do",   "how",  "their", "if",   "will",  "up",
+        "other", "about", "out",   "many", "then", "them", "these", "so",   "some",  "her",
+        "would", "make",  "like",  "time"};
+    const el_plan *p = pf->plan;
+    size_t n = p->rnd_count;
+    for (size_t i = 0; i < pf->nprompts; i++)
+        json_decref(pf->prompts[i]);
+    pf->nprompts = 0;
+    json_t **np = eli_realloc(pf->prompts, n * sizeof(json_t *));
+    if (np)
+        pf->prompts = np;
+    long *nl = np ? eli_realloc(pf->outlen, n * sizeof(long)) : NULL;
+    if (!nl)
+        return EL_ERR_NOMEM;
+    pf->outlen = nl;
+    struct eli_rng g;
+    eli_rng_seed(&g, p->rnd_seed);
+    struct eli_buf b;
+    eli_buf_init(&b);
+    for (size_t i = 0; i < n; i++) {
+        double r = p->rnd_range;
+        size_t lo = (size_t)fmax(1, floor((double)in_len * (1 - r)));
+        size_t hi = (size_t)fmax((double)lo, floor((double)in_len * (1 + r)));
+        size_t len = lo + eli_rng_below(&g, hi - lo + 1);
+        lo = (size_t)fmax(1, floor((double)out_len * (1 - r)));
+        hi = (size_t)fmax((double)lo, floor((double)out_len * (1 + r)));
+        pf->outlen[i] = (long)(lo + eli_rng_below(&g, hi - lo + 1));
+        b.len = 0;
+        for (size_t w = 0; w < len; w++) {
+            if (w)
+                eli_buf_putc(&b, ' ');
+            eli_buf_puts(&b, words[eli_rng_below(&g, sizeof words / sizeof words[0])]);
+        }
+        if (b.failed || !b.data) {
+            eli_buf_free(&b);
+            return EL_ERR_NOMEM;
+        }
+        json_t *o =
+            p->chat ? json_pack("{s:[{s:s,s:s}]}", "messages", "role", "user", "content", b.data)
+                    : json_pack("{s:s}", "prompt", b.data);
+        if (!o) {
+            eli_buf_free(&b);
+            return EL_ERR_NOMEM;
+        }
+        pf->prompts[pf->nprompts++] = o;
+    }
+    eli_buf_free(&b);
+    return EL_OK;
+}
+
 static el_status load_prompts(el_profiler *pf, struct el_error *err)
 {
     const el_plan *p = pf->plan;
+    if (p->rnd) {
+        el_status st = make_random_prompts(pf, p->rnd_input_len, p->rnd_output_len);
+        return st == EL_OK ? EL_OK : eli_err(err, st, "out of memory making prompts");
+    }
     char *text = NULL;
     size_t len = 0;
     ELI_TRY(eli_read_file(p->prompts, PROMPTS_MAX_BYTES, &text, &len, err));
@@ -319,6 +434,12 @@ static el_status load_prompts(el_profiler *pf, struct el_error *err)
             continue;
         json_error_t je;
         json_t *o = json_loadb(s, n, 0, &je);
+        long olen = 0;
+        if (o && prompt_lengths(p, &o, &olen) != EL_OK) {
+            json_decref(o);
+            st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+            break;
+        }
         const char *need = p->chat ? "messages" : "prompt";
         json_t *v = o ? json_object_get(o, need) : NULL;
         int good = p->chat ? json_is_array(v) : (json_is_string(v) || json_is_array(v));
@@ -339,14 +460,18 @@ static el_status load_prompts(el_profiler *pf, struct el_error *err)
         if (pf->nprompts == cap) {
             size_t nc = cap ? cap * 2 : 64;
             json_t **np = eli_realloc(pf->prompts, nc * sizeof(json_t *));
-            if (!np) {
+            if (np)
+                pf->prompts = np;
+            long *nl = np ? eli_realloc(pf->outlen, nc * sizeof(long)) : NULL;
+            if (!nl) {
                 json_decref(o);
                 st = eli_err(err, EL_ERR_NOMEM, "out of memory");
                 break;
             }
-            pf->prompts = np;
+            pf->outlen = nl;
             cap = nc;
         }
+        pf->outlen[pf->nprompts] = olen;
         pf->prompts[pf->nprompts++] = o;
     }
     eli_free(text);
@@ -360,13 +485,16 @@ static void free_prompts(el_profiler *pf)
     for (size_t i = 0; i < pf->nprompts; i++)
         json_decref(pf->prompts[i]);
     eli_free(pf->prompts);
+    eli_free(pf->outlen);
     pf->prompts = NULL;
+    pf->outlen = NULL;
     pf->nprompts = 0;
 }
 
 struct bodies {
     char **b;
     size_t *len;
+    long *mt; /* max_tokens asked by body i */
     size_t n;
 };
 
@@ -376,11 +504,15 @@ static void bodies_free(struct bodies *b)
         free(b->b[i]); /* from json_dumps */
     eli_free(b->b);
     eli_free(b->len);
+    eli_free(b->mt);
     memset(b, 0, sizeof *b);
 }
 
+/* Request bodies; a prompt's own output length is its max_tokens unless
+ * `fixed` (max_tokens given by the plan: a light axis or workload.max_tokens,
+ * as vLLM's --sharegpt-output-len overrides the dataset's). */
 static el_status make_bodies(el_profiler *pf, size_t nreq, long max_tokens, long min_tokens,
-                             struct bodies *out)
+                             int fixed, struct bodies *out)
 {
     const el_plan *p = pf->plan;
     size_t n = pf->nprompts < nreq ? pf->nprompts : nreq;
@@ -389,7 +521,8 @@ static el_status make_bodies(el_profiler *pf, size_t nreq, long max_tokens, long
     memset(out, 0, sizeof *out);
     out->b = eli_calloc(n, sizeof *out->b);
     out->len = eli_calloc(n, sizeof *out->len);
-    if (!out->b || !out->len) {
+    out->mt = eli_calloc(n, sizeof *out->mt);
+    if (!out->b || !out->len || !out->mt) {
         bodies_free(out);
         return EL_ERR_NOMEM;
     }
@@ -404,7 +537,9 @@ static el_status make_bodies(el_profiler *pf, size_t nreq, long max_tokens, long
         /* the prompt line's own fields, then ours (ours win) */
         ok = ok && json_object_update(o, src) == 0;
         ok = ok && json_object_set_new(o, "model", json_string(p->model)) == 0;
-        ok = ok && json_object_set_new(o, "max_tokens", json_integer(max_tokens)) == 0;
+        long mt = !fixed && pf->outlen && pf->outlen[i] > 0 ? pf->outlen[i] : max_tokens;
+        out->mt[i] = mt;
+        ok = ok && json_object_set_new(o, "max_tokens", json_integer(mt)) == 0;
         if (min_tokens > 0)
             ok = ok && json_object_set_new(o, "min_tokens", json_integer(min_tokens)) == 0;
         if (p->ignore_eos)
@@ -509,6 +644,12 @@ static void build_columns(el_profiler *pf)
     }
     add_col(mc, pf->mcol_names, nm, "concurrency");
     add_col(fc, pf->fcol_names, nf, "concurrency");
+    if (p->rnd) {
+        add_col(mc, pf->mcol_names, nm, "input_len");
+        add_col(fc, pf->fcol_names, nf, "input_len");
+        add_col(mc, pf->mcol_names, nm, "output_len");
+        add_col(fc, pf->fcol_names, nf, "output_len");
+    }
     if (plan_open_loop(p)) {
         add_col(mc, pf->mcol_names, nm, "rate");
         add_col(fc, pf->fcol_names, nf, "rate");
@@ -595,7 +736,9 @@ struct pointcfg {
     const char *tp, *pp;
     long concurrency, max_tokens, min_tokens; /* open loop: concurrency = in-flight cap */
     long gpus;
-    double rate; /* requests/s; 0 = closed loop */
+    double rate;                /* requests/s; 0 = closed loop */
+    int fixed_max_tokens;       /* max_tokens set by the plan, not per request */
+    long input_len, output_len; /* synthetic prompts */
 };
 
 /* In-flight cap of an open-loop point when the plan sets no concurrency. */
@@ -615,6 +758,11 @@ static void point_config(const el_profiler *pf, size_t i, struct pointcfg *c)
         (v = eli_plan_point_value(p, i, "min_tokens")) ? strtol(v, NULL, 10) : (long)p->min_tokens;
     c->gpus = strtol(c->tp, NULL, 10) * strtol(c->pp, NULL, 10);
     c->rate = (v = eli_plan_point_value(p, i, "rate")) ? strtod(v, NULL) : p->rate;
+    c->fixed_max_tokens = p->max_tokens_set || eli_plan_point_value(p, i, "max_tokens");
+    c->input_len = (v = eli_plan_point_value(p, i, "input_len")) ? strtol(v, NULL, 10)
+                                                                 : (long)p->rnd_input_len;
+    c->output_len = (v = eli_plan_point_value(p, i, "output_len")) ? strtol(v, NULL, 10)
+                                                                   : (long)p->rnd_output_len;
     if (c->rate > 0 && !p->concurrency_set && !eli_plan_point_value(p, i, "concurrency"))
         c->concurrency = OPEN_LOOP_CAP;
 }
@@ -633,6 +781,8 @@ static void row_config(const el_profiler *pf, struct row *r, size_t i, const str
     row_set(r, "max_tokens", "%ld", c->max_tokens);
     row_set(r, "min_tokens", "%ld", c->min_tokens);
     row_set(r, "concurrency", "%ld", c->concurrency);
+    row_set(r, "input_len", "%ld", c->input_len);
+    row_set(r, "output_len", "%ld", c->output_len);
     if (c->rate > 0) {
         row_num(r, "rate", c->rate);
         row_set(r, "arrivals", "%s", p->poisson ? "poisson" : "constant");
@@ -750,7 +900,7 @@ static el_status write_series(el_profiler *pf, size_t i, const char *rel,
     json_object_set_new(root, "series", ser);
     json_t *rq = json_object();
     json_t *ts = json_array(), *tf = json_array(), *te = json_array(), *ti = json_array(),
-           *to = json_array(), *ok = json_array();
+           *to = json_array(), *ok = json_array(), *mx = json_array();
     for (size_t k = 0; k < lg->n; k++) {
         const struct eli_lg_req *r = &lg->req[k];
         json_array_append_new(ts, jnum(r->t_send));
@@ -758,6 +908,7 @@ static el_status write_series(el_profiler *pf, size_t i, const char *rel,
         json_array_append_new(te, jnum(r->t_end));
         json_array_append_new(ti, json_integer(r->tokens_in));
         json_array_append_new(to, json_integer(r->tokens_out));
+        json_array_append_new(mx, json_integer(r->max_tokens));
         json_array_append_new(ok, json_boolean(r->err == LG_OK));
     }
     json_object_set_new(rq, "t_send", ts);
@@ -765,6 +916,7 @@ static el_status write_series(el_profiler *pf, size_t i, const char *rel,
     json_object_set_new(rq, "t_end", te);
     json_object_set_new(rq, "tokens_in", ti);
     json_object_set_new(rq, "tokens_out", to);
+    json_object_set_new(rq, "max_tokens", mx);
     json_object_set_new(rq, "ok", ok);
     json_object_set_new(root, "requests", rq);
     char *text = json_dumps(root, JSON_COMPACT);
@@ -894,15 +1046,22 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
     emit(pf, EL_PROF_POINT_START, key, "");
     size_t nreq = p->requests;
     int attempt = 0;
+    if (p->rnd && make_random_prompts(pf, (size_t)c.input_len, (size_t)c.output_len) != EL_OK)
+        return fail_run(pf, EL_ERR_NOMEM, "out of memory making prompts");
 again:;
     struct bodies bd;
-    if (make_bodies(pf, nreq, c.max_tokens, c.min_tokens, &bd) != EL_OK)
+    if (make_bodies(pf, nreq, c.max_tokens, c.min_tokens, c.fixed_max_tokens, &bd) != EL_OK)
         return fail_run(pf, EL_ERR_NOMEM, "out of memory building requests");
+    long mt_max = 0;
+    for (size_t q = 0; q < bd.n; q++)
+        if (bd.mt[q] > mt_max)
+            mt_max = bd.mt[q];
     struct eli_lg_config lc;
     memset(&lc, 0, sizeof lc);
     lc.url = url;
     lc.bodies = (const char *const *)bd.b;
     lc.body_lens = bd.len;
+    lc.body_max_tokens = bd.mt;
     lc.nbodies = bd.n;
     lc.nrequests = nreq;
     lc.concurrency = (size_t)c.concurrency;
@@ -1112,6 +1271,7 @@ again:;
     struct row r;
     row_init(&r, pf->mcols, pf->nmcols);
     row_config(pf, &r, i, &c);
+    row_set(&r, "max_tokens", "%ld", mt_max); /* per-request lengths: the largest asked */
     row_num(&r, "s_in", s_in);
     row_num(&r, "s_out", sout / n_ok);
     row_num(&r, "energy_j", energy);
@@ -1688,7 +1848,7 @@ static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
     size_t warm = p->warmup_requests >= 0 ? (size_t)p->warmup_requests : 2 * (size_t)conc_max;
     if (warm > 0 && !pf->cancel) {
         struct bodies bd;
-        if (make_bodies(pf, warm, mt, 0, &bd) == EL_OK) {
+        if (make_bodies(pf, warm, mt, 0, 0, &bd) == EL_OK) {
             struct eli_lg_config lc;
             memset(&lc, 0, sizeof lc);
             lc.url = x.api;

@@ -295,6 +295,83 @@ static void test_open_loop_point(void **state)
         fail_msg("%s", err.text);
 }
 
+static void test_prompt_lengths(void **state)
+{
+    (void)state;
+    static struct penv e;
+    /* a ShareGPT-style conversation (the reply's 40 characters are 10
+     * tokens) and a line with its own output_len: each request asks for its
+     * line's length, the fake server returns that many tokens, and the
+     * series records per request what was asked and what came back */
+    penv_make(&e, "{tp: [1]}", "{concurrency: [2]}", NULL, ", requests: 12", NULL);
+    char path[600];
+    snprintf(path, sizeof path, "%s/prompts.jsonl", e.dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"conversations\": [{\"from\": \"human\", \"value\": \"one two three\"}, "
+          "{\"from\": \"gpt\", \"value\": \"0123456789012345678901234567890123456789\"}]}\n"
+          "{\"prompt\": \"a b c d e f\", \"output_len\": 3}\n",
+          f);
+    fclose(f);
+    el_plan *p = penv_plan(&e);
+    struct el_profile_summary sum;
+    penv_run(&e, p, &sum);
+    assert_int_equal(sum.measured, 1);
+    el_table *m = penv_read(&e, "measurements.csv");
+    snprintf(path, sizeof path, "%s/%s", e.out, cell(m, 0, "series"));
+    assert_string_equal(cell(m, 0, "max_tokens"), "10");
+    json_t *o = json_load_file(path, 0, NULL);
+    assert_non_null(o);
+    json_t *rq = json_object_get(o, "requests");
+    size_t n = json_array_size(json_object_get(rq, "tokens_in"));
+    assert_int_equal(n, 12);
+    for (size_t i = 0; i < n; i++) {
+        long tin = (long)json_integer_value(json_array_get(json_object_get(rq, "tokens_in"), i));
+        long tout = (long)json_integer_value(json_array_get(json_object_get(rq, "tokens_out"), i));
+        long mt = (long)json_integer_value(json_array_get(json_object_get(rq, "max_tokens"), i));
+        assert_int_equal(tin, i % 2 ? 7 : 4);
+        assert_int_equal(mt, i % 2 ? 3 : 10);
+        assert_int_equal(tout, mt);
+    }
+    json_decref(o);
+    el_table_destroy(m);
+    el_plan_destroy(p);
+    penv_free(&e);
+
+    /* synthetic prompts with input_len as a light axis: s_in follows it,
+     * every request's lengths fall in len x [0.5, 1.5] */
+    penv_make(&e, "{tp: [1]}", "{input_len: [8, 40]}", NULL,
+              ", requests: 12, concurrency: 2, prompts: {random: {output_len: 4, range_ratio: 0.5, "
+              "count: 50, seed: 3}}",
+              NULL);
+    p = penv_plan(&e);
+    penv_run(&e, p, &sum);
+    assert_int_equal(sum.measured, 2);
+    m = penv_read(&e, "measurements.csv");
+    double s_in[2];
+    for (size_t r = 0; r < 2; r++) {
+        long len = strtol(cell(m, r, "input_len"), NULL, 10);
+        assert_string_equal(cell(m, r, "output_len"), "4");
+        s_in[r] = strtod(cell(m, r, "s_in"), NULL);
+        snprintf(path, sizeof path, "%s/%s", e.out, cell(m, r, "series"));
+        o = json_load_file(path, 0, NULL);
+        assert_non_null(o);
+        rq = json_object_get(o, "requests");
+        for (size_t i = 0; i < json_array_size(json_object_get(rq, "tokens_in")); i++) {
+            long tin =
+                (long)json_integer_value(json_array_get(json_object_get(rq, "tokens_in"), i));
+            long tout =
+                (long)json_integer_value(json_array_get(json_object_get(rq, "tokens_out"), i));
+            if (!(tin - 1 >= len / 2 && tin - 1 <= len * 3 / 2 && tout >= 2 && tout <= 6))
+                fail_msg("input_len %ld: request %zu has %ld in, %ld out", len, i, tin, tout);
+        }
+        json_decref(o);
+    }
+    assert_true(s_in[1] > 3 * s_in[0]);
+    el_table_destroy(m);
+    el_plan_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +379,7 @@ int main(void)
         cmocka_unit_test_teardown(test_power_limit_axis_sigkill, penv_teardown),
         cmocka_unit_test_teardown(test_percentiles_goodput, penv_teardown),
         cmocka_unit_test_teardown(test_open_loop_point, penv_teardown),
+        cmocka_unit_test_teardown(test_prompt_lengths, penv_teardown),
     };
     return el_run_tests(tests, NULL, NULL);
 }
