@@ -501,15 +501,13 @@ static el_status axis_values(struct pctx *c, struct eli_axis *a, const char *nam
 
 /* Columns the profiler writes itself: an axis may not take their names. */
 static const char *const RESERVED[] = {
-    "point",         "heavy",         "batch",           "s_in",
-    "s_out",         "energy_j",      "latency_s",       "ttft_s",
-    "tpot_s",        "power_w",       "idle_power_w",    "num_gpus",
-    "requests",      "completed",     "failed_requests", "window",
-    "window_s",      "mean_inflight", "throughput_rps",  "output_tok_per_s",
-    "latency_p90_s", "ttft_p90_s",    "energy_method",   "meter",
-    "meter_flags",   "model",         "server_version",  "driver_version",
-    "started_at",    "series",        "server_log",      "phase",
-    "reason",        "port"};
+    "point",         "heavy",          "batch",          "s_in",           "s_out",
+    "energy_j",      "latency_s",      "ttft_s",         "tpot_s",         "power_w",
+    "idle_power_w",  "num_gpus",       "requests",       "completed",      "failed_requests",
+    "window",        "window_s",       "mean_inflight",  "throughput_rps", "output_tok_per_s",
+    "latency_p90_s", "ttft_p90_s",     "energy_method",  "meter",          "meter_flags",
+    "model",         "server_version", "driver_version", "started_at",     "series",
+    "server_log",    "phase",          "reason",         "port",           "batch_is"};
 
 static el_status heavy_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                             const char *path)
@@ -530,7 +528,7 @@ static el_status heavy_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
         return perr(c, k, path, "more than %d axes", ELI_PLAN_MAX_AXES);
     ELI_TRY(axis_values(c, &p->heavy[p->nheavy_axes++], key, k, v, path));
     if (strcmp(key, "tp") == 0 || strcmp(key, "pp") == 0 ||
-        strcmp(key, "max_batched_tokens") == 0) {
+        strcmp(key, "max_batched_tokens") == 0 || strcmp(key, "max_num_seqs") == 0) {
         const struct eli_axis *a = &p->heavy[p->nheavy_axes - 1];
         for (size_t i = 0; i < a->n; i++) {
             double x;

@@ -610,8 +610,8 @@ static void build_columns(el_profiler *pf)
     int min_tok = has_light(p, "min_tokens") || p->min_tokens > 0;
     const char **mc = pf->mcols, **fc = pf->fcols;
     size_t *nm = &pf->nmcols, *nf = &pf->nfcols;
-    static const char *const head[] = {"point", "heavy", "tp", "pp", "batch"};
-    for (size_t i = 0; i < 5; i++) {
+    static const char *const head[] = {"point", "heavy", "tp", "pp", "batch", "batch_is"};
+    for (size_t i = 0; i < 6; i++) {
         add_col(mc, pf->mcol_names, nm, head[i]);
         add_col(fc, pf->fcol_names, nf, head[i]);
     }
@@ -774,7 +774,19 @@ static void row_config(const el_profiler *pf, struct row *r, size_t i, const str
     row_set(r, "heavy", "heavy-%03zu", p->points[i].heavy);
     row_set(r, "tp", "%s", c->tp);
     row_set(r, "pp", "%s", c->pp);
-    row_set(r, "batch", "%ld", c->concurrency);
+    /* batch: the server's max_num_seqs when swept (the shipped data's
+     * meaning), else the client's concurrency (closed loop) or the mean
+     * number in flight (open loop, set when measured); batch_is says which */
+    const char *mns = eli_plan_point_value(p, i, "max_num_seqs");
+    if (mns) {
+        row_set(r, "batch", "%s", mns);
+        row_set(r, "batch_is", "max_num_seqs");
+    } else if (c->rate > 0) {
+        row_set(r, "batch_is", "mean_inflight");
+    } else {
+        row_set(r, "batch", "%ld", c->concurrency);
+        row_set(r, "batch_is", "concurrency");
+    }
     row_set(r, "num_gpus", "%ld", c->gpus);
     for (size_t a = 0; a < p->nheavy_axes; a++)
         row_set(r, p->heavy[a].name, "%s", eli_plan_heavy_value(p, p->points[i].heavy, a));
@@ -1286,9 +1298,9 @@ again:;
     row_set(&r, "window", "%s", w.steady ? "steady" : "full");
     row_num(&r, "window_s", win_s);
     row_num(&r, "mean_inflight", w.mean_inflight);
+    if (c.rate > 0 && !eli_plan_point_value(p, i, "max_num_seqs"))
+        row_num(&r, "batch", w.mean_inflight); /* open loop: what the server ran */
     if (c.rate > 0) {
-        /* open loop: the batch the server saw is the mean number in flight */
-        row_num(&r, "batch", w.mean_inflight);
         row_num(&r, "send_rate_rps", eli_lg_send_rate(&lg));
         row_set(&r, "late_requests", "%zu", lg.nlate);
         if (lg.nlate > 0)

@@ -276,6 +276,7 @@ static void test_open_loop_point(void **state)
         assert_string_equal(cell(m, i, "window"), "steady");
         assert_double_equal(strtod(cell(m, i, "batch"), NULL),
                             strtod(cell(m, i, "mean_inflight"), NULL), 1e-9);
+        assert_string_equal(cell(m, i, "batch_is"), "mean_inflight");
     }
     el_table_destroy(m);
     el_plan_destroy(p);
@@ -372,6 +373,47 @@ static void test_prompt_lengths(void **state)
     el_plan_destroy(p);
 }
 
+static void test_max_num_seqs(void **state)
+{
+    (void)state;
+    static struct penv e;
+    /* max_num_seqs is a heavy axis (a restart per value); batch is then the
+     * server's max_num_seqs, as in the shipped data, and batch_is says so */
+    penv_make(&e, "{max_num_seqs: [4, 8]}", "{concurrency: [2, 3]}",
+              ", \"--max-num-seqs\", \"{max_num_seqs}\"", NULL, NULL);
+    el_plan *p = penv_plan(&e);
+    struct el_profile_summary sum;
+    penv_run(&e, p, &sum);
+    assert_int_equal(sum.measured, 4);
+    el_table *m = penv_read(&e, "measurements.csv");
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(cell(m, i, "batch"), cell(m, i, "max_num_seqs"));
+        assert_string_equal(cell(m, i, "batch_is"), "max_num_seqs");
+    }
+    assert_string_equal(cell(m, 0, "heavy"), "heavy-000");
+    assert_string_equal(cell(m, 3, "heavy"), "heavy-001");
+    el_table_destroy(m);
+    el_plan_destroy(p);
+    penv_free(&e);
+    /* without it, batch is the client's concurrency */
+    penv_make(&e, "{tp: [1]}", "{concurrency: [3]}", NULL, NULL, NULL);
+    p = penv_plan(&e);
+    penv_run(&e, p, &sum);
+    m = penv_read(&e, "measurements.csv");
+    assert_string_equal(cell(m, 0, "batch"), "3");
+    assert_string_equal(cell(m, 0, "batch_is"), "concurrency");
+    el_table_destroy(m);
+    el_plan_destroy(p);
+    /* a max_num_seqs value must be a positive whole number */
+    struct el_error err;
+    el_plan *d = NULL;
+    const char *y = "server: {command: [srv, \"{port}\", \"{max_num_seqs}\"]}\n"
+                    "workload: {model: m, prompts: p.jsonl}\nsweep: {heavy: {max_num_seqs: [0]}}\n";
+    assert_int_equal(el_plan_parse(y, strlen(y), "plan.yaml", &d, &err), EL_ERR_PARSE);
+    if (!strstr(err.text, "is not a positive whole number"))
+        fail_msg("%s", err.text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +422,7 @@ int main(void)
         cmocka_unit_test_teardown(test_percentiles_goodput, penv_teardown),
         cmocka_unit_test_teardown(test_open_loop_point, penv_teardown),
         cmocka_unit_test_teardown(test_prompt_lengths, penv_teardown),
+        cmocka_unit_test_teardown(test_max_num_seqs, penv_teardown),
     };
     return el_run_tests(tests, NULL, NULL);
 }
