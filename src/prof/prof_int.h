@@ -326,6 +326,7 @@ struct el_plan {
     unsigned devices[ELI_METER_MAX_DEVICES];
     size_t ndevices;
     double stall_s, max_power_w;
+    int cpu_mode; /* meter.cpu: 0 auto, 1 off, 2 rapl (required) */
     /* output, slurm */
     char *output;
     char *sbatch[ELI_PLAN_MAX_ARGV];

@@ -65,6 +65,7 @@ struct el_profiler {
     /* one run */
     char *outdir;
     el_meter *meter;
+    el_meter *cpu_meter; /* RAPL packages beside a GPU meter (meter.cpu), or NULL */
     struct el_meter_validation val;
     json_t **prompts;
     long *outlen; /* per prompt: its own output length (0 = none) */
@@ -628,6 +629,10 @@ static void build_columns(el_profiler *pf)
     }
     add_col(mc, pf->mcol_names, nm, "power_w");
     add_col(mc, pf->mcol_names, nm, "idle_power_w");
+    if (p->cpu_mode != 1) {
+        add_col(mc, pf->mcol_names, nm, "cpu_energy_j");
+        add_col(mc, pf->mcol_names, nm, "cpu_power_w");
+    }
     add_col(mc, pf->mcol_names, nm, "num_gpus");
     add_col(fc, pf->fcol_names, nf, "num_gpus");
     for (size_t a = 0; a < p->nheavy_axes; a++) {
@@ -1094,14 +1099,21 @@ again:;
         bodies_free(&bd);
         return fail_run(pf, EL_ERR_NOMEM, "cannot start the sampler thread");
     }
+    struct eli_sampler csp;
+    int cpu_on = pf->cpu_meter && eli_sampler_start(&csp, pf->cpu_meter, 0.05) == EL_OK;
     struct eli_lg_result lg;
     struct el_error err;
     el_status st = eli_loadgen_run(&lc, &lg, &err);
     eli_sampler_stop(&sp);
+    double e_cpu = ELI_NAN;
+    if (cpu_on)
+        eli_sampler_stop(&csp);
     thermal_snapshot(pf, &tmax, &treasons, &plimit);
     bodies_free(&bd);
     el_meter_health(pf->meter, &h1);
     health_delta(&h0, &h1, &dh);
+    if (cpu_on && (st != EL_OK || lg.cancelled || pf->cancel))
+        eli_series_free(&csp.s);
     if (st != EL_OK) {
         eli_series_free(&sp.s);
         return fail_run(pf, st, err.text);
@@ -1123,6 +1135,11 @@ again:;
         eli_window_find_open(lg.req, lg.n, &w);
     else
         eli_window_find(lg.req, lg.n, (size_t)c.concurrency, p->stream, &w);
+    if (cpu_on) {
+        if (csp.st != EL_OK || !eli_series_energy_between(&csp.s, w.t0, w.t1, &e_cpu))
+            e_cpu = ELI_NAN;
+        eli_series_free(&csp.s);
+    }
     double e_win = ELI_NAN;
     if (lg.nfail > p->max_failed || lg.deadline_hit) {
         snprintf(reason, sizeof reason,
@@ -1292,6 +1309,8 @@ again:;
     row_num(&r, "tpot_s", tpot_m);
     row_num(&r, "power_w", power);
     row_num(&r, "idle_power_w", pf->idle_w);
+    row_num(&r, "cpu_energy_j", e_cpu / n_ok);
+    row_num(&r, "cpu_power_w", e_cpu / win_s);
     row_set(&r, "requests", "%zu", nreq);
     row_set(&r, "completed", "%zu", w.completed);
     row_set(&r, "failed_requests", "%zu", lg.nfail);
@@ -2002,6 +2021,26 @@ static el_status open_meter(el_profiler *pf)
     el_status st = el_meter_create(&mc, &pf->meter, &err);
     if (st != EL_OK)
         return fail_run(pf, st, err.text);
+    /* CPU package energy from RAPL beside the GPUs (Zeus and ML.ENERGY count
+     * it too); the powercap root can be moved with EL_POWERCAP_ROOT (tests) */
+    if (p->cpu_mode != 1 && strcmp(el_meter_kind(pf->meter), "rapl") != 0 && !pf->cpu_meter) {
+        struct el_meter_config cc;
+        memset(&cc, 0, sizeof cc);
+        cc.kind = "rapl";
+        cc.root = getenv("EL_POWERCAP_ROOT");
+        cc.stall_s = 3600; /* an idle package may not move for a while */
+        cc.max_power_w = p->max_power_w;
+        struct el_error cerr;
+        if (el_meter_create(&cc, &pf->cpu_meter, &cerr) != EL_OK) {
+            pf->cpu_meter = NULL;
+            if (p->cpu_mode == 2)
+                return fail_run(pf, EL_ERR_UNAVAILABLE, cerr.text);
+            if (!pf->val_done)
+                logf_(pf, "", "CPU energy: not measured (%s)", cerr.text);
+        } else if (!pf->val_done) {
+            logf_(pf, "", "CPU energy: %s", el_meter_description(pf->cpu_meter));
+        }
+    }
     if (!pf->val_done)
         logf_(pf, "", "meter: %s", el_meter_description(pf->meter));
     if (p->devsel == DEV_LIST) {
@@ -2219,6 +2258,8 @@ done:
     eli_free(pf->pidfile);
     pf->pidfile = NULL;
     el_meter_destroy(pf->meter);
+    el_meter_destroy(pf->cpu_meter);
+    pf->cpu_meter = NULL;
     pf->meter = NULL;
     free_prompts(pf);
     eli_keyset_free(&pf->done);

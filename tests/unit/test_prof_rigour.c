@@ -8,7 +8,10 @@
  * the restore file first. */
 #include "test_prof_util.h"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -414,6 +417,95 @@ static void test_max_num_seqs(void **state)
         fail_msg("%s", err.text);
 }
 
+/* A RAPL package counter moving at 10 W: +100,000 uJ every 10 ms, written
+ * in place with a fixed width (the meter keeps the file open). */
+static atomic_int rapl_stop;
+static char rapl_file[400];
+
+static void *rapl_writer(void *arg)
+{
+    (void)arg;
+    int fd = open(rapl_file, O_WRONLY | O_CLOEXEC);
+    unsigned long long uj = 1000000;
+    while (fd >= 0 && !atomic_load(&rapl_stop)) {
+        char b[32];
+        int n = snprintf(b, sizeof b, "%015llu\n", uj);
+        if (pwrite(fd, b, (size_t)n, 0) != n)
+            break;
+        uj += 100000;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+static void test_cpu_energy(void **state)
+{
+    (void)state;
+    static struct penv e;
+    /* a powercap tree with one package at 10 W and one idle */
+    char root[] = "/tmp/el_powercap_XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char cmd[600];
+    penv_build_dir(&e);
+    snprintf(cmd, sizeof cmd, "cp -r '%s/../tests/fakes/powercap/.' '%s/'", e.build, root);
+    assert_int_equal(system(cmd), 0);
+    snprintf(rapl_file, sizeof rapl_file, "%s/intel-rapl:0/energy_uj", root);
+    atomic_store(&rapl_stop, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, rapl_writer, NULL), 0);
+    setenv("EL_POWERCAP_ROOT", root, 1);
+    penv_make(&e, "{tp: [1]}", "{concurrency: [2]}", NULL, ", requests: 60", ", min_window_s: 0.3");
+    el_plan *p = penv_plan(&e);
+    struct el_profile_summary sum;
+    penv_run(&e, p, &sum);
+    atomic_store(&rapl_stop, 1);
+    pthread_join(th, NULL);
+    assert_int_equal(sum.measured, 1);
+    el_table *m = penv_read(&e, "measurements.csv");
+    double w = strtod(cell(m, 0, "cpu_power_w"), NULL);
+    if (!(w > 7 && w < 13))
+        fail_msg("CPU power %g W for 10 W (window %s s)", w, cell(m, 0, "window_s"));
+    /* per request: the window's CPU energy over the requests completed in it */
+    double ej = strtod(cell(m, 0, "cpu_energy_j"), NULL);
+    double want = w * strtod(cell(m, 0, "window_s"), NULL) / strtod(cell(m, 0, "completed"), NULL);
+    assert_double_equal(ej, want, 1e-6 * want);
+    /* the GPU column stays GPU energy: the fake NVML's, not the CPU's */
+    assert_true(strtod(cell(m, 0, "power_w"), NULL) > 50);
+    el_table_destroy(m);
+    el_plan_destroy(p);
+    penv_free(&e);
+    /* meter.cpu: rapl with no RAPL is an error; off drops the columns */
+    setenv("EL_POWERCAP_ROOT", "/nonexistent", 1);
+    penv_make(&e, "{tp: [1]}", "{concurrency: [2]}", NULL, NULL, NULL);
+    char text[4096];
+    FILE *f = fopen(e.plan, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *at = strstr(text, "meter: {kind:");
+    assert_non_null(at);
+    f = fopen(e.plan, "w");
+    fprintf(f, "%.*smeter: {cpu: rapl, kind:%s", (int)(at - text), text, at + 13);
+    fclose(f);
+    p = penv_plan(&e);
+    assert_int_equal(p->cpu_mode, 2);
+    el_profiler *pf = NULL;
+    struct el_error err;
+    assert_int_equal(el_profiler_create(p, &pf, &err), EL_OK);
+    el_profiler_set_callback(pf, quiet_cb, NULL);
+    assert_int_equal(el_profiler_run(pf, &sum), EL_ERR_UNAVAILABLE);
+    if (!strstr(el_profiler_errmsg(pf), "rapl"))
+        fail_msg("%s", el_profiler_errmsg(pf));
+    el_profiler_destroy(pf);
+    el_plan_destroy(p);
+    unsetenv("EL_POWERCAP_ROOT");
+    rm_rf(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +515,7 @@ int main(void)
         cmocka_unit_test_teardown(test_open_loop_point, penv_teardown),
         cmocka_unit_test_teardown(test_prompt_lengths, penv_teardown),
         cmocka_unit_test_teardown(test_max_num_seqs, penv_teardown),
+        cmocka_unit_test_teardown(test_cpu_energy, penv_teardown),
     };
     return el_run_tests(tests, NULL, NULL);
 }
