@@ -15,7 +15,10 @@
 #     library's view: devices, UUIDs, limits, validation);
 #   - the CUDA_VISIBLE_DEVICES mapping, by index and by UUID;
 #   - a short `energylens profile` of the fake server with the REAL NVML
-#     meter while the PTX load runs (power_w, metered_devices, method).
+#     meter while the PTX load runs (power_w, metered_devices, method);
+#   - a one-point profile with the power_limit_w axis at min + 100 W: the
+#     limit set by the profiler and restored when the sweep ends.
+# Lines starting PASS, FAIL or SKIP are the verdicts of the profiler's paths.
 #
 # Needs only a C compiler and the NVIDIA driver (libnvidia-ml.so.1,
 # libcuda.so.1); the project's dependencies are needed only by the CLI
@@ -80,12 +83,20 @@ echo
 echo "== CUDA_VISIBLE_DEVICES -> NVML device (by index, by UUID)"
 UUID=$("$BIN" --uuid 2>/dev/null || true)
 # shellcheck disable=SC2086
-CUDA_VISIBLE_DEVICES=$DEV timeout 30 "$EL" meters --kind nvml $LIBOPT | grep "CUDA_VISIBLE_DEVICES" || echo "mapping by index: no line"
+if CUDA_VISIBLE_DEVICES=$DEV timeout 30 "$EL" meters --kind nvml $LIBOPT | grep "CUDA_VISIBLE_DEVICES=$DEV -> device $DEV"; then
+    echo "PASS mapping by index"
+else
+    echo "FAIL mapping by index: no 'CUDA_VISIBLE_DEVICES=$DEV -> device $DEV' line"
+fi
 if [ -n "$UUID" ]; then
     # shellcheck disable=SC2086
-    CUDA_VISIBLE_DEVICES=$UUID timeout 30 "$EL" meters --kind nvml $LIBOPT | grep "CUDA_VISIBLE_DEVICES" || echo "mapping by UUID: no line"
+    if CUDA_VISIBLE_DEVICES=$UUID timeout 30 "$EL" meters --kind nvml $LIBOPT | grep "CUDA_VISIBLE_DEVICES=$UUID -> device $DEV"; then
+        echo "PASS mapping by UUID"
+    else
+        echo "FAIL mapping by UUID: no 'CUDA_VISIBLE_DEVICES=$UUID -> device $DEV' line"
+    fi
 else
-    echo "mapping by UUID: the device has no UUID"
+    echo "SKIP mapping by UUID: the device has no UUID"
 fi
 
 FAKE_SERVER=$(abspath "${FAKE_SERVER:-$BUILD/fakes/fake_server}")
@@ -130,4 +141,42 @@ if [ -f "$T/out/measurements.csv" ]; then
     sed -n 's/.*"note": *"\([^"]*\)".*/validation: \1/p' "$T/out/run.json" | head -1
 fi
 [ -f "$T/out/failures.csv" ] && { echo "failures:"; cat "$T/out/failures.csv"; }
+
+# The profiler's power_limit_w axis with the real meter: one point at
+# min + 100 W (the driver's range from `energylens meters`), the limit read
+# back in the row, and the original limit restored when the sweep ends.
+echo
+echo "== energylens profile: power_limit_w axis (set through NVML, restored)"
+# shellcheck disable=SC2086
+LIM=$(CUDA_VISIBLE_DEVICES=$DEV timeout 30 "$EL" meters --kind nvml $LIBOPT |
+    sed -n "s/.*device $DEV: .*power limit \([0-9.]*\) W (min \([0-9.]*\),.*/\1 \2/p" | head -1)
+CUR=${LIM%% *}
+MIN=${LIM##* }
+if [ -z "$LIM" ]; then
+    echo "SKIP power limit axis: the limit is not readable"
+else
+    SET=$(awk -v m="$MIN" -v c="$CUR" 'BEGIN { s = m + 100; if (s > c) s = c; printf "%d", s }')
+    sed -e "s/heavy: {tp: \[1\]}/heavy: {tp: [1], power_limit_w: [$SET]}/" \
+        -e "s/concurrency: \[4, 16\]/concurrency: [8]/" -e "s/requests: 400/requests: 200/" \
+        -e "s/output: out/output: out-pl/" "$T/plan.yaml" >"$T/plan-pl.yaml"
+    (cd "$T" && CUDA_VISIBLE_DEVICES=${UUID:-$DEV} timeout 90 "$EL" profile plan-pl.yaml -q) || true
+    # shellcheck disable=SC2086
+    AFTER=$(CUDA_VISIBLE_DEVICES=$DEV timeout 30 "$EL" meters --kind nvml $LIBOPT |
+        sed -n "s/.*device $DEV: .*power limit \([0-9.]*\) W.*/\1/p" | head -1)
+    if [ -f "$T/out-pl/measurements.csv" ]; then
+        GOT=$(sed 's/"[^"]*"/Q/g' "$T/out-pl/measurements.csv" | awk -F, 'NR==1 { for (i = 1; i <= NF; i++) c[$i] = i; next } { print $c["gpu_power_limit_w"]; exit }')
+        echo "point at power_limit_w $SET: gpu_power_limit_w $GOT"
+        if [ "${GOT%.*}" = "$SET" ]; then echo "PASS power limit set by the profiler"; else echo "FAIL power limit set by the profiler: read $GOT W for $SET W"; fi
+    elif grep -q "needs root\|Insufficient\|NO_PERMISSION\|not permitted" "$T/out-pl/failures.csv" 2>/dev/null; then
+        echo "SKIP power limit set by the profiler: not permitted here ($(tail -1 "$T/out-pl/failures.csv" | cut -c1-160))"
+    else
+        echo "FAIL power limit set by the profiler: no row"
+        [ -f "$T/out-pl/failures.csv" ] && cat "$T/out-pl/failures.csv"
+    fi
+    if [ "$AFTER" = "$CUR" ] && [ ! -f "$T/out-pl/power-limits.restore.json" ]; then
+        echo "PASS power limit restored after the sweep ($CUR W)"
+    else
+        echo "FAIL power limit restored after the sweep: $AFTER W now, $CUR W before"
+    fi
+fi
 exit 0

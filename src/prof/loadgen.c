@@ -1,11 +1,16 @@
 /* loadgen.c - the HTTP load generator: a closed loop of `concurrency`
- * OpenAI-style requests over libcurl's multi interface, with the timing of
- * every request (send, first token, end) and its token counts.
+ * OpenAI-style requests over libcurl's multi interface, or an open loop at
+ * a request rate, with the timing of every request (send, first token,
+ * end) and its token counts.
  *
  * Closed loop: `concurrency` requests are sent at once and each one that
  * finishes is replaced by the next until `nrequests` were sent; that keeps
  * the server's batch full, which the steady-state window (window.c) relies
- * on. One easy handle per slot is reused, so connections are kept alive
+ * on. Open loop (as vLLM's benchmark_serving --request-rate): request i
+ * is sent at its arrival time (constant or Poisson, eli_lg_arrivals),
+ * whatever the server's progress, with `concurrency` as the cap on
+ * requests in flight (a due request waits for a free slot and is counted
+ * late). One easy handle per slot is reused, so connections are kept alive
  * (HTTP/1.1) and each request costs no TCP handshake; curl's multi loop
  * (perform, info_read, poll) runs on this one thread. libcurl reaches well
  * over 5,000 requests/s against a trivial local server on one core
@@ -326,12 +331,48 @@ static void start(CURLM *multi, struct slot *s, const struct eli_lg_config *cfg,
     curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, cfg->bodies[b]);
     curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)cfg->body_lens[b]);
     struct eli_lg_req *r = &res->req[idx];
+    if (cfg->body_max_tokens)
+        r->max_tokens = cfg->body_max_tokens[b];
     r->t_send = eli_now();
     r->err = LG_OK;
     curl_multi_add_handle(multi, s->h);
     s->active = 1;
     res->n = idx + 1;
     res->t_last_send = r->t_send;
+}
+
+void eli_lg_arrivals(double rate, int poisson, uint64_t seed, double *out, size_t n)
+{
+    if (n == 0 || !(rate > 0))
+        return;
+    if (!poisson) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = (double)i / rate;
+        return;
+    }
+    /* n + 1 exponential spacings scaled to [0, n / rate): the first n
+     * partial sums are the order statistics of n uniform draws */
+    struct eli_rng g;
+    eli_rng_seed(&g, seed);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        sum += -log1p(-eli_rng_uniform(&g));
+        out[i] = sum;
+    }
+    sum += -log1p(-eli_rng_uniform(&g));
+    double scale = (double)n / rate / sum;
+    for (size_t i = 0; i < n; i++)
+        out[i] *= scale;
+}
+
+double eli_lg_send_rate(const struct eli_lg_result *r)
+{
+    size_t sent = 0;
+    while (sent < r->n && r->req[sent].t_send > 0)
+        sent++;
+    if (sent < 2 || !(r->req[sent - 1].t_send > r->req[0].t_send))
+        return ELI_NAN;
+    return (double)(sent - 1) / (r->req[sent - 1].t_send - r->req[0].t_send);
 }
 
 void eli_lg_result_free(struct eli_lg_result *r)
@@ -355,8 +396,12 @@ el_status eli_loadgen_run(const struct eli_lg_config *cfg, struct eli_lg_result 
         return EL_OK;
     out->req = eli_calloc(n, sizeof *out->req);
     struct slot *slots = eli_calloc(conc, sizeof *slots);
-    if (!out->req || !slots) {
+    size_t *freel = eli_mallocarray(conc, sizeof *freel);
+    double *due = cfg->rate > 0 ? eli_mallocarray(n, sizeof *due) : NULL;
+    if (!out->req || !slots || !freel || (cfg->rate > 0 && !due)) {
         eli_free(slots);
+        eli_free(freel);
+        eli_free(due);
         eli_lg_result_free(out);
         return eli_err(err, EL_ERR_NOMEM, "out of memory");
     }
@@ -365,9 +410,13 @@ el_status eli_loadgen_run(const struct eli_lg_config *cfg, struct eli_lg_result 
         out->req[i].tokens_in = out->req[i].tokens_out = -1;
         out->req[i].err = LG_ABORTED;
     }
+    if (due)
+        eli_lg_arrivals(cfg->rate, cfg->poisson, cfg->seed, due, n);
     el_status st = eli_curl_load(err);
     if (st != EL_OK) {
         eli_free(slots);
+        eli_free(freel);
+        eli_free(due);
         eli_lg_result_free(out);
         return st;
     }
@@ -405,16 +454,30 @@ el_status eli_loadgen_run(const struct eli_lg_config *cfg, struct eli_lg_result 
     }
     out->t_begin = eli_now();
     size_t next = 0, finished = 0;
-    for (; next < conc; next++)
-        start(multi, &slots[next], cfg, out, next);
-    while (finished < next) {
+    for (size_t k = 0; k < conc; k++)
+        freel[k] = conc - 1 - k;
+    size_t nfree = conc;
+    while (finished < n) {
         if (cfg->cancel && *cfg->cancel) {
             out->cancelled = 1;
             break;
         }
-        if (cfg->deadline > 0 && eli_now() > cfg->deadline) {
+        double now = eli_now();
+        if (cfg->deadline > 0 && now > cfg->deadline) {
             out->deadline_hit = 1;
             break;
+        }
+        /* closed loop: every free slot sends; open loop: only what is due */
+        while (next < n && nfree > 0 && (!due || out->t_begin + due[next] <= now)) {
+            if (due) {
+                double lag = now - (out->t_begin + due[next]);
+                if (lag > 1e-3) {
+                    out->nlate++;
+                    if (lag > out->max_lag_s)
+                        out->max_lag_s = lag;
+                }
+            }
+            start(multi, &slots[freel[--nfree]], cfg, out, next++);
         }
         int running = 0;
         if (curl_multi_perform(multi, &running) != CURLM_OK) {
@@ -423,7 +486,7 @@ el_status eli_loadgen_run(const struct eli_lg_config *cfg, struct eli_lg_result 
         }
         CURLMsg *msg;
         int left;
-        int added = 0;
+        int freed = 0;
         while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
@@ -434,15 +497,24 @@ el_status eli_loadgen_run(const struct eli_lg_config *cfg, struct eli_lg_result 
             curl_multi_remove_handle(multi, msg->easy_handle);
             complete(out, s, rc, cfg->stream, eli_now());
             finished++;
-            if (next < n && !(cfg->cancel && *cfg->cancel)) {
-                start(multi, s, cfg, out, next++);
-                added = 1;
-            }
+            freel[nfree++] = (size_t)(s - slots);
+            freed = 1;
         }
-        if (added)
-            continue;
-        if (finished < next)
-            curl_multi_poll(multi, NULL, 0, 100, NULL);
+        if (freed && next < n && !due)
+            continue; /* refill at once */
+        if (finished >= n)
+            break;
+        /* sleep until a transfer needs us, at most 100 ms or until the next
+         * request is due (below 1 ms: no sleep, poll again) */
+        int wait_ms = 100;
+        if (due && next < n && nfree > 0) {
+            double dt = out->t_begin + due[next] - eli_now();
+            if (dt < 0.001)
+                continue;
+            if (dt < 0.1)
+                wait_ms = (int)(dt * 1000);
+        }
+        curl_multi_poll(multi, NULL, 0, wait_ms, NULL);
     }
     /* Cancelled or past the deadline: the transfers still running fail. */
     for (size_t k = 0; k < conc; k++) {
@@ -467,6 +539,8 @@ done:
         eli_free(slots[k].buf);
     }
     eli_free(slots);
+    eli_free(freel);
+    eli_free(due);
     if (multi)
         curl_multi_cleanup(multi);
     curl_slist_free_all(hdrs);

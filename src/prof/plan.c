@@ -42,7 +42,8 @@
 #define MAX_COMBOS      ((size_t)1000000)
 #define EXTRA_MAX_DEPTH 16
 
-static const char *const LIGHT_KNOWN[] = {"max_tokens", "min_tokens", "concurrency"};
+static const char *const LIGHT_KNOWN[] = {"max_tokens", "min_tokens", "concurrency",
+                                          "rate",       "input_len",  "output_len"};
 #define NLIGHT_KNOWN (sizeof LIGHT_KNOWN / sizeof LIGHT_KNOWN[0])
 
 struct tmpl_ref {
@@ -346,6 +347,37 @@ static el_status slo_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_
     return get_num(c, v, path, 1e-6, 1e6, dst);
 }
 
+static el_status random_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
+                             const char *path)
+{
+    (void)k;
+    el_plan *p = c->p;
+    if (strcmp(key, "count") == 0)
+        return get_size(c, v, path, 1, 1000000, &p->rnd_count);
+    if (strcmp(key, "input_len") == 0)
+        return get_size(c, v, path, 1, 1000000, &p->rnd_input_len);
+    if (strcmp(key, "output_len") == 0)
+        return get_size(c, v, path, 1, 1000000, &p->rnd_output_len);
+    if (strcmp(key, "range_ratio") == 0)
+        return get_num(c, v, path, 0, 0.999, &p->rnd_range);
+    double x;
+    ELI_TRY(get_num(c, v, path, 0, 9007199254740992.0, &x));
+    if (x != (double)(uint64_t)x)
+        return perr(c, v, path, "expected a whole number");
+    p->rnd_seed = (uint64_t)x;
+    return EL_OK;
+}
+
+static el_status prompts_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
+                              const char *path)
+{
+    (void)k;
+    (void)key;
+    static const char *const rk[] = {"count", "input_len", "output_len", "range_ratio", "seed"};
+    c->p->rnd = 1;
+    return walk_map(c, v, path, rk, sizeof rk / sizeof rk[0], random_pair);
+}
+
 static el_status workload_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                                const char *path)
 {
@@ -363,14 +395,35 @@ static el_status workload_pair(struct pctx *c, const char *key, yaml_node_t *k, 
     }
     if (strcmp(key, "model") == 0)
         return get_str(c, v, path, &p->model);
-    if (strcmp(key, "prompts") == 0)
+    if (strcmp(key, "prompts") == 0) {
+        if (v && v->type == YAML_MAPPING_NODE) {
+            static const char *const pk[] = {"random"};
+            return walk_map(c, v, path, pk, 1, prompts_pair);
+        }
         return get_str(c, v, path, &p->prompts);
+    }
     if (strcmp(key, "requests") == 0)
         return get_size(c, v, path, 1, 10000000, &p->requests);
-    if (strcmp(key, "concurrency") == 0)
+    if (strcmp(key, "concurrency") == 0) {
+        p->concurrency_set = 1;
         return get_size(c, v, path, 1, 100000, &p->concurrency);
-    if (strcmp(key, "max_tokens") == 0)
+    }
+    if (strcmp(key, "rate") == 0)
+        return get_num(c, v, path, 0, 1e6, &p->rate);
+    if (strcmp(key, "arrivals") == 0) {
+        const char *s = scalar(v);
+        if (s && strcmp(s, "poisson") == 0)
+            p->poisson = 1;
+        else if (s && strcmp(s, "constant") == 0)
+            p->poisson = 0;
+        else
+            return perr(c, v, path, "expected poisson or constant");
+        return EL_OK;
+    }
+    if (strcmp(key, "max_tokens") == 0) {
+        p->max_tokens_set = 1;
         return get_size(c, v, path, 1, 10000000, &p->max_tokens);
+    }
     if (strcmp(key, "min_tokens") == 0)
         return get_size(c, v, path, 0, 10000000, &p->min_tokens);
     if (strcmp(key, "slo") == 0) {
@@ -451,15 +504,13 @@ static el_status axis_values(struct pctx *c, struct eli_axis *a, const char *nam
 
 /* Columns the profiler writes itself: an axis may not take their names. */
 static const char *const RESERVED[] = {
-    "point",         "heavy",         "batch",           "s_in",
-    "s_out",         "energy_j",      "latency_s",       "ttft_s",
-    "tpot_s",        "power_w",       "idle_power_w",    "num_gpus",
-    "requests",      "completed",     "failed_requests", "window",
-    "window_s",      "mean_inflight", "throughput_rps",  "output_tok_per_s",
-    "latency_p90_s", "ttft_p90_s",    "energy_method",   "meter",
-    "meter_flags",   "model",         "server_version",  "driver_version",
-    "started_at",    "series",        "server_log",      "phase",
-    "reason",        "port"};
+    "point",         "heavy",          "batch",          "s_in",           "s_out",
+    "energy_j",      "latency_s",      "ttft_s",         "tpot_s",         "power_w",
+    "idle_power_w",  "num_gpus",       "requests",       "completed",      "failed_requests",
+    "window",        "window_s",       "mean_inflight",  "throughput_rps", "output_tok_per_s",
+    "latency_p90_s", "ttft_p90_s",     "energy_method",  "meter",          "meter_flags",
+    "model",         "server_version", "driver_version", "started_at",     "series",
+    "server_log",    "phase",          "reason",         "port",           "batch_is"};
 
 static el_status heavy_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_node_t *v,
                             const char *path)
@@ -480,7 +531,7 @@ static el_status heavy_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
         return perr(c, k, path, "more than %d axes", ELI_PLAN_MAX_AXES);
     ELI_TRY(axis_values(c, &p->heavy[p->nheavy_axes++], key, k, v, path));
     if (strcmp(key, "tp") == 0 || strcmp(key, "pp") == 0 ||
-        strcmp(key, "max_batched_tokens") == 0) {
+        strcmp(key, "max_batched_tokens") == 0 || strcmp(key, "max_num_seqs") == 0) {
         const struct eli_axis *a = &p->heavy[p->nheavy_axes - 1];
         for (size_t i = 0; i < a->n; i++) {
             double x;
@@ -500,13 +551,21 @@ static el_status light_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
     if (!is_light_known(key))
         return perr(c, k, path,
                     "unknown light setting (known: max_tokens, min_tokens, "
-                    "concurrency; server settings go under sweep.heavy)");
+                    "concurrency, rate, input_len, output_len; server settings go under "
+                    "sweep.heavy)");
     if (p->nlight_axes == ELI_PLAN_MAX_AXES)
         return perr(c, k, path, "more than %d axes", ELI_PLAN_MAX_AXES);
     struct eli_axis *a = &p->light[p->nlight_axes++];
     ELI_TRY(axis_values(c, a, key, k, v, path));
     for (size_t i = 0; i < a->n; i++) {
         double x;
+        if (strcmp(key, "rate") == 0) {
+            /* requests per second, any positive number */
+            if (!eli_parse_double(a->values[i], &x) || !(x > 0 && x <= 1e6))
+                return perr(c, v, path, "value \"%s\" is not a rate in (0, 1e6] requests/s",
+                            a->values[i]);
+            continue;
+        }
         double lo = strcmp(key, "min_tokens") == 0 ? 0 : 1;
         if (!eli_parse_double(a->values[i], &x) || !(x >= lo && x <= 1e7) || x != (double)(long)x)
             return perr(c, v, path, "value \"%s\" is not a whole number >= %g", a->values[i], lo);
@@ -599,6 +658,18 @@ static el_status meter_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
     }
     if (strcmp(key, "root") == 0)
         return get_str(c, v, path, &p->meter_root);
+    if (strcmp(key, "cpu") == 0) {
+        const char *s = scalar(v);
+        if (s && strcmp(s, "auto") == 0)
+            p->cpu_mode = 0;
+        else if (s && strcmp(s, "off") == 0)
+            p->cpu_mode = 1;
+        else if (s && strcmp(s, "rapl") == 0)
+            p->cpu_mode = 2;
+        else
+            return perr(c, v, path, "expected auto, off or rapl");
+        return EL_OK;
+    }
     if (strcmp(key, "library") == 0)
         return get_str(c, v, path, &p->meter_library);
     if (strcmp(key, "unit") == 0)
@@ -702,12 +773,13 @@ static el_status top_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_
                                                 "min_tokens",  "stream",
                                                 "ignore_eos",  "request_timeout_s",
                                                 "extra",       "max_failed_requests",
-                                                "slo"};
+                                                "slo",         "rate",
+                                                "arrivals"};
     static const char *const sweep_keys[] = {"heavy", "light", "sample", "seed"};
     static const char *const measure_keys[] = {
         "warmup_requests",    "idle_s",          "cooldown_s",   "sample_period_s",    "validate_s",
         "validate_tolerance", "point_timeout_s", "min_window_s", "min_window_requests"};
-    static const char *const meter_keys[] = {"kind", "root",    "library", "command",
+    static const char *const meter_keys[] = {"cpu",  "kind",    "root",    "library",    "command",
                                              "unit", "devices", "stall_s", "max_power_w"};
     static const char *const slurm_keys[] = {"sbatch",        "setup",      "launcher",
                                              "gpus_per_node", "energylens", "gpu_option"};
@@ -1101,6 +1173,10 @@ static el_status parse_text(const char *text, size_t len, const char *name, cons
     p->restarts = 1;
     p->stream = 1;
     p->concurrency = 1;
+    p->poisson = 1;
+    p->rnd_count = 1000;
+    p->rnd_input_len = 256;
+    p->rnd_output_len = 128;
     p->max_tokens = 128;
     p->request_timeout_s = 600;
     p->warmup_requests = -1;
@@ -1157,10 +1233,20 @@ static el_status parse_text(const char *text, size_t len, const char *name, cons
         st = perr(c, root, "workload.model", "missing");
         goto done;
     }
-    if (!p->prompts) {
-        st = perr(c, root, "workload.prompts", "missing (a JSON-lines file of prompts)");
+    if (!p->prompts && !p->rnd) {
+        st = perr(c, root, "workload.prompts",
+                  "missing (a JSON-lines file of prompts, or {random: {...}})");
         goto done;
     }
+    for (size_t a = 0; a < p->nlight_axes && !p->rnd; a++)
+        if (strcmp(p->light[a].name, "input_len") == 0 ||
+            strcmp(p->light[a].name, "output_len") == 0) {
+            st = eli_err_at(err, EL_ERR_PARSE, name, p->light[a].line, 0,
+                            "%s:%ld: sweep.light.%s: needs synthetic prompts "
+                            "(workload.prompts: {random: {...}})",
+                            name, p->light[a].line, p->light[a].name);
+            goto done;
+        }
     if (p->requests == 0)
         p->requests = 100;
     if (p->meter_kind && strcmp(p->meter_kind, "command") == 0 && p->meter_cmd_n == 0) {
@@ -1188,7 +1274,7 @@ static el_status parse_text(const char *text, size_t len, const char *name, cons
         }
     }
     /* prompts: relative to the plan's folder */
-    if (p->prompts[0] != '/' && strcmp(p->dir, ".") != 0) {
+    if (p->prompts && p->prompts[0] != '/' && strcmp(p->dir, ".") != 0) {
         char *full = eli_path_join(p->dir, p->prompts);
         if (!full) {
             st = eli_err(err, EL_ERR_NOMEM, "out of memory");

@@ -148,6 +148,7 @@ struct eli_lg_req {
     double t_send, t_first, t_end; /* monotonic s; t_first NaN when no token came */
     long tokens_in, tokens_out;    /* from "usage"; -1 when the server gave none */
     long chunks;                   /* streamed chunks carrying text */
+    long max_tokens;               /* asked (body_max_tokens), 0 when not given */
     int http;                      /* status code, 0 = none */
     unsigned char err;             /* enum eli_lg_err */
 };
@@ -156,12 +157,19 @@ struct eli_lg_config {
     const char *url;
     const char *const *bodies; /* request i sends bodies[i % nbodies] */
     const size_t *body_lens;
+    const long *body_max_tokens; /* max_tokens of each body (recorded per request), or NULL */
     size_t nbodies;
     size_t nrequests, concurrency;
     int stream;
     double request_timeout_s; /* per request; 0 = none */
     double deadline;          /* absolute eli_now() time to give up; 0 = none */
     const volatile sig_atomic_t *cancel;
+    /* Open loop when rate > 0: request i is due at its arrival time (requests
+     * per second; constant or Poisson arrivals from seed) and `concurrency`
+     * is the cap on requests in flight: a due request waits for a free slot. */
+    double rate;
+    int poisson;
+    uint64_t seed;
 };
 
 struct eli_lg_result {
@@ -170,6 +178,8 @@ struct eli_lg_result {
     size_t nok, nfail;
     size_t nerr[LG_NERR];
     double t_begin, t_last_send, t_end;
+    size_t nlate;     /* open loop: requests sent over 1 ms after they were due */
+    double max_lag_s; /* open loop: the largest such delay */
     char first_error[256];
     int cancelled, deadline_hit;
 };
@@ -177,6 +187,13 @@ struct eli_lg_result {
 el_status eli_loadgen_run(const struct eli_lg_config *cfg, struct eli_lg_result *out,
                           struct el_error *err);
 void eli_lg_result_free(struct eli_lg_result *r);
+/* Arrival times (s after the start) of n open-loop requests at `rate`:
+ * constant (i / rate) or Poisson conditioned on the count (the sorted
+ * times of n uniform draws on [0, n / rate), built from exponential
+ * spacings), so the offered load is the requested rate. out has n entries. */
+void eli_lg_arrivals(double rate, int poisson, uint64_t seed, double *out, size_t n);
+/* Sends per second over the sent requests: (sent - 1) / (last send - first send). */
+double eli_lg_send_rate(const struct eli_lg_result *r);
 /* GET url; *code gets the HTTP status (0 when no response); body (may be
  * NULL) gets at most cap-1 bytes. */
 el_status eli_http_get(const char *url, double timeout_s, long *code, char *body, size_t cap);
@@ -234,6 +251,8 @@ struct eli_window {
 /* The ML.ENERGY rule over a closed-loop run at `concurrency`. */
 void eli_window_find(const struct eli_lg_req *req, size_t n, size_t concurrency, int stream,
                      struct eli_window *w);
+/* The window of an open-loop run: from the first completion to the last send. */
+void eli_window_find_open(const struct eli_lg_req *req, size_t n, struct eli_window *w);
 
 /* ------------------------------------------------------------------------ */
 /* Plans                                                                     */
@@ -277,6 +296,15 @@ struct el_plan {
     char *model, *prompts;
     char *extra; /* JSON object text merged into each request, or NULL */
     size_t requests, concurrency, max_tokens, min_tokens, max_failed;
+    int concurrency_set; /* workload.concurrency given (open loop: the in-flight cap) */
+    int max_tokens_set;  /* workload.max_tokens given: overrides per-request lengths */
+    /* workload.prompts: {random: {...}}: synthetic prompts (prompts is NULL) */
+    int rnd;
+    size_t rnd_count, rnd_input_len, rnd_output_len;
+    double rnd_range;
+    uint64_t rnd_seed;
+    double rate; /* workload.rate, requests/s; 0 = closed loop */
+    int poisson; /* workload.arrivals: 1 poisson (default), 0 constant */
     double slo_ttft_s, slo_tpot_s, slo_latency_s; /* workload.slo; 0 = none */
     double request_timeout_s;
     /* sweep */
@@ -298,6 +326,7 @@ struct el_plan {
     unsigned devices[ELI_METER_MAX_DEVICES];
     size_t ndevices;
     double stall_s, max_power_w;
+    int cpu_mode; /* meter.cpu: 0 auto, 1 off, 2 rapl (required) */
     /* output, slurm */
     char *output;
     char *sbatch[ELI_PLAN_MAX_ARGV];

@@ -65,8 +65,10 @@ struct el_profiler {
     /* one run */
     char *outdir;
     el_meter *meter;
+    el_meter *cpu_meter; /* RAPL packages beside a GPU meter (meter.cpu), or NULL */
     struct el_meter_validation val;
     json_t **prompts;
+    long *outlen; /* per prompt: its own output length (0 = none) */
     size_t nprompts;
     struct eli_keyset done;
     struct eli_csvlog meas, fail;
@@ -294,9 +296,123 @@ const char *el_profiler_errmsg(const el_profiler *pf)
 
 /* ---- prompts and request bodies ------------------------------------------------ */
 
+/* Per-request lengths of one prompts line: "output_len" (removed from the
+ * request) is the line's output length; a ShareGPT-style line
+ * {"conversations": [{"from": "human", "value": ...}, {"from": "gpt",
+ * "value": ...}, ...]} becomes its first human turn as the prompt (or the
+ * user message) with the first reply after it as the output length, in
+ * tokens estimated as characters / 4 (as vLLM's benchmark takes the
+ * reply's token count; the profiler has no tokenizer). */
+static el_status prompt_lengths(const el_plan *p, json_t **o, long *olen)
+{
+    json_t *ol = json_object_get(*o, "output_len");
+    if (json_is_integer(ol) && json_integer_value(ol) > 0)
+        *olen = (long)json_integer_value(ol);
+    json_object_del(*o, "output_len");
+    json_t *conv = json_object_get(*o, "conversations");
+    if (!json_is_array(conv))
+        return EL_OK;
+    const char *human = NULL, *reply = NULL;
+    size_t i;
+    json_t *turn;
+    json_array_foreach(conv, i, turn)
+    {
+        const char *from = json_string_value(json_object_get(turn, "from"));
+        const char *val = json_string_value(json_object_get(turn, "value"));
+        if (!from || !val)
+            continue;
+        int is_h = strcmp(from, "human") == 0 || strcmp(from, "user") == 0;
+        if (!human && is_h)
+            human = val;
+        else if (human && !is_h) {
+            reply = val;
+            break;
+        }
+    }
+    if (!human)
+        return EL_OK; /* refused below: no prompt */
+    json_t *n = p->chat ? json_pack("{s:[{s:s,s:s}]}", "messages", "role", "user", "content", human)
+                        : json_pack("{s:s}", "prompt", human);
+    if (!n)
+        return EL_ERR_NOMEM;
+    if (reply && *olen == 0)
+        *olen = (long)ceil((double)strlen(reply) / 4.0);
+    if (reply && *olen < 1)
+        *olen = 1;
+    json_decref(*o);
+    *o = n;
+    return EL_OK;
+}
+
+/* Synthetic prompts (workload.prompts: {random: ...}, as vLLM's random
+ * dataset): count prompts of common English words, each about one token
+ * in common tokenizers, input and output lengths drawn uniformly from
+ * [len x (1 - range_ratio), len x (1 + range_ratio)], seeded, so that every
+ * point gets the same draws for the same lengths. */
+static el_status make_random_prompts(el_profiler *pf, size_t in_len, size_t out_len)
+{
+    static const char *const words[] = {
+        "the",   "of",    "and",   "to",   "in",   "is",   "you",   "that", "it",    "he",
+        "was",   "for",   "on",    "are",  "as",   "with", "his",   "they", "at",    "be",
+        "this",  "have",  "from",  "or",   "one",  "had",  "by",    "word", "but",   "not",
+        "what",  "all",   "were",  "we",   "when", "your", "can",   "said", "there", "use",
+        "an",    "each",  "which", "she",  "do",   "how",  "their", "if",   "will",  "up",
+        "other", "about", "out",   "many", "then", "them", "these", "so",   "some",  "her",
+        "would", "make",  "like",  "time"};
+    const el_plan *p = pf->plan;
+    size_t n = p->rnd_count;
+    for (size_t i = 0; i < pf->nprompts; i++)
+        json_decref(pf->prompts[i]);
+    pf->nprompts = 0;
+    json_t **np = eli_realloc(pf->prompts, n * sizeof(json_t *));
+    if (np)
+        pf->prompts = np;
+    long *nl = np ? eli_realloc(pf->outlen, n * sizeof(long)) : NULL;
+    if (!nl)
+        return EL_ERR_NOMEM;
+    pf->outlen = nl;
+    struct eli_rng g;
+    eli_rng_seed(&g, p->rnd_seed);
+    struct eli_buf b;
+    eli_buf_init(&b);
+    for (size_t i = 0; i < n; i++) {
+        double r = p->rnd_range;
+        size_t lo = (size_t)fmax(1, floor((double)in_len * (1 - r)));
+        size_t hi = (size_t)fmax((double)lo, floor((double)in_len * (1 + r)));
+        size_t len = lo + eli_rng_below(&g, hi - lo + 1);
+        lo = (size_t)fmax(1, floor((double)out_len * (1 - r)));
+        hi = (size_t)fmax((double)lo, floor((double)out_len * (1 + r)));
+        pf->outlen[i] = (long)(lo + eli_rng_below(&g, hi - lo + 1));
+        b.len = 0;
+        for (size_t w = 0; w < len; w++) {
+            if (w)
+                eli_buf_putc(&b, ' ');
+            eli_buf_puts(&b, words[eli_rng_below(&g, sizeof words / sizeof words[0])]);
+        }
+        if (b.failed || !b.data) {
+            eli_buf_free(&b);
+            return EL_ERR_NOMEM;
+        }
+        json_t *o =
+            p->chat ? json_pack("{s:[{s:s,s:s}]}", "messages", "role", "user", "content", b.data)
+                    : json_pack("{s:s}", "prompt", b.data);
+        if (!o) {
+            eli_buf_free(&b);
+            return EL_ERR_NOMEM;
+        }
+        pf->prompts[pf->nprompts++] = o;
+    }
+    eli_buf_free(&b);
+    return EL_OK;
+}
+
 static el_status load_prompts(el_profiler *pf, struct el_error *err)
 {
     const el_plan *p = pf->plan;
+    if (p->rnd) {
+        el_status st = make_random_prompts(pf, p->rnd_input_len, p->rnd_output_len);
+        return st == EL_OK ? EL_OK : eli_err(err, st, "out of memory making prompts");
+    }
     char *text = NULL;
     size_t len = 0;
     ELI_TRY(eli_read_file(p->prompts, PROMPTS_MAX_BYTES, &text, &len, err));
@@ -319,6 +435,12 @@ static el_status load_prompts(el_profiler *pf, struct el_error *err)
             continue;
         json_error_t je;
         json_t *o = json_loadb(s, n, 0, &je);
+        long olen = 0;
+        if (o && prompt_lengths(p, &o, &olen) != EL_OK) {
+            json_decref(o);
+            st = eli_err(err, EL_ERR_NOMEM, "out of memory");
+            break;
+        }
         const char *need = p->chat ? "messages" : "prompt";
         json_t *v = o ? json_object_get(o, need) : NULL;
         int good = p->chat ? json_is_array(v) : (json_is_string(v) || json_is_array(v));
@@ -339,14 +461,18 @@ static el_status load_prompts(el_profiler *pf, struct el_error *err)
         if (pf->nprompts == cap) {
             size_t nc = cap ? cap * 2 : 64;
             json_t **np = eli_realloc(pf->prompts, nc * sizeof(json_t *));
-            if (!np) {
+            if (np)
+                pf->prompts = np;
+            long *nl = np ? eli_realloc(pf->outlen, nc * sizeof(long)) : NULL;
+            if (!nl) {
                 json_decref(o);
                 st = eli_err(err, EL_ERR_NOMEM, "out of memory");
                 break;
             }
-            pf->prompts = np;
+            pf->outlen = nl;
             cap = nc;
         }
+        pf->outlen[pf->nprompts] = olen;
         pf->prompts[pf->nprompts++] = o;
     }
     eli_free(text);
@@ -360,13 +486,16 @@ static void free_prompts(el_profiler *pf)
     for (size_t i = 0; i < pf->nprompts; i++)
         json_decref(pf->prompts[i]);
     eli_free(pf->prompts);
+    eli_free(pf->outlen);
     pf->prompts = NULL;
+    pf->outlen = NULL;
     pf->nprompts = 0;
 }
 
 struct bodies {
     char **b;
     size_t *len;
+    long *mt; /* max_tokens asked by body i */
     size_t n;
 };
 
@@ -376,11 +505,15 @@ static void bodies_free(struct bodies *b)
         free(b->b[i]); /* from json_dumps */
     eli_free(b->b);
     eli_free(b->len);
+    eli_free(b->mt);
     memset(b, 0, sizeof *b);
 }
 
+/* Request bodies; a prompt's own output length is its max_tokens unless
+ * `fixed` (max_tokens given by the plan: a light axis or workload.max_tokens,
+ * as vLLM's --sharegpt-output-len overrides the dataset's). */
 static el_status make_bodies(el_profiler *pf, size_t nreq, long max_tokens, long min_tokens,
-                             struct bodies *out)
+                             int fixed, struct bodies *out)
 {
     const el_plan *p = pf->plan;
     size_t n = pf->nprompts < nreq ? pf->nprompts : nreq;
@@ -389,7 +522,8 @@ static el_status make_bodies(el_profiler *pf, size_t nreq, long max_tokens, long
     memset(out, 0, sizeof *out);
     out->b = eli_calloc(n, sizeof *out->b);
     out->len = eli_calloc(n, sizeof *out->len);
-    if (!out->b || !out->len) {
+    out->mt = eli_calloc(n, sizeof *out->mt);
+    if (!out->b || !out->len || !out->mt) {
         bodies_free(out);
         return EL_ERR_NOMEM;
     }
@@ -404,7 +538,9 @@ static el_status make_bodies(el_profiler *pf, size_t nreq, long max_tokens, long
         /* the prompt line's own fields, then ours (ours win) */
         ok = ok && json_object_update(o, src) == 0;
         ok = ok && json_object_set_new(o, "model", json_string(p->model)) == 0;
-        ok = ok && json_object_set_new(o, "max_tokens", json_integer(max_tokens)) == 0;
+        long mt = !fixed && pf->outlen && pf->outlen[i] > 0 ? pf->outlen[i] : max_tokens;
+        out->mt[i] = mt;
+        ok = ok && json_object_set_new(o, "max_tokens", json_integer(mt)) == 0;
         if (min_tokens > 0)
             ok = ok && json_object_set_new(o, "min_tokens", json_integer(min_tokens)) == 0;
         if (p->ignore_eos)
@@ -453,6 +589,12 @@ static int has_light(const el_plan *p, const char *name)
     return 0;
 }
 
+/* 1 when some point of the plan runs an open loop. */
+static int plan_open_loop(const el_plan *p)
+{
+    return p->rate > 0 || has_light(p, "rate");
+}
+
 static void add_col(const char **cols, char names[][64], size_t *n, const char *name)
 {
     if (*n == MAX_COLS)
@@ -469,8 +611,8 @@ static void build_columns(el_profiler *pf)
     int min_tok = has_light(p, "min_tokens") || p->min_tokens > 0;
     const char **mc = pf->mcols, **fc = pf->fcols;
     size_t *nm = &pf->nmcols, *nf = &pf->nfcols;
-    static const char *const head[] = {"point", "heavy", "tp", "pp", "batch"};
-    for (size_t i = 0; i < 5; i++) {
+    static const char *const head[] = {"point", "heavy", "tp", "pp", "batch", "batch_is"};
+    for (size_t i = 0; i < 6; i++) {
         add_col(mc, pf->mcol_names, nm, head[i]);
         add_col(fc, pf->fcol_names, nf, head[i]);
     }
@@ -487,6 +629,10 @@ static void build_columns(el_profiler *pf)
     }
     add_col(mc, pf->mcol_names, nm, "power_w");
     add_col(mc, pf->mcol_names, nm, "idle_power_w");
+    if (p->cpu_mode != 1) {
+        add_col(mc, pf->mcol_names, nm, "cpu_energy_j");
+        add_col(mc, pf->mcol_names, nm, "cpu_power_w");
+    }
     add_col(mc, pf->mcol_names, nm, "num_gpus");
     add_col(fc, pf->fcol_names, nf, "num_gpus");
     for (size_t a = 0; a < p->nheavy_axes; a++) {
@@ -503,28 +649,26 @@ static void build_columns(el_profiler *pf)
     }
     add_col(mc, pf->mcol_names, nm, "concurrency");
     add_col(fc, pf->fcol_names, nf, "concurrency");
-    static const char *const meas2[] = {"requests",
-                                        "completed",
-                                        "failed_requests",
-                                        "window",
-                                        "window_s",
-                                        "mean_inflight",
-                                        "throughput_rps",
-                                        "output_tok_per_s",
-                                        "latency_p90_s",
-                                        "energy_method",
-                                        "meter",
-                                        "metered_devices",
-                                        "gpu_power_limit_w",
-                                        "gpu_temp_max_c",
-                                        "throttle_reasons",
-                                        "meter_flags",
-                                        "model",
-                                        "server_version",
-                                        "driver_version",
-                                        "started_at",
-                                        "series",
-                                        "server_log"};
+    if (p->rnd) {
+        add_col(mc, pf->mcol_names, nm, "input_len");
+        add_col(fc, pf->fcol_names, nf, "input_len");
+        add_col(mc, pf->mcol_names, nm, "output_len");
+        add_col(fc, pf->fcol_names, nf, "output_len");
+    }
+    if (plan_open_loop(p)) {
+        add_col(mc, pf->mcol_names, nm, "rate");
+        add_col(fc, pf->fcol_names, nf, "rate");
+        add_col(mc, pf->mcol_names, nm, "arrivals");
+        add_col(fc, pf->fcol_names, nf, "arrivals");
+    }
+    static const char *const meas2[] = {"requests",         "completed",         "failed_requests",
+                                        "window",           "window_s",          "mean_inflight",
+                                        "send_rate_rps",    "throughput_rps",    "output_tok_per_s",
+                                        "latency_p90_s",    "energy_method",     "meter",
+                                        "metered_devices",  "gpu_power_limit_w", "gpu_temp_max_c",
+                                        "throttle_reasons", "meter_flags",       "model",
+                                        "server_version",   "driver_version",    "started_at",
+                                        "series",           "server_log"};
     for (size_t i = 0; i < sizeof meas2 / sizeof meas2[0]; i++) {
         if (strcmp(meas2[i], "latency_p90_s") == 0) {
             /* percentiles (numpy's linear interpolation), goodput against the SLOs */
@@ -537,6 +681,13 @@ static void build_columns(el_profiler *pf)
             if (p->slo_ttft_s > 0 || p->slo_tpot_s > 0 || p->slo_latency_s > 0) {
                 add_col(mc, pf->mcol_names, nm, "goodput_rps");
                 add_col(mc, pf->mcol_names, nm, "slo_attainment");
+            }
+            continue;
+        }
+        if (strcmp(meas2[i], "send_rate_rps") == 0) {
+            if (plan_open_loop(p)) {
+                add_col(mc, pf->mcol_names, nm, "send_rate_rps");
+                add_col(mc, pf->mcol_names, nm, "late_requests");
             }
             continue;
         }
@@ -588,9 +739,15 @@ static void row_num(struct row *r, const char *name, double v)
 /* The configuration part shared by both files. */
 struct pointcfg {
     const char *tp, *pp;
-    long concurrency, max_tokens, min_tokens;
+    long concurrency, max_tokens, min_tokens; /* open loop: concurrency = in-flight cap */
     long gpus;
+    double rate;                /* requests/s; 0 = closed loop */
+    int fixed_max_tokens;       /* max_tokens set by the plan, not per request */
+    long input_len, output_len; /* synthetic prompts */
 };
+
+/* In-flight cap of an open-loop point when the plan sets no concurrency. */
+#define OPEN_LOOP_CAP 1024
 
 static void point_config(const el_profiler *pf, size_t i, struct pointcfg *c)
 {
@@ -605,6 +762,14 @@ static void point_config(const el_profiler *pf, size_t i, struct pointcfg *c)
     c->min_tokens =
         (v = eli_plan_point_value(p, i, "min_tokens")) ? strtol(v, NULL, 10) : (long)p->min_tokens;
     c->gpus = strtol(c->tp, NULL, 10) * strtol(c->pp, NULL, 10);
+    c->rate = (v = eli_plan_point_value(p, i, "rate")) ? strtod(v, NULL) : p->rate;
+    c->fixed_max_tokens = p->max_tokens_set || eli_plan_point_value(p, i, "max_tokens");
+    c->input_len = (v = eli_plan_point_value(p, i, "input_len")) ? strtol(v, NULL, 10)
+                                                                 : (long)p->rnd_input_len;
+    c->output_len = (v = eli_plan_point_value(p, i, "output_len")) ? strtol(v, NULL, 10)
+                                                                   : (long)p->rnd_output_len;
+    if (c->rate > 0 && !p->concurrency_set && !eli_plan_point_value(p, i, "concurrency"))
+        c->concurrency = OPEN_LOOP_CAP;
 }
 
 static void row_config(const el_profiler *pf, struct row *r, size_t i, const struct pointcfg *c)
@@ -614,13 +779,34 @@ static void row_config(const el_profiler *pf, struct row *r, size_t i, const str
     row_set(r, "heavy", "heavy-%03zu", p->points[i].heavy);
     row_set(r, "tp", "%s", c->tp);
     row_set(r, "pp", "%s", c->pp);
-    row_set(r, "batch", "%ld", c->concurrency);
+    /* batch: the server's max_num_seqs when swept (the shipped data's
+     * meaning), else the client's concurrency (closed loop) or the mean
+     * number in flight (open loop, set when measured); batch_is says which */
+    const char *mns = eli_plan_point_value(p, i, "max_num_seqs");
+    if (mns) {
+        row_set(r, "batch", "%s", mns);
+        row_set(r, "batch_is", "max_num_seqs");
+    } else if (c->rate > 0) {
+        row_set(r, "batch_is", "mean_inflight");
+    } else {
+        row_set(r, "batch", "%ld", c->concurrency);
+        row_set(r, "batch_is", "concurrency");
+    }
     row_set(r, "num_gpus", "%ld", c->gpus);
     for (size_t a = 0; a < p->nheavy_axes; a++)
         row_set(r, p->heavy[a].name, "%s", eli_plan_heavy_value(p, p->points[i].heavy, a));
     row_set(r, "max_tokens", "%ld", c->max_tokens);
     row_set(r, "min_tokens", "%ld", c->min_tokens);
     row_set(r, "concurrency", "%ld", c->concurrency);
+    row_set(r, "input_len", "%ld", c->input_len);
+    row_set(r, "output_len", "%ld", c->output_len);
+    if (c->rate > 0) {
+        row_num(r, "rate", c->rate);
+        row_set(r, "arrivals", "%s", p->poisson ? "poisson" : "constant");
+    } else {
+        row_set(r, "rate", "0");
+        row_set(r, "arrivals", "closed");
+    }
     row_set(r, "model", "%s", p->model);
     row_set(r, "server_log", "%s", pf->log_rel);
 }
@@ -731,7 +917,7 @@ static el_status write_series(el_profiler *pf, size_t i, const char *rel,
     json_object_set_new(root, "series", ser);
     json_t *rq = json_object();
     json_t *ts = json_array(), *tf = json_array(), *te = json_array(), *ti = json_array(),
-           *to = json_array(), *ok = json_array();
+           *to = json_array(), *ok = json_array(), *mx = json_array();
     for (size_t k = 0; k < lg->n; k++) {
         const struct eli_lg_req *r = &lg->req[k];
         json_array_append_new(ts, jnum(r->t_send));
@@ -739,6 +925,7 @@ static el_status write_series(el_profiler *pf, size_t i, const char *rel,
         json_array_append_new(te, jnum(r->t_end));
         json_array_append_new(ti, json_integer(r->tokens_in));
         json_array_append_new(to, json_integer(r->tokens_out));
+        json_array_append_new(mx, json_integer(r->max_tokens));
         json_array_append_new(ok, json_boolean(r->err == LG_OK));
     }
     json_object_set_new(rq, "t_send", ts);
@@ -746,6 +933,7 @@ static el_status write_series(el_profiler *pf, size_t i, const char *rel,
     json_object_set_new(rq, "t_end", te);
     json_object_set_new(rq, "tokens_in", ti);
     json_object_set_new(rq, "tokens_out", to);
+    json_object_set_new(rq, "max_tokens", mx);
     json_object_set_new(rq, "ok", ok);
     json_object_set_new(root, "requests", rq);
     char *text = json_dumps(root, JSON_COMPACT);
@@ -852,6 +1040,16 @@ static void thermal_snapshot(el_profiler *pf, double *tmax, unsigned long long *
         *limit = lsum / (double)nl;
 }
 
+/* FNV-1a of a point's key: each point's arrivals have their own seed,
+ * the same on every rerun of the plan. */
+static uint64_t key_hash(const char *key)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *q = (const unsigned char *)key; *q; q++)
+        h = (h ^ *q) * 1099511628211ULL;
+    return h;
+}
+
 /* Measures point i. Returns EL_OK when it was recorded (either file), the
  * run's error otherwise; *cancelled when the run was stopped during it. */
 static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *cancelled)
@@ -865,15 +1063,22 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
     emit(pf, EL_PROF_POINT_START, key, "");
     size_t nreq = p->requests;
     int attempt = 0;
+    if (p->rnd && make_random_prompts(pf, (size_t)c.input_len, (size_t)c.output_len) != EL_OK)
+        return fail_run(pf, EL_ERR_NOMEM, "out of memory making prompts");
 again:;
     struct bodies bd;
-    if (make_bodies(pf, nreq, c.max_tokens, c.min_tokens, &bd) != EL_OK)
+    if (make_bodies(pf, nreq, c.max_tokens, c.min_tokens, c.fixed_max_tokens, &bd) != EL_OK)
         return fail_run(pf, EL_ERR_NOMEM, "out of memory building requests");
+    long mt_max = 0;
+    for (size_t q = 0; q < bd.n; q++)
+        if (bd.mt[q] > mt_max)
+            mt_max = bd.mt[q];
     struct eli_lg_config lc;
     memset(&lc, 0, sizeof lc);
     lc.url = url;
     lc.bodies = (const char *const *)bd.b;
     lc.body_lens = bd.len;
+    lc.body_max_tokens = bd.mt;
     lc.nbodies = bd.n;
     lc.nrequests = nreq;
     lc.concurrency = (size_t)c.concurrency;
@@ -881,6 +1086,9 @@ again:;
     lc.request_timeout_s = p->request_timeout_s;
     lc.deadline = eli_now() + p->point_timeout_s;
     lc.cancel = &pf->cancel;
+    lc.rate = c.rate;
+    lc.poisson = p->poisson;
+    lc.seed = p->seed ^ key_hash(key);
     struct el_meter_health h0, h1, dh;
     double tmax = ELI_NAN, plimit = ELI_NAN;
     unsigned long long treasons = 0;
@@ -891,14 +1099,21 @@ again:;
         bodies_free(&bd);
         return fail_run(pf, EL_ERR_NOMEM, "cannot start the sampler thread");
     }
+    struct eli_sampler csp;
+    int cpu_on = pf->cpu_meter && eli_sampler_start(&csp, pf->cpu_meter, 0.05) == EL_OK;
     struct eli_lg_result lg;
     struct el_error err;
     el_status st = eli_loadgen_run(&lc, &lg, &err);
     eli_sampler_stop(&sp);
+    double e_cpu = ELI_NAN;
+    if (cpu_on)
+        eli_sampler_stop(&csp);
     thermal_snapshot(pf, &tmax, &treasons, &plimit);
     bodies_free(&bd);
     el_meter_health(pf->meter, &h1);
     health_delta(&h0, &h1, &dh);
+    if (cpu_on && (st != EL_OK || lg.cancelled || pf->cancel))
+        eli_series_free(&csp.s);
     if (st != EL_OK) {
         eli_series_free(&sp.s);
         return fail_run(pf, st, err.text);
@@ -916,7 +1131,15 @@ again:;
         eli_server_describe(pf->srv.status, died, sizeof died);
     }
     struct eli_window w;
-    eli_window_find(lg.req, lg.n, (size_t)c.concurrency, p->stream, &w);
+    if (c.rate > 0)
+        eli_window_find_open(lg.req, lg.n, &w);
+    else
+        eli_window_find(lg.req, lg.n, (size_t)c.concurrency, p->stream, &w);
+    if (cpu_on) {
+        if (csp.st != EL_OK || !eli_series_energy_between(&csp.s, w.t0, w.t1, &e_cpu))
+            e_cpu = ELI_NAN;
+        eli_series_free(&csp.s);
+    }
     double e_win = ELI_NAN;
     if (lg.nfail > p->max_failed || lg.deadline_hit) {
         snprintf(reason, sizeof reason,
@@ -945,7 +1168,8 @@ again:;
             need = wlen > 0 ? p->min_window_s / wlen : 16;
         if (w.completed < p->min_window_requests)
             need = fmax(need, (double)p->min_window_requests / fmax(1.0, (double)w.completed));
-        size_t more = (size_t)ceil((double)nreq * fmin(need * 1.25, 16.0)) + (size_t)c.concurrency;
+        size_t more = (size_t)ceil((double)nreq * fmin(need * 1.25, 16.0)) +
+                      (c.rate > 0 ? 0 : (size_t)c.concurrency);
         /* the repeat must fit in point_timeout_s */
         double run_s = lg.t_end - lg.t_begin;
         double expect_s = run_s * (double)more / (double)nreq;
@@ -1076,6 +1300,7 @@ again:;
     struct row r;
     row_init(&r, pf->mcols, pf->nmcols);
     row_config(pf, &r, i, &c);
+    row_set(&r, "max_tokens", "%ld", mt_max); /* per-request lengths: the largest asked */
     row_num(&r, "s_in", s_in);
     row_num(&r, "s_out", sout / n_ok);
     row_num(&r, "energy_j", energy);
@@ -1084,12 +1309,25 @@ again:;
     row_num(&r, "tpot_s", tpot_m);
     row_num(&r, "power_w", power);
     row_num(&r, "idle_power_w", pf->idle_w);
+    row_num(&r, "cpu_energy_j", e_cpu / n_ok);
+    row_num(&r, "cpu_power_w", e_cpu / win_s);
     row_set(&r, "requests", "%zu", nreq);
     row_set(&r, "completed", "%zu", w.completed);
     row_set(&r, "failed_requests", "%zu", lg.nfail);
     row_set(&r, "window", "%s", w.steady ? "steady" : "full");
     row_num(&r, "window_s", win_s);
     row_num(&r, "mean_inflight", w.mean_inflight);
+    if (c.rate > 0 && !eli_plan_point_value(p, i, "max_num_seqs"))
+        row_num(&r, "batch", w.mean_inflight); /* open loop: what the server ran */
+    if (c.rate > 0) {
+        row_num(&r, "send_rate_rps", eli_lg_send_rate(&lg));
+        row_set(&r, "late_requests", "%zu", lg.nlate);
+        if (lg.nlate > 0)
+            logf_(pf, key,
+                  "%zu of %zu requests were sent late (up to %.3g s): the in-flight cap %ld "
+                  "was reached",
+                  lg.nlate, lg.n, lg.max_lag_s, c.concurrency);
+    }
     row_num(&r, "throughput_rps", n_ok / win_s);
     row_num(&r, "output_tok_per_s", sout / win_s);
     row_num(&r, "latency_p50_s", eli_quantile(lats, k, 0.5));
@@ -1630,15 +1868,18 @@ static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
     for (size_t k = 0; k < np; k++) {
         struct pointcfg c;
         point_config(pf, pend[k], &c);
-        if (c.concurrency > conc_max)
-            conc_max = c.concurrency;
+        long cc = c.concurrency;
+        if (c.rate > 0) /* open loop: about rate x 1 s in flight */
+            cc = (long)fmin((double)cc, fmax(1, ceil(c.rate)));
+        if (cc > conc_max)
+            conc_max = cc;
         if (k == 0)
             mt = c.max_tokens;
     }
     size_t warm = p->warmup_requests >= 0 ? (size_t)p->warmup_requests : 2 * (size_t)conc_max;
     if (warm > 0 && !pf->cancel) {
         struct bodies bd;
-        if (make_bodies(pf, warm, mt, 0, &bd) == EL_OK) {
+        if (make_bodies(pf, warm, mt, 0, 0, &bd) == EL_OK) {
             struct eli_lg_config lc;
             memset(&lc, 0, sizeof lc);
             lc.url = x.api;
@@ -1780,6 +2021,26 @@ static el_status open_meter(el_profiler *pf)
     el_status st = el_meter_create(&mc, &pf->meter, &err);
     if (st != EL_OK)
         return fail_run(pf, st, err.text);
+    /* CPU package energy from RAPL beside the GPUs (Zeus and ML.ENERGY count
+     * it too); the powercap root can be moved with EL_POWERCAP_ROOT (tests) */
+    if (p->cpu_mode != 1 && strcmp(el_meter_kind(pf->meter), "rapl") != 0 && !pf->cpu_meter) {
+        struct el_meter_config cc;
+        memset(&cc, 0, sizeof cc);
+        cc.kind = "rapl";
+        cc.root = getenv("EL_POWERCAP_ROOT");
+        cc.stall_s = 3600; /* an idle package may not move for a while */
+        cc.max_power_w = p->max_power_w;
+        struct el_error cerr;
+        if (el_meter_create(&cc, &pf->cpu_meter, &cerr) != EL_OK) {
+            pf->cpu_meter = NULL;
+            if (p->cpu_mode == 2)
+                return fail_run(pf, EL_ERR_UNAVAILABLE, cerr.text);
+            if (!pf->val_done)
+                logf_(pf, "", "CPU energy: not measured (%s)", cerr.text);
+        } else if (!pf->val_done) {
+            logf_(pf, "", "CPU energy: %s", el_meter_description(pf->cpu_meter));
+        }
+    }
     if (!pf->val_done)
         logf_(pf, "", "meter: %s", el_meter_description(pf->meter));
     if (p->devsel == DEV_LIST) {
@@ -1997,6 +2258,8 @@ done:
     eli_free(pf->pidfile);
     pf->pidfile = NULL;
     el_meter_destroy(pf->meter);
+    el_meter_destroy(pf->cpu_meter);
+    pf->cpu_meter = NULL;
     pf->meter = NULL;
     free_prompts(pf);
     eli_keyset_free(&pf->done);

@@ -10,7 +10,12 @@
  * requests that completed in it, which in a steady state is the energy each
  * request costs, idle power included. A run too short to have such a window
  * (requests <= concurrency, or nothing completing inside it) falls back to
- * the whole run, from the first send to the last completion, and says so. */
+ * the whole run, from the first send to the last completion, and says so.
+ *
+ * Open loop (requests sent at a rate): the load is steady from when the
+ * first request completes (one latency in, the requests in flight have
+ * ramped up to rate x latency, Little's law) until the last request is
+ * sent; the same fallback applies. */
 #include "../core/core_int.h"
 
 #include "prof_int.h"
@@ -78,6 +83,40 @@ void eli_window_find(const struct eli_lg_req *req, size_t n, size_t concurrency,
     for (size_t i = 0; i < sent; i++)
         if (req[i].t_end > t_last)
             t_last = req[i].t_end;
+    w->t0 = req[0].t_send;
+    w->t1 = t_last;
+    w->steady = 0;
+    w->completed = count_in(req, sent, w->t0 - 1e-9, w->t1);
+    w->mean_inflight = inflight(req, sent, w->t0, w->t1);
+}
+
+void eli_window_find_open(const struct eli_lg_req *req, size_t n, struct eli_window *w)
+{
+    memset(w, 0, sizeof *w);
+    size_t sent = 0;
+    while (sent < n && req[sent].t_send > 0)
+        sent++;
+    if (sent == 0)
+        return;
+    double t_first_end = INFINITY, t_last = 0;
+    for (size_t i = 0; i < sent; i++) {
+        if (req[i].err == LG_OK && req[i].t_end < t_first_end)
+            t_first_end = req[i].t_end;
+        if (req[i].t_end > t_last)
+            t_last = req[i].t_end;
+    }
+    double t_drain = req[sent - 1].t_send;
+    if (isfinite(t_first_end) && t_drain > t_first_end) {
+        size_t k = count_in(req, sent, t_first_end, t_drain);
+        if (k > 0) {
+            w->t0 = t_first_end;
+            w->t1 = t_drain;
+            w->steady = 1;
+            w->completed = k;
+            w->mean_inflight = inflight(req, sent, w->t0, w->t1);
+            return;
+        }
+    }
     w->t0 = req[0].t_send;
     w->t1 = t_last;
     w->steady = 0;

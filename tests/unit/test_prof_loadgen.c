@@ -5,10 +5,14 @@
  * hang -> timeout, closed connection, truncated stream), cancel and
  * deadline; the server's start failure, crash before health, slow start,
  * SIGTERM-ignoring shutdown (SIGKILL escalation) and the pid file that lets
- * a rerun stop a server left behind. Every server started is stopped. */
+ * a rerun stop a server left behind; the open loop's arrivals (constant and
+ * Poisson, seeded) and its measured rate over 1,000 requests (within 5% of
+ * the requested one), and its in-flight cap. Every server started is
+ * stopped. */
 #include "el_test.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +120,36 @@ static void run(int port, int chat, int stream, size_t n, size_t conc, double ti
     c.stream = stream;
     c.request_timeout_s = timeout;
     c.deadline = eli_now() + 20;
+    struct el_error err;
+    if (eli_loadgen_run(&c, r, &err) != EL_OK)
+        fail_msg("%s", err.text);
+}
+
+/* An open-loop run of completions at `rate` requests/s, cap `conc` in flight. */
+static void run_open(int port, int stream, size_t n, size_t conc, double timeout, double rate,
+                     int poisson, struct eli_lg_result *r)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/completions", port);
+    char body[512];
+    snprintf(body, sizeof body, "{\"model\":\"m\",\"prompt\":\"one two three\",\"max_tokens\":5%s}",
+             stream ? ",\"stream\":true,\"stream_options\":{\"include_usage\":true}" : "");
+    const char *bodies[] = {body};
+    size_t lens[] = {strlen(body)};
+    struct eli_lg_config c;
+    memset(&c, 0, sizeof c);
+    c.url = url;
+    c.bodies = bodies;
+    c.body_lens = lens;
+    c.nbodies = 1;
+    c.nrequests = n;
+    c.concurrency = conc;
+    c.stream = stream;
+    c.request_timeout_s = timeout;
+    c.deadline = eli_now() + 30;
+    c.rate = rate;
+    c.poisson = poisson;
+    c.seed = 7;
     struct el_error err;
     if (eli_loadgen_run(&c, r, &err) != EL_OK)
         fail_msg("%s", err.text);
@@ -266,9 +300,9 @@ static void test_server_lifecycle(void **state)
     if (eli_server_start(bad, NULL, 0, logfile, &s, &err) == EL_OK) {
         /* under valgrind posix_spawn cannot report the exec failure: the
          * child exits 127 instead, which the health check reports */
-        assert_int_equal(eli_server_wait_healthy(&s, "http://127.0.0.1:1/health", 5, 0.01, NULL,
-                                                 &err),
-                         EL_ERR_UNAVAILABLE);
+        assert_int_equal(
+            eli_server_wait_healthy(&s, "http://127.0.0.1:1/health", 5, 0.01, NULL, &err),
+            EL_ERR_UNAVAILABLE);
         assert_contains(err.text, "exited with status 127");
     } else {
         assert_contains(err.text, "/nonexistent/vllm");
@@ -284,8 +318,8 @@ static void test_server_lifecycle(void **state)
     assert_contains(err.text, "exited with status 3 before becoming healthy");
     eli_server_stop(&s, 1);
     /* slow start: 503 until ready; a timeout shorter than that fails */
-    const char *slow[] = {server_bin, "--port", ps, "--startup-ms", "300", "--lifetime-s",
-                          "30", NULL};
+    const char *slow[] = {server_bin, "--port",       ps,   "--startup-ms",
+                          "300",      "--lifetime-s", "30", NULL};
     assert_int_equal(eli_server_start(slow, NULL, 0, logfile, &s, &err), EL_OK);
     assert_int_equal(eli_server_wait_healthy(&s, url, 0.1, 0.01, NULL, &err), EL_ERR_UNAVAILABLE);
     assert_contains(err.text, "not healthy after");
@@ -294,8 +328,8 @@ static void test_server_lifecycle(void **state)
     assert_true(eli_now() - t0 < 1.0);
     eli_server_stop(&s, 2);
     /* ignores SIGTERM: stopped with SIGKILL after the grace period */
-    const char *stubborn[] = {server_bin, "--port", ps, "--ignore-term", "--lifetime-s", "30",
-                              NULL};
+    const char *stubborn[] = {server_bin,     "--port", ps,  "--ignore-term",
+                              "--lifetime-s", "30",     NULL};
     assert_int_equal(eli_server_start(stubborn, NULL, 0, logfile, &s, &err), EL_OK);
     assert_int_equal(eli_server_wait_healthy(&s, url, 5, 0.01, NULL, &err), EL_OK);
     t0 = eli_now();
@@ -348,6 +382,67 @@ static void test_pidfile(void **state)
     assert_int_equal(eli_pidfile_reap("/nonexistent/server.pid", 0.1), 0);
 }
 
+static void test_open_loop(void **state)
+{
+    (void)state;
+    /* arrivals: constant is i / rate; Poisson is seeded, offers exactly n
+     * requests in n / rate seconds, and its gaps are exponential (coefficient
+     * of variation about 1, where constant arrivals have 0) */
+    enum { N = 20000 };
+    static double a[N], b[N];
+    eli_lg_arrivals(100, 0, 1, a, N);
+    assert_double_equal(a[0], 0, 0);
+    assert_double_equal(a[N - 1], (N - 1) / 100.0, 1e-9);
+    eli_lg_arrivals(100, 1, 42, a, N);
+    eli_lg_arrivals(100, 1, 42, b, N);
+    assert_memory_equal(a, b, sizeof a);
+    eli_lg_arrivals(100, 1, 43, b, N);
+    assert_true(a[10] != b[10]);
+    double sum = 0, sum2 = 0;
+    for (size_t i = 1; i < N; i++) {
+        double g = a[i] - a[i - 1];
+        assert_true(g >= 0);
+        sum += g;
+        sum2 += g * g;
+    }
+    double mean = sum / (N - 1), cv = sqrt(sum2 / (N - 1) - mean * mean) / mean;
+    assert_true(a[N - 1] < N / 100.0 && a[N - 1] > 0.99 * N / 100.0);
+    if (!(cv > 0.95 && cv < 1.05))
+        fail_msg("Poisson gaps: coefficient of variation %g", cv);
+
+    /* against the fake server (8 ms per request): 1,000 requests at 400/s,
+     * measured from the send times, within 5% for both kinds of arrivals */
+    struct eli_server s;
+    const char *ex[] = {"--ttft-ms", "4", "--tpot-ms", "1", NULL};
+    int port = start(&s, ex);
+    for (int poisson = 0; poisson <= 1; poisson++) {
+        struct eli_lg_result r;
+        run_open(port, 1, 1000, 256, 5, 400, poisson, &r);
+        assert_int_equal(r.nok, 1000);
+        double rate = eli_lg_send_rate(&r);
+        if (!(fabs(rate / 400 - 1) < 0.05))
+            fail_msg("%s arrivals: %g requests/s sent for 400 requested (%zu late, up to %g s)",
+                     poisson ? "Poisson" : "constant", rate, r.nlate, r.max_lag_s);
+        /* open loop: requests overlap (about 400 x 8 ms = 3.2 in flight) */
+        struct eli_window w;
+        eli_window_find_open(r.req, r.n, &w);
+        assert_true(w.steady);
+        assert_true(w.mean_inflight > 1.5);
+        eli_lg_result_free(&r);
+    }
+    /* the cap: one in flight cannot keep up with 400/s at 8 ms each, so
+     * requests wait, are counted late, and the rate falls short */
+    struct eli_lg_result r;
+    run_open(port, 1, 200, 1, 5, 400, 0, &r);
+    assert_int_equal(r.nok, 200);
+    assert_true(r.nlate > 100);
+    assert_true(r.max_lag_s > 0.05);
+    assert_true(eli_lg_send_rate(&r) < 0.5 * 400);
+    eli_lg_result_free(&r);
+    eli_server_stop(&s, 1);
+    current = NULL;
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -357,6 +452,7 @@ int main(void)
         cmocka_unit_test_teardown(test_cancel_deadline, stop_current),
         cmocka_unit_test_teardown(test_server_lifecycle, stop_current),
         cmocka_unit_test_teardown(test_pidfile, stop_current),
+        cmocka_unit_test_teardown(test_open_loop, stop_current),
     };
     return el_run_tests(tests, setup, teardown);
 }

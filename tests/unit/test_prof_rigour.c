@@ -8,7 +8,10 @@
  * the restore file first. */
 #include "test_prof_util.h"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -76,7 +79,8 @@ static void test_short_windows(void **state)
     /* the default is several seconds: a plan that says nothing refuses 0.05 s */
     el_plan *d = NULL;
     struct el_error err;
-    const char *y = "server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n";
+    const char *y =
+        "server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n";
     assert_int_equal(el_plan_parse(y, strlen(y), "plan.yaml", &d, &err), EL_OK);
     assert_true(d->min_window_s >= 3);
     el_plan_destroy(d);
@@ -251,12 +255,267 @@ static void test_percentiles_goodput(void **state)
     el_plan_destroy(p);
 }
 
+static void test_open_loop_point(void **state)
+{
+    (void)state;
+    static struct penv e;
+    /* two rates, constant arrivals: each row says the rate asked for, the
+     * rate measured from the send times and the batch the server saw (the
+     * mean number in flight) */
+    penv_make(&e, "{tp: [1]}", "{rate: [100, 300]}", NULL,
+              ", requests: 300, arrivals: constant, concurrency: 64", NULL);
+    el_plan *p = penv_plan(&e);
+    struct el_profile_summary sum;
+    penv_run(&e, p, &sum);
+    assert_int_equal(sum.measured, 2);
+    el_table *m = penv_read(&e, "measurements.csv");
+    for (size_t i = 0; i < 2; i++) {
+        double want = strtod(cell(m, i, "rate"), NULL);
+        double got = strtod(cell(m, i, "send_rate_rps"), NULL);
+        if (!(fabs(got / want - 1) < 0.05))
+            fail_msg("rate %g: sent at %g/s", want, got);
+        assert_string_equal(cell(m, i, "arrivals"), "constant");
+        assert_string_equal(cell(m, i, "concurrency"), "64");
+        assert_string_equal(cell(m, i, "window"), "steady");
+        assert_double_equal(strtod(cell(m, i, "batch"), NULL),
+                            strtod(cell(m, i, "mean_inflight"), NULL), 1e-9);
+        assert_string_equal(cell(m, i, "batch_is"), "mean_inflight");
+    }
+    el_table_destroy(m);
+    el_plan_destroy(p);
+
+    /* a rate must be positive; arrivals poisson or constant */
+    struct el_error err;
+    el_plan *d = NULL;
+    const char *y = "server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n"
+                    "sweep: {light: {rate: [0]}}\n";
+    assert_int_equal(el_plan_parse(y, strlen(y), "plan.yaml", &d, &err), EL_ERR_PARSE);
+    if (!strstr(err.text, "sweep.light.rate: value \"0\" is not a rate"))
+        fail_msg("%s", err.text);
+    y = "server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl, "
+        "rate: 5, arrivals: bursty}\n";
+    assert_int_equal(el_plan_parse(y, strlen(y), "plan.yaml", &d, &err), EL_ERR_PARSE);
+    if (!strstr(err.text, "workload.arrivals: expected poisson or constant"))
+        fail_msg("%s", err.text);
+}
+
+static void test_prompt_lengths(void **state)
+{
+    (void)state;
+    static struct penv e;
+    /* a ShareGPT-style conversation (the reply's 40 characters are 10
+     * tokens) and a line with its own output_len: each request asks for its
+     * line's length, the fake server returns that many tokens, and the
+     * series records per request what was asked and what came back */
+    penv_make(&e, "{tp: [1]}", "{concurrency: [2]}", NULL, ", requests: 12", NULL);
+    char path[600];
+    snprintf(path, sizeof path, "%s/prompts.jsonl", e.dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("{\"conversations\": [{\"from\": \"human\", \"value\": \"one two three\"}, "
+          "{\"from\": \"gpt\", \"value\": \"0123456789012345678901234567890123456789\"}]}\n"
+          "{\"prompt\": \"a b c d e f\", \"output_len\": 3}\n",
+          f);
+    fclose(f);
+    el_plan *p = penv_plan(&e);
+    struct el_profile_summary sum;
+    penv_run(&e, p, &sum);
+    assert_int_equal(sum.measured, 1);
+    el_table *m = penv_read(&e, "measurements.csv");
+    snprintf(path, sizeof path, "%s/%s", e.out, cell(m, 0, "series"));
+    assert_string_equal(cell(m, 0, "max_tokens"), "10");
+    json_t *o = json_load_file(path, 0, NULL);
+    assert_non_null(o);
+    json_t *rq = json_object_get(o, "requests");
+    size_t n = json_array_size(json_object_get(rq, "tokens_in"));
+    assert_int_equal(n, 12);
+    for (size_t i = 0; i < n; i++) {
+        long tin = (long)json_integer_value(json_array_get(json_object_get(rq, "tokens_in"), i));
+        long tout = (long)json_integer_value(json_array_get(json_object_get(rq, "tokens_out"), i));
+        long mt = (long)json_integer_value(json_array_get(json_object_get(rq, "max_tokens"), i));
+        assert_int_equal(tin, i % 2 ? 7 : 4);
+        assert_int_equal(mt, i % 2 ? 3 : 10);
+        assert_int_equal(tout, mt);
+    }
+    json_decref(o);
+    el_table_destroy(m);
+    el_plan_destroy(p);
+    penv_free(&e);
+
+    /* synthetic prompts with input_len as a light axis: s_in follows it,
+     * every request's lengths fall in len x [0.5, 1.5] */
+    penv_make(&e, "{tp: [1]}", "{input_len: [8, 40]}", NULL,
+              ", requests: 12, concurrency: 2, prompts: {random: {output_len: 4, range_ratio: 0.5, "
+              "count: 50, seed: 3}}",
+              NULL);
+    p = penv_plan(&e);
+    penv_run(&e, p, &sum);
+    assert_int_equal(sum.measured, 2);
+    m = penv_read(&e, "measurements.csv");
+    double s_in[2];
+    for (size_t r = 0; r < 2; r++) {
+        long len = strtol(cell(m, r, "input_len"), NULL, 10);
+        assert_string_equal(cell(m, r, "output_len"), "4");
+        s_in[r] = strtod(cell(m, r, "s_in"), NULL);
+        snprintf(path, sizeof path, "%s/%s", e.out, cell(m, r, "series"));
+        o = json_load_file(path, 0, NULL);
+        assert_non_null(o);
+        rq = json_object_get(o, "requests");
+        for (size_t i = 0; i < json_array_size(json_object_get(rq, "tokens_in")); i++) {
+            long tin =
+                (long)json_integer_value(json_array_get(json_object_get(rq, "tokens_in"), i));
+            long tout =
+                (long)json_integer_value(json_array_get(json_object_get(rq, "tokens_out"), i));
+            if (!(tin - 1 >= len / 2 && tin - 1 <= len * 3 / 2 && tout >= 2 && tout <= 6))
+                fail_msg("input_len %ld: request %zu has %ld in, %ld out", len, i, tin, tout);
+        }
+        json_decref(o);
+    }
+    assert_true(s_in[1] > 3 * s_in[0]);
+    el_table_destroy(m);
+    el_plan_destroy(p);
+}
+
+static void test_max_num_seqs(void **state)
+{
+    (void)state;
+    static struct penv e;
+    /* max_num_seqs is a heavy axis (a restart per value); batch is then the
+     * server's max_num_seqs, as in the shipped data, and batch_is says so */
+    penv_make(&e, "{max_num_seqs: [4, 8]}", "{concurrency: [2, 3]}",
+              ", \"--max-num-seqs\", \"{max_num_seqs}\"", NULL, NULL);
+    el_plan *p = penv_plan(&e);
+    struct el_profile_summary sum;
+    penv_run(&e, p, &sum);
+    assert_int_equal(sum.measured, 4);
+    el_table *m = penv_read(&e, "measurements.csv");
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(cell(m, i, "batch"), cell(m, i, "max_num_seqs"));
+        assert_string_equal(cell(m, i, "batch_is"), "max_num_seqs");
+    }
+    assert_string_equal(cell(m, 0, "heavy"), "heavy-000");
+    assert_string_equal(cell(m, 3, "heavy"), "heavy-001");
+    el_table_destroy(m);
+    el_plan_destroy(p);
+    penv_free(&e);
+    /* without it, batch is the client's concurrency */
+    penv_make(&e, "{tp: [1]}", "{concurrency: [3]}", NULL, NULL, NULL);
+    p = penv_plan(&e);
+    penv_run(&e, p, &sum);
+    m = penv_read(&e, "measurements.csv");
+    assert_string_equal(cell(m, 0, "batch"), "3");
+    assert_string_equal(cell(m, 0, "batch_is"), "concurrency");
+    el_table_destroy(m);
+    el_plan_destroy(p);
+    /* a max_num_seqs value must be a positive whole number */
+    struct el_error err;
+    el_plan *d = NULL;
+    const char *y = "server: {command: [srv, \"{port}\", \"{max_num_seqs}\"]}\n"
+                    "workload: {model: m, prompts: p.jsonl}\nsweep: {heavy: {max_num_seqs: [0]}}\n";
+    assert_int_equal(el_plan_parse(y, strlen(y), "plan.yaml", &d, &err), EL_ERR_PARSE);
+    if (!strstr(err.text, "is not a positive whole number"))
+        fail_msg("%s", err.text);
+}
+
+/* A RAPL package counter moving at 10 W: +100,000 uJ every 10 ms, written
+ * in place with a fixed width (the meter keeps the file open). */
+static atomic_int rapl_stop;
+static char rapl_file[400];
+
+static void *rapl_writer(void *arg)
+{
+    (void)arg;
+    int fd = open(rapl_file, O_WRONLY | O_CLOEXEC);
+    unsigned long long uj = 1000000;
+    while (fd >= 0 && !atomic_load(&rapl_stop)) {
+        char b[32];
+        int n = snprintf(b, sizeof b, "%015llu\n", uj);
+        if (pwrite(fd, b, (size_t)n, 0) != n)
+            break;
+        uj += 100000;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+static void test_cpu_energy(void **state)
+{
+    (void)state;
+    static struct penv e;
+    /* a powercap tree with one package at 10 W and one idle */
+    char root[] = "/tmp/el_powercap_XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char cmd[600];
+    penv_build_dir(&e);
+    snprintf(cmd, sizeof cmd, "cp -r '%s/../tests/fakes/powercap/.' '%s/'", e.build, root);
+    assert_int_equal(system(cmd), 0);
+    snprintf(rapl_file, sizeof rapl_file, "%s/intel-rapl:0/energy_uj", root);
+    atomic_store(&rapl_stop, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, rapl_writer, NULL), 0);
+    setenv("EL_POWERCAP_ROOT", root, 1);
+    penv_make(&e, "{tp: [1]}", "{concurrency: [2]}", NULL, ", requests: 60", ", min_window_s: 0.3");
+    el_plan *p = penv_plan(&e);
+    struct el_profile_summary sum;
+    penv_run(&e, p, &sum);
+    atomic_store(&rapl_stop, 1);
+    pthread_join(th, NULL);
+    assert_int_equal(sum.measured, 1);
+    el_table *m = penv_read(&e, "measurements.csv");
+    double w = strtod(cell(m, 0, "cpu_power_w"), NULL);
+    if (!(w > 7 && w < 13))
+        fail_msg("CPU power %g W for 10 W (window %s s)", w, cell(m, 0, "window_s"));
+    /* per request: the window's CPU energy over the requests completed in it */
+    double ej = strtod(cell(m, 0, "cpu_energy_j"), NULL);
+    double want = w * strtod(cell(m, 0, "window_s"), NULL) / strtod(cell(m, 0, "completed"), NULL);
+    assert_double_equal(ej, want, 1e-6 * want);
+    /* the GPU column stays GPU energy: the fake NVML's, not the CPU's */
+    assert_true(strtod(cell(m, 0, "power_w"), NULL) > 50);
+    el_table_destroy(m);
+    el_plan_destroy(p);
+    penv_free(&e);
+    /* meter.cpu: rapl with no RAPL is an error; off drops the columns */
+    setenv("EL_POWERCAP_ROOT", "/nonexistent", 1);
+    penv_make(&e, "{tp: [1]}", "{concurrency: [2]}", NULL, NULL, NULL);
+    char text[4096];
+    FILE *f = fopen(e.plan, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *at = strstr(text, "meter: {kind:");
+    assert_non_null(at);
+    f = fopen(e.plan, "w");
+    fprintf(f, "%.*smeter: {cpu: rapl, kind:%s", (int)(at - text), text, at + 13);
+    fclose(f);
+    p = penv_plan(&e);
+    assert_int_equal(p->cpu_mode, 2);
+    el_profiler *pf = NULL;
+    struct el_error err;
+    assert_int_equal(el_profiler_create(p, &pf, &err), EL_OK);
+    el_profiler_set_callback(pf, quiet_cb, NULL);
+    assert_int_equal(el_profiler_run(pf, &sum), EL_ERR_UNAVAILABLE);
+    if (!strstr(el_profiler_errmsg(pf), "rapl"))
+        fail_msg("%s", el_profiler_errmsg(pf));
+    el_profiler_destroy(pf);
+    el_plan_destroy(p);
+    unsetenv("EL_POWERCAP_ROOT");
+    rm_rf(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_short_windows, penv_teardown),
         cmocka_unit_test_teardown(test_power_limit_axis_sigkill, penv_teardown),
         cmocka_unit_test_teardown(test_percentiles_goodput, penv_teardown),
+        cmocka_unit_test_teardown(test_open_loop_point, penv_teardown),
+        cmocka_unit_test_teardown(test_prompt_lengths, penv_teardown),
+        cmocka_unit_test_teardown(test_max_num_seqs, penv_teardown),
+        cmocka_unit_test_teardown(test_cpu_energy, penv_teardown),
     };
     return el_run_tests(tests, NULL, NULL);
 }

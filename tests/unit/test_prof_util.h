@@ -73,6 +73,7 @@ static void penv_make(struct penv *e, const char *heavy, const char *light,
     assert_non_null(f);
     int has_tp = strstr(heavy, "tp:") != NULL, has_pp = strstr(heavy, "pp:") != NULL;
     int has_req = workload_extra && strstr(workload_extra, " requests:");
+    int has_prompts = workload_extra && strstr(workload_extra, " prompts:");
     int has_rto = workload_extra && strstr(workload_extra, "request_timeout_s:");
     int has_sp = measure_extra && strstr(measure_extra, "sample_period_s:");
     int has_mw = measure_extra && strstr(measure_extra, "min_window_s:");
@@ -84,7 +85,7 @@ static void penv_make(struct penv *e, const char *heavy, const char *light,
             "  ready_timeout_s: 5\n"
             "  stop_timeout_s: 2\n"
             "  health_interval_s: 0.01\n"
-            "workload: {api: completions, model: fake-model, prompts: prompts.jsonl%s%s%s}\n"
+            "workload: {api: completions, model: fake-model%s%s%s%s}\n"
             "sweep:\n"
             "  heavy: %s\n"
             "  light: %s\n"
@@ -93,10 +94,10 @@ static void penv_make(struct penv *e, const char *heavy, const char *light,
             "meter: {kind: nvml, library: \"%s/fakes/fake_nvml.so\"}\n"
             "output: \"%s\"\n",
             e->build, has_tp ? ", --tp, \"{tp}\"" : "", has_pp ? ", --pp, \"{pp}\"" : "",
-            server_extra ? server_extra : "", has_req ? "" : ", requests: 12",
-            has_rto ? "" : ", request_timeout_s: 2", workload_extra ? workload_extra : "",
-            heavy, light, has_sp ? "" : ", sample_period_s: 0.01",
-            has_mw ? "" : ", min_window_s: 0",
+            server_extra ? server_extra : "", has_prompts ? "" : ", prompts: prompts.jsonl",
+            has_req ? "" : ", requests: 12", has_rto ? "" : ", request_timeout_s: 2",
+            workload_extra ? workload_extra : "", heavy, light,
+            has_sp ? "" : ", sample_period_s: 0.01", has_mw ? "" : ", min_window_s: 0",
             measure_extra ? measure_extra : "", e->build, e->out);
     fclose(f);
 }

@@ -584,7 +584,8 @@ int main(int argc, char **argv)
             S.exit_after = v;
         else if (strcmp(a, "--lifetime-s") == 0 && parse_dbl(val, &d) && d > 0)
             S.lifetime = d;
-        else if (strcmp(a, "--max-batched-tokens") == 0 || strcmp(a, "--model") == 0)
+        else if (strcmp(a, "--max-batched-tokens") == 0 || strcmp(a, "--model") == 0 ||
+                 strcmp(a, "--max-num-seqs") == 0)
             ; /* accepted and ignored, like a real server's tuning flags */
         else
             return usage();
