@@ -139,7 +139,9 @@ static void check_script(const char *script, const el_plan *p, const char *plan_
         if (s[0] == '#') {
             if (strncmp(s, "# environment setup", 19) == 0)
                 in_setup = 1; /* slurm.setup lines: verbatim shell by design */
-        } else if (strncmp(s, "exec", 4) == 0 || !in_setup) {
+        } else if (!in_setup || e[1] == '\0') {
+            /* setup lines run up to the job's exec, always the last line: a
+             * setup line may itself begin with "exec" */
             in_setup = 0;
             if (!lex(s, n, ln))
                 abort(); /* a quote left open: a value spans lines */
