@@ -227,6 +227,16 @@ static el_status open_kind(const struct eli_meter_backend *be, const struct el_m
     return EL_OK;
 }
 
+el_status eli_meter_open_backend(const struct eli_meter_backend *be,
+                                 const struct el_meter_config *cfg, el_meter **out,
+                                 struct el_error *err)
+{
+    if (!out || !be)
+        return eli_err(err, EL_ERR_INVALID_ARG, "eli_meter_open_backend: out or be is NULL");
+    *out = NULL;
+    return open_kind(be, cfg, out, err);
+}
+
 el_status el_meter_create(const struct el_meter_config *cfg, el_meter **out, struct el_error *err)
 {
     if (!out)

@@ -54,6 +54,14 @@ extern const struct eli_meter_backend eli_meter_rocm;
 extern const struct eli_meter_backend eli_meter_levelzero;
 extern const struct eli_meter_backend eli_meter_rapl;
 extern const struct eli_meter_backend eli_meter_command;
+/* RAPL's DRAM sub-zones: not a kind of el_meter_create (auto must never
+ * take DRAM for the main meter); opened with eli_meter_open_backend. */
+extern const struct eli_meter_backend eli_meter_rapl_dram;
+
+/* el_meter_create for one given backend (cfg->kind is ignored). */
+el_status eli_meter_open_backend(const struct eli_meter_backend *be,
+                                 const struct el_meter_config *cfg, el_meter **out,
+                                 struct el_error *err);
 
 /* Per-device state of the counter checks and the power integration. */
 struct eli_dev_state {
