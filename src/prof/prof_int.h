@@ -334,7 +334,8 @@ struct el_plan {
     unsigned devices[ELI_METER_MAX_DEVICES];
     size_t ndevices;
     double stall_s, max_power_w;
-    int cpu_mode; /* meter.cpu: 0 auto, 1 off, 2 rapl (required) */
+    int cpu_mode;  /* meter.cpu: 0 auto, 1 off, 2 rapl (required) */
+    int dram_mode; /* meter.dram: the same for RAPL's DRAM zones */
     /* output, slurm */
     char *output;
     char *sbatch[ELI_PLAN_MAX_ARGV];
