@@ -141,8 +141,20 @@ struct eli_sampler {
     int running;
     el_status st; /* first error of a push */
     struct eli_series s;
+    /* eli_sampler_start_thermal: the selected devices' temperature and
+     * throttle reasons, read every thermal_period s (first and last read
+     * included): the highest temperature (NaN = none read), the OR of the
+     * reasons and how many reads of a device succeeded */
+    double thermal_period;
+    double temp_max;
+    unsigned long long reasons;
+    size_t thermal_reads;
 };
 el_status eli_sampler_start(struct eli_sampler *sp, el_meter *m, double period);
+/* The same, also reading temperature and throttle reasons every
+ * thermal_period s (0 = never). */
+el_status eli_sampler_start_thermal(struct eli_sampler *sp, el_meter *m, double period,
+                                    double thermal_period);
 /* Stops and joins; the series stays in sp->s (free with eli_series_free). */
 void eli_sampler_stop(struct eli_sampler *sp);
 

@@ -1021,6 +1021,10 @@ static double sample_period(const el_profiler *pf)
     return isfinite(pf->read_cost_s) && 2.5 * pf->read_cost_s > d ? 2.5 * pf->read_cost_s : d;
 }
 
+/* Temperature and throttle reasons are also read this often during a
+ * point, on the sampler's thread (an NVML read is well under 1 ms). */
+#define THERMAL_PERIOD_S 0.5
+
 /* Highest temperature, OR of throttle reasons and mean power limit of the
  * selected devices (NaN / 0 where the meter cannot read them). */
 static void thermal_snapshot(el_profiler *pf, double *tmax, unsigned long long *reasons,
@@ -1100,7 +1104,7 @@ again:;
     thermal_snapshot(pf, &tmax, &treasons, &plimit);
     el_meter_health(pf->meter, &h0);
     struct eli_sampler sp;
-    if (eli_sampler_start(&sp, pf->meter, sample_period(pf)) != EL_OK) {
+    if (eli_sampler_start_thermal(&sp, pf->meter, sample_period(pf), THERMAL_PERIOD_S) != EL_OK) {
         bodies_free(&bd);
         return fail_run(pf, EL_ERR_NOMEM, "cannot start the sampler thread");
     }
@@ -1119,6 +1123,9 @@ again:;
     if (dram_on)
         eli_sampler_stop(&dsp);
     thermal_snapshot(pf, &tmax, &treasons, &plimit);
+    if (isfinite(sp.temp_max) && !(sp.temp_max <= tmax))
+        tmax = sp.temp_max;
+    treasons |= sp.reasons;
     bodies_free(&bd);
     el_meter_health(pf->meter, &h1);
     health_delta(&h0, &h1, &dh);

@@ -34,11 +34,11 @@ static const char *fake(const char *name)
 static void clear_env(void)
 {
     static const char *const vars[] = {
-        "FAKE_NVML_INIT_ERROR",  "FAKE_NVML_DEVICES",     "FAKE_NVML_NO_ENERGY",
-        "FAKE_NVML_STALL_AT",    "FAKE_NVML_BACKWARD_AT", "FAKE_NVML_JUMP_AT",
-        "FAKE_NVML_POWER_SCALE", "FAKE_POWER_BASE_W",     "FAKE_POWER_AMP_W",
-        "FAKE_POWER_PERIOD_S",   "FAKE_COUNTER_UPDATE_S", "FAKE_ROCM_INIT_ERROR",
-        "FAKE_ZE_INIT_ERROR"};
+        "FAKE_NVML_INIT_ERROR",  "FAKE_NVML_DEVICES",      "FAKE_NVML_NO_ENERGY",
+        "FAKE_NVML_STALL_AT",    "FAKE_NVML_BACKWARD_AT",  "FAKE_NVML_JUMP_AT",
+        "FAKE_NVML_POWER_SCALE", "FAKE_POWER_BASE_W",      "FAKE_POWER_AMP_W",
+        "FAKE_POWER_PERIOD_S",   "FAKE_COUNTER_UPDATE_S",  "FAKE_ROCM_INIT_ERROR",
+        "FAKE_ZE_INIT_ERROR",    "FAKE_NVML_THERMAL_FILE", "FAKE_NVML_OLD_DRIVER"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
 }
@@ -597,6 +597,66 @@ static void test_accuracy(void **state)
     el_meter_destroy(m);
 }
 
+/* Writes "TEMP REASONS" for the fake NVML in one rename (read by another thread). */
+static void set_thermal(const char *path, unsigned temp, unsigned long long reasons)
+{
+    char tmp[600], text[64];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(text, sizeof text, "%u %llx\n", temp, reasons);
+    write_file(tmp, text);
+    assert_int_equal(rename(tmp, path), 0);
+}
+
+/* Temperature and throttle reasons are sampled during a run, not only read
+ * at its ends: a thermal episode in the middle is recorded. */
+static void test_thermal_sampled(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/el_thermal_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[600];
+    snprintf(path, sizeof path, "%s/thermal", dir);
+    set_thermal(path, 40, 0);
+    setenv("FAKE_NVML_THERMAL_FILE", path, 1);
+    setenv("FAKE_NVML_DEVICES", "2", 1);
+    el_meter *m = open_meter("nvml", fake("fake_nvml.so"));
+    struct eli_sampler sp;
+    assert_int_equal(eli_sampler_start_thermal(&sp, m, 0.01, 0.02), EL_OK);
+    nap(0.15);
+    set_thermal(path, 85, 0x40); /* hot: HW thermal slowdown */
+    nap(0.15);
+    set_thermal(path, 41, 0);
+    nap(0.15);
+    eli_sampler_stop(&sp);
+    /* the hottest device (1: 85 + 1 C) and the episode's reason, though
+     * neither end of the run saw them */
+    el_assert_close(sp.temp_max, 86, 1e-9);
+    assert_int_equal(sp.reasons, 0x40);
+    assert_true(sp.thermal_reads >= 2 * 6);
+    double t;
+    unsigned long long r;
+    assert_int_equal(el_meter_thermal(m, 1, &t, &r), EL_OK);
+    el_assert_close(t, 42, 1e-9);
+    assert_int_equal(r, 0);
+    eli_series_free(&sp.s);
+    /* without a thermal period nothing is read */
+    assert_int_equal(eli_sampler_start(&sp, m, 0.01), EL_OK);
+    nap(0.05);
+    eli_sampler_stop(&sp);
+    assert_int_equal(sp.thermal_reads, 0);
+    assert_true(isnan(sp.temp_max));
+    eli_series_free(&sp.s);
+    /* a driver without the clock-event call: the older throttle-reasons name */
+    setenv("FAKE_NVML_OLD_DRIVER", "1", 1);
+    set_thermal(path, 50, 0x4);
+    assert_int_equal(el_meter_thermal(m, 0, &t, &r), EL_OK);
+    el_assert_close(t, 50, 1e-9);
+    assert_int_equal(r, 0x4);
+    el_meter_destroy(m);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -609,6 +669,7 @@ int main(void)
         cmocka_unit_test_setup(test_rapl_fixture, each),
         cmocka_unit_test_setup(test_rapl_wrap, each),
         cmocka_unit_test_setup(test_rapl_dram, each),
+        cmocka_unit_test_setup(test_thermal_sampled, each),
         cmocka_unit_test_setup(test_command, each),
         cmocka_unit_test_setup(test_auto, each),
         cmocka_unit_test_setup(test_series, each),
