@@ -34,11 +34,12 @@ static const char *fake(const char *name)
 static void clear_env(void)
 {
     static const char *const vars[] = {
-        "FAKE_NVML_INIT_ERROR",  "FAKE_NVML_DEVICES",      "FAKE_NVML_NO_ENERGY",
-        "FAKE_NVML_STALL_AT",    "FAKE_NVML_BACKWARD_AT",  "FAKE_NVML_JUMP_AT",
-        "FAKE_NVML_POWER_SCALE", "FAKE_POWER_BASE_W",      "FAKE_POWER_AMP_W",
-        "FAKE_POWER_PERIOD_S",   "FAKE_COUNTER_UPDATE_S",  "FAKE_ROCM_INIT_ERROR",
-        "FAKE_ZE_INIT_ERROR",    "FAKE_NVML_THERMAL_FILE", "FAKE_NVML_OLD_DRIVER"};
+        "FAKE_NVML_INIT_ERROR",   "FAKE_NVML_DEVICES",      "FAKE_NVML_NO_ENERGY",
+        "FAKE_NVML_STALL_AT",     "FAKE_NVML_BACKWARD_AT",  "FAKE_NVML_JUMP_AT",
+        "FAKE_NVML_POWER_SCALE",  "FAKE_POWER_BASE_W",      "FAKE_POWER_AMP_W",
+        "FAKE_POWER_PERIOD_S",    "FAKE_COUNTER_UPDATE_S",  "FAKE_ROCM_INIT_ERROR",
+        "FAKE_ZE_INIT_ERROR",     "FAKE_NVML_THERMAL_FILE", "FAKE_NVML_OLD_DRIVER",
+        "FAKE_ROCM_SET_CAP_ERROR"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
 }
@@ -597,6 +598,48 @@ static void test_accuracy(void **state)
     el_meter_destroy(m);
 }
 
+/* ROCm SMI: unique id (ROCR_VISIBLE_DEVICES by UUID), power cap read and
+ * set (the power_limit_w axis), temperature. */
+static void test_rocm_limits_thermal(void **state)
+{
+    (void)state;
+    el_meter *m = open_meter("rocm", fake("fake_rocm.so"));
+    assert_string_equal(el_meter_visible_env(m), "ROCR_VISIBLE_DEVICES");
+    char u[96];
+    assert_int_equal(el_meter_device_uuid(m, 1, u, sizeof u), EL_OK);
+    assert_string_equal(u, "GPU-a3d0000000000001");
+    unsigned idx[4];
+    size_t n = 0;
+    struct el_error err;
+    assert_int_equal(el_meter_map_visible(m, "GPU-a3d0000000000001,0", idx, 4, &n, &err), EL_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(idx[0], 1);
+    assert_int_equal(idx[1], 0);
+    double cur, lo, hi, def;
+    assert_int_equal(el_meter_power_limit(m, 1, &cur, &lo, &hi, &def), EL_OK);
+    el_assert_close(cur, 750, 1e-9);
+    el_assert_close(lo, 300, 1e-9);
+    el_assert_close(hi, 750, 1e-9);
+    el_assert_close(def, 750, 1e-9);
+    assert_int_equal(el_meter_set_power_limit(m, 1, 400, &err), EL_OK);
+    assert_int_equal(el_meter_power_limit(m, 1, &cur, &lo, &hi, &def), EL_OK);
+    el_assert_close(cur, 400, 1e-9);
+    assert_int_equal(el_meter_set_power_limit(m, 1, 800, &err), EL_ERR_INVALID_ARG);
+    setenv("FAKE_ROCM_SET_CAP_ERROR", "4", 1);
+    assert_int_equal(el_meter_set_power_limit(m, 1, 500, &err), EL_ERR_UNAVAILABLE);
+    assert_contains(err.text, "rsmi_dev_power_cap_set(500 W) on device 1");
+    assert_contains(err.text, "(needs root)");
+    unsetenv("FAKE_ROCM_SET_CAP_ERROR");
+    assert_int_equal(el_meter_power_limit(m, 1, &cur, &lo, &hi, &def), EL_OK);
+    el_assert_close(cur, 400, 1e-9); /* unchanged by the refused set */
+    double t;
+    unsigned long long r = 99;
+    assert_int_equal(el_meter_thermal(m, 1, &t, &r), EL_OK);
+    el_assert_close(t, 51, 1e-9); /* junction; ROCm SMI has no throttle mask */
+    assert_int_equal(r, 0);
+    el_meter_destroy(m);
+}
+
 /* Writes "TEMP REASONS" for the fake NVML in one rename (read by another thread). */
 static void set_thermal(const char *path, unsigned temp, unsigned long long reasons)
 {
@@ -670,6 +713,7 @@ int main(void)
         cmocka_unit_test_setup(test_rapl_wrap, each),
         cmocka_unit_test_setup(test_rapl_dram, each),
         cmocka_unit_test_setup(test_thermal_sampled, each),
+        cmocka_unit_test_setup(test_rocm_limits_thermal, each),
         cmocka_unit_test_setup(test_command, each),
         cmocka_unit_test_setup(test_auto, each),
         cmocka_unit_test_setup(test_series, each),
