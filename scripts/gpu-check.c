@@ -23,9 +23,11 @@
  * Environment: NVML_LIB and CUDA_LIB override the libraries (tests use a
  * fake NVML), GPU_CHECK_LOAD_S the load duration (default 12),
  * GPU_CHECK_QUICK=1 shortens every phase (tests).
- * Other modes: `gpu-check --uuid` prints the device's UUID; `gpu-check
- * --load S` only runs the PTX load for S seconds (the script profiles the
- * fake server with the real meter meanwhile). */
+ * Other modes: `gpu-check --probe` only says whether NVML loads and has
+ * the device (status 0) or why not (status 2); `gpu-check --uuid` prints
+ * the device's UUID; `gpu-check --load S` only runs the PTX load for S
+ * seconds (the script profiles the fake server with the real meter
+ * meanwhile). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <math.h>
@@ -357,6 +359,7 @@ int main(int argc, char **argv)
     double q = quick ? 0.15 : 1.0;
     double load_s = getenv("GPU_CHECK_LOAD_S") ? atof(getenv("GPU_CHECK_LOAD_S")) : 12 * q;
     int mode_uuid = argc > 1 && strcmp(argv[1], "--uuid") == 0;
+    int mode_probe = argc > 1 && strcmp(argv[1], "--probe") == 0;
     double mode_load = argc > 2 && strcmp(argv[1], "--load") == 0 ? atof(argv[2]) : 0;
     void *h = dlopen(lib, RTLD_NOW);
     if (!h) {
@@ -390,6 +393,8 @@ int main(int argc, char **argv)
         printf("gpu-check: NVML init failed (code %d) or no GPU\n", r);
         return 2;
     }
+    if (mode_probe) /* NVML loads, initialises and has the device */
+        return 0;
     if (mode_uuid) {
         char u[96] = "";
         if (!nv.DeviceGetUUID || nv.DeviceGetUUID(dev, u, sizeof u) != 0)

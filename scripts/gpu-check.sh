@@ -16,9 +16,16 @@
 #   - the CUDA_VISIBLE_DEVICES mapping, by index and by UUID;
 #   - a short `energylens profile` of the fake server with the REAL NVML
 #     meter while the PTX load runs (power_w, metered_devices, method);
+#   - temperature and throttle reasons recorded per point (gpu_temp_max_c,
+#     throttle_reasons), and the CPU and DRAM energy columns from RAPL when
+#     this machine exposes them;
 #   - a one-point profile with the power_limit_w axis at min + 100 W: the
-#     limit set by the profiler and restored when the sweep ends.
+#     limit set by the profiler and restored when the sweep ends;
+#   - the same killed with SIGKILL while the limit is set: the restore file
+#     stays, and the rerun restores the limit before it finishes the sweep.
 # Lines starting PASS, FAIL or SKIP are the verdicts of the profiler's paths.
+# Without an NVIDIA driver and GPU (or a C compiler) it prints one
+# "SKIP gpu-check: <why>" line and exits 0.
 #
 # Needs only a C compiler and the NVIDIA driver (libnvidia-ml.so.1,
 # libcuda.so.1); the project's dependencies are needed only by the CLI
@@ -41,9 +48,17 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/energylens-gpu-check.XXXXXX")
 BIN=$T/gpu-check
 LOADPID=""
 trap '[ -n "$LOADPID" ] && kill "$LOADPID" 2>/dev/null; rm -rf "$T"' EXIT
+command -v "$CC" >/dev/null 2>&1 || {
+    echo "SKIP gpu-check: no C compiler ($CC)"
+    exit 0
+}
 # libm stays linked even unused here: a fake NVML (tests) needs sin/cos from it
 "$CC" -std=c11 -O2 -Wall -Wextra -o "$BIN" scripts/gpu-check.c -ldl -Wl,--no-as-needed -lm -pthread
 DEV=${GPU_CHECK_DEVICE:-0}
+if ! PROBE=$("$BIN" --probe 2>&1); then
+    echo "SKIP gpu-check: no NVIDIA GPU to check here ($(echo "$PROBE" | sed 's/^gpu-check: //' | head -1))"
+    exit 0
+fi
 echo "== NVML checks ($(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -n))"
 if command -v nvidia-smi >/dev/null 2>&1; then
     nvidia-smi -i "$DEV" --query-gpu=name,driver_version,power.limit,power.min_limit,power.max_limit,temperature.gpu,clocks_event_reasons.active --format=csv,noheader 2>/dev/null ||
@@ -135,8 +150,23 @@ if [ -f "$T/out/measurements.csv" ]; then
     # the columns an operator checks, one point per line (quoted cells,
     # which hold commas, are blanked first: none of these is quoted)
     sed 's/"[^"]*"/Q/g' "$T/out/measurements.csv" | awk -F, 'NR==1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+             function v(k) { return (k in c) ? $c[k] : "(no column)" }
              { printf "point %s: energy_j %s, power_w %s, idle_power_w %s, window_s %s, metered_devices %s, method %s\n",
-               NR - 1, $c["energy_j"], $c["power_w"], $c["idle_power_w"], $c["window_s"], $c["metered_devices"], $c["energy_method"] }' 
+               NR - 1, v("energy_j"), v("power_w"), v("idle_power_w"), v("window_s"), v("metered_devices"), v("energy_method")
+               printf "point %s: gpu_temp_max_c %s, throttle_reasons %s, gpu_power_limit_w %s, cpu_energy_j %s, dram_energy_j %s\n",
+               NR - 1, v("gpu_temp_max_c"), v("throttle_reasons"), v("gpu_power_limit_w"), v("cpu_energy_j"), v("dram_energy_j") }'
+    # verdicts: every point has a temperature and throttle reasons; RAPL
+    # columns are filled where the machine exposes (and permits) RAPL
+    sed 's/"[^"]*"/Q/g' "$T/out/measurements.csv" | awk -F, 'NR==1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+             { n++; if (("gpu_temp_max_c" in c) && $c["gpu_temp_max_c"] != "" && ("throttle_reasons" in c) && $c["throttle_reasons"] != "") ok++
+               if (("cpu_energy_j" in c) && $c["cpu_energy_j"] != "") cpu++
+               if (("dram_energy_j" in c) && $c["dram_energy_j"] != "") dram++ }
+             END { if (n > 0 && ok == n) print "PASS temperature and throttle reasons recorded for each point"
+                   else printf "FAIL temperature and throttle reasons recorded for each point: %d of %d\n", ok, n
+                   if (n > 0 && cpu == n) print "PASS CPU package energy (RAPL) recorded"
+                   else print "SKIP CPU package energy (RAPL): cpu_energy_j empty (RAPL absent or not readable here: run without -q to see why)"
+                   if (n > 0 && dram == n) print "PASS DRAM energy (RAPL) recorded"
+                   else print "SKIP DRAM energy (RAPL): dram_energy_j empty (no readable RAPL dram zone here: run without -q to see why)" }'
     grep -o '"devices": *\[[^]]*\]' "$T"/out/series/*.json | head -1 || true
     sed -n 's/.*"note": *"\([^"]*\)".*/validation: \1/p' "$T/out/run.json" | head -1
 fi
@@ -177,6 +207,51 @@ else
         echo "PASS power limit restored after the sweep ($CUR W)"
     else
         echo "FAIL power limit restored after the sweep: $AFTER W now, $CUR W before"
+    fi
+fi
+
+# The same axis, the profiler killed with SIGKILL while the limit is set:
+# the GPU keeps the limit and the restore file stays; the rerun restores it
+# first ("an earlier run was killed ...: restoring") and at its end.
+echo
+echo "== energylens profile: power_limit_w axis, profiler killed with SIGKILL"
+limit_now() {
+    # shellcheck disable=SC2086
+    CUDA_VISIBLE_DEVICES=$DEV timeout 30 "$EL" meters --kind nvml $LIBOPT |
+        sed -n "s/.*device $DEV: .*power limit \([0-9.]*\) W.*/\1/p" | head -1
+}
+if [ -z "$LIM" ] || [ ! -f "$T/out-pl/measurements.csv" ]; then
+    echo "SKIP power limit restored after SIGKILL: the limit cannot be set here"
+else
+    # a point of several seconds (a short server lifetime: the killed
+    # run's server is left to exit by itself)
+    sed -e "s/requests: 200/requests: 1200/" -e "s/output: out-pl/output: out-kill/" \
+        -e "s/--lifetime-s\", \"120\"/--lifetime-s\", \"40\"/" "$T/plan-pl.yaml" >"$T/plan-kill.yaml"
+    (cd "$T" && CUDA_VISIBLE_DEVICES=${UUID:-$DEV} exec "$EL" profile plan-kill.yaml -q) &
+    KPID=$!
+    i=0
+    while [ $i -lt 150 ]; do
+        if [ -f "$T/out-kill/power-limits.restore.json" ] && [ "$(limit_now)" = "$SET" ]; then break; fi
+        sleep 0.2
+        i=$((i + 1))
+    done
+    DURING=$(limit_now)
+    kill -9 "$KPID" 2>/dev/null || true
+    wait "$KPID" 2>/dev/null || true
+    KEPT=$(limit_now)
+    if [ "$DURING" = "$SET" ] && [ -f "$T/out-kill/power-limits.restore.json" ]; then
+        echo "killed the profiler at $DURING W (restore file kept; the GPU now reads $KEPT W)"
+        (cd "$T" && CUDA_VISIBLE_DEVICES=${UUID:-$DEV} timeout 120 "$EL" profile plan-kill.yaml) >"$T/rerun.log" 2>&1 || true
+        AFTER=$(limit_now)
+        if grep -q "earlier run was killed" "$T/rerun.log" && [ "$AFTER" = "$CUR" ] &&
+            [ ! -f "$T/out-kill/power-limits.restore.json" ]; then
+            echo "PASS power limit restored after SIGKILL ($CUR W, by the rerun)"
+        else
+            echo "FAIL power limit restored after SIGKILL: $AFTER W now, $CUR W before"
+            tail -5 "$T/rerun.log"
+        fi
+    else
+        echo "FAIL power limit restored after SIGKILL: the profiler never held the limit at $SET W (read $DURING W)"
     fi
 fi
 exit 0

@@ -1,13 +1,17 @@
-/* meter_rapl.c - CPU packages through the Linux powercap RAPL tree.
+/* meter_rapl.c - CPU packages and DRAM through the Linux powercap RAPL tree.
  *
  * Each top-level zone ROOT/intel-rapl:N (one per package; AMD Zen exposes
  * the same names) has energy_uj, a counter in microjoules that wraps at
  * max_energy_range_uj (about 262 kJ: minutes at full load), which the
- * generic layer handles. Sub-zones (intel-rapl:N:M, core/uncore/dram) are
- * parts of their package or overlap it and are not summed. energy_uj has
- * been readable by root only since Linux 5.10 (CVE-2020-8694, "Platypus"),
- * so a permission error says so. Files stay open and are re-read with
- * pread at offset 0 (sysfs regenerates the value on each read). */
+ * generic layer handles. A top-level zone named "psys" (the whole platform
+ * on client parts) contains the packages and is skipped. Sub-zones
+ * (intel-rapl:N:M) named core/uncore are parts of their package and are not
+ * summed; those named "dram" are outside it and form a meter of their own
+ * (eli_meter_rapl_dram, one device per package's DRAM; absent on most client
+ * and AMD parts). energy_uj has been readable by root only since Linux 5.10
+ * (CVE-2020-8694, "Platypus"), so a permission error says so. Files stay
+ * open and are re-read with pread at offset 0 (sysfs regenerates the value
+ * on each read). */
 #include "../core/core_int.h"
 
 #include "prof_int.h"
@@ -57,86 +61,149 @@ static int parse_u64_text(const char *s, unsigned long long *out)
     return 1;
 }
 
-/* "intel-rapl:N" with no further colon: a package zone. */
-static int zone_index(const char *name, unsigned *out)
+/* Parses "intel-rapl:N" (package zone: *sub = -1) or "intel-rapl:N:M". */
+static int zone_name(const char *name, unsigned *pkg, long *sub)
 {
     const char *pre = "intel-rapl:";
     size_t k = strlen(pre);
-    if (strncmp(name, pre, k) != 0 || name[k] < '0' || name[k] > '9')
+    if (strncmp(name, pre, k) != 0)
         return 0;
-    unsigned v = 0;
+    unsigned v[2] = {0, 0};
+    int part = 0, digits = 0;
     for (const char *c = name + k; *c; c++) {
-        if (*c < '0' || *c > '9' || v > 100000)
+        if (*c == ':' && part == 0 && digits > 0) {
+            part = 1;
+            digits = 0;
+            continue;
+        }
+        if (*c < '0' || *c > '9' || v[part] > 100000)
             return 0;
-        v = v * 10 + (unsigned)(*c - '0');
+        v[part] = v[part] * 10 + (unsigned)(*c - '0');
+        digits++;
     }
-    *out = v;
+    if (digits == 0)
+        return 0;
+    *pkg = v[0];
+    *sub = part ? (long)v[1] : -1;
     return 1;
 }
 
-static int cmp_unsigned(const void *a, const void *b)
+struct zone {
+    unsigned pkg;
+    long sub;
+    char name[64]; /* the zone's name file ("package-0", "dram") */
+};
+
+static int cmp_zone(const void *a, const void *b)
 {
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-    return (x > y) - (x < y);
+    const struct zone *x = a, *y = b;
+    if (x->pkg != y->pkg)
+        return (x->pkg > y->pkg) - (x->pkg < y->pkg);
+    return (x->sub > y->sub) - (x->sub < y->sub);
 }
 
-static el_status rapl_open(el_meter *m, const struct el_meter_config *cfg, struct el_error *err)
+static void zone_dir(const char *root, const struct zone *z, char *buf, size_t len)
+{
+    if (z->sub < 0)
+        snprintf(buf, len, "%s/intel-rapl:%u", root, z->pkg);
+    else
+        snprintf(buf, len, "%s/intel-rapl:%u:%ld", root, z->pkg, z->sub);
+}
+
+/* Opens the package zones (dram = 0) or the DRAM sub-zones (dram = 1). */
+static el_status rapl_open_zones(el_meter *m, const struct el_meter_config *cfg, int dram,
+                                 struct el_error *err)
 {
     const char *root = cfg && cfg->root ? cfg->root : "/sys/class/powercap";
+    const char *what = dram ? "rapl-dram" : "rapl";
     DIR *dir = opendir(root);
     if (!dir)
-        return eli_err(err, EL_ERR_UNAVAILABLE, "rapl: no powercap tree at %s: %s", root,
+        return eli_err(err, EL_ERR_UNAVAILABLE, "%s: no powercap tree at %s: %s", what, root,
                        strerror(errno));
-    unsigned idx[ELI_METER_MAX_DEVICES];
-    size_t n = 0;
+    struct zone *zs = eli_calloc(ELI_METER_MAX_DEVICES, sizeof *zs);
+    if (!zs) {
+        closedir(dir);
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
+    }
+    size_t n = 0, nzones = 0;
     struct dirent *de;
     while ((de = readdir(dir)) != NULL && n < ELI_METER_MAX_DEVICES) {
-        unsigned v;
-        if (zone_index(de->d_name, &v))
-            idx[n++] = v;
+        struct zone z;
+        if (!zone_name(de->d_name, &z.pkg, &z.sub))
+            continue;
+        nzones++;
+        if ((z.sub >= 0) != (dram != 0))
+            continue;
+        char path[4096];
+        zone_dir(root, &z, path, sizeof path);
+        size_t k = strlen(path);
+        snprintf(path + k, sizeof path - k, "/name");
+        if (read_text(path, z.name, sizeof z.name) != 0) {
+            if (z.sub < 0)
+                snprintf(z.name, sizeof z.name, "intel-rapl:%u", z.pkg);
+            else
+                snprintf(z.name, sizeof z.name, "intel-rapl:%u:%ld", z.pkg, z.sub);
+        }
+        if (dram ? strcmp(z.name, "dram") != 0 : strcmp(z.name, "psys") == 0)
+            continue;
+        zs[n++] = z;
     }
     closedir(dir);
-    if (n == 0)
+    if (n == 0) {
+        eli_free(zs);
+        if (dram)
+            return eli_err(err, EL_ERR_UNAVAILABLE, "rapl-dram: no dram zone among %zu under %s",
+                           nzones, root);
         return eli_err(err, EL_ERR_UNAVAILABLE, "rapl: no intel-rapl zone under %s", root);
-    qsort(idx, n, sizeof idx[0], cmp_unsigned);
+    }
+    qsort(zs, n, sizeof zs[0], cmp_zone);
     struct rapl_priv *p = eli_calloc(1, sizeof *p);
-    if (!p)
+    if (!p) {
+        eli_free(zs);
         return eli_err(err, EL_ERR_NOMEM, "out of memory");
+    }
     for (size_t d = 0; d < ELI_METER_MAX_DEVICES; d++)
         p->fd[d] = -1;
     char names[256] = "";
     size_t off = 0;
     el_status st = EL_OK;
     for (size_t d = 0; d < n; d++) {
-        char path[4096], buf[128];
-        snprintf(path, sizeof path, "%s/intel-rapl:%u/max_energy_range_uj", root, idx[d]);
+        char dirp[4000], path[4096], buf[128];
+        zone_dir(root, &zs[d], dirp, sizeof dirp);
+        snprintf(path, sizeof path, "%s/max_energy_range_uj", dirp);
         unsigned long long range = 0;
         int rc = read_text(path, buf, sizeof buf);
         if (rc == 0 && !parse_u64_text(buf, &range))
             rc = -EINVAL;
         if (rc != 0) {
-            st = eli_err(err, EL_ERR_UNAVAILABLE, "rapl: cannot read %s: %s", path, strerror(-rc));
+            st = eli_err(err, EL_ERR_UNAVAILABLE, "%s: cannot read %s: %s", what, path,
+                         strerror(-rc));
             goto fail;
         }
         p->range_j[d] = (double)range * 1e-6;
-        snprintf(path, sizeof path, "%s/intel-rapl:%u/energy_uj", root, idx[d]);
+        snprintf(path, sizeof path, "%s/energy_uj", dirp);
         p->fd[d] = open(path, O_RDONLY | O_CLOEXEC);
         ssize_t r = p->fd[d] >= 0 ? pread(p->fd[d], buf, sizeof buf - 1, 0) : -1;
         if (r <= 0) {
             int e = r == 0 ? EINVAL : errno;
-            st = eli_err(err, EL_ERR_UNAVAILABLE, "rapl: cannot read %s: %s%s", path, strerror(e),
+            st = eli_err(err, EL_ERR_UNAVAILABLE, "%s: cannot read %s: %s%s", what, path,
+                         strerror(e),
                          e == EACCES ? " (energy_uj is readable by root only since Linux 5.10; "
                                        "run as root or grant read access)"
                                      : "");
             goto fail;
         }
-        snprintf(path, sizeof path, "%s/intel-rapl:%u/name", root, idx[d]);
-        if (read_text(path, buf, sizeof buf) != 0)
-            snprintf(buf, sizeof buf, "intel-rapl:%u", idx[d]);
-        int w = snprintf(names + off, sizeof names - off, "%s%s", off ? ", " : "", buf);
+        const char *label = zs[d].name;
+        char lb[96];
+        if (dram) { /* "dram" alone does not say which package's */
+            snprintf(lb, sizeof lb, "dram-%u", zs[d].pkg);
+            label = lb;
+        }
+        int w = snprintf(names + off, sizeof names - off, "%s%s", off ? ", " : "", label);
         if (w > 0 && off + (size_t)w < sizeof names)
             off += (size_t)w;
     }
+    eli_free(zs);
     m->priv = p;
     m->ndev = n;
     m->has_counter = 1;
@@ -144,15 +211,27 @@ static el_status rapl_open(el_meter *m, const struct el_meter_config *cfg, struc
     struct utsname u;
     if (uname(&u) == 0)
         snprintf(m->driver, sizeof m->driver, "linux %s", u.release);
-    eli_meter_set_desc(m, "rapl (%s): %zu zone%s (%s), energy counter", root, n, n == 1 ? "" : "s",
-                       names);
+    eli_meter_set_desc(m, "%s (%s): %zu zone%s (%s), energy counter", what, root, n,
+                       n == 1 ? "" : "s", names);
     return EL_OK;
 fail:
     for (size_t d = 0; d < n; d++)
         if (p->fd[d] >= 0)
             close(p->fd[d]);
     eli_free(p);
+    eli_free(zs);
     return st;
+}
+
+static el_status rapl_open(el_meter *m, const struct el_meter_config *cfg, struct el_error *err)
+{
+    return rapl_open_zones(m, cfg, 0, err);
+}
+
+static el_status rapl_dram_open(el_meter *m, const struct el_meter_config *cfg,
+                                struct el_error *err)
+{
+    return rapl_open_zones(m, cfg, 1, err);
 }
 
 static el_status rapl_read_energy(el_meter *m, size_t d, double *joules, double *range_j)
@@ -193,4 +272,11 @@ static void rapl_close(el_meter *m)
 
 const struct eli_meter_backend eli_meter_rapl = {
     "rapl", rapl_open, rapl_read_energy, rapl_read_power, rapl_close, NULL, NULL, NULL, NULL,
+};
+
+/* Not a kind of el_meter_create: the profiler opens it beside the main
+ * meter (meter.dram) through eli_meter_open_backend. */
+const struct eli_meter_backend eli_meter_rapl_dram = {
+    "rapl-dram", rapl_dram_open, rapl_read_energy, rapl_read_power, rapl_close, NULL, NULL,
+    NULL,        NULL,
 };

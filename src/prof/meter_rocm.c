@@ -4,8 +4,13 @@
  * resolution: energy in microjoules is counter x resolution (15.3 uJ on
  * MI100/MI200). Power, for validation and the fallback, comes from
  * rsmi_dev_power_ave_get (microwatts; ROCm 6 renamed it rsmi_dev_power_get,
- * either is used). Types and signatures follow rocm_smi.h; no AMD header is
- * needed. */
+ * either is used). The power cap (rsmi_dev_power_cap_get/_range_get/
+ * _default_get/_set, microwatts; setting needs root), the temperature
+ * (rsmi_dev_temp_metric_get, junction else edge, millidegrees) and the
+ * device's unique id (rsmi_dev_unique_id_get, shown as "GPU-<16 hex>", the
+ * form ROCR_VISIBLE_DEVICES accepts) are optional. ROCm SMI has no
+ * throttle-reason mask: reasons read as 0. Types and signatures follow
+ * rocm_smi.h; no AMD header is needed. */
 #include "../core/core_int.h"
 
 #include "prof_int.h"
@@ -18,8 +23,12 @@
 #include "../core/banned.h"
 
 typedef int rsmi_status_t; /* enum; 0 = RSMI_STATUS_SUCCESS */
-#define RSMI_STATUS_SUCCESS 0
-#define RSMI_SW_COMP_DRIVER 0
+#define RSMI_STATUS_SUCCESS     0
+#define RSMI_SW_COMP_DRIVER     0
+#define RSMI_STATUS_PERMISSION  4
+#define RSMI_TEMP_TYPE_EDGE     0
+#define RSMI_TEMP_TYPE_JUNCTION 1
+#define RSMI_TEMP_CURRENT       0
 
 struct rsmi_api {
     rsmi_status_t (*init)(uint64_t flags);
@@ -31,6 +40,14 @@ struct rsmi_api {
     rsmi_status_t (*dev_power_get)(uint32_t dv, uint64_t *uw, int *type);           /* optional */
     rsmi_status_t (*status_string)(rsmi_status_t st, const char **s);               /* optional */
     rsmi_status_t (*version_str_get)(int component, char *buf, uint32_t len);       /* optional */
+    /* optional: power cap (uW), temperature (millidegrees C), unique id */
+    rsmi_status_t (*dev_power_cap_get)(uint32_t dv, uint32_t sensor, uint64_t *cap);
+    rsmi_status_t (*dev_power_cap_range_get)(uint32_t dv, uint32_t sensor, uint64_t *max,
+                                             uint64_t *min);
+    rsmi_status_t (*dev_power_cap_default_get)(uint32_t dv, uint64_t *dflt);
+    rsmi_status_t (*dev_power_cap_set)(uint32_t dv, uint32_t sensor, uint64_t cap);
+    rsmi_status_t (*dev_temp_metric_get)(uint32_t dv, uint32_t type, int metric, int64_t *t);
+    rsmi_status_t (*dev_unique_id_get)(uint32_t dv, uint64_t *id);
 };
 
 #define SYM(field, req)                                                                            \
@@ -46,6 +63,12 @@ static const struct eli_sym rsmi_syms[] = {
     SYM(dev_power_get, 0),
     SYM(status_string, 0),
     SYM(version_str_get, 0),
+    SYM(dev_power_cap_get, 0),
+    SYM(dev_power_cap_range_get, 0),
+    SYM(dev_power_cap_default_get, 0),
+    SYM(dev_power_cap_set, 0),
+    SYM(dev_temp_metric_get, 0),
+    SYM(dev_unique_id_get, 0),
 };
 #undef SYM
 
@@ -166,6 +189,74 @@ static void rsmi_close(el_meter *m)
     m->priv = NULL;
 }
 
+static el_status rsmi_uuid(el_meter *m, size_t d, char *buf, size_t len)
+{
+    struct rsmi_priv *p = m->priv;
+    uint64_t id = 0;
+    if (!p->api.dev_unique_id_get ||
+        p->api.dev_unique_id_get((uint32_t)d, &id) != RSMI_STATUS_SUCCESS || id == 0)
+        return EL_ERR_UNAVAILABLE;
+    snprintf(buf, len, "GPU-%016llx", (unsigned long long)id);
+    return EL_OK;
+}
+
+static el_status rsmi_power_limit(el_meter *m, size_t d, double *cur_w, double *min_w,
+                                  double *max_w, double *default_w)
+{
+    struct rsmi_priv *p = m->priv;
+    uint64_t cap = 0, lo = 0, hi = 0, def = 0;
+    if (!p->api.dev_power_cap_get ||
+        p->api.dev_power_cap_get((uint32_t)d, 0, &cap) != RSMI_STATUS_SUCCESS)
+        return EL_ERR_UNAVAILABLE;
+    *cur_w = (double)cap * 1e-6;
+    *min_w = *max_w = *default_w = ELI_NAN;
+    if (p->api.dev_power_cap_range_get &&
+        p->api.dev_power_cap_range_get((uint32_t)d, 0, &hi, &lo) == RSMI_STATUS_SUCCESS) {
+        *min_w = (double)lo * 1e-6;
+        *max_w = (double)hi * 1e-6;
+    }
+    if (p->api.dev_power_cap_default_get &&
+        p->api.dev_power_cap_default_get((uint32_t)d, &def) == RSMI_STATUS_SUCCESS)
+        *default_w = (double)def * 1e-6;
+    return EL_OK;
+}
+
+static el_status rsmi_set_power_limit(el_meter *m, size_t d, double watts, char *why, size_t whylen)
+{
+    struct rsmi_priv *p = m->priv;
+    if (!p->api.dev_power_cap_set) {
+        snprintf(why, whylen, "rsmi_dev_power_cap_set is missing from the library");
+        return EL_ERR_UNAVAILABLE;
+    }
+    rsmi_status_t r = p->api.dev_power_cap_set((uint32_t)d, 0, (uint64_t)(watts * 1e6 + 0.5));
+    if (r != RSMI_STATUS_SUCCESS) {
+        char eb[128];
+        snprintf(why, whylen, "rsmi_dev_power_cap_set(%.0f W) on device %zu: %s%s", watts, d,
+                 rsmi_err(&p->api, r, eb, sizeof eb),
+                 r == RSMI_STATUS_PERMISSION ? " (needs root)" : "");
+        return r == RSMI_STATUS_PERMISSION ? EL_ERR_UNAVAILABLE : EL_ERR_INVALID_ARG;
+    }
+    return EL_OK;
+}
+
+static el_status rsmi_thermal(el_meter *m, size_t d, double *temp_c, unsigned long long *reasons)
+{
+    struct rsmi_priv *p = m->priv;
+    int64_t t = 0;
+    *temp_c = ELI_NAN;
+    *reasons = 0;
+    if (!p->api.dev_temp_metric_get)
+        return EL_ERR_UNAVAILABLE;
+    if (p->api.dev_temp_metric_get((uint32_t)d, RSMI_TEMP_TYPE_JUNCTION, RSMI_TEMP_CURRENT, &t) !=
+            RSMI_STATUS_SUCCESS &&
+        p->api.dev_temp_metric_get((uint32_t)d, RSMI_TEMP_TYPE_EDGE, RSMI_TEMP_CURRENT, &t) !=
+            RSMI_STATUS_SUCCESS)
+        return EL_ERR_UNAVAILABLE;
+    *temp_c = (double)t * 1e-3;
+    return EL_OK;
+}
+
 const struct eli_meter_backend eli_meter_rocm = {
-    "rocm", rsmi_open, rsmi_read_energy, rsmi_read_power, rsmi_close, NULL, NULL, NULL, NULL,
+    "rocm",    rsmi_open,        rsmi_read_energy,     rsmi_read_power, rsmi_close,
+    rsmi_uuid, rsmi_power_limit, rsmi_set_power_limit, rsmi_thermal,
 };

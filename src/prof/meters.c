@@ -227,6 +227,16 @@ static el_status open_kind(const struct eli_meter_backend *be, const struct el_m
     return EL_OK;
 }
 
+el_status eli_meter_open_backend(const struct eli_meter_backend *be,
+                                 const struct el_meter_config *cfg, el_meter **out,
+                                 struct el_error *err)
+{
+    if (!out || !be)
+        return eli_err(err, EL_ERR_INVALID_ARG, "eli_meter_open_backend: out or be is NULL");
+    *out = NULL;
+    return open_kind(be, cfg, out, err);
+}
+
 el_status el_meter_create(const struct el_meter_config *cfg, el_meter **out, struct el_error *err)
 {
     if (!out)
@@ -814,12 +824,28 @@ static void *sampler_main(void *arg)
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     long step_ns = (long)(sp->period * 1e9);
+    double next_thermal = 0;
     for (;;) {
         int stopping = atomic_load(&sp->stop);
         struct el_meter_sample smp;
         if (el_meter_read(sp->m, &smp) == EL_OK && sp->st == EL_OK)
             sp->st = eli_series_push(&sp->s, smp.t, smp.energy_j, smp.power_w);
         atomic_store(&sp->ready, 1);
+        /* after the energy read, so that it keeps its time; a throttle
+         * episode between the point's start and end is seen here */
+        if (sp->thermal_period > 0 && (stopping || eli_now() >= next_thermal)) {
+            for (size_t i = 0; i < sp->m->nsel; i++) {
+                double t;
+                unsigned long long r;
+                if (el_meter_thermal(sp->m, sp->m->sel[i], &t, &r) != EL_OK)
+                    continue;
+                if (isfinite(t) && !(t <= sp->temp_max))
+                    sp->temp_max = t;
+                sp->reasons |= r;
+                sp->thermal_reads++;
+            }
+            next_thermal = eli_now() + sp->thermal_period;
+        }
         if (stopping)
             break; /* that was the last read, at the stop time */
         next.tv_nsec += step_ns;
@@ -843,7 +869,17 @@ static void *sampler_main(void *arg)
 
 el_status eli_sampler_start(struct eli_sampler *sp, el_meter *m, double period)
 {
+    return eli_sampler_start_thermal(sp, m, period, 0);
+}
+
+el_status eli_sampler_start_thermal(struct eli_sampler *sp, el_meter *m, double period,
+                                    double thermal_period)
+{
     memset(&sp->s, 0, sizeof sp->s);
+    sp->thermal_period = thermal_period > 0 ? thermal_period : 0;
+    sp->temp_max = ELI_NAN;
+    sp->reasons = 0;
+    sp->thermal_reads = 0;
     sp->m = m;
     sp->period = period > 0.001 ? period : 0.001;
     sp->st = EL_OK;

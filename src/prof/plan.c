@@ -658,14 +658,15 @@ static el_status meter_pair(struct pctx *c, const char *key, yaml_node_t *k, yam
     }
     if (strcmp(key, "root") == 0)
         return get_str(c, v, path, &p->meter_root);
-    if (strcmp(key, "cpu") == 0) {
+    if (strcmp(key, "cpu") == 0 || strcmp(key, "dram") == 0) {
+        int *mode = strcmp(key, "cpu") == 0 ? &p->cpu_mode : &p->dram_mode;
         const char *s = scalar(v);
         if (s && strcmp(s, "auto") == 0)
-            p->cpu_mode = 0;
+            *mode = 0;
         else if (s && strcmp(s, "off") == 0)
-            p->cpu_mode = 1;
+            *mode = 1;
         else if (s && strcmp(s, "rapl") == 0)
-            p->cpu_mode = 2;
+            *mode = 2;
         else
             return perr(c, v, path, "expected auto, off or rapl");
         return EL_OK;
@@ -779,8 +780,9 @@ static el_status top_pair(struct pctx *c, const char *key, yaml_node_t *k, yaml_
     static const char *const measure_keys[] = {
         "warmup_requests",    "idle_s",          "cooldown_s",   "sample_period_s",    "validate_s",
         "validate_tolerance", "point_timeout_s", "min_window_s", "min_window_requests"};
-    static const char *const meter_keys[] = {"cpu",  "kind",    "root",    "library",    "command",
-                                             "unit", "devices", "stall_s", "max_power_w"};
+    static const char *const meter_keys[] = {"cpu",     "dram",       "kind", "root",
+                                             "library", "command",    "unit", "devices",
+                                             "stall_s", "max_power_w"};
     static const char *const slurm_keys[] = {"sbatch",        "setup",      "launcher",
                                              "gpus_per_node", "energylens", "gpu_option"};
 #define N(a) (sizeof(a) / sizeof((a)[0]))

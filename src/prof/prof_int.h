@@ -54,6 +54,14 @@ extern const struct eli_meter_backend eli_meter_rocm;
 extern const struct eli_meter_backend eli_meter_levelzero;
 extern const struct eli_meter_backend eli_meter_rapl;
 extern const struct eli_meter_backend eli_meter_command;
+/* RAPL's DRAM sub-zones: not a kind of el_meter_create (auto must never
+ * take DRAM for the main meter); opened with eli_meter_open_backend. */
+extern const struct eli_meter_backend eli_meter_rapl_dram;
+
+/* el_meter_create for one given backend (cfg->kind is ignored). */
+el_status eli_meter_open_backend(const struct eli_meter_backend *be,
+                                 const struct el_meter_config *cfg, el_meter **out,
+                                 struct el_error *err);
 
 /* Per-device state of the counter checks and the power integration. */
 struct eli_dev_state {
@@ -133,8 +141,20 @@ struct eli_sampler {
     int running;
     el_status st; /* first error of a push */
     struct eli_series s;
+    /* eli_sampler_start_thermal: the selected devices' temperature and
+     * throttle reasons, read every thermal_period s (first and last read
+     * included): the highest temperature (NaN = none read), the OR of the
+     * reasons and how many reads of a device succeeded */
+    double thermal_period;
+    double temp_max;
+    unsigned long long reasons;
+    size_t thermal_reads;
 };
 el_status eli_sampler_start(struct eli_sampler *sp, el_meter *m, double period);
+/* The same, also reading temperature and throttle reasons every
+ * thermal_period s (0 = never). */
+el_status eli_sampler_start_thermal(struct eli_sampler *sp, el_meter *m, double period,
+                                    double thermal_period);
 /* Stops and joins; the series stays in sp->s (free with eli_series_free). */
 void eli_sampler_stop(struct eli_sampler *sp);
 
@@ -326,7 +346,8 @@ struct el_plan {
     unsigned devices[ELI_METER_MAX_DEVICES];
     size_t ndevices;
     double stall_s, max_power_w;
-    int cpu_mode; /* meter.cpu: 0 auto, 1 off, 2 rapl (required) */
+    int cpu_mode;  /* meter.cpu: 0 auto, 1 off, 2 rapl (required) */
+    int dram_mode; /* meter.dram: the same for RAPL's DRAM zones */
     /* output, slurm */
     char *output;
     char *sbatch[ELI_PLAN_MAX_ARGV];

@@ -65,7 +65,8 @@ struct el_profiler {
     /* one run */
     char *outdir;
     el_meter *meter;
-    el_meter *cpu_meter; /* RAPL packages beside a GPU meter (meter.cpu), or NULL */
+    el_meter *cpu_meter;  /* RAPL packages beside a GPU meter (meter.cpu), or NULL */
+    el_meter *dram_meter; /* RAPL DRAM zones (meter.dram), or NULL */
     struct el_meter_validation val;
     json_t **prompts;
     long *outlen; /* per prompt: its own output length (0 = none) */
@@ -633,6 +634,10 @@ static void build_columns(el_profiler *pf)
         add_col(mc, pf->mcol_names, nm, "cpu_energy_j");
         add_col(mc, pf->mcol_names, nm, "cpu_power_w");
     }
+    if (p->dram_mode != 1) {
+        add_col(mc, pf->mcol_names, nm, "dram_energy_j");
+        add_col(mc, pf->mcol_names, nm, "dram_power_w");
+    }
     add_col(mc, pf->mcol_names, nm, "num_gpus");
     add_col(fc, pf->fcol_names, nf, "num_gpus");
     for (size_t a = 0; a < p->nheavy_axes; a++) {
@@ -1016,6 +1021,10 @@ static double sample_period(const el_profiler *pf)
     return isfinite(pf->read_cost_s) && 2.5 * pf->read_cost_s > d ? 2.5 * pf->read_cost_s : d;
 }
 
+/* Temperature and throttle reasons are also read this often during a
+ * point, on the sampler's thread (an NVML read is well under 1 ms). */
+#define THERMAL_PERIOD_S 0.5
+
 /* Highest temperature, OR of throttle reasons and mean power limit of the
  * selected devices (NaN / 0 where the meter cannot read them). */
 static void thermal_snapshot(el_profiler *pf, double *tmax, unsigned long long *reasons,
@@ -1095,12 +1104,14 @@ again:;
     thermal_snapshot(pf, &tmax, &treasons, &plimit);
     el_meter_health(pf->meter, &h0);
     struct eli_sampler sp;
-    if (eli_sampler_start(&sp, pf->meter, sample_period(pf)) != EL_OK) {
+    if (eli_sampler_start_thermal(&sp, pf->meter, sample_period(pf), THERMAL_PERIOD_S) != EL_OK) {
         bodies_free(&bd);
         return fail_run(pf, EL_ERR_NOMEM, "cannot start the sampler thread");
     }
     struct eli_sampler csp;
     int cpu_on = pf->cpu_meter && eli_sampler_start(&csp, pf->cpu_meter, 0.05) == EL_OK;
+    struct eli_sampler dsp;
+    int dram_on = pf->dram_meter && eli_sampler_start(&dsp, pf->dram_meter, 0.05) == EL_OK;
     struct eli_lg_result lg;
     struct el_error err;
     el_status st = eli_loadgen_run(&lc, &lg, &err);
@@ -1108,12 +1119,20 @@ again:;
     double e_cpu = ELI_NAN;
     if (cpu_on)
         eli_sampler_stop(&csp);
+    double e_dram = ELI_NAN;
+    if (dram_on)
+        eli_sampler_stop(&dsp);
     thermal_snapshot(pf, &tmax, &treasons, &plimit);
+    if (isfinite(sp.temp_max) && !(sp.temp_max <= tmax))
+        tmax = sp.temp_max;
+    treasons |= sp.reasons;
     bodies_free(&bd);
     el_meter_health(pf->meter, &h1);
     health_delta(&h0, &h1, &dh);
     if (cpu_on && (st != EL_OK || lg.cancelled || pf->cancel))
         eli_series_free(&csp.s);
+    if (dram_on && (st != EL_OK || lg.cancelled || pf->cancel))
+        eli_series_free(&dsp.s);
     if (st != EL_OK) {
         eli_series_free(&sp.s);
         return fail_run(pf, st, err.text);
@@ -1139,6 +1158,11 @@ again:;
         if (csp.st != EL_OK || !eli_series_energy_between(&csp.s, w.t0, w.t1, &e_cpu))
             e_cpu = ELI_NAN;
         eli_series_free(&csp.s);
+    }
+    if (dram_on) {
+        if (dsp.st != EL_OK || !eli_series_energy_between(&dsp.s, w.t0, w.t1, &e_dram))
+            e_dram = ELI_NAN;
+        eli_series_free(&dsp.s);
     }
     double e_win = ELI_NAN;
     if (lg.nfail > p->max_failed || lg.deadline_hit) {
@@ -1311,6 +1335,8 @@ again:;
     row_num(&r, "idle_power_w", pf->idle_w);
     row_num(&r, "cpu_energy_j", e_cpu / n_ok);
     row_num(&r, "cpu_power_w", e_cpu / win_s);
+    row_num(&r, "dram_energy_j", e_dram / n_ok);
+    row_num(&r, "dram_power_w", e_dram / win_s);
     row_set(&r, "requests", "%zu", nreq);
     row_set(&r, "completed", "%zu", w.completed);
     row_set(&r, "failed_requests", "%zu", lg.nfail);
@@ -2041,6 +2067,27 @@ static el_status open_meter(el_profiler *pf)
             logf_(pf, "", "CPU energy: %s", el_meter_description(pf->cpu_meter));
         }
     }
+    /* DRAM from RAPL's dram sub-zones (server parts; most client and AMD
+     * parts have none): its own columns, also beside a rapl main meter */
+    if (p->dram_mode != 1 && !pf->dram_meter) {
+        struct el_meter_config dc;
+        memset(&dc, 0, sizeof dc);
+        dc.root = p->meter_root && strcmp(el_meter_kind(pf->meter), "rapl") == 0
+                      ? p->meter_root
+                      : getenv("EL_POWERCAP_ROOT");
+        dc.stall_s = 3600;
+        dc.max_power_w = p->max_power_w;
+        struct el_error derr;
+        if (eli_meter_open_backend(&eli_meter_rapl_dram, &dc, &pf->dram_meter, &derr) != EL_OK) {
+            pf->dram_meter = NULL;
+            if (p->dram_mode == 2)
+                return fail_run(pf, EL_ERR_UNAVAILABLE, derr.text);
+            if (!pf->val_done)
+                logf_(pf, "", "DRAM energy: not measured (%s)", derr.text);
+        } else if (!pf->val_done) {
+            logf_(pf, "", "DRAM energy: %s", el_meter_description(pf->dram_meter));
+        }
+    }
     if (!pf->val_done)
         logf_(pf, "", "meter: %s", el_meter_description(pf->meter));
     if (p->devsel == DEV_LIST) {
@@ -2260,6 +2307,8 @@ done:
     el_meter_destroy(pf->meter);
     el_meter_destroy(pf->cpu_meter);
     pf->cpu_meter = NULL;
+    el_meter_destroy(pf->dram_meter);
+    pf->dram_meter = NULL;
     pf->meter = NULL;
     free_prompts(pf);
     eli_keyset_free(&pf->done);

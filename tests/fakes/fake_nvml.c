@@ -15,6 +15,12 @@
  *                              GPU's, across processes (default: in memory)
  *   FAKE_NVML_SET_LIMIT_ERROR=N nvmlDeviceSetPowerManagementLimit returns N
  *   FAKE_NVML_THROTTLE=X       clock-event reasons bit mask (default 0)
+ *   FAKE_NVML_THERMAL_FILE=F   F holds "TEMP REASONS", read at each call (so a
+ *                              test can change them while a sampler runs):
+ *                              device d is at TEMP + d C with those reasons
+ *   FAKE_NVML_OLD_DRIVER=1     nvmlDeviceGetCurrentClocksEventReasons is not
+ *                              supported: only the older name,
+ *                              nvmlDeviceGetCurrentClocksThrottleReasons, works
  * Device d has UUID GPU-fa4e0000-0000-4000-8000-0000000000dd (d in hex),
  * power limits 200-700 W (default 700 W) and a temperature of 40 + d C.
  * fake_nvml_nosym.c builds the same library without
@@ -24,11 +30,11 @@
 
 #include "fake_power.h"
 
-#define NVML_SUCCESS             0
-#define NVML_ERROR_UNINITIALIZED 1
+#define NVML_SUCCESS                0
+#define NVML_ERROR_UNINITIALIZED    1
 #define NVML_ERROR_INVALID_ARGUMENT 2
-#define NVML_ERROR_NOT_SUPPORTED 3
-#define FAKE_MAX_DEV 16
+#define NVML_ERROR_NOT_SUPPORTED    3
+#define FAKE_MAX_DEV                16
 
 typedef struct nvmlDevice_st *nvmlDevice_t;
 struct nvmlDevice_st {
@@ -247,13 +253,33 @@ FAKE_API int nvmlDeviceSetPowerManagementLimit(nvmlDevice_t dev, unsigned int mw
     return NVML_SUCCESS;
 }
 
+/* Temperature (C, before the device's +d) and reasons now. */
+static void thermal_now(unsigned *temp, unsigned long long *reasons)
+{
+    *temp = 40;
+    *reasons = (unsigned long long)fake_env("FAKE_NVML_THROTTLE", 0);
+    const char *path = getenv("FAKE_NVML_THERMAL_FILE");
+    FILE *f = path && *path ? fopen(path, "r") : NULL;
+    if (f) {
+        unsigned t;
+        unsigned long long r;
+        if (fscanf(f, "%u %llx", &t, &r) == 2) {
+            *temp = t;
+            *reasons = r;
+        }
+        fclose(f);
+    }
+}
+
 FAKE_API int nvmlDeviceGetTemperature(nvmlDevice_t dev, int sensor, unsigned int *c)
 {
     if (!fk.init)
         return NVML_ERROR_UNINITIALIZED;
     if (!dev || !c || sensor != 0)
         return NVML_ERROR_INVALID_ARGUMENT;
-    *c = 40 + dev->index;
+    unsigned long long r;
+    thermal_now(c, &r);
+    *c += dev->index;
     return NVML_SUCCESS;
 }
 
@@ -263,7 +289,21 @@ FAKE_API int nvmlDeviceGetCurrentClocksEventReasons(nvmlDevice_t dev, unsigned l
         return NVML_ERROR_UNINITIALIZED;
     if (!dev || !r)
         return NVML_ERROR_INVALID_ARGUMENT;
-    *r = (unsigned long long)fake_env("FAKE_NVML_THROTTLE", 0);
+    if (fake_env("FAKE_NVML_OLD_DRIVER", 0) != 0)
+        return NVML_ERROR_NOT_SUPPORTED;
+    unsigned t;
+    thermal_now(&t, r);
+    return NVML_SUCCESS;
+}
+
+FAKE_API int nvmlDeviceGetCurrentClocksThrottleReasons(nvmlDevice_t dev, unsigned long long *r)
+{
+    if (!fk.init)
+        return NVML_ERROR_UNINITIALIZED;
+    if (!dev || !r)
+        return NVML_ERROR_INVALID_ARGUMENT;
+    unsigned t;
+    thermal_now(&t, r);
     return NVML_SUCCESS;
 }
 

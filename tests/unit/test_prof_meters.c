@@ -34,11 +34,12 @@ static const char *fake(const char *name)
 static void clear_env(void)
 {
     static const char *const vars[] = {
-        "FAKE_NVML_INIT_ERROR", "FAKE_NVML_DEVICES",  "FAKE_NVML_NO_ENERGY",
-        "FAKE_NVML_STALL_AT",   "FAKE_NVML_BACKWARD_AT", "FAKE_NVML_JUMP_AT",
-        "FAKE_NVML_POWER_SCALE", "FAKE_POWER_BASE_W", "FAKE_POWER_AMP_W",
-        "FAKE_POWER_PERIOD_S",  "FAKE_COUNTER_UPDATE_S", "FAKE_ROCM_INIT_ERROR",
-        "FAKE_ZE_INIT_ERROR"};
+        "FAKE_NVML_INIT_ERROR",   "FAKE_NVML_DEVICES",      "FAKE_NVML_NO_ENERGY",
+        "FAKE_NVML_STALL_AT",     "FAKE_NVML_BACKWARD_AT",  "FAKE_NVML_JUMP_AT",
+        "FAKE_NVML_POWER_SCALE",  "FAKE_POWER_BASE_W",      "FAKE_POWER_AMP_W",
+        "FAKE_POWER_PERIOD_S",    "FAKE_COUNTER_UPDATE_S",  "FAKE_ROCM_INIT_ERROR",
+        "FAKE_ZE_INIT_ERROR",     "FAKE_NVML_THERMAL_FILE", "FAKE_NVML_OLD_DRIVER",
+        "FAKE_ROCM_SET_CAP_ERROR"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
 }
@@ -326,9 +327,12 @@ static void test_rapl_fixture(void **state)
     el_meter *m = NULL;
     struct el_error err;
     assert_int_equal(el_meter_create(&mc, &m, &err), EL_OK);
-    /* two packages; the core sub-zone intel-rapl:0:0 is not summed */
+    /* two packages; the core and dram sub-zones are not summed, and the
+     * platform zone psys (intel-rapl:2, which contains the packages) is skipped */
     assert_int_equal(el_meter_ndevices(m), 2);
-    assert_contains(el_meter_description(m), "package-0, package-1");
+    assert_contains(el_meter_description(m), "package-0, package-1)");
+    if (strstr(el_meter_description(m), "psys"))
+        fail_msg("psys summed: %s", el_meter_description(m));
     el_meter_destroy(m);
     mc.root = "/nonexistent/powercap";
     assert_int_equal(el_meter_create(&mc, &m, &err), EL_ERR_UNAVAILABLE);
@@ -384,6 +388,81 @@ static void test_rapl_wrap(void **state)
     unlink(f_r);
     unlink(f_n);
     rmdir(zone);
+    rmdir(root);
+}
+
+/* DRAM: the sub-zones named "dram", one device per package, their own meter. */
+static void test_rapl_dram(void **state)
+{
+    (void)state;
+    struct el_meter_config mc;
+    memset(&mc, 0, sizeof mc);
+    mc.root = "tests/fakes/powercap";
+    el_meter *m = NULL;
+    struct el_error err;
+    assert_int_equal(eli_meter_open_backend(&eli_meter_rapl_dram, &mc, &m, &err), EL_OK);
+    assert_int_equal(el_meter_ndevices(m), 2); /* intel-rapl:0:1 and intel-rapl:1:0; not 0:0 core */
+    assert_contains(el_meter_description(m), "dram-0, dram-1)");
+    assert_string_equal(el_meter_kind(m), "rapl-dram");
+    struct el_meter_sample a;
+    assert_int_equal(el_meter_read(m, &a), EL_OK);
+    el_meter_destroy(m);
+    /* not a kind of el_meter_create: auto never takes DRAM for the GPUs' meter */
+    mc.kind = "rapl-dram";
+    assert_int_equal(el_meter_create(&mc, &m, &err), EL_ERR_INVALID_ARG);
+    mc.kind = NULL;
+
+    /* a tree with a package and no dram zone (most client and AMD parts) */
+    char root[] = "/tmp/el_dram_XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char pkg[512], dz[512], f[7][600];
+    snprintf(pkg, sizeof pkg, "%s/intel-rapl:0", root);
+    assert_int_equal(mkdir(pkg, 0755), 0);
+    snprintf(f[0], sizeof f[0], "%s/name", pkg);
+    snprintf(f[1], sizeof f[1], "%s/energy_uj", pkg);
+    snprintf(f[2], sizeof f[2], "%s/max_energy_range_uj", pkg);
+    write_file(f[0], "package-0\n");
+    write_file(f[1], "1000\n");
+    write_file(f[2], "262143328850\n");
+    mc.root = root;
+    assert_int_equal(eli_meter_open_backend(&eli_meter_rapl_dram, &mc, &m, &err),
+                     EL_ERR_UNAVAILABLE);
+    assert_contains(err.text, "no dram zone among 1 under");
+    /* a core sub-zone is not DRAM either */
+    snprintf(dz, sizeof dz, "%s/intel-rapl:0:0", root);
+    assert_int_equal(mkdir(dz, 0755), 0);
+    snprintf(f[3], sizeof f[3], "%s/name", dz);
+    snprintf(f[4], sizeof f[4], "%s/energy_uj", dz);
+    snprintf(f[5], sizeof f[5], "%s/max_energy_range_uj", dz);
+    write_file(f[3], "core\n");
+    write_file(f[4], "999000000\n");
+    write_file(f[5], "1000000000\n"); /* wraps at 1000 J */
+    assert_int_equal(eli_meter_open_backend(&eli_meter_rapl_dram, &mc, &m, &err),
+                     EL_ERR_UNAVAILABLE);
+    assert_contains(err.text, "no dram zone among 2 under");
+    /* named dram: read, and its counter wraps at max_energy_range_uj */
+    write_file(f[3], "dram\n");
+    assert_int_equal(eli_meter_open_backend(&eli_meter_rapl_dram, &mc, &m, &err), EL_OK);
+    assert_int_equal(el_meter_ndevices(m), 1);
+    struct el_meter_sample b;
+    assert_int_equal(el_meter_read(m, &a), EL_OK);
+    nap(0.02);
+    write_file(f[4], "3000000\n"); /* 999 J -> 1000 J = 0 -> 3 J: 4 J */
+    assert_int_equal(el_meter_read(m, &b), EL_OK);
+    el_assert_close(b.energy_j - a.energy_j, 4.0, 1e-9);
+    struct el_meter_health h;
+    el_meter_health(m, &h);
+    assert_int_equal(h.wraps, 1);
+    el_meter_destroy(m);
+    /* the package meter is unchanged by the DRAM sub-zone */
+    assert_int_equal(
+        el_meter_create(&(struct el_meter_config){.kind = "rapl", .root = root}, &m, &err), EL_OK);
+    assert_int_equal(el_meter_ndevices(m), 1);
+    el_meter_destroy(m);
+    for (int k = 0; k < 6; k++)
+        unlink(f[k]);
+    rmdir(dz);
+    rmdir(pkg);
     rmdir(root);
 }
 
@@ -519,6 +598,108 @@ static void test_accuracy(void **state)
     el_meter_destroy(m);
 }
 
+/* ROCm SMI: unique id (ROCR_VISIBLE_DEVICES by UUID), power cap read and
+ * set (the power_limit_w axis), temperature. */
+static void test_rocm_limits_thermal(void **state)
+{
+    (void)state;
+    el_meter *m = open_meter("rocm", fake("fake_rocm.so"));
+    assert_string_equal(el_meter_visible_env(m), "ROCR_VISIBLE_DEVICES");
+    char u[96];
+    assert_int_equal(el_meter_device_uuid(m, 1, u, sizeof u), EL_OK);
+    assert_string_equal(u, "GPU-a3d0000000000001");
+    unsigned idx[4];
+    size_t n = 0;
+    struct el_error err;
+    assert_int_equal(el_meter_map_visible(m, "GPU-a3d0000000000001,0", idx, 4, &n, &err), EL_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(idx[0], 1);
+    assert_int_equal(idx[1], 0);
+    double cur, lo, hi, def;
+    assert_int_equal(el_meter_power_limit(m, 1, &cur, &lo, &hi, &def), EL_OK);
+    el_assert_close(cur, 750, 1e-9);
+    el_assert_close(lo, 300, 1e-9);
+    el_assert_close(hi, 750, 1e-9);
+    el_assert_close(def, 750, 1e-9);
+    assert_int_equal(el_meter_set_power_limit(m, 1, 400, &err), EL_OK);
+    assert_int_equal(el_meter_power_limit(m, 1, &cur, &lo, &hi, &def), EL_OK);
+    el_assert_close(cur, 400, 1e-9);
+    assert_int_equal(el_meter_set_power_limit(m, 1, 800, &err), EL_ERR_INVALID_ARG);
+    setenv("FAKE_ROCM_SET_CAP_ERROR", "4", 1);
+    assert_int_equal(el_meter_set_power_limit(m, 1, 500, &err), EL_ERR_UNAVAILABLE);
+    assert_contains(err.text, "rsmi_dev_power_cap_set(500 W) on device 1");
+    assert_contains(err.text, "(needs root)");
+    unsetenv("FAKE_ROCM_SET_CAP_ERROR");
+    assert_int_equal(el_meter_power_limit(m, 1, &cur, &lo, &hi, &def), EL_OK);
+    el_assert_close(cur, 400, 1e-9); /* unchanged by the refused set */
+    double t;
+    unsigned long long r = 99;
+    assert_int_equal(el_meter_thermal(m, 1, &t, &r), EL_OK);
+    el_assert_close(t, 51, 1e-9); /* junction; ROCm SMI has no throttle mask */
+    assert_int_equal(r, 0);
+    el_meter_destroy(m);
+}
+
+/* Writes "TEMP REASONS" for the fake NVML in one rename (read by another thread). */
+static void set_thermal(const char *path, unsigned temp, unsigned long long reasons)
+{
+    char tmp[600], text[64];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    snprintf(text, sizeof text, "%u %llx\n", temp, reasons);
+    write_file(tmp, text);
+    assert_int_equal(rename(tmp, path), 0);
+}
+
+/* Temperature and throttle reasons are sampled during a run, not only read
+ * at its ends: a thermal episode in the middle is recorded. */
+static void test_thermal_sampled(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/el_thermal_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[600];
+    snprintf(path, sizeof path, "%s/thermal", dir);
+    set_thermal(path, 40, 0);
+    setenv("FAKE_NVML_THERMAL_FILE", path, 1);
+    setenv("FAKE_NVML_DEVICES", "2", 1);
+    el_meter *m = open_meter("nvml", fake("fake_nvml.so"));
+    struct eli_sampler sp;
+    assert_int_equal(eli_sampler_start_thermal(&sp, m, 0.01, 0.02), EL_OK);
+    nap(0.15);
+    set_thermal(path, 85, 0x40); /* hot: HW thermal slowdown */
+    nap(0.15);
+    set_thermal(path, 41, 0);
+    nap(0.15);
+    eli_sampler_stop(&sp);
+    /* the hottest device (1: 85 + 1 C) and the episode's reason, though
+     * neither end of the run saw them */
+    el_assert_close(sp.temp_max, 86, 1e-9);
+    assert_int_equal(sp.reasons, 0x40);
+    assert_true(sp.thermal_reads >= 2 * 6);
+    double t;
+    unsigned long long r;
+    assert_int_equal(el_meter_thermal(m, 1, &t, &r), EL_OK);
+    el_assert_close(t, 42, 1e-9);
+    assert_int_equal(r, 0);
+    eli_series_free(&sp.s);
+    /* without a thermal period nothing is read */
+    assert_int_equal(eli_sampler_start(&sp, m, 0.01), EL_OK);
+    nap(0.05);
+    eli_sampler_stop(&sp);
+    assert_int_equal(sp.thermal_reads, 0);
+    assert_true(isnan(sp.temp_max));
+    eli_series_free(&sp.s);
+    /* a driver without the clock-event call: the older throttle-reasons name */
+    setenv("FAKE_NVML_OLD_DRIVER", "1", 1);
+    set_thermal(path, 50, 0x4);
+    assert_int_equal(el_meter_thermal(m, 0, &t, &r), EL_OK);
+    el_assert_close(t, 50, 1e-9);
+    assert_int_equal(r, 0x4);
+    el_meter_destroy(m);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -530,6 +711,9 @@ int main(void)
         cmocka_unit_test_setup(test_validation, each),
         cmocka_unit_test_setup(test_rapl_fixture, each),
         cmocka_unit_test_setup(test_rapl_wrap, each),
+        cmocka_unit_test_setup(test_rapl_dram, each),
+        cmocka_unit_test_setup(test_thermal_sampled, each),
+        cmocka_unit_test_setup(test_rocm_limits_thermal, each),
         cmocka_unit_test_setup(test_command, each),
         cmocka_unit_test_setup(test_auto, each),
         cmocka_unit_test_setup(test_series, each),

@@ -506,6 +506,115 @@ static void test_cpu_energy(void **state)
     rm_rf(root);
 }
 
+/* Adds OPT ("dram: off") to the plan's meter map. */
+static void plan_meter_opt(const struct penv *e, const char *opt)
+{
+    char text[4096];
+    FILE *f = fopen(e->plan, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    char *at = strstr(text, "meter: {kind:");
+    assert_non_null(at);
+    f = fopen(e->plan, "w");
+    assert_non_null(f);
+    fprintf(f, "%.*smeter: {%s, kind:%s", (int)(at - text), text, opt, at + 13);
+    fclose(f);
+}
+
+static void test_dram_energy(void **state)
+{
+    (void)state;
+    static struct penv e;
+    /* the fake tree: DRAM of package 0 (intel-rapl:0:1) at 10 W, packages idle */
+    char root[] = "/tmp/el_powercap_XXXXXX";
+    assert_non_null(mkdtemp(root));
+    char cmd[700];
+    penv_build_dir(&e);
+    snprintf(cmd, sizeof cmd, "cp -r '%s/../tests/fakes/powercap/.' '%s/'", e.build, root);
+    assert_int_equal(system(cmd), 0);
+    snprintf(rapl_file, sizeof rapl_file, "%s/intel-rapl:0:1/energy_uj", root);
+    atomic_store(&rapl_stop, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, rapl_writer, NULL), 0);
+    setenv("EL_POWERCAP_ROOT", root, 1);
+    penv_make(&e, "{tp: [1]}", "{concurrency: [2]}", NULL, ", requests: 60", ", min_window_s: 0.3");
+    el_plan *p = penv_plan(&e);
+    struct el_profile_summary sum;
+    penv_run(&e, p, &sum);
+    atomic_store(&rapl_stop, 1);
+    pthread_join(th, NULL);
+    assert_int_equal(sum.measured, 1);
+    el_table *m = penv_read(&e, "measurements.csv");
+    double w = strtod(cell(m, 0, "dram_power_w"), NULL);
+    if (!(w > 7 && w < 13))
+        fail_msg("DRAM power %g W for 10 W (window %s s)", w, cell(m, 0, "window_s"));
+    double ej = strtod(cell(m, 0, "dram_energy_j"), NULL);
+    double want = w * strtod(cell(m, 0, "window_s"), NULL) / strtod(cell(m, 0, "completed"), NULL);
+    assert_double_equal(ej, want, 1e-6 * want);
+    /* the packages did not move: DRAM is not counted in the CPU columns,
+     * nor in energy_j (the fake NVML's GPUs) */
+    assert_double_equal(strtod(cell(m, 0, "cpu_power_w"), NULL), 0.0, 1e-9);
+    assert_true(strtod(cell(m, 0, "power_w"), NULL) > 50);
+    el_table_destroy(m);
+    el_plan_destroy(p);
+    penv_free(&e);
+
+    /* no dram zone (most client and AMD parts): the columns are empty, not 0 */
+    snprintf(cmd, sizeof cmd, "%s/intel-rapl:0:1", root);
+    rm_rf(cmd);
+    snprintf(cmd, sizeof cmd, "%s/intel-rapl:1:0", root);
+    rm_rf(cmd);
+    penv_make(&e, "{tp: [1]}", "{concurrency: [2]}", NULL, NULL, NULL);
+    p = penv_plan(&e);
+    penv_run(&e, p, &sum);
+    assert_int_equal(sum.measured, 1);
+    m = penv_read(&e, "measurements.csv");
+    assert_string_equal(cell(m, 0, "dram_energy_j"), "");
+    assert_string_equal(cell(m, 0, "dram_power_w"), "");
+    assert_string_not_equal(cell(m, 0, "cpu_power_w"), "");
+    el_table_destroy(m);
+    el_plan_destroy(p);
+    penv_free(&e);
+
+    /* meter.dram: rapl without a dram zone is an error naming it */
+    penv_make(&e, "{tp: [1]}", "{concurrency: [2]}", NULL, NULL, NULL);
+    plan_meter_opt(&e, "dram: rapl");
+    p = penv_plan(&e);
+    assert_int_equal(p->dram_mode, 2);
+    el_profiler *pf = NULL;
+    struct el_error err;
+    assert_int_equal(el_profiler_create(p, &pf, &err), EL_OK);
+    el_profiler_set_callback(pf, quiet_cb, NULL);
+    assert_int_equal(el_profiler_run(pf, &sum), EL_ERR_UNAVAILABLE);
+    if (!strstr(el_profiler_errmsg(pf), "no dram zone"))
+        fail_msg("%s", el_profiler_errmsg(pf));
+    el_profiler_destroy(pf);
+    el_plan_destroy(p);
+    penv_free(&e);
+
+    /* meter.dram: off drops the columns; anything else is refused */
+    penv_make(&e, "{tp: [1]}", "{concurrency: [2]}", NULL, NULL, NULL);
+    plan_meter_opt(&e, "dram: off");
+    p = penv_plan(&e);
+    penv_run(&e, p, &sum);
+    m = penv_read(&e, "measurements.csv");
+    assert_true(el_table_col_index(m, "dram_energy_j") < 0);
+    assert_true(el_table_col_index(m, "dram_power_w") < 0);
+    assert_true(el_table_col_index(m, "cpu_energy_j") >= 0);
+    el_table_destroy(m);
+    el_plan_destroy(p);
+    const char *y = "server: {command: [srv, \"{port}\"]}\nworkload: {model: m, prompts: p.jsonl}\n"
+                    "meter: {dram: yes}\nsweep: {heavy: {tp: [1]}}\n";
+    el_plan *d = NULL;
+    assert_int_equal(el_plan_parse(y, strlen(y), "plan.yaml", &d, &err), EL_ERR_PARSE);
+    if (!strstr(err.text, "expected auto, off or rapl"))
+        fail_msg("%s", err.text);
+    unsetenv("EL_POWERCAP_ROOT");
+    rm_rf(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +625,7 @@ int main(void)
         cmocka_unit_test_teardown(test_prompt_lengths, penv_teardown),
         cmocka_unit_test_teardown(test_max_num_seqs, penv_teardown),
         cmocka_unit_test_teardown(test_cpu_energy, penv_teardown),
+        cmocka_unit_test_teardown(test_dram_energy, penv_teardown),
     };
     return el_run_tests(tests, NULL, NULL);
 }
