@@ -150,8 +150,11 @@ static int stream_row(const struct el_candidate *c, void *ud)
     fprintf(x->f, ",");
     if (isfinite(c->mem_gb))
         fprintf(x->f, "%.4g", c->mem_gb);
-    fprintf(x->f, ",%s,%s,%.4g,%s,%s\n", el_data_kind_str(c->label.kind), c->label.axis,
-            c->label.factor, el_exclusion_str(c->reason), c->why);
+    fprintf(x->f, ",%s,", el_data_kind_str(c->label.kind));
+    cli_csv_field(x->f, c->label.axis);
+    fprintf(x->f, ",%.4g,%s,", c->label.factor, el_exclusion_str(c->reason));
+    cli_csv_field(x->f, c->why);
+    fputc('\n', x->f);
     return ferror(x->f) ? 1 : 0;
 }
 
