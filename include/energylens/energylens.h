@@ -450,6 +450,12 @@ struct el_fit_info {
                                el_model_param_fixed); nrows < nfree deserves a warning */
 };
 EL_API void el_model_fit_info(const el_model *m, struct el_fit_info *out);
+/* The warning a fit with no more training rows than estimated parameters
+ * deserves, e.g. "4 rows for 7 free parameters: the parameters are not
+ * determined by the data; ...", written to buf (NUL-terminated, truncated
+ * to len). @return 1 if there is one, 0 (buf "") if not: enough rows, no
+ * fit, a tree model, or a model file that does not record the counts. */
+EL_API int el_model_fit_warning(const el_model *m, char *buf, size_t len);
 
 /*
  * Identifiability and uncertainty (filled by el_fit_run, saved in the model

@@ -35,6 +35,7 @@ struct fail_row {
     unsigned char has[ELI_SPACE_MAX_AXES];
     int any_batch;
     char phase[16];
+    char reason[120]; /* failures.csv's reason, shown with the exclusion */
 };
 
 struct el_selector {
@@ -334,6 +335,8 @@ struct run {
     struct rec *recs;
 };
 
+static size_t fail_match(const struct run *r, const double *x);
+
 static void describe(const struct run *r, const struct rec *c, char *buf, size_t len)
 {
     const el_selector *s = r->s;
@@ -345,9 +348,16 @@ static void describe(const struct run *r, const struct rec *c, char *buf, size_t
         snprintf(buf, len, "predicted energy %g is %s", c->e,
                  isfinite(c->e) ? "not positive" : "not finite");
         break;
-    case EL_EXCL_FAILED:
-        snprintf(buf, len, "failed in profiling");
+    case EL_EXCL_FAILED: {
+        size_t f = fail_match(r, c->v);
+        const struct fail_row *fr = f ? &r->fails[f - 1] : NULL;
+        if (fr && (*fr->phase || *fr->reason))
+            snprintf(buf, len, "failed in profiling (%s%s%s)", fr->phase,
+                     *fr->phase && *fr->reason ? ": " : "", fr->reason);
+        else
+            snprintf(buf, len, "failed in profiling");
         break;
+    }
     case EL_EXCL_WEIGHTS:
         snprintf(buf, len, "weights %.1f GB per GPU > %.2g x %.1f GB", c->mem, s->util,
                  s->gpu_bytes / 1e9);
@@ -372,7 +382,8 @@ static void describe(const struct run *r, const struct rec *c, char *buf, size_t
     }
 }
 
-static int fail_match(const struct run *r, const double *x)
+/* 1 + the index of the first failures.csv row matching x, or 0. */
+static size_t fail_match(const struct run *r, const double *x)
 {
     for (size_t f = 0; f < r->nfails; f++) {
         const struct fail_row *fr = &r->fails[f];
@@ -386,7 +397,7 @@ static int fail_match(const struct run *r, const double *x)
                 break;
         }
         if (k == r->naxes)
-            return 1;
+            return f + 1;
     }
     return 0;
 }
@@ -673,7 +684,7 @@ static el_status prepare(struct run *r, const el_selector *s, const el_space *sp
         r->fails = eli_calloc(n ? n : 1, sizeof *r->fails);
         if (!r->fails)
             return eli_err(err, EL_ERR_NOMEM, "out of memory");
-        long ph = el_table_col_index(f, "phase");
+        long ph = el_table_col_index(f, "phase"), rs = el_table_col_index(f, "reason");
         for (size_t i = 0; i < n; i++) {
             struct fail_row *fr = &r->fails[r->nfails];
             size_t nhas = 0;
@@ -692,6 +703,15 @@ static el_status prepare(struct run *r, const el_selector *s, const el_space *sp
                                 strcmp(fr->phase, "restart") == 0 ||
                                 strcmp(fr->phase, "server") == 0;
             }
+            if (rs >= 0)
+                snprintf(fr->reason, sizeof fr->reason, "%s", el_table_cell(f, i, (size_t)rs));
+            /* shown in every output: no control bytes from the file */
+            for (char *p = fr->reason; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                    *p = ' ';
+            for (char *p = fr->phase; *p; p++)
+                if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                    *p = ' ';
             if (nhas)
                 r->nfails++;
         }
@@ -1153,6 +1173,43 @@ done:
     return st;
 }
 
+/* Prediction intervals of the excluded candidates shown (--include-infeasible)
+ * whose prediction is a positive finite energy: what they would have cost. */
+static el_status excluded_intervals(const struct run *r, struct rec *rows, size_t n,
+                                    struct el_error *err)
+{
+    const el_selector *s = r->s;
+    if (n == 0 || !el_model_has_uncertainty(s->energy))
+        return EL_OK;
+    el_table *t = NULL;
+    double *col = eli_mallocarray(n, sizeof *col), *lo = eli_mallocarray(n, sizeof *lo);
+    double *hi = eli_mallocarray(n, sizeof *hi);
+    el_status st = EL_ERR_NOMEM;
+    if (!col || !lo || !hi || el_table_create(n, &t) != EL_OK) {
+        eli_err(err, st, "out of memory");
+        goto done;
+    }
+    for (size_t k = 0; k < r->naxes; k++) {
+        for (size_t i = 0; i < n; i++)
+            col[i] = rows[i].v[k];
+        if ((st = el_table_set_numeric(t, r->names[k], col, n, err)) != EL_OK)
+            goto done;
+    }
+    if ((st = el_model_predict_interval(s->energy, t, SEL_LEVEL, NULL, lo, hi, err)) != EL_OK)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        int ok = rows[i].e > 0 && isfinite(rows[i].e);
+        rows[i].elo = ok ? lo[i] : (double)NAN;
+        rows[i].ehi = ok ? hi[i] : (double)NAN;
+    }
+done:
+    el_table_destroy(t);
+    eli_free(col);
+    eli_free(lo);
+    eli_free(hi);
+    return st;
+}
+
 /* Prediction intervals of the n best included candidates (rows, ranked)
  * and P(optimal) over every included candidate (see above). */
 static el_status uncertainty(struct run *r, struct rec *rows, size_t n, el_selection *sel,
@@ -1444,7 +1501,8 @@ el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out
     qsort(inc.r, inc.n, sizeof *inc.r, cmp_rec);
     if (exc.n)
         qsort(exc.r, exc.n, sizeof *exc.r, cmp_rec);
-    if ((st = uncertainty(&r, inc.r, inc.n, sel, err)) != EL_OK)
+    if ((st = uncertainty(&r, inc.r, inc.n, sel, err)) != EL_OK ||
+        (st = excluded_intervals(&r, exc.r, exc.n, err)) != EL_OK)
         goto done;
     if (inc.n > s->top)
         inc.n = s->top;

@@ -653,6 +653,23 @@ void el_model_fit_info(const el_model *m, struct el_fit_info *out)
     *out = m->info;
 }
 
+int el_model_fit_warning(const el_model *m, char *buf, size_t len)
+{
+    if (buf && len)
+        buf[0] = '\0';
+    if (!m || !m->info.fitted || !m->info.nfree || m->info.nrows > m->info.nfree)
+        return 0;
+    if (buf && len)
+        snprintf(buf, len,
+                 "%zu rows for %zu free parameters: the parameters are not determined by the "
+                 "data; the fit can pass through every row, so its training error, R^2 and "
+                 "leave-one-out error say nothing about new configurations and its intervals "
+                 "are too narrow; measure more configurations (at least %zu more) before "
+                 "trusting the pick",
+                 m->info.nrows, m->info.nfree, m->info.nfree + 1 - m->info.nrows);
+    return 1;
+}
+
 el_status el_model_set_note(el_model *m, const char *key, const char *value)
 {
     if (!m || !key || !value)

@@ -113,6 +113,9 @@ char *el_model_to_json(const el_model *m)
     eli_json_set(&bad, fit, "starts", json_integer((json_int_t)fi->nstarts));
     eli_json_set(&bad, fit, "evaluations", json_integer((json_int_t)fi->nevals));
     eli_json_set(&bad, fit, "free", json_integer((json_int_t)fi->nfree));
+    char warn[512];
+    if (el_model_fit_warning(m, warn, sizeof warn)) /* for readers; recomputed on load */
+        eli_json_set(&bad, fit, "warning", json_string(warn));
     char hex[32];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)fi->seed);
     eli_json_set(&bad, fit, "seed", json_string(hex));

@@ -1580,6 +1580,12 @@ static void kpis(struct page *p)
     else
         snprintf(d, sizeof d, "%s; the model's pick was not measured", lab);
     put_kpi(p, "", "cheapest measured", v, d);
+    char warn[512];
+    if (el_model_fit_warning(c->em, warn, sizeof warn)) {
+        eli_buf_puts(&p->h, "<p class=\"note\" id=\"fit-warning\"><b>Warning:</b> ");
+        esc(&p->h, warn);
+        eli_buf_puts(&p->h, ".</p>\n");
+    }
     eli_buf_puts(&p->h, "</section>\n");
 }
 

@@ -5,6 +5,7 @@
  * leave the caller's model untouched. */
 #include "el_test.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,6 +247,52 @@ static void test_uncertainty_round_trip(void **state)
     el_table_destroy(test);
 }
 
+/* Fewer rows than free parameters: the library says so, with the counts,
+ * and the warning survives save/load; enough rows, no warning. */
+static void test_few_rows_warning(void **state)
+{
+    (void)state;
+    el_table *full = grid12(0), *t = NULL;
+    size_t rows[4] = {0, 7, 61, 130}; /* tp, batch, s_in and s_out vary */
+    assert_int_equal(el_table_take(full, rows, 4, &t), EL_OK);
+    el_model *m;
+    el_fit *f;
+    char w[512];
+    assert_int_equal(el_model_from_template("energylens12", &m, NULL), EL_OK);
+    assert_int_equal(el_model_fit_warning(m, w, sizeof w), 0); /* not fitted */
+    assert_string_equal(w, "");
+    assert_int_equal(el_fit_create(&f), EL_OK);
+    el_fit_set_starts(f, 2);
+    if (el_fit_run(f, m, t, NULL) != EL_OK)
+        fail_msg("fit: %s", el_fit_errmsg(f));
+    struct el_fit_info fi;
+    el_model_fit_info(m, &fi);
+    assert_int_equal(fi.nrows, 4);
+    assert_true(fi.nfree > 4);
+    assert_int_equal(el_model_fit_warning(m, w, sizeof w), 1);
+    char want[64];
+    snprintf(want, sizeof want, "4 rows for %zu free parameters: ", fi.nfree);
+    if (strncmp(w, want, strlen(want)) != 0 || !strstr(w, "not determined"))
+        fail_msg("warning: '%s'", w);
+    char *json = el_model_to_json(m);
+    el_model *m2;
+    assert_int_equal(el_model_from_json(json, &m2, NULL), EL_OK);
+    char w2[512];
+    assert_int_equal(el_model_fit_warning(m2, w2, sizeof w2), 1);
+    assert_string_equal(w, w2);
+    el_model_destroy(m2);
+    el_free(json);
+    assert_int_equal(el_model_fit_warning(m, w, 8), 1); /* truncated, terminated */
+    assert_int_equal(strlen(w), 7);
+    assert_int_equal(el_fit_run(f, m, full, NULL), EL_OK);
+    assert_int_equal(el_model_fit_warning(m, w, sizeof w), 0);
+    assert_string_equal(w, "");
+    el_fit_destroy(f);
+    el_model_destroy(m);
+    el_table_destroy(t);
+    el_table_destroy(full);
+}
+
 /* A fit that fails changes nothing in the caller's model, not even the
  * log-scale flag of a parameter whose bounds reach zero. */
 static void test_failed_fit_leaves_model(void **state)
@@ -288,6 +335,7 @@ int main(void)
         cmocka_unit_test(test_interval_coverage),
         cmocka_unit_test(test_uncertainty_round_trip),
         cmocka_unit_test(test_failed_fit_leaves_model),
+        cmocka_unit_test(test_few_rows_warning),
     };
     return el_run_tests(tests, NULL, NULL);
 }

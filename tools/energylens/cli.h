@@ -122,6 +122,9 @@ enum out_format { FMT_TABLE, FMT_CSV, FMT_JSON };
 int parse_format(const char *s, enum out_format *out);
 int print_table(FILE *f, const el_table *t, const char *const *cols, size_t ncols, size_t limit,
                 enum out_format fmt);
+/* Writes s as one CSV field: quoted (quotes doubled) when it holds a comma,
+ * a quote, CR or LF, or starts or ends with a blank; as is otherwise. */
+void cli_csv_field(FILE *f, const char *s);
 
 /* JSON, through jansson like the library's documents: non-finite numbers
  * are null, and text that is not UTF-8 is written as el_text_escape shows

@@ -189,6 +189,9 @@ int explain_print(FILE *f, const el_model *m, const el_table *at, int show_param
             fprintf(f, "  %-8s %5.1f%%\n", fnames[k], 100.0 * share[k]);
         show_params = 0;
     }
+    char warn[512];
+    if (el_model_fit_warning(m, warn, sizeof warn))
+        fprintf(f, "warning: %s\n", warn);
     if (show_params) {
         fprintf(f, "%s = %s\n\n", target, el_model_formula(m));
         int unc = el_model_has_uncertainty(m);

@@ -143,11 +143,9 @@ void print_fit_summary(FILE *f, const el_model *m)
         el_model_structure_candidate(m, chosen, &cname, NULL);
         fprintf(f, "structure: %s, of %zu nested variants (%s)\n", cname, ncand, sreason);
     }
-    if (fi.nfree && fi.nrows < fi.nfree)
-        fprintf(f,
-                "warning: %zu rows for %zu estimated parameters: the fit can interpolate the "
-                "rows; trust the intervals, not the training error\n",
-                fi.nrows, fi.nfree);
+    char warn[512];
+    if (el_model_fit_warning(m, warn, sizeof warn))
+        fprintf(f, "warning: %s\n", warn);
     fprintf(f, "parameters:%s\n", unc ? " (value, 90% interval, bounds)" : "");
     size_t nat = 0;
     for (size_t k = 0; k < el_model_nparams(m); k++) {

@@ -150,8 +150,11 @@ static int stream_row(const struct el_candidate *c, void *ud)
     fprintf(x->f, ",");
     if (isfinite(c->mem_gb))
         fprintf(x->f, "%.4g", c->mem_gb);
-    fprintf(x->f, ",%s,%s,%.4g,%s,%s\n", el_data_kind_str(c->label.kind), c->label.axis,
-            c->label.factor, el_exclusion_str(c->reason), c->why);
+    fprintf(x->f, ",%s,", el_data_kind_str(c->label.kind));
+    cli_csv_field(x->f, c->label.axis);
+    fprintf(x->f, ",%.4g,%s,", c->label.factor, el_exclusion_str(c->reason));
+    cli_csv_field(x->f, c->why);
+    fputc('\n', x->f);
     return ferror(x->f) ? 1 : 0;
 }
 
@@ -522,6 +525,8 @@ int cmd_select(int argc, char **argv)
     struct el_units ue, ul;
     int have_ue = is_energy && cli_units_row(t, 0, ecol, lat ? lcol : NULL, &uo, &ue);
     int have_ul = is_energy && lat && npar && cli_units_row(par, npar - 1, ecol, lcol, &uo, &ul);
+    char fitwarn[512];
+    el_model_fit_warning(m, fitwarn, sizeof fitwarn);
     if (fmt == FMT_JSON) {
         json_t *o = json_object(), *ex = json_object(), *tops = json_array();
         json_object_set_new(o, "points", json_integer((json_int_t)el_selection_ncandidates(sel)));
@@ -532,6 +537,8 @@ int cmd_select(int argc, char **argv)
         json_object_set_new(o, "excluded", ex);
         json_object_set_new(o, "max_extrapolation", cli_json_num(max_extrap));
         json_object_set_new(o, "memory", json_string(memnote));
+        if (*fitwarn)
+            json_object_set_new(o, "fit_warning", cli_json_text(fitwarn));
         json_object_set_new(o, "energy_optimal", cli_json_row(t, 0, NULL, 0));
         double po = el_selection_p_optimal(sel);
         json_object_set_new(o, "p_optimal", cli_json_num(po));
@@ -596,6 +603,8 @@ int cmd_select(int argc, char **argv)
     printf("\n%s\n", memnote);
     if (*fpath)
         printf("failures: %s\n", fpath);
+    if (*fitwarn)
+        printf("warning: the energy model: %s\n", fitwarn);
     printf("top %zu by predicted %s%s:\n", shown, el_model_target(m),
            include ? " (then the best excluded ones)" : "");
     print_table(stdout, t, NULL, 0, include ? 0 : top, FMT_TABLE);

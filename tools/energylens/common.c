@@ -467,6 +467,23 @@ int cli_json_print(FILE *f, json_t *doc, int digits, int one_line)
     return 0;
 }
 
+void cli_csv_field(FILE *f, const char *s)
+{
+    size_t n = strlen(s);
+    if (!strpbrk(s, ",\"\r\n") &&
+        !(n > 0 && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t'))) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            fputc('"', f);
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
 int print_table(FILE *f, const el_table *t, const char *const *cols, size_t ncols, size_t limit,
                 enum out_format fmt)
 {
@@ -490,16 +507,19 @@ int print_table(FILE *f, const el_table *t, const char *const *cols, size_t ncol
         return cli_json_print(f, rows, 10, 0);
     }
     if (fmt == FMT_CSV) {
-        for (size_t c = 0; c < nc; c++)
-            fprintf(f, "%s%s", c ? "," : "", el_table_col_name(t, idx[c]));
+        for (size_t c = 0; c < nc; c++) {
+            fputs(c ? "," : "", f);
+            cli_csv_field(f, el_table_col_name(t, idx[c]));
+        }
         fprintf(f, "\n");
         for (size_t i = 0; i < n; i++) {
             for (size_t c = 0; c < nc; c++) {
                 const double *v = el_table_col_values(t, idx[c]);
+                fputs(c ? "," : "", f);
                 if (v)
-                    fprintf(f, "%s%.10g", c ? "," : "", v[i]);
+                    fprintf(f, "%.10g", v[i]);
                 else
-                    fprintf(f, "%s%s", c ? "," : "", el_table_cell(t, i, idx[c]));
+                    cli_csv_field(f, el_table_cell(t, i, idx[c]));
             }
             fprintf(f, "\n");
         }
