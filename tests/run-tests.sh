@@ -53,6 +53,17 @@ if [ -f tests/cli/run-cli-tests.sh ]; then
     failed=$((failed + f))
     [ "$f" -ne 0 ] && bad_bins="$bad_bins cli"
 fi
+# fit's progress line: stderr only, on request or on a terminal.
+if [ -f tests/cli/check-progress.sh ]; then
+    out=$(BUILD="$BUILD" sh tests/cli/check-progress.sh)
+    printf '%s\n' "$out" | grep -v '^progress-tally' | grep -v ' ok$'
+    p=$(printf '%s\n' "$out" | sed -n 's/^progress-tally \([0-9]*\) \([0-9]*\)$/\1/p')
+    f=$(printf '%s\n' "$out" | sed -n 's/^progress-tally \([0-9]*\) \([0-9]*\)$/\2/p')
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-1}))
+    [ "${f:-1}" -ne 0 ] && bad_bins="$bad_bins progress"
+    printf '%-28s %3s passed, %s failed\n' "fit-progress" "${p:-0}" "${f:-1}"
+fi
 # Hostile inputs under time and memory limits (tests/adversarial/).
 if [ -f tests/adversarial/run-adversarial.sh ]; then
     out=$(BUILD="$BUILD" sh tests/adversarial/run-adversarial.sh)

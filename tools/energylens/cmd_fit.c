@@ -7,6 +7,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 static const char *const CANONICAL[] = {"tp",   "pp",    "batch",    "max_batched_tokens",
                                         "s_in", "s_out", "num_gpus", "power_w"};
@@ -42,7 +44,10 @@ static void fit_help(void)
            "                       (learned from the shipped data, docs/PRIOR.md); none (the\n"
            "                       default): the plain fit\n"
            "  --format text|json   summary on stdout (json prints the model file)\n"
-           "  -q, --quiet          no summary\n\n%s",
+           "  --progress           show the fit's progress on stderr (the default when\n"
+           "                       stderr is a terminal); never on stdout\n"
+           "  --no-progress        no progress line, even on a terminal\n"
+           "  -q, --quiet          no summary and no progress\n\n%s",
            CLI_DATA_HELP);
 }
 
@@ -59,8 +64,44 @@ enum {
     OPT_MAXEVALS,
     OPT_FORMAT,
     OPT_STRUCTURE,
-    OPT_PRIOR
+    OPT_PRIOR,
+    OPT_PROGRESS,
+    OPT_NO_PROGRESS
 };
+
+/* Progress of the multi-start fit on stderr, at most five lines a second;
+ * stdout carries only the summary or the model, whatever this shows. */
+struct fit_progress {
+    double t0, last;
+    int shown;
+};
+
+static double fit_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int on_fit_progress(size_t start, size_t nstarts, double best, void *ud)
+{
+    struct fit_progress *p = ud;
+    double t = fit_now();
+    if (start < nstarts && t - p->last < 0.2)
+        return 0;
+    p->last = t;
+    p->shown = 1;
+    fprintf(stderr, "\rfit: start %zu/%zu  best loss %.6g  elapsed %.1f s", start, nstarts, best,
+            t - p->t0);
+    fflush(stderr);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
 
 static int median_note(el_model *m, const el_table *t)
 {
@@ -79,16 +120,8 @@ static int median_note(el_model *m, const el_table *t)
         if (!col)
             continue;
         memcpy(tmp, col, n * sizeof *tmp);
-        /* insertion sort: training tables are small */
-        for (size_t i = 1; i < n; i++) {
-            double x = tmp[i];
-            size_t k = i;
-            while (k > 0 && tmp[k - 1] > x) {
-                tmp[k] = tmp[k - 1];
-                k--;
-            }
-            tmp[k] = x;
-        }
+        /* n log n: an insertion sort here took 4 s of a 7 s fit at 10^5 rows */
+        qsort(tmp, n, sizeof *tmp, cmp_double);
         double med = tmp[(n - 1) / 2];
         int w = snprintf(buf + off, sizeof buf - off, "%s%s=%.6g", off ? "," : "", name, med);
         if (w > 0 && (size_t)w < sizeof buf - off)
@@ -196,6 +229,8 @@ int cmd_fit(int argc, char **argv)
         {"format", 1, NULL, OPT_FORMAT},
         {"structure", 1, NULL, OPT_STRUCTURE},
         {"prior", 1, NULL, OPT_PRIOR},
+        {"progress", 0, NULL, OPT_PROGRESS},
+        {"no-progress", 0, NULL, OPT_NO_PROGRESS},
         CLI_FORCE_LONGOPT,
         CLI_DATA_LONGOPTS,
         {NULL, 0, NULL, 0},
@@ -211,7 +246,7 @@ int cmd_fit(int argc, char **argv)
     unsigned long long seed = 0;
     el_loss loss = EL_LOSS_REL2;
     enum out_format fmt = FMT_TABLE;
-    int force = 0;
+    int force = 0, progress = -1; /* -1: when stderr is a terminal */
     optind = 1;
     opterr = 0;
     int c;
@@ -285,6 +320,12 @@ int cmd_fit(int argc, char **argv)
             break;
         case OPT_PRIOR:
             prior_arg = optarg;
+            break;
+        case OPT_PROGRESS:
+            progress = 1;
+            break;
+        case OPT_NO_PROGRESS:
+            progress = 0;
             break;
         case OPT_FORMAT:
             if (!parse_format(optarg, &fmt) || fmt == FMT_CSV)
@@ -404,8 +445,18 @@ int cmd_fit(int argc, char **argv)
         el_fit_set_max_evals(f, max_evals);
     if (prior)
         el_fit_use_prior(f, prior);
+    if (progress < 0)
+        progress = isatty(2);
+    struct fit_progress pg = {fit_now(), 0.0, 0};
+    if (progress && !d.quiet)
+        el_fit_set_progress(f, on_fit_progress, &pg);
     el_stop why;
-    if ((st = el_fit_run(f, m, t, &why)) != EL_OK) {
+    st = el_fit_run(f, m, t, &why);
+    if (pg.shown) {
+        fputc('\n', stderr);
+        fflush(stderr);
+    }
+    if (st != EL_OK) {
         rc = cli_fail(cmd, st, el_fit_errmsg(f));
         goto done;
     }
