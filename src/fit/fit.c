@@ -423,6 +423,114 @@ static void project_linear(struct obj *o, double *theta)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Polish of the best start                                                  */
+/* ------------------------------------------------------------------------ */
+
+static double clampd(double v, double lo, double hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* The NLopt objective (prior included) at x, leaving theta, pred and, when
+ * jac, the Jacobian of the predictions at x in o. */
+static double polish_loss(struct obj *o, const double *x, int jac)
+{
+    size_t n = o->n, np = o->np;
+    o->nevals++;
+    x_to_theta(o, x, o->theta);
+    double L = loss_theta(o, o->theta, NULL);
+    if (jac && isfinite(L) &&
+        el_expr_eval_grad(o->e, o->cols, n, o->theta, o->pred, o->jac) != EL_OK)
+        return HUGE_VAL;
+    for (size_t k = 0; k < np && isfinite(L); k++)
+        if (o->prior_w[k] > 0.0)
+            L += o->prior_w[k] * (x[k] - o->prior_x[k]) * (x[k] - o->prior_x[k]);
+    return L;
+}
+
+/* Levenberg-Marquardt (Marquardt's diagonal damping) on the residuals of
+ * the loss, in x space, from the best start of the multistart. Why: the
+ * L-BFGS stops when its largest projected gradient component falls below
+ * an absolute 1e-8 (NLopt's Luksan code, not settable), which on a
+ * near-exact fit happens at a loss of 1e-10..1e-7, in a narrow valley
+ * along the TP/PP/batching exponents; which start then wins, and where in
+ * the valley it stopped, depended on rounding (another Cholesky moved the
+ * twelve-parameter recovery from 3 to 4 of 5 seeds). Gauss-Newton steps
+ * converge quadratically there and reach the optimum from every start in
+ * its basin. Bounds by projection; no allocation (normal equations are
+ * accumulated row by row). @return the final loss; x is updated. */
+static double polish_lm(struct obj *o, double *x, const double *lb, const double *ub)
+{
+    size_t n = o->n, np = o->np, fr[64], nf = 0;
+    for (size_t k = 0; k < np; k++)
+        if (ub[k] > lb[k])
+            fr[nf++] = k;
+    double L = polish_loss(o, x, 1), mu = 1e-3, sw = 1.0 / sqrt(o->wsum);
+    for (int it = 0; it < 100 && isfinite(L) && nf > 0; it++) {
+        double A[64 * 64], g[64], M[64 * 64], dl[64], xt[64], jr[64];
+        memset(A, 0, nf * nf * sizeof *A);
+        memset(g, 0, nf * sizeof *g);
+        for (size_t i = 0; i < n; i++) {
+            if (o->w && o->w[i] == 0.0)
+                continue;
+            double f = o->pred[i], y = o->y[i], v, d;
+            switch (o->loss) {
+            case EL_LOSS_LOG2:
+                v = log(f) - log(y);
+                d = 1.0 / f;
+                break;
+            case EL_LOSS_ABS2:
+                v = (f - y) / sqrt(o->ymean2);
+                d = 1.0 / sqrt(o->ymean2);
+                break;
+            default:
+                v = (f - y) / y;
+                d = 1.0 / y;
+                break;
+            }
+            for (size_t a = 0; a < nf; a++) {
+                size_t k = fr[a];
+                double dx = o->p[k].logscale ? o->theta[k] : o->scale[k];
+                jr[a] = o->jac[i * np + k] * dx * d * sw;
+                g[a] += jr[a] * v * sw;
+                for (size_t c = 0; c <= a; c++)
+                    A[a * nf + c] += jr[a] * jr[c];
+            }
+        }
+        for (size_t a = 0; a < nf; a++) {
+            size_t k = fr[a];
+            A[a * nf + a] += o->prior_w[k];
+            g[a] += o->prior_w[k] * (x[k] - o->prior_x[k]);
+        }
+        int progress = 0;
+        for (; mu < 1e12; mu *= 4.0) {
+            for (size_t a = 0; a < nf; a++) {
+                for (size_t c = 0; c <= a; c++)
+                    M[a * nf + c] = A[a * nf + c];
+                M[a * nf + a] += mu * A[a * nf + a] + 1e-300;
+                dl[a] = -g[a];
+            }
+            if (!chol_solve(M, dl, nf))
+                continue;
+            memcpy(xt, x, np * sizeof *xt);
+            for (size_t a = 0; a < nf; a++)
+                xt[fr[a]] = clampd(x[fr[a]] + dl[a], lb[fr[a]], ub[fr[a]]);
+            double Lt = polish_loss(o, xt, 0);
+            if (Lt < L) {
+                progress = L - Lt > 1e-12 * L;
+                memcpy(x, xt, np * sizeof *x);
+                L = polish_loss(o, x, 1);
+                mu = fmax(mu / 3.0, 1e-12);
+                break;
+            }
+        }
+        if (!progress)
+            break;
+    }
+    return L;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Driver                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -460,11 +568,6 @@ void eli_fit_start_box(const struct eli_param *p, double *lo, double *hi)
     double w = 10.0 * fmax(1.0, fabs(s));
     *lo = isfinite(p->lo) && p->hi - p->lo <= 2.0 * w ? p->lo : fmax(p->lo, s - w);
     *hi = isfinite(p->hi) && p->hi - p->lo <= 2.0 * w ? p->hi : fmin(p->hi, s + w);
-}
-
-static double clampd(double v, double lo, double hi)
-{
-    return v < lo ? lo : (v > hi ? hi : v);
 }
 
 /* Context of the callbacks uncert.c uses (struct eli_fit_problem). */
@@ -812,6 +915,26 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
                           "domain (log, sqrt, ^ of negatives) and the bounds",
                           done_starts);
             goto done;
+        }
+        /* Polish the winner where the rows determine an optimum: with fewer
+         * than two rows per free parameter the loss has flat directions the
+         * data do not fix, and sharpening the fit there fits noise (on the
+         * ML.ENERGY 60/40 splits, 6-15 training rows, polishing every fit
+         * moved held-out MAPE from 6.17% to 6.23%). */
+        {
+            size_t nfree_x = 0;
+            for (size_t k = 0; k < np; k++)
+                nfree_x += ub[k] > lb[k];
+            if (so.wsum > 2.0 * (double)nfree_x && best > 0.0) {
+                theta_to_x(&so, best_theta, x);
+                for (size_t k = 0; k < np; k++)
+                    x[k] = clampd(x[k], lb[k], ub[k]);
+                double L = polish_lm(&so, x, lb, ub);
+                if (L < best) {
+                    best = L;
+                    x_to_theta(&so, x, best_theta);
+                }
+            }
         }
         o.nevals += so.nevals;
         so.nevals = 0;
