@@ -15,6 +15,7 @@
  *    Pereyra 1973), so a start is never off by orders of magnitude;
  *  - several seeded starts; the best final loss wins. */
 #include "../core/core_int.h"
+#include "../model/linalg_int.h"
 #include "../model/model_int.h"
 #include "fit_int.h"
 #include "prior_int.h"
@@ -301,41 +302,6 @@ static double nlopt_objective(unsigned nx, const double *x, double *grad, void *
 /* Variable projection of the linear parameters                              */
 /* ------------------------------------------------------------------------ */
 
-/* Solves the symmetric positive system a x = b (m x m) by Cholesky with a
- * small ridge; hand-written because m <= 64 and it runs at every start,
- * where GSL's workspace setup would cost more than the solve. */
-static int chol_solve(double *a, double *b, size_t m)
-{
-    for (size_t j = 0; j < m; j++) {
-        double d = a[j * m + j];
-        for (size_t k = 0; k < j; k++)
-            d -= a[j * m + k] * a[j * m + k];
-        if (!(d > 0.0))
-            return 0;
-        d = sqrt(d);
-        a[j * m + j] = d;
-        for (size_t i = j + 1; i < m; i++) {
-            double s = a[i * m + j];
-            for (size_t k = 0; k < j; k++)
-                s -= a[i * m + k] * a[j * m + k];
-            a[i * m + j] = s / d;
-        }
-    }
-    for (size_t i = 0; i < m; i++) {
-        double s = b[i];
-        for (size_t k = 0; k < i; k++)
-            s -= a[i * m + k] * b[k];
-        b[i] = s / a[i * m + i];
-    }
-    for (size_t i = m; i-- > 0;) {
-        double s = b[i];
-        for (size_t k = i + 1; k < m; k++)
-            s -= a[k * m + i] * b[k];
-        b[i] = s / a[i * m + i];
-    }
-    return 1;
-}
-
 /* Sets the linear parameters of theta to the bounded least-squares optimum
  * of the relative residuals, given the others. Bounds by a simple active
  * set: a coefficient that leaves its box is pinned there and the rest are
@@ -396,7 +362,8 @@ static void project_linear(struct obj *o, double *theta)
             A[a * nf + a] += 1e-12;
             b[a] *= dsc[a];
         }
-        if (!chol_solve(A, b, nf))
+        double L[64 * 64];
+        if (!eli_chol_solve(A, L, b, nf))
             return;
         for (size_t a = 0; a < nf; a++)
             b[a] *= dsc[a];
@@ -503,14 +470,15 @@ static double polish_lm(struct obj *o, double *x, const double *lb, const double
             g[a] += o->prior_w[k] * (x[k] - o->prior_x[k]);
         }
         int progress = 0;
+        double ad[64];
+        for (size_t a = 0; a < nf; a++)
+            ad[a] = A[a * nf + a];
         for (; mu < 1e12; mu *= 4.0) {
             for (size_t a = 0; a < nf; a++) {
-                for (size_t c = 0; c <= a; c++)
-                    M[a * nf + c] = A[a * nf + c];
-                M[a * nf + a] += mu * A[a * nf + a] + 1e-300;
+                A[a * nf + a] = ad[a] * (1.0 + mu) + 1e-300;
                 dl[a] = -g[a];
             }
-            if (!chol_solve(M, dl, nf))
+            if (!eli_chol_solve(A, M, dl, nf))
                 continue;
             memcpy(xt, x, np * sizeof *xt);
             for (size_t a = 0; a < nf; a++)
