@@ -15,6 +15,7 @@
  *    Pereyra 1973), so a start is never off by orders of magnitude;
  *  - several seeded starts; the best final loss wins. */
 #include "../core/core_int.h"
+#include "../model/linalg_int.h"
 #include "../model/model_int.h"
 #include "fit_int.h"
 #include "prior_int.h"
@@ -301,41 +302,6 @@ static double nlopt_objective(unsigned nx, const double *x, double *grad, void *
 /* Variable projection of the linear parameters                              */
 /* ------------------------------------------------------------------------ */
 
-/* Solves the symmetric positive system a x = b (m x m) by Cholesky with a
- * small ridge; hand-written because m <= 64 and it runs at every start,
- * where GSL's workspace setup would cost more than the solve. */
-static int chol_solve(double *a, double *b, size_t m)
-{
-    for (size_t j = 0; j < m; j++) {
-        double d = a[j * m + j];
-        for (size_t k = 0; k < j; k++)
-            d -= a[j * m + k] * a[j * m + k];
-        if (!(d > 0.0))
-            return 0;
-        d = sqrt(d);
-        a[j * m + j] = d;
-        for (size_t i = j + 1; i < m; i++) {
-            double s = a[i * m + j];
-            for (size_t k = 0; k < j; k++)
-                s -= a[i * m + k] * a[j * m + k];
-            a[i * m + j] = s / d;
-        }
-    }
-    for (size_t i = 0; i < m; i++) {
-        double s = b[i];
-        for (size_t k = 0; k < i; k++)
-            s -= a[i * m + k] * b[k];
-        b[i] = s / a[i * m + i];
-    }
-    for (size_t i = m; i-- > 0;) {
-        double s = b[i];
-        for (size_t k = i + 1; k < m; k++)
-            s -= a[k * m + i] * b[k];
-        b[i] = s / a[i * m + i];
-    }
-    return 1;
-}
-
 /* Sets the linear parameters of theta to the bounded least-squares optimum
  * of the relative residuals, given the others. Bounds by a simple active
  * set: a coefficient that leaves its box is pinned there and the rest are
@@ -396,7 +362,8 @@ static void project_linear(struct obj *o, double *theta)
             A[a * nf + a] += 1e-12;
             b[a] *= dsc[a];
         }
-        if (!chol_solve(A, b, nf))
+        double L[64 * 64];
+        if (!eli_chol_solve(A, L, b, nf))
             return;
         for (size_t a = 0; a < nf; a++)
             b[a] *= dsc[a];
@@ -420,6 +387,115 @@ static void project_linear(struct obj *o, double *theta)
         if (!moved)
             return;
     }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Polish of the best start                                                  */
+/* ------------------------------------------------------------------------ */
+
+static double clampd(double v, double lo, double hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+/* The NLopt objective (prior included) at x, leaving theta, pred and, when
+ * jac, the Jacobian of the predictions at x in o. */
+static double polish_loss(struct obj *o, const double *x, int jac)
+{
+    size_t n = o->n, np = o->np;
+    o->nevals++;
+    x_to_theta(o, x, o->theta);
+    double L = loss_theta(o, o->theta, NULL);
+    if (jac && isfinite(L) &&
+        el_expr_eval_grad(o->e, o->cols, n, o->theta, o->pred, o->jac) != EL_OK)
+        return HUGE_VAL;
+    for (size_t k = 0; k < np && isfinite(L); k++)
+        if (o->prior_w[k] > 0.0)
+            L += o->prior_w[k] * (x[k] - o->prior_x[k]) * (x[k] - o->prior_x[k]);
+    return L;
+}
+
+/* Levenberg-Marquardt (Marquardt's diagonal damping) on the residuals of
+ * the loss, in x space, from the best start of the multistart. Why: the
+ * L-BFGS stops when its largest projected gradient component falls below
+ * an absolute 1e-8 (NLopt's Luksan code, not settable), which on a
+ * near-exact fit happens at a loss of 1e-10..1e-7, in a narrow valley
+ * along the TP/PP/batching exponents; which start then wins, and where in
+ * the valley it stopped, depended on rounding (another Cholesky moved the
+ * twelve-parameter recovery from 3 to 4 of 5 seeds). Gauss-Newton steps
+ * converge quadratically there and reach the optimum from every start in
+ * its basin. Bounds by projection; no allocation (normal equations are
+ * accumulated row by row). @return the final loss; x is updated. */
+static double polish_lm(struct obj *o, double *x, const double *lb, const double *ub)
+{
+    size_t n = o->n, np = o->np, fr[64], nf = 0;
+    for (size_t k = 0; k < np; k++)
+        if (ub[k] > lb[k])
+            fr[nf++] = k;
+    double L = polish_loss(o, x, 1), mu = 1e-3, sw = 1.0 / sqrt(o->wsum);
+    for (int it = 0; it < 100 && isfinite(L) && nf > 0; it++) {
+        double A[64 * 64], g[64], M[64 * 64], dl[64], xt[64], jr[64];
+        memset(A, 0, nf * nf * sizeof *A);
+        memset(g, 0, nf * sizeof *g);
+        for (size_t i = 0; i < n; i++) {
+            if (o->w && o->w[i] == 0.0)
+                continue;
+            double f = o->pred[i], y = o->y[i], v, d;
+            switch (o->loss) {
+            case EL_LOSS_LOG2:
+                v = log(f) - log(y);
+                d = 1.0 / f;
+                break;
+            case EL_LOSS_ABS2:
+                v = (f - y) / sqrt(o->ymean2);
+                d = 1.0 / sqrt(o->ymean2);
+                break;
+            default:
+                v = (f - y) / y;
+                d = 1.0 / y;
+                break;
+            }
+            for (size_t a = 0; a < nf; a++) {
+                size_t k = fr[a];
+                double dx = o->p[k].logscale ? o->theta[k] : o->scale[k];
+                jr[a] = o->jac[i * np + k] * dx * d * sw;
+                g[a] += jr[a] * v * sw;
+                for (size_t c = 0; c <= a; c++)
+                    A[a * nf + c] += jr[a] * jr[c];
+            }
+        }
+        for (size_t a = 0; a < nf; a++) {
+            size_t k = fr[a];
+            A[a * nf + a] += o->prior_w[k];
+            g[a] += o->prior_w[k] * (x[k] - o->prior_x[k]);
+        }
+        int progress = 0;
+        double ad[64];
+        for (size_t a = 0; a < nf; a++)
+            ad[a] = A[a * nf + a];
+        for (; mu < 1e12; mu *= 4.0) {
+            for (size_t a = 0; a < nf; a++) {
+                A[a * nf + a] = ad[a] * (1.0 + mu) + 1e-300;
+                dl[a] = -g[a];
+            }
+            if (!eli_chol_solve(A, M, dl, nf))
+                continue;
+            memcpy(xt, x, np * sizeof *xt);
+            for (size_t a = 0; a < nf; a++)
+                xt[fr[a]] = clampd(x[fr[a]] + dl[a], lb[fr[a]], ub[fr[a]]);
+            double Lt = polish_loss(o, xt, 0);
+            if (Lt < L) {
+                progress = L - Lt > 1e-12 * L;
+                memcpy(x, xt, np * sizeof *x);
+                L = polish_loss(o, x, 1);
+                mu = fmax(mu / 3.0, 1e-12);
+                break;
+            }
+        }
+        if (!progress)
+            break;
+    }
+    return L;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -460,11 +536,6 @@ void eli_fit_start_box(const struct eli_param *p, double *lo, double *hi)
     double w = 10.0 * fmax(1.0, fabs(s));
     *lo = isfinite(p->lo) && p->hi - p->lo <= 2.0 * w ? p->lo : fmax(p->lo, s - w);
     *hi = isfinite(p->hi) && p->hi - p->lo <= 2.0 * w ? p->hi : fmin(p->hi, s + w);
-}
-
-static double clampd(double v, double lo, double hi)
-{
-    return v < lo ? lo : (v > hi ? hi : v);
 }
 
 /* Context of the callbacks uncert.c uses (struct eli_fit_problem). */
@@ -812,6 +883,26 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
                           "domain (log, sqrt, ^ of negatives) and the bounds",
                           done_starts);
             goto done;
+        }
+        /* Polish the winner where the rows determine an optimum: with fewer
+         * than two rows per free parameter the loss has flat directions the
+         * data do not fix, and sharpening the fit there fits noise (on the
+         * ML.ENERGY 60/40 splits, 6-15 training rows, polishing every fit
+         * moved held-out MAPE from 6.17% to 6.23%). */
+        {
+            size_t nfree_x = 0;
+            for (size_t k = 0; k < np; k++)
+                nfree_x += ub[k] > lb[k];
+            if (so.wsum > 2.0 * (double)nfree_x && best > 0.0) {
+                theta_to_x(&so, best_theta, x);
+                for (size_t k = 0; k < np; k++)
+                    x[k] = clampd(x[k], lb[k], ub[k]);
+                double L = polish_lm(&so, x, lb, ub);
+                if (L < best) {
+                    best = L;
+                    x_to_theta(&so, x, best_theta);
+                }
+            }
         }
         o.nevals += so.nevals;
         so.nevals = 0;

@@ -1,6 +1,7 @@
 /* linalg_int.h - the library's door to GSL (src/model/linalg.c): the switch
- * that keeps GSL from aborting the host. Model is the lowest layer that uses
- * GSL, so every GSL user (model, fit, sr, method) can reach this header. */
+ * that keeps GSL from aborting the host, and the library's one dense linear
+ * solver (Cholesky). Model is the lowest layer that uses GSL, so every GSL
+ * user (model, fit, sr, method) can reach this header. */
 #ifndef ELI_LINALG_INT_H
 #define ELI_LINALG_INT_H
 
@@ -10,5 +11,15 @@
  * (pthread_once). Call it before any GSL function: GSL reports through its
  * status codes after it, and every caller checks them. Thread-safe. */
 void eli_gsl_init(void);
+
+/* Solves a x = b for a symmetric positive definite a (m x m, row-major,
+ * only the lower triangle is read, a is not changed) by Cholesky: the
+ * library's one dense solver (fit's variable projection and polish,
+ * the SR constant optimiser). l (m x m) receives the factor; b is
+ * overwritten by x. A matrix that rounding left not quite positive
+ * definite is solved with a small diagonal jitter (see linalg.c).
+ * @return 1 on success, 0 if a is not positive definite even with the
+ * jitter, or x is not finite. No allocation; thread-safe. */
+int eli_chol_solve(const double *a, double *l, double *b, size_t m);
 
 #endif

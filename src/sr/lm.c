@@ -19,11 +19,13 @@
  * constants plus a and b. Each iteration takes one reverse sweep of the
  * interpreter (values and exact Jacobian columns, interp.c), accumulates the
  * normal equations J'WJ and J'Wr block by block (the n x p Jacobian is never
- * stored), and solves (J'WJ + mu*diag(J'WJ)) delta = -J'Wr by Cholesky. A
- * trial point re-solves a and b in closed form (so it is never worse than
+ * stored), and solves (J'WJ + mu*diag(J'WJ)) delta = -J'Wr by Cholesky
+ * (eli_chol_solve). A trial point re-solves a and b in closed form (so it is never worse than
  * the linearised step would be). Every value pass and every Jacobian pass
  * counts as one evaluation against the caller's budget. */
 #include "sr_int.h"
+
+#include "../model/linalg_int.h"
 
 #include <math.h>
 #include <string.h>
@@ -161,7 +163,7 @@ el_status eli_sr_lm_ws_init(struct eli_sr_lm_ws *lw, size_t npad)
     p += np * np;
     lw->g = p;
     p += np;
-    lw->rhs = p;
+    lw->adiag = p;
     p += np;
     lw->Ad = p;
     p += np;
@@ -206,43 +208,6 @@ static void accumulate(const double *cols, const double *r, size_t np, double *A
             s += cj[i] * r[i];
         g[j] += s;
     }
-}
-
-/* Cholesky solve of M x = rhs (M symmetric, lower triangle used, np x np;
- * M is overwritten). @return 0 if M is not positive definite. */
-static int cholesky_solve(double *M, size_t np, const double *rhs, double *x)
-{
-    for (size_t j = 0; j < np; j++) {
-        double s = M[j * np + j];
-        for (size_t k = 0; k < j; k++)
-            s -= M[j * np + k] * M[j * np + k];
-        if (!(s > 0.0) || !isfinite(s))
-            return 0;
-        double l = sqrt(s);
-        M[j * np + j] = l;
-        for (size_t i = j + 1; i < np; i++) {
-            double t = M[i * np + j];
-            for (size_t k = 0; k < j; k++)
-                t -= M[i * np + k] * M[j * np + k];
-            M[i * np + j] = t / l;
-        }
-    }
-    for (size_t i = 0; i < np; i++) {
-        double t = rhs[i];
-        for (size_t k = 0; k < i; k++)
-            t -= M[i * np + k] * x[k];
-        x[i] = t / M[i * np + i];
-    }
-    for (size_t i = np; i-- > 0;) {
-        double t = x[i];
-        for (size_t k = i + 1; k < np; k++)
-            t -= M[k * np + i] * x[k];
-        x[i] = t / M[i * np + i];
-    }
-    for (size_t i = 0; i < np; i++)
-        if (!isfinite(x[i]))
-            return 0;
-    return 1;
 }
 
 /* One Jacobian pass: builds A = J'WJ and g = J'Wr at the constants in nodes
@@ -348,18 +313,19 @@ void eli_sr_lm(struct eli_sr_ws *ws, struct eli_sr_lm_ws *lw, const struct eli_s
             dmax = fmax(dmax, A[j * np + j]);
         if (!(dmax > 0.0))
             break;
-        for (size_t j = 0; j < np; j++)
+        for (size_t j = 0; j < np; j++) {
             Ad[j] = fmax(A[j * np + j], 1e-12 * dmax);
+            lw->adiag[j] = A[j * np + j];
+        }
         int accepted = 0;
-        double *M = lw->M;
         while (!accepted && res->evals < o->max_evals) {
+            /* damping on A's diagonal in place (rebuilt at the next pass);
+             * M receives the factor */
             for (size_t j = 0; j < np; j++) {
-                for (size_t k = 0; k <= j; k++)
-                    M[j * np + k] = A[j * np + k];
-                M[j * np + j] += mu * Ad[j];
-                lw->rhs[j] = -lw->g[j];
+                A[j * np + j] = lw->adiag[j] + mu * Ad[j];
+                delta[j] = -lw->g[j];
             }
-            if (!cholesky_solve(M, np, lw->rhs, delta)) {
+            if (!eli_chol_solve(A, lw->M, delta, np)) {
                 mu *= nu;
                 nu *= 2.0;
                 if (mu > 1e12)

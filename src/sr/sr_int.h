@@ -147,8 +147,8 @@ struct eli_sr_lm_res {
 
 /* Scratch of the LM solver (one per thread). */
 struct eli_sr_lm_ws {
-    double *f, *ftry;                                         /* npad */
-    double *A, *M, *g, *rhs, *Ad, *delta, *theta, *theta_try; /* up to ELI_SR_MAXN + 2 */
+    double *f, *ftry;                                           /* npad */
+    double *A, *M, *g, *adiag, *Ad, *delta, *theta, *theta_try; /* up to ELI_SR_MAXN + 2 */
     double *cols; /* (ELI_SR_MAXN + 2) * ELI_SR_GBLOCK */
     size_t npad;
     void *mem;

@@ -64,31 +64,36 @@ static el_table *grid12(double pp_const)
     return t;
 }
 
+/* Noise-free rows: every seed must land on the true parameters. One seed
+ * used to pass by luck (seeds 4, 5 stopped short in a flat valley). */
 static void test_recovers_twelve_parameters(void **state)
 {
     (void)state;
     el_table *t = grid12(0);
-    el_model *m;
-    el_fit *f;
-    assert_int_equal(el_model_from_template("energylens12", &m, NULL), EL_OK);
-    assert_int_equal(el_fit_create(&f), EL_OK);
-    el_fit_set_seed(f, 1);
-    el_stop why = EL_STOP_NONE;
-    if (el_fit_run(f, m, t, &why) != EL_OK)
-        fail_msg("fit: %s", el_fit_errmsg(f));
-    /* a converged stop, not a budget or a cancellation */
-    assert_true(why == EL_STOP_PGTOL || why == EL_STOP_FTOL || why == EL_STOP_XTOL);
-    for (size_t k = 0; k < 12; k++) {
-        double v = el_model_param_value(m, k);
-        if (!(fabs(v - TRUE12[k]) <= 1e-3 * fmax(1.0, fabs(TRUE12[k]))))
-            fail_msg("%s = %.8g, true %.8g", el_model_param_name(m, k), v, TRUE12[k]);
-        assert_false(el_model_param_fixed(m, k));
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        el_model *m;
+        el_fit *f;
+        assert_int_equal(el_model_from_template("energylens12", &m, NULL), EL_OK);
+        assert_int_equal(el_fit_create(&f), EL_OK);
+        el_fit_set_seed(f, seed);
+        el_stop why = EL_STOP_NONE;
+        if (el_fit_run(f, m, t, &why) != EL_OK)
+            fail_msg("seed %u: fit: %s", (unsigned)seed, el_fit_errmsg(f));
+        /* a converged stop, not a budget or a cancellation */
+        assert_true(why == EL_STOP_PGTOL || why == EL_STOP_FTOL || why == EL_STOP_XTOL);
+        for (size_t k = 0; k < 12; k++) {
+            double v = el_model_param_value(m, k);
+            if (!(fabs(v - TRUE12[k]) <= 1e-3 * fmax(1.0, fabs(TRUE12[k]))))
+                fail_msg("seed %u: %s = %.8g, true %.8g", (unsigned)seed, el_model_param_name(m, k),
+                         v, TRUE12[k]);
+            assert_false(el_model_param_fixed(m, k));
+        }
+        struct el_fit_info fi;
+        el_model_fit_info(m, &fi);
+        assert_int_equal(fi.nfree, 12);
+        el_fit_destroy(f);
+        el_model_destroy(m);
     }
-    struct el_fit_info fi;
-    el_model_fit_info(m, &fi);
-    assert_int_equal(fi.nfree, 12);
-    el_fit_destroy(f);
-    el_model_destroy(m);
     el_table_destroy(t);
 }
 
