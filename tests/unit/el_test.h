@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #define el_assert_close(a, b, tol)                                                                 \
@@ -44,6 +45,16 @@ static inline void el_test_filters(void)
         cmocka_set_test_filter(only);
     if (skip && *skip)
         cmocka_set_skip_filter(skip);
+}
+
+/* EL_TEST_SLOW (set by tests/run-valgrind.sh): the test process itself runs
+ * many times slower than natively, so assertions on wall-clock behaviour (a
+ * load generator holding a request rate) check only what slowness cannot
+ * break. make test and the sanitizer run keep the exact checks. */
+static inline int el_test_slow(void)
+{
+    const char *s = getenv("EL_TEST_SLOW");
+    return s && *s && strcmp(s, "0") != 0;
 }
 
 #define el_run_tests(tests, setup, teardown)                                                       \
