@@ -18,7 +18,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_FIELDS 12
-#define MAX_WORDS  64
 
 /* The non-comment lines the emitter writes, quoted words as Q. */
 static const char *const skeleton[] = {
@@ -36,34 +35,36 @@ static const char *const skeleton[] = {
     "^exec( Q)* Q profile Q -o Q --shard \"\\$SLURM_ARRAY_TASK_ID\"$",
 };
 
+/* Sized for the line being lexed: a shape is never longer than its line and
+ * a line of n bytes holds at most n words, so no input outgrows them. */
 struct line {
-    char shape[8192]; /* the line with each quoted word as Q */
-    char *word[MAX_WORDS];
+    char *shape; /* the line with each quoted word as Q */
+    char **word;
     size_t nword;
 };
 
 /* Lexes one line as a POSIX shell would for the quoting the emitter uses:
  * '...' spans and \' outside quotes join into one word (Q), "..." spans are
  * kept as written. Returns 0 when a quote is left open at the end of the
- * line (a value spanning lines) or the line is too long. */
+ * line (a value spanning lines). */
 static int lex(const char *s, size_t n, struct line *ln)
 {
     size_t o = 0, i = 0;
     ln->nword = 0;
+    ln->shape = malloc(n + 1);
+    ln->word = malloc((n + 1) * sizeof *ln->word);
+    if (!ln->shape || !ln->word)
+        abort();
     int inword = 0;
     char *w = NULL;
     size_t wl = 0;
     while (i < n) {
-        if (o + 2 >= sizeof ln->shape)
-            return 0;
         char c = s[i];
         if (c == '\'' || (c == '\\' && i + 1 < n && s[i + 1] == '\'')) {
             if (!inword) {
-                if (ln->nword == MAX_WORDS)
-                    return 0;
                 w = calloc(n + 1, 1);
                 if (!w)
-                    return 0;
+                    abort();
                 ln->word[ln->nword++] = w;
                 wl = 0;
                 ln->shape[o++] = 'Q';
@@ -89,8 +90,6 @@ static int lex(const char *s, size_t n, struct line *ln)
                 j += s[j] == '\\' ? 2 : 1;
             if (j >= n)
                 return 0;
-            if (o + (j - i) + 2 >= sizeof ln->shape)
-                return 0;
             memcpy(ln->shape + o, s + i, j - i + 1);
             o += j - i + 1;
             i = j + 1;
@@ -107,6 +106,10 @@ static void line_free(struct line *ln)
 {
     for (size_t i = 0; i < ln->nword; i++)
         free(ln->word[i]);
+    free(ln->word);
+    free(ln->shape);
+    ln->word = NULL;
+    ln->shape = NULL;
     ln->nword = 0;
 }
 
