@@ -26,13 +26,6 @@
                      el_b_, el_t_);                                                                \
     } while (0)
 
-/* Transitional: branches written before the rename still say
- * assert_double_equal. Where cmocka defines its own, cmocka's is used. To be
- * removed once every branch has landed; new tests use el_assert_close. */
-#ifndef assert_double_equal
-#    define assert_double_equal(a, b, tol) el_assert_close(a, b, tol)
-#endif
-
 /* EL_TEST_ONLY and EL_TEST_SKIP select test cases by name: one cmocka glob
  * each ('*' and '?'), e.g. EL_TEST_SKIP='heavy_*' under valgrind, where the
  * numerically heavy cases would take most of CI's time (the sanitizer run

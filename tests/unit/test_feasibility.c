@@ -26,7 +26,7 @@ static void test_gpu_lookup(void **state)
         const char *src = NULL;
         assert_int_equal(el_gpu_lookup(names[i], &k), EL_OK);
         assert_int_equal(el_gpu_info(k, NULL, &bytes, &src), EL_OK);
-        assert_double_equal(bytes / 1073741824.0, gib[i], 1e-9);
+        el_assert_close(bytes / 1073741824.0, gib[i], 1e-9);
         assert_non_null(src);
         assert_true(strlen(src) > 10);
     }
@@ -72,15 +72,15 @@ static void test_memory_235b(void **state)
     assert_int_equal(el_memory_estimate(&f, gb, 0.9, 1, 1, 8, 1000, &m), EL_OK);
     assert_false(m.fits_weights);
     assert_false(m.fits);
-    assert_double_equal(m.weights, 470e9, 1e6);
+    el_assert_close(m.weights, 470e9, 1e6);
     assert_int_equal(el_memory_estimate(&f, gb, 0.9, 8, 1, 8, 1000, &m), EL_OK);
     assert_true(m.fits_weights);
     assert_true(m.fits);
     /* KV: 94 layers x 2 x 4 heads x 128 x 2 bytes per token, heads split up to 4 ranks */
     assert_int_equal(el_memory_estimate(&f, gb, 0.9, 4, 1, 1, 1, &m), EL_OK);
-    assert_double_equal(m.kv, 94.0 * 2 * 4 * 128 * 2 / 4, 1e-6);
+    el_assert_close(m.kv, 94.0 * 2 * 4 * 128 * 2 / 4, 1e-6);
     assert_int_equal(el_memory_estimate(&f, gb, 0.9, 8, 1, 1, 1, &m), EL_OK);
-    assert_double_equal(m.kv, 94.0 * 2 * 4 * 128 * 2 / 4, 1e-6); /* replicated beyond 4 */
+    el_assert_close(m.kv, 94.0 * 2 * 4 * 128 * 2 / 4, 1e-6); /* replicated beyond 4 */
     assert_int_equal(el_memory_estimate(&f, gb, 1.5, 8, 1, 1, 1, &m), EL_ERR_INVALID_ARG);
 }
 
@@ -98,11 +98,11 @@ static void test_memory_data_parallel_experts(void **state)
     double gb;
     assert_int_equal(el_model_facts_builtin("Qwen/Qwen3-Coder-480B-A35B-Instruct-FP8", 0, &f),
                      EL_OK);
-    assert_double_equal(f.expert_params, 468.1e9, 1e6);
+    el_assert_close(f.expert_params, 468.1e9, 1e6);
     assert_int_equal(el_gpu_lookup("H100", &k), EL_OK);
     assert_int_equal(el_gpu_info(k, NULL, &gb, NULL), EL_OK);
     assert_int_equal(el_memory_estimate_dp(&f, gb, 0.9, 1, 1, 8, 8, 16, 1000, &m), EL_OK);
-    assert_double_equal(m.weights, (480e9 - 468.1e9) + 468.1e9 / 8, 1e6);
+    el_assert_close(m.weights, (480e9 - 468.1e9) + 468.1e9 / 8, 1e6);
     assert_true(m.fits_weights);
     assert_int_equal(el_memory_estimate_dp(&f, gb, 0.9, 1, 1, 8, 1, 16, 1000, &m), EL_OK);
     assert_false(m.fits_weights);
@@ -110,13 +110,13 @@ static void test_memory_data_parallel_experts(void **state)
     struct el_memory a;
     assert_int_equal(el_memory_estimate_dp(&f, gb, 0.9, 8, 1, 1, 0, 16, 1000, &m), EL_OK);
     assert_int_equal(el_memory_estimate(&f, gb, 0.9, 8, 1, 16, 1000, &a), EL_OK);
-    assert_double_equal(m.weights, a.weights, 1e-6);
-    assert_double_equal(m.weights, 480e9 / 8, 1e3);
+    el_assert_close(m.weights, a.weights, 1e-6);
+    el_assert_close(m.weights, 480e9 / 8, 1e3);
     /* a dense model is unaffected by ep */
     assert_int_equal(el_model_facts_builtin("Qwen/Qwen3-32B", 0, &f), EL_OK);
     assert_true(f.expert_params == 0);
     assert_int_equal(el_memory_estimate_dp(&f, gb, 0.9, 1, 1, 8, 8, 16, 1000, &m), EL_OK);
-    assert_double_equal(m.weights, f.weight_bytes, 1e-6);
+    el_assert_close(m.weights, f.weight_bytes, 1e-6);
     /* the model-info key */
     char path[] = "/tmp/el_test_moe_XXXXXX";
     int fd = mkstemp(path);
@@ -127,9 +127,9 @@ static void test_memory_data_parallel_experts(void **state)
     close(fd);
     struct el_error err;
     assert_int_equal(el_model_facts_load(path, NULL, &f, &err), EL_OK);
-    assert_double_equal(f.expert_params, 90e9, 1);
+    el_assert_close(f.expert_params, 90e9, 1);
     assert_int_equal(el_memory_estimate_dp(&f, 1e12, 0.9, 2, 1, 4, 8, 0, 0, &m), EL_OK);
-    assert_double_equal(m.weights, 10e9 * 2 / 2 + 90e9 * 2 / 8, 1);
+    el_assert_close(m.weights, 10e9 * 2 / 2 + 90e9 * 2 / 8, 1);
     unlink(path);
 }
 
@@ -154,7 +154,7 @@ static void test_mlenergy_schema_dp_ep(void **state)
         assert_true(dp[i] >= 1 && ep[i] >= tp[i]);
         if (dp[i] > 1) {
             ndp++;
-            assert_double_equal(ep[i], tp[i] * dp[i], 0);
+            el_assert_close(ep[i], tp[i] * dp[i], 0);
         }
     }
     assert_int_equal(ndp, 16);
@@ -237,12 +237,12 @@ static void test_model_info_file(void **state)
     struct el_model_facts f;
     struct el_error err;
     assert_int_equal(el_model_facts_load(path, "a/b", &f, &err), EL_OK);
-    assert_double_equal(f.weight_bytes, 7e9, 1);
-    assert_double_equal(f.kv_values, 2 * 8 * 128, 0);
+    el_assert_close(f.weight_bytes, 7e9, 1);
+    el_assert_close(f.kv_values, 2 * 8 * 128, 0);
     assert_int_equal(el_model_facts_load(path, "c/d", &f, &err), EL_OK);
-    assert_double_equal(f.weight_bytes, 20e9, 1);
-    assert_double_equal(f.kv_values, 576, 0);
-    assert_double_equal(f.kv_dtype_bytes, 1, 0);
+    el_assert_close(f.weight_bytes, 20e9, 1);
+    el_assert_close(f.kv_values, 576, 0);
+    el_assert_close(f.kv_dtype_bytes, 1, 0);
     assert_int_equal(el_model_facts_load(path, NULL, &f, &err), EL_ERR_INVALID_ARG);
     assert_int_equal(el_model_facts_load(path, "x/y", &f, &err), EL_ERR_MISSING);
     unlink(path);
@@ -296,26 +296,26 @@ static void test_labels(void **state)
     assert_int_equal(el_model_data_label(m, names, x3, 5, &l), EL_OK);
     assert_int_equal(l.kind, EL_DATA_EXTRAPOLATED);
     assert_string_equal(l.axis, "batch");
-    assert_double_equal(l.factor, 8, 1e-12);
+    el_assert_close(l.factor, 8, 1e-12);
     assert_true(l.conditional);
     /* s_in never varied: 512 is x512 */
     double x4[] = {2, 1, 64, 512, 500};
     assert_int_equal(el_model_data_label(m, names, x4, 5, &l), EL_OK);
     assert_int_equal(l.kind, EL_DATA_EXTRAPOLATED);
     assert_string_equal(l.axis, "s_in");
-    assert_double_equal(l.factor, 512, 1e-9);
+    el_assert_close(l.factor, 512, 1e-9);
     /* round trip through the model file */
     char *json = el_model_to_json(m);
     el_model *c = NULL;
     struct el_error err;
     assert_int_equal(el_model_from_json(json, &c, &err), EL_OK);
     assert_int_equal(el_model_data_label(c, names, x3, 5, &l), EL_OK);
-    assert_double_equal(l.factor, 8, 1e-12);
+    el_assert_close(l.factor, 8, 1e-12);
     double lo, hi;
     size_t nd;
     assert_int_equal(el_model_coverage_var(c, "batch", &lo, &hi, &nd), EL_OK);
-    assert_double_equal(lo, 8, 0);
-    assert_double_equal(hi, 512, 0);
+    el_assert_close(lo, 8, 0);
+    el_assert_close(hi, 512, 0);
     assert_int_equal(nd, 7);
     el_free(json);
     el_model_destroy(c);
@@ -348,7 +348,7 @@ static void test_selector_matches_select(void **state)
     const double *ea = el_table_col_values(ta, (size_t)el_table_col_index(ta, "energy_j_pred"));
     const double *eb = el_table_col_values(tb, (size_t)el_table_col_index(tb, "energy_j_pred"));
     for (size_t i = 0; i < 5; i++)
-        assert_double_equal(ea[i], eb[i], 1e-9 * fabs(ea[i]));
+        el_assert_close(ea[i], eb[i], 1e-9 * fabs(ea[i]));
     assert_int_equal(el_selection_ncandidates(b), 14);
     assert_int_equal(el_selection_count(b, EL_EXCL_NONE), 14);
     el_selection_destroy(b);
@@ -398,7 +398,7 @@ static void test_selector_dp_ep_axes(void **state)
     assert_int_equal(el_selection_count(sel, EL_EXCL_WEIGHTS), 1);
     assert_int_equal(el_selection_count(sel, EL_EXCL_NONE), 1);
     const el_table *t = el_selection_table(sel);
-    assert_double_equal(el_table_col_values(t, (size_t)el_table_col_index(t, "ep"))[0], 8, 0);
+    el_assert_close(el_table_col_values(t, (size_t)el_table_col_index(t, "ep"))[0], 8, 0);
     el_selection_destroy(sel);
     el_selector_destroy(sr);
     /* without memory facts dp is no axis any model uses */

@@ -143,7 +143,7 @@ static void test_power_limit_axis_sigkill(void **state)
     json_t *r = json_load_file(restore, 0, NULL);
     assert_non_null(r);
     json_t *d0 = json_array_get(json_object_get(r, "devices"), 0);
-    assert_double_equal(json_number_value(json_object_get(d0, "limit_w")), 700, 1e-9);
+    el_assert_close(json_number_value(json_object_get(d0, "limit_w")), 700, 1e-9);
     assert_string_equal(json_string_value(json_object_get(d0, "uuid")),
                         "GPU-fa4e0000-0000-4000-8000-000000000000");
     json_decref(r);
@@ -160,8 +160,8 @@ static void test_power_limit_axis_sigkill(void **state)
     el_table *m = penv_read(&e, "measurements.csv");
     for (size_t i = 0; i < el_table_nrows(m); i++) {
         /* the limit the device had during the point is the axis value */
-        assert_double_equal(strtod(cell(m, i, "gpu_power_limit_w"), NULL),
-                            strtod(cell(m, i, "power_limit_w"), NULL), 1e-9);
+        el_assert_close(strtod(cell(m, i, "gpu_power_limit_w"), NULL),
+                        strtod(cell(m, i, "power_limit_w"), NULL), 1e-9);
         assert_string_equal(cell(m, i, "gpu_temp_max_c"), "40");
         assert_string_equal(cell(m, i, "throttle_reasons"), "0x4");
     }
@@ -191,10 +191,10 @@ static void test_percentiles_goodput(void **state)
     (void)state;
     /* numpy.percentile's default (linear) on known values */
     double v[10] = {10, 1, 9, 2, 8, 3, 7, 4, 6, 5};
-    assert_double_equal(eli_quantile(v, 10, 0.5), 5.5, 1e-12);
-    assert_double_equal(eli_quantile(v, 10, 0.9), 9.1, 1e-12);
-    assert_double_equal(eli_quantile(v, 10, 0.99), 9.91, 1e-12);
-    assert_double_equal(eli_quantile(v, 1, 0.99), 1, 1e-12);
+    el_assert_close(eli_quantile(v, 10, 0.5), 5.5, 1e-12);
+    el_assert_close(eli_quantile(v, 10, 0.9), 9.1, 1e-12);
+    el_assert_close(eli_quantile(v, 10, 0.99), 9.91, 1e-12);
+    el_assert_close(eli_quantile(v, 1, 0.99), 1, 1e-12);
     assert_true(isnan(eli_quantile(v, 0, 0.5)));
 
     /* end to end: the row's percentiles are those of the series' requests
@@ -239,9 +239,9 @@ static void test_percentiles_goodput(void **state)
         if (fabs(a - b) > 1e-6 * b)
             fail_msg("%s %.9g, from the series %.9g", tc[k], a, b);
     }
-    assert_double_equal(strtod(cell(m, 0, "slo_attainment"), NULL), 1, 1e-12);
-    assert_double_equal(strtod(cell(m, 0, "goodput_rps"), NULL),
-                        strtod(cell(m, 0, "throughput_rps"), NULL), 1e-6);
+    el_assert_close(strtod(cell(m, 0, "slo_attainment"), NULL), 1, 1e-12);
+    el_assert_close(strtod(cell(m, 0, "goodput_rps"), NULL),
+                    strtod(cell(m, 0, "throughput_rps"), NULL), 1e-6);
     el_table_destroy(m);
     el_plan_destroy(p);
     penv_free(&e);
@@ -249,8 +249,8 @@ static void test_percentiles_goodput(void **state)
     p = penv_plan(&e);
     penv_run(&e, p, &sum);
     m = penv_read(&e, "measurements.csv");
-    assert_double_equal(strtod(cell(m, 0, "slo_attainment"), NULL), 0, 0);
-    assert_double_equal(strtod(cell(m, 0, "goodput_rps"), NULL), 0, 0);
+    el_assert_close(strtod(cell(m, 0, "slo_attainment"), NULL), 0, 0);
+    el_assert_close(strtod(cell(m, 0, "goodput_rps"), NULL), 0, 0);
     el_table_destroy(m);
     el_plan_destroy(p);
 }
@@ -281,8 +281,8 @@ static void test_open_loop_point(void **state)
         assert_string_equal(cell(m, i, "arrivals"), "constant");
         assert_string_equal(cell(m, i, "concurrency"), "64");
         assert_string_equal(cell(m, i, "window"), "steady");
-        assert_double_equal(strtod(cell(m, i, "batch"), NULL),
-                            strtod(cell(m, i, "mean_inflight"), NULL), 1e-9);
+        el_assert_close(strtod(cell(m, i, "batch"), NULL),
+                        strtod(cell(m, i, "mean_inflight"), NULL), 1e-9);
         assert_string_equal(cell(m, i, "batch_is"), "mean_inflight");
     }
     el_table_destroy(m);
@@ -475,7 +475,7 @@ static void test_cpu_energy(void **state)
     /* per request: the window's CPU energy over the requests completed in it */
     double ej = strtod(cell(m, 0, "cpu_energy_j"), NULL);
     double want = w * strtod(cell(m, 0, "window_s"), NULL) / strtod(cell(m, 0, "completed"), NULL);
-    assert_double_equal(ej, want, 1e-6 * want);
+    el_assert_close(ej, want, 1e-6 * want);
     /* the GPU column stays GPU energy: the fake NVML's, not the CPU's */
     assert_true(strtod(cell(m, 0, "power_w"), NULL) > 50);
     el_table_destroy(m);
@@ -556,10 +556,10 @@ static void test_dram_energy(void **state)
         fail_msg("DRAM power %g W for 10 W (window %s s)", w, cell(m, 0, "window_s"));
     double ej = strtod(cell(m, 0, "dram_energy_j"), NULL);
     double want = w * strtod(cell(m, 0, "window_s"), NULL) / strtod(cell(m, 0, "completed"), NULL);
-    assert_double_equal(ej, want, 1e-6 * want);
+    el_assert_close(ej, want, 1e-6 * want);
     /* the packages did not move: DRAM is not counted in the CPU columns,
      * nor in energy_j (the fake NVML's GPUs) */
-    assert_double_equal(strtod(cell(m, 0, "cpu_power_w"), NULL), 0.0, 1e-9);
+    el_assert_close(strtod(cell(m, 0, "cpu_power_w"), NULL), 0.0, 1e-9);
     assert_true(strtod(cell(m, 0, "power_w"), NULL) > 50);
     el_table_destroy(m);
     el_plan_destroy(p);

@@ -260,18 +260,18 @@ static void test_units(void **state)
         json_t *o = json_array_get(rows, i);
 #define NUM(k) json_number_value(json_object_get(o, k))
         double e = NUM("energy"), kwh = NUM("kwh_per_mreq"), jt = NUM("j_per_token");
-        assert_double_equal(kwh, e / 3.6, 1e-5 * kwh);
-        assert_double_equal(NUM("co2e_g_per_mreq"), kwh * 400, 1e-5 * kwh * 400);
-        assert_double_equal(NUM("cost_per_mreq"), kwh * 0.1, 1e-5 * kwh);
+        el_assert_close(kwh, e / 3.6, 1e-5 * kwh);
+        el_assert_close(NUM("co2e_g_per_mreq"), kwh * 400, 1e-5 * kwh * 400);
+        el_assert_close(NUM("cost_per_mreq"), kwh * 0.1, 1e-5 * kwh);
         if (s_out < 0)
             s_out = e / jt; /* the space's single s_out */
-        assert_double_equal(e / jt, s_out, 1e-5 * s_out);
+        el_assert_close(e / jt, s_out, 1e-5 * s_out);
         /* batch / latency requests per second, s_out tokens each */
-        assert_double_equal(NUM("tokens_per_s"), NUM("batch") / NUM("latency") * s_out,
-                            1e-5 * NUM("tokens_per_s"));
-        assert_double_equal(NUM("gpu_hours_per_mreq"),
-                            1e6 * NUM("latency") / NUM("batch") * NUM("tp") / 3600,
-                            1e-5 * NUM("gpu_hours_per_mreq"));
+        el_assert_close(NUM("tokens_per_s"), NUM("batch") / NUM("latency") * s_out,
+                        1e-5 * NUM("tokens_per_s"));
+        el_assert_close(NUM("gpu_hours_per_mreq"),
+                        1e6 * NUM("latency") / NUM("batch") * NUM("tp") / 3600,
+                        1e-5 * NUM("gpu_hours_per_mreq"));
 #undef NUM
     }
     json_decref(doc);
@@ -350,8 +350,8 @@ static void test_bench(void **state)
     json_t *doc = json_loads(el_report_json(r), 0, NULL);
     json_t *curve = json_object_get(json_object_get(doc, "datasets"), "bench_curve");
     assert_int_equal(json_array_size(curve), 1); /* rf's only record has mape null */
-    el_assert_close(json_number_value(json_object_get(json_array_get(curve, 0), "median")),
-                        20.0, 1e-12);
+    el_assert_close(json_number_value(json_object_get(json_array_get(curve, 0), "median")), 20.0,
+                    1e-12);
     json_decref(doc);
     el_report_destroy(r);
     el_model_destroy(m);
