@@ -42,7 +42,7 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 FAKE_SRC  := $(sort $(wildcard tests/fakes/*.c))
 FAKE_SO   := $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/fakes/%.so)
 
-.PHONY: all lib cli tests bench test clean format-check install uninstall check-layers
+.PHONY: all lib cli tests bench test clean format-check install uninstall check-layers tidy
 all: lib cli tests bench $(FAKE_SO) $(REPLAY_BIN)
 lib: $(BUILD)/libenergylens.a $(BUILD)/libenergylens.so $(BUILD)/$(SONAME) $(BUILD)/energylens.pc
 cli: $(BUILD)/energylens
@@ -229,6 +229,12 @@ fuzz-long:
 
 format-check:
 	clang-format --dry-run --Werror include/energylens/*.h src/*/*.c src/*/*.h tools/energylens/*.c
+
+# clang-tidy (checks in .clang-tidy) over src/, the CLI and the public
+# headers with the build's CPPFLAGS; any finding fails. TIDY_JOBS files at once.
+TIDY_JOBS ?= 2
+tidy:
+	TIDY_JOBS=$(TIDY_JOBS) TIDY_CPPFLAGS='$(CPPFLAGS)' sh scripts/run-tidy.sh
 
 clean:
 	rm -rf build build-san
