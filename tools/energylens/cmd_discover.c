@@ -369,7 +369,8 @@ int cmd_discover(int argc, char **argv)
     for (size_t i = 0; i < nvars; i++)
         req[nreq++] = vars[i];
     el_table *t = NULL;
-    int rc = cli_read_tables(cmd, &d, argv + optind, argc - optind, req, nreq, &t);
+    int rc = cli_read_tables(cmd, &d, (const char *const *)(argv + optind), argc - optind, req,
+                             nreq, &t);
     if (rc != CLI_OK) {
         free(vars_copy);
         return rc;
@@ -461,7 +462,7 @@ int cmd_discover(int argc, char **argv)
         goto done;
     }
     struct el_error err;
-    if (output && (st = el_sr_save(s, output, &err)) != EL_OK) {
+    if (output && el_sr_save(s, output, &err) != EL_OK) {
         rc = cli_fail_err(cmd, &err);
         goto done;
     }
