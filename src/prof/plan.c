@@ -1493,7 +1493,7 @@ el_status el_plan_emit_slurm(const el_plan *p, const char *plan_path, const char
             /* axis values come from the plan; one with a control byte is shown as '?' */
             eli_buf_printf(&b, " %s=", p->heavy[a].name);
             for (const unsigned char *q = (const unsigned char *)v; *q; q++)
-                eli_buf_putc(&b, *q < 0x20 || *q == 0x7f ? '?' : (char)*q);
+                eli_buf_putc(&b, (char)(*q < 0x20 || *q == 0x7f ? '?' : *q));
         }
         eli_buf_printf(&b, " (%zu GPU%s)\n", gpus[k], gpus[k] == 1 ? "" : "s");
     }
