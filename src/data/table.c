@@ -158,7 +158,7 @@ void el_table_destroy(el_table *t)
 {
     if (!t)
         return;
-    for (size_t j = 0; j < t->ncols; j++)
+    for (size_t j = 0; t->cols && j < t->ncols; j++)
         col_free(&t->cols[j]);
     eli_free(t->cols);
     eli_free(t->line);

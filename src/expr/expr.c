@@ -376,7 +376,7 @@ static int parse_primary(struct parser *ps)
         }
         if ((len == 2 && memcmp(s, "pi", 2) == 0))
             return emit(ps, ELI_OP_CONST, 0, 3.141592653589793);
-        uint32_t idx;
+        uint32_t idx = 0;
         if (!lookup_param(ps, s, len, &idx)) {
             ps->p = s;
             return 0;

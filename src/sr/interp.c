@@ -635,6 +635,9 @@ size_t eli_sr_grad_prepare(struct eli_sr_ws *ws, const struct eli_node *nodes, s
     size_t sp = 0, nc = 0;
     for (size_t k = 0; k < n; k++) {
         int ar = eli_op_arity(nodes[k].op);
+        if (ar < 0 || sp < (size_t)ar)
+            break; /* programs come well-formed from gp.c; a malformed one
+                    * stops here instead of reading below st[] */
         ws->ca[k] = ws->cb[k] = 0;
         if (ar == 2) {
             ws->cb[k] = st[--sp];
