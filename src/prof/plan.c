@@ -360,7 +360,7 @@ static el_status random_pair(struct pctx *c, const char *key, yaml_node_t *k, ya
         return get_size(c, v, path, 1, 1000000, &p->rnd_output_len);
     if (strcmp(key, "range_ratio") == 0)
         return get_num(c, v, path, 0, 0.999, &p->rnd_range);
-    double x;
+    double x = 0;
     ELI_TRY(get_num(c, v, path, 0, 9007199254740992.0, &x));
     if (x != (double)(uint64_t)x)
         return perr(c, v, path, "expected a whole number");
