@@ -15,9 +15,14 @@
  *  - Borrowed outputs (const pointers returned by getters) stay valid until the
  *    next call that modifies the same handle, or its destruction.
  *  - Every *_destroy() accepts NULL.
- *  - Functions that can fail and have no handle to hold a message take a
- *    `struct el_error *err` (may be NULL) that receives a one-line, lower-case
- *    message naming the file, row and column where they apply.
+ *  - One error convention: a fallible function returns el_status, and where
+ *    it has a message to give it takes a trailing `struct el_error *err`
+ *    (may be NULL) that receives the status and a one-line, lower-case
+ *    message naming the file, row and column where they apply. There is no
+ *    per-handle message channel (the el_sr errmsg getter went in 1.0.0);
+ *    setters that can only reject an argument return EL_ERR_INVALID_ARG
+ *    and say which in their comment. (The el_fit and el_profiler errmsg
+ *    getters are the remaining exceptions, to be converted the same way.)
  *  - The library never prints, never exits and never aborts on bad input.
  *  - Handles are not thread-safe; distinct handles may be used from distinct
  *    threads at once. const handles may be read from several threads at once.
@@ -43,11 +48,11 @@ extern "C" {
 /* Version                                                                   */
 /* ------------------------------------------------------------------------ */
 
-#define EL_VERSION_MAJOR  0
-#define EL_VERSION_MINOR  3
+#define EL_VERSION_MAJOR  1
+#define EL_VERSION_MINOR  0
 #define EL_VERSION_PATCH  0
 #define EL_VERSION_NUMBER (EL_VERSION_MAJOR * 10000 + EL_VERSION_MINOR * 100 + EL_VERSION_PATCH)
-#define EL_VERSION_STRING "0.3.0"
+#define EL_VERSION_STRING "1.0.0"
 
 /* @return EL_VERSION_NUMBER the library was built with (compare with the header's). */
 EL_API int el_version_number(void);

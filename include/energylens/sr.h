@@ -56,11 +56,11 @@ EL_API el_status el_sr_set_target(el_sr *s, const char *column);
 EL_API el_status el_sr_set_vars(el_sr *s, const char *const *names, size_t n);
 /* Operators, comma-separated, from + - * / ^ log exp sqrt abs sin cos tanh
  * (default "+,-,*,/,^,log,exp,sqrt"). ^ takes constant exponents. */
-EL_API el_status el_sr_set_ops(el_sr *s, const char *spec);
+EL_API el_status el_sr_set_ops(el_sr *s, const char *spec, struct el_error *err);
 /* Evaluation budget: value passes and Jacobian passes over the training rows,
  * all islands together (default 500000; 0 = none, then a time limit is
  * required). */
-EL_API el_status el_sr_set_max_evals(el_sr *s, size_t n);
+EL_API el_status el_sr_set_max_evals(el_sr *s, size_t n, struct el_error *err);
 /* Wall-clock limit in seconds (default 0 = none). */
 EL_API el_status el_sr_set_time_limit(el_sr *s, double seconds);
 EL_API el_status el_sr_set_seed(el_sr *s, uint64_t seed);
@@ -95,11 +95,10 @@ EL_API void el_sr_set_progress(el_sr *s, el_sr_progress_fn fn, void *userdata);
  * Runs the search on the rows of t. @return EL_ERR_MISSING (target or a
  * variable absent or not numeric), EL_ERR_DATA (fewer than 2 rows; for
  * EL_LOSS_REL2 a zero target), EL_ERR_NUMERIC (non-finite input), with a
- * message in el_sr_errmsg. Cancelling from the progress callback is not an
+ * message in *err. Cancelling from the progress callback is not an
  * error.
  */
-EL_API el_status el_sr_run(el_sr *s, const el_table *t);
-EL_API const char *el_sr_errmsg(const el_sr *s);
+EL_API el_status el_sr_run(el_sr *s, const el_table *t, struct el_error *err);
 
 /* What the last run did. */
 struct el_sr_stats {
