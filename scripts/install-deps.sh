@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages EnergyLens needs to build and test.
 # Uses sudo when not root. Safe to rerun: apt-get skips what is installed.
 set -e
-PKGS="build-essential pkg-config clang libclang-rt-14-dev \
+PKGS="build-essential pkg-config clang clang-format clang-tidy libclang-rt-14-dev \
 libnlopt-dev libgsl-dev libjansson-dev libcsv-dev libyaml-dev libcmocka-dev libxgboost-dev \
 libcurl4-openssl-dev python3 python3-numpy zsh valgrind"
 missing=""

@@ -39,7 +39,7 @@ __all__ = [
     "methods", "templates", "version", "library_path", "units",
 ]
 
-ABI_MAJOR = 0  # the SONAME this binding was written for: libenergylens.so.0
+ABI_MAJOR = 1  # the SONAME this binding was written for: libenergylens.so.1
 
 # ---------------------------------------------------------------------------
 # Loading the library
@@ -224,8 +224,8 @@ _sr_create = _fn("el_sr_create", _st, _PP)
 _sr_destroy = _fn("el_sr_destroy", None, _vp)
 _sr_set_target = _fn("el_sr_set_target", _st, _vp, _cp)
 _sr_set_vars = _fn("el_sr_set_vars", _st, _vp, _c.POINTER(_cp), _sz)
-_sr_set_ops = _fn("el_sr_set_ops", _st, _vp, _cp)
-_sr_set_max_evals = _fn("el_sr_set_max_evals", _st, _vp, _sz)
+_sr_set_ops = _fn("el_sr_set_ops", _st, _vp, _cp, _vp)
+_sr_set_max_evals = _fn("el_sr_set_max_evals", _st, _vp, _sz, _vp)
 _sr_set_time_limit = _fn("el_sr_set_time_limit", _st, _vp, _dbl)
 _sr_set_seed = _fn("el_sr_set_seed", _st, _vp, _c.c_uint64)
 _sr_set_threads = _fn("el_sr_set_threads", _st, _vp, _sz)
@@ -233,8 +233,7 @@ _sr_set_islands = _fn("el_sr_set_islands", _st, _vp, _sz)
 _sr_set_population = _fn("el_sr_set_population", _st, _vp, _sz)
 _sr_set_max_size = _fn("el_sr_set_max_size", _st, _vp, _sz)
 _sr_set_loss = _fn("el_sr_set_loss", _st, _vp, _c.c_int)
-_sr_run = _fn("el_sr_run", _st, _vp, _vp)
-_sr_errmsg = _fn("el_sr_errmsg", _cp, _vp)
+_sr_run = _fn("el_sr_run", _st, _vp, _vp, _vp)
 _sr_stats = _fn("el_sr_stats", None, _vp, _c.POINTER(_SrStats))
 _sr_front_size = _fn("el_sr_front_size", _sz, _vp)
 _sr_front_pick = _fn("el_sr_front_pick", _sz, _vp)
@@ -1009,14 +1008,15 @@ def discover(data, target="energy_j", variables=None, ops=None, max_evals=None,
     front = Front(s.value)
     try:
         h = front._h
+        err = _ErrorStruct()
         _check(_sr_set_target(h, _b(target)))
         if variables is not None:
             arr = (_cp * len(variables))(*[_b(v) for v in variables])
             _check(_sr_set_vars(h, arr, len(variables)))
         if ops is not None:
-            _check(_sr_set_ops(h, _b(ops)))
+            _check(_sr_set_ops(h, _b(ops), _c.byref(err)), err)
         if max_evals is not None:
-            _check(_sr_set_max_evals(h, max_evals))
+            _check(_sr_set_max_evals(h, max_evals, _c.byref(err)), err)
         if time_limit is not None:
             _check(_sr_set_time_limit(h, time_limit))
         _check(_sr_set_seed(h, seed))
@@ -1029,9 +1029,7 @@ def discover(data, target="energy_j", variables=None, ops=None, max_evals=None,
             _check(_sr_set_max_size(h, max_size))
         if loss is not None:
             _check(_sr_set_loss(h, _LOSSES[loss]))
-        st = _sr_run(h, t._h)
-        if st != 0:
-            _raise(st, _s(_sr_errmsg(h)))
+        _check(_sr_run(h, t._h, _c.byref(err)), err)
         return front
     except BaseException:
         front.close()

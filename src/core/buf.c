@@ -29,7 +29,7 @@ static int reserve(struct eli_buf *b, size_t extra)
         return 0;
     }
     size_t need = b->len + extra + 1;
-    if (need <= b->cap)
+    if (need <= b->cap && b->data)
         return 1;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)

@@ -36,6 +36,18 @@ el_status eli_err_at(struct el_error *err, el_status st, const char *file, long 
                      const char *fmt, ...) ELI_PRINTF(6, 7);
 void eli_err_clear(struct el_error *err);
 
+#ifdef __clang_analyzer__
+/* The static analyzer (clang-tidy's clang-analyzer-*) checks one file at a
+ * time and cannot see that eli_err and eli_err_at return their st
+ * argument, so after 'return eli_err(err, EL_ERR_..., ...)' it follows a
+ * path on which the call "succeeded" and reports the null pointers and
+ * uninitialised outputs of that impossible path. Under the analyzer only,
+ * the calls say what they return; st is a constant or a plain variable at
+ * every call site, so evaluating it twice changes nothing. */
+#    define eli_err(err, st, ...)    (eli_err(err, st, __VA_ARGS__), (st))
+#    define eli_err_at(err, st, ...) (eli_err_at(err, st, __VA_ARGS__), (st))
+#endif
+
 #define ELI_TRY(expr)                                                                              \
     do {                                                                                           \
         el_status eli_try_st_ = (expr);                                                            \

@@ -311,7 +311,7 @@ size_t el_text_escape(char *dst, size_t cap, const char *src)
             plen = 1;
         } else if (c == '\n' || c == '\t' || c == '\r') {
             piece[0] = '\\';
-            piece[1] = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+            piece[1] = (char)(c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
             plen = 2;
         } else if (c >= 0x80 && (take = utf8_len(s)) > 0) {
             memcpy(piece, s, take);

@@ -73,7 +73,9 @@ static el_status verr(struct el_error *err, el_status st, const char *file, long
     return st;
 }
 
-el_status eli_err(struct el_error *err, el_status st, const char *fmt, ...)
+/* The names are in parentheses so that the analyzer-only macros of the
+ * same name (core_int.h) do not expand here. */
+el_status(eli_err)(struct el_error *err, el_status st, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -82,8 +84,8 @@ el_status eli_err(struct el_error *err, el_status st, const char *fmt, ...)
     return st;
 }
 
-el_status eli_err_at(struct el_error *err, el_status st, const char *file, long row, long col,
-                     const char *fmt, ...)
+el_status(eli_err_at)(struct el_error *err, el_status st, const char *file, long row, long col,
+                      const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);

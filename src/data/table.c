@@ -97,6 +97,9 @@ nomem:
     return EL_ERR_NOMEM;
 }
 
+/* tmp is unused here but the signature is col_build's cell callback, whose
+ * other implementation (cell_from_values) writes into it. */
+// NOLINTNEXTLINE(readability-non-const-parameter)
 static const char *cell_from_array(const void *ctx, size_t i, char *tmp, size_t tmplen)
 {
     (void)tmp;
@@ -117,6 +120,9 @@ struct take_ctx {
     const size_t *idx;
 };
 
+/* tmp is unused here but the signature is col_build's cell callback, whose
+ * other implementation (cell_from_values) writes into it. */
+// NOLINTNEXTLINE(readability-non-const-parameter)
 static const char *cell_from_take(const void *ctx, size_t i, char *tmp, size_t tmplen)
 {
     (void)tmp;
@@ -152,7 +158,7 @@ void el_table_destroy(el_table *t)
 {
     if (!t)
         return;
-    for (size_t j = 0; j < t->ncols; j++)
+    for (size_t j = 0; t->cols && j < t->ncols; j++)
         col_free(&t->cols[j]);
     eli_free(t->cols);
     eli_free(t->line);

@@ -1242,7 +1242,7 @@ static void adaptive_settled(struct job *j, size_t first_rec, const size_t *pick
  * hypercube. Every variant is fitted and picks the same way (the planner's
  * model and pick), with the prior learned without the deployment's model
  * family, so only the choice of rows differs. */
-static void run_adaptive(el_bench *b, struct job *j, size_t *perm)
+static void run_adaptive(el_bench *b, struct job *j, const size_t *perm)
 {
     const struct bds *d = &b->ds[j->ds];
     const struct btable *bt = &b->tables[d->table];

@@ -265,7 +265,7 @@ static void section_sample(struct eli_buf *o, const el_bench *b, const char *tab
     }
     eli_buf_puts(o, "| *datasets* |");
     for (size_t k = 0; k < nn; k++) {
-        struct filter g = {table, "sample", meth[0], NULL, ns[k]};
+        struct filter g = {table, "sample", nm ? meth[0] : NULL, NULL, ns[k]};
         const char *ds[MAX_DISTINCT];
         size_t nd = distinct(b, &g, 2, ds);
         eli_buf_printf(o, " %zu%s |", nd, nd == MAX_DISTINCT ? "+" : "");

@@ -397,9 +397,12 @@ static void backward(const el_expr *e, const struct plan *p, const double **val,
         const double *restrict av = val[a];
         const double *restrict bv = val[b];
         int hpa = p->hasp[a], hpb = (ar == 2) && p->hasp[b];
-        double *restrict da = hpa ? abuf + (size_t)a * p->cs : NULL;
+        /* a is a child of every non-leaf node, so da is always a valid row;
+         * it is written only when hpa. db is set exactly when hpb, and the
+         * binary cases test db itself, which the analyzer can follow. */
+        double *restrict da = abuf + (size_t)a * p->cs;
         double *restrict db = hpb ? abuf + (size_t)b * p->cs : NULL;
-        if (ar == 1 && !da)
+        if (ar == 1 && !hpa)
             continue; /* cannot happen: a unary node has its child's parameters */
         switch (nd->op) {
         case ELI_OP_ADD:
@@ -410,7 +413,7 @@ static void backward(const el_expr *e, const struct plan *p, const double **val,
             continue;
         /* Every derivative comes from the table in expr_int.h (ELI_ADJ_*). */
         case ELI_OP_SUB:
-            if (hpb)
+            if (db)
                 for (size_t i = 0; i < m; i++)
                     db[i] = ELI_ADJ_NEG(ad[i]);
             break;
@@ -418,7 +421,7 @@ static void backward(const el_expr *e, const struct plan *p, const double **val,
             if (hpa)
                 for (size_t i = 0; i < m; i++)
                     da[i] = ELI_ADJ_MUL_A(ad[i], bv[i]);
-            if (hpb)
+            if (db)
                 for (size_t i = 0; i < m; i++)
                     db[i] = ELI_ADJ_MUL_B(ad[i], av[i]);
             break;
@@ -426,7 +429,7 @@ static void backward(const el_expr *e, const struct plan *p, const double **val,
             if (hpa)
                 for (size_t i = 0; i < m; i++)
                     da[i] = ELI_ADJ_DIV_A(ad[i], bv[i]);
-            if (hpb)
+            if (db)
                 for (size_t i = 0; i < m; i++)
                     db[i] = ELI_ADJ_DIV_B(ad[i], bv[i], out[i]);
             break;
@@ -434,7 +437,7 @@ static void backward(const el_expr *e, const struct plan *p, const double **val,
             if (hpa)
                 for (size_t i = 0; i < m; i++)
                     da[i] = ELI_ADJ_POW_A(ad[i], av[i], bv[i], out[i]);
-            if (hpb)
+            if (db)
                 for (size_t i = 0; i < m; i++)
                     db[i] = ELI_ADJ_POW_B(ad[i], av[i], out[i], log);
             break;

@@ -376,7 +376,7 @@ static int parse_primary(struct parser *ps)
         }
         if ((len == 2 && memcmp(s, "pi", 2) == 0))
             return emit(ps, ELI_OP_CONST, 0, 3.141592653589793);
-        uint32_t idx;
+        uint32_t idx = 0;
         if (!lookup_param(ps, s, len, &idx)) {
             ps->p = s;
             return 0;
@@ -970,7 +970,7 @@ static el_status push_term(const el_expr *e, const size_t *sz, size_t k, int neg
         return st;
     if (tl->n == tl->cap) {
         size_t cap = tl->cap ? tl->cap * 2 : 4;
-        el_expr **ni = eli_realloc(tl->items, cap * sizeof *ni);
+        el_expr **ni = eli_realloc(tl->items, cap * sizeof(el_expr *));
         if (!ni) {
             el_expr_destroy(t);
             return EL_ERR_NOMEM;

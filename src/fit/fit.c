@@ -473,13 +473,17 @@ static double polish_lm(struct obj *o, double *x, const double *lb, const double
         double ad[64];
         for (size_t a = 0; a < nf; a++)
             ad[a] = A[a * nf + a];
-        for (; mu < 1e12; mu *= 4.0) {
+        /* the damping grows geometrically until a step lowers the loss: not
+         * a count, so a while loop (cert-flp30-c), bounded by mu < 1e12 */
+        while (mu < 1e12) {
             for (size_t a = 0; a < nf; a++) {
                 A[a * nf + a] = ad[a] * (1.0 + mu) + 1e-300;
                 dl[a] = -g[a];
             }
-            if (!eli_chol_solve(A, M, dl, nf))
+            if (!eli_chol_solve(A, M, dl, nf)) {
+                mu *= 4.0;
                 continue;
+            }
             memcpy(xt, x, np * sizeof *xt);
             for (size_t a = 0; a < nf; a++)
                 xt[fr[a]] = clampd(x[fr[a]] + dl[a], lb[fr[a]], ub[fr[a]]);
@@ -491,6 +495,7 @@ static double polish_lm(struct obj *o, double *x, const double *lb, const double
                 mu = fmax(mu / 3.0, 1e-12);
                 break;
             }
+            mu *= 4.0;
         }
         if (!progress)
             break;
@@ -898,10 +903,8 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
                 for (size_t k = 0; k < np; k++)
                     x[k] = clampd(x[k], lb[k], ub[k]);
                 double L = polish_lm(&so, x, lb, ub);
-                if (L < best) {
-                    best = L;
+                if (L < best) /* best is not read after the polish */
                     x_to_theta(&so, x, best_theta);
-                }
             }
         }
         o.nevals += so.nevals;

@@ -106,12 +106,12 @@ struct el_prior {
 
 static char lower(char c)
 {
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+    return (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
 }
 
 static char upper(char c)
 {
-    return c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+    return (char)(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
 }
 
 static int is_alpha(char c)
@@ -1066,23 +1066,23 @@ static el_status prior_from_root(json_t *root, const char *src, el_prior **out,
     }
     p->strength = v;
     x = json_object_get(root, "conditioned");
-    p->conditioned = x && json_is_true(x);
+    p->conditioned = json_is_true(x);
     json_t *corp = json_object_get(root, "corpus");
-    if (corp && json_is_object(corp)) {
+    if (json_is_object(corp)) {
         x = json_object_get(corp, "data");
-        if (x && json_is_string(x) && !(p->corpus = eli_strdup(json_string_value(x))))
+        if (json_is_string(x) && !(p->corpus = eli_strdup(json_string_value(x))))
             goto nomem;
         x = json_object_get(corp, "families");
-        if (x && json_is_string(x) && !(p->families = eli_strdup(json_string_value(x))))
+        if (json_is_string(x) && !(p->families = eli_strdup(json_string_value(x))))
             goto nomem;
         x = json_object_get(corp, "deployments");
-        if (x && json_is_integer(x) && json_integer_value(x) >= 0)
+        if (json_is_integer(x) && json_integer_value(x) >= 0)
             p->ndeps = (size_t)json_integer_value(x);
     }
     json_t *sel = json_object_get(root, "selection");
-    if (sel && json_is_object(sel)) {
+    if (json_is_object(sel)) {
         x = json_object_get(sel, "how");
-        if (x && json_is_string(x) && !(p->selection = eli_strdup(json_string_value(x))))
+        if (json_is_string(x) && !(p->selection = eli_strdup(json_string_value(x))))
             goto nomem;
         json_t *grid = json_object_get(sel, "grid");
         if (grid && (!json_is_array(grid) || json_array_size(grid) != PRIOR_NGRID)) {
@@ -1123,7 +1123,7 @@ static el_status prior_from_root(json_t *root, const char *src, el_prior **out,
                 goto fail;
             }
         p->scale[k] = -1;
-        for (int s = 0; s < 4 && sc && json_is_string(sc); s++)
+        for (int s = 0; s < 4 && json_is_string(sc); s++)
             if (strcmp(json_string_value(sc), pscale_names[s]) == 0)
                 p->scale[k] = s;
         if (p->scale[k] < 0) {

@@ -198,7 +198,7 @@ done:
 /* Greedy rank over the columns of C (m x np, column k at C[i*np+k]) in
  * parameter order, skipping held ones: acc[k] = 1 when column k adds a
  * direction to the earlier accepted ones (modified Gram-Schmidt, twice). */
-static void greedy_rank(double *C, size_t m, size_t np, const int *skip, int *acc, double *Q,
+static void greedy_rank(const double *C, size_t m, size_t np, const int *skip, int *acc, double *Q,
                         size_t *nq)
 {
     *nq = 0;

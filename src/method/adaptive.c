@@ -578,7 +578,7 @@ static el_status fit_model(el_planner *p, struct work *w, const el_table *measur
             goto done;
         }
     }
-    if ((st = el_fit_run(f, m, measured, NULL)) != EL_OK) {
+    if (el_fit_run(f, m, measured, NULL) != EL_OK) {
         snprintf(p->st.note, sizeof p->st.note, "the model could not be fitted (%s)",
                  el_fit_errmsg(f));
         st = EL_OK; /* fall back to the design; not an error */

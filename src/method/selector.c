@@ -1518,7 +1518,8 @@ el_status el_selector_run(el_selector *s, const el_space *sp, el_selection **out
         memcpy(rows + inc.n, exc.r, exc.n * sizeof *rows);
     if (s->latency) {
         /* front sorted by energy ascending (latency descending) */
-        qsort(fr.r, fr.n, sizeof *fr.r, cmp_rec);
+        if (fr.n) /* qsort's base may not be NULL, even for 0 elements */
+            qsort(fr.r, fr.n, sizeof *fr.r, cmp_rec);
         for (size_t i = 0; i < inc.n; i++)
             for (size_t j = 0; j < fr.n; j++)
                 if (fr.r[j].idx == rows[i].idx)

@@ -246,8 +246,8 @@ char *eli_booster_to_base64(const struct eli_booster *b)
             v |= s[i + 2];
         o[j++] = B64[(v >> 18) & 63];
         o[j++] = B64[(v >> 12) & 63];
-        o[j++] = i + 1 < n ? B64[(v >> 6) & 63] : '=';
-        o[j++] = i + 2 < n ? B64[v & 63] : '=';
+        o[j++] = (char)(i + 1 < n ? B64[(v >> 6) & 63] : '=');
+        o[j++] = (char)(i + 2 < n ? B64[v & 63] : '=');
     }
     o[j] = '\0';
     return o;

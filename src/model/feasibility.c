@@ -98,7 +98,7 @@ static void norm(const char *in, char *out, size_t len)
         in += 7;
     for (; *in && j + 1 < len; in++) {
         char c = (char)tolower((unsigned char)*in);
-        out[j++] = c == '_' ? '-' : c;
+        out[j++] = (char)(c == '_' ? '-' : c);
     }
     out[j] = '\0';
 }

@@ -289,7 +289,7 @@ el_status eli_model_from_front(const char *text, long k, el_model **out, struct 
     unsigned long long cs = 0;
     const char *hx = jstr(search, "data_checksum");
     for (; hx && *hx; hx++) {
-        int c = *hx;
+        int c = (unsigned char)*hx; /* bytes >= 0x80 are no hex digit either way */
         int dgt = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : 0;
         cs = cs * 16 + (unsigned)dgt;
     }

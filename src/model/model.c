@@ -884,10 +884,10 @@ done:
 
 el_status el_model_predict(const el_model *m, const el_table *t, double *out, struct el_error *err)
 {
-    if (!m || !t || (!out && el_table_nrows(t)))
+    size_t n = t ? el_table_nrows(t) : 0;
+    if (!m || !t || (!out && n))
         return eli_err(err, EL_ERR_INVALID_ARG, "predict: missing model, table or output");
     ELI_TRY(predict_expr(m, m->expr, t, out, err));
-    size_t n = el_table_nrows(t);
     for (size_t i = 0; i < n; i++) {
         if (!isfinite(out[i])) {
             const char *src = el_table_source(t);

@@ -233,7 +233,7 @@ static unsigned long long get_hex(json_t *o, const char *key)
     const char *s = get_str(o, key);
     unsigned long long v = 0;
     for (; s && *s; s++) {
-        int c = *s;
+        int c = (unsigned char)*s; /* bytes >= 0x80 are no hex digit either way */
         int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
         if (d < 0)
             return 0;

@@ -389,11 +389,15 @@ static el_status parse_range(const struct spec_ctx *c, size_t dots, struct value
             return item_err(c, EL_ERR_DATA, "a geometric range must start above 0");
         /* stops once past hi; the tolerance keeps hi when rounding lands just above it */
         double limit = hi * (1.0 + 1e-12);
-        for (double x = lo; x <= limit; x *= step) {
+        /* the values are a geometric sequence, not a count: a while loop
+         * says so (cert-flp30-c), and ELI_SPACE_MAX_VALUES bounds it */
+        double x = lo;
+        while (x <= limit) {
             if (vs->n >= ELI_SPACE_MAX_VALUES)
                 return too_many(c);
             if (!values_push(vs, x))
                 return eli_err(c->err, EL_ERR_NOMEM, "axis '%.80s': out of memory", c->axis);
+            x *= step;
         }
         return EL_OK;
     }

@@ -360,7 +360,7 @@ static el_status random_pair(struct pctx *c, const char *key, yaml_node_t *k, ya
         return get_size(c, v, path, 1, 1000000, &p->rnd_output_len);
     if (strcmp(key, "range_ratio") == 0)
         return get_num(c, v, path, 0, 0.999, &p->rnd_range);
-    double x;
+    double x = 0;
     ELI_TRY(get_num(c, v, path, 0, 9007199254740992.0, &x));
     if (x != (double)(uint64_t)x)
         return perr(c, v, path, "expected a whole number");
@@ -1493,7 +1493,7 @@ el_status el_plan_emit_slurm(const el_plan *p, const char *plan_path, const char
             /* axis values come from the plan; one with a control byte is shown as '?' */
             eli_buf_printf(&b, " %s=", p->heavy[a].name);
             for (const unsigned char *q = (const unsigned char *)v; *q; q++)
-                eli_buf_putc(&b, *q < 0x20 || *q == 0x7f ? '?' : (char)*q);
+                eli_buf_putc(&b, (char)(*q < 0x20 || *q == 0x7f ? '?' : *q));
         }
         eli_buf_printf(&b, " (%zu GPU%s)\n", gpus[k], gpus[k] == 1 ? "" : "s");
     }

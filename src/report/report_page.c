@@ -141,7 +141,7 @@ static json_t *lit(struct page *p, const char *text)
         return NULL;
     }
     for (size_t i = 0; i <= n; i++)
-        copy[i] = text[i] == '\'' ? '"' : text[i];
+        copy[i] = (char)(text[i] == '\'' ? '"' : text[i]);
     json_error_t jerr;
     json_t *v = json_loads(copy, 0, &jerr);
     eli_free(copy);
@@ -381,7 +381,7 @@ static void measurements_dataset(struct page *p)
         snprintf(series, sizeof series, "%s|%s|%s|%s", name, cell(c, c->c_task, i),
                  cell(c, c->c_gpu, i), cell(c, c->c_model, i));
         json_t *o = json_object();
-        jset(p, o, "row", json_integer((json_int_t)(i + 1)));
+        jset(p, o, "row", json_integer((json_int_t)i + 1));
         jset(p, o, "order", json_integer((json_int_t)rank[i]));
         jset(p, o, "tp", jnum(c->tp[i]));
         jset(p, o, "pp", jnum(c->pp[i]));
@@ -539,7 +539,7 @@ static void chart_by_group(struct page *p, const char *field, const char *id, co
                        "'type':'quantitative'},'tooltip':{'aggregate':'median','field':'energy',"
                        "'type':'quantitative','title':'median energy (J/request)',"
                        "'format':',.1f'}}}]}");
-    put(p, s, "height", json_integer((json_int_t)(30 + 42 * ngroups)));
+    put(p, s, "height", json_integer(30 + 42 * (json_int_t)ngroups));
     put(p, s, "encoding.y.field", json_string(field));
     put(p, s, "encoding.x.title", json_string(p->energy_title));
     ticks_for(p, s, "x", "energy", NULL);
@@ -947,7 +947,7 @@ static void section_formula(struct page *p)
                        "{'field':'share','type':'quantitative','title':'share (%)',"
                        "'format':'.1f'}]}}");
     size_t npoints = nl ? nrows / nl : 1;
-    put(p, s, "height", json_integer((json_int_t)(20 + 46 * (npoints ? npoints : 1))));
+    put(p, s, "height", json_integer(20 + 46 * (json_int_t)(npoints ? npoints : 1)));
     char xt[128];
     snprintf(xt, sizeof xt, "predicted %s, split by term",
              strcmp(c->target, "energy_j") == 0 ? "energy per request (J)" : c->target);
@@ -978,7 +978,7 @@ static void space_dataset(struct page *p, const double *e, const double *l, cons
         char lab[512];
         eli_report_point_label(c->st, i, axes, c->naxes, lab, sizeof lab);
         json_t *o = json_object();
-        jset(p, o, "rank", json_integer((json_int_t)(i + 1)));
+        jset(p, o, "rank", json_integer((json_int_t)i + 1));
         jset(p, o, "label", json_string(lab));
         for (size_t a = 0; a < c->naxes; a++) {
             long j = el_table_col_index(c->st, c->axes[a]);

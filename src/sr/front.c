@@ -51,7 +51,6 @@ struct el_sr {
     struct eli_sr_cfg cfg;
     el_sr_progress_fn progress;
     void *ud;
-    char errmsg[512];
     char *note_keys[MAX_NOTES], *note_values[MAX_NOTES];
     size_t nnotes;
     /* last run */
@@ -125,21 +124,6 @@ void el_sr_destroy(el_sr *s)
     eli_free(s);
 }
 
-const char *el_sr_errmsg(const el_sr *s)
-{
-    return s ? s->errmsg : "";
-}
-
-static el_status fail(el_sr *s, el_status st, const char *fmt, ...) ELI_PRINTF(3, 4);
-static el_status fail(el_sr *s, el_status st, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
-    va_end(ap);
-    return st;
-}
-
 el_status el_sr_set_target(el_sr *s, const char *column)
 {
     if (!s || !column || !*column)
@@ -176,19 +160,21 @@ el_status el_sr_set_vars(el_sr *s, const char *const *names, size_t n)
     return EL_OK;
 }
 
-el_status el_sr_set_ops(el_sr *s, const char *spec)
+el_status el_sr_set_ops(el_sr *s, const char *spec, struct el_error *err)
 {
     if (!s || !spec)
-        return EL_ERR_INVALID_ARG;
+        return eli_err(err, EL_ERR_INVALID_ARG, "sr: missing handle or operator list");
     uint32_t mask;
     char bad[48];
     if (!eli_sr_parse_ops(spec, &mask, bad, sizeof bad))
-        return fail(s, EL_ERR_INVALID_ARG,
-                    "unknown operator '%s' (known: + - * / ^ log exp sqrt abs sin cos tanh)", bad);
+        return eli_err(err, EL_ERR_INVALID_ARG,
+                       "unknown operator '%s' (known: + - * / ^ log exp sqrt abs sin cos tanh)",
+                       bad);
     uint32_t binary = (1u << ELI_OP_ADD) | (1u << ELI_OP_SUB) | (1u << ELI_OP_MUL) |
                       (1u << ELI_OP_DIV) | (1u << ELI_OP_POW);
     if (!(mask & binary))
-        return fail(s, EL_ERR_INVALID_ARG, "operators '%s': need at least one of + - * / ^", spec);
+        return eli_err(err, EL_ERR_INVALID_ARG, "operators '%s': need at least one of + - * / ^",
+                       spec);
     char *o = eli_strdup(spec);
     if (!o)
         return EL_ERR_NOMEM;
@@ -198,12 +184,12 @@ el_status el_sr_set_ops(el_sr *s, const char *spec)
     return EL_OK;
 }
 
-el_status el_sr_set_max_evals(el_sr *s, size_t n)
+el_status el_sr_set_max_evals(el_sr *s, size_t n, struct el_error *err)
 {
     if (!s)
-        return EL_ERR_INVALID_ARG;
+        return eli_err(err, EL_ERR_INVALID_ARG, "sr: missing handle");
     if (n && n < 100)
-        return fail(s, EL_ERR_INVALID_ARG, "max evaluations %zu: need at least 100", n);
+        return eli_err(err, EL_ERR_INVALID_ARG, "max evaluations %zu: need at least 100", n);
     s->cfg.max_evals = n;
     return EL_OK;
 }
@@ -527,24 +513,24 @@ static int default_var(const el_table *t, size_t j, size_t target)
     return 0;
 }
 
-el_status el_sr_run(el_sr *s, const el_table *t)
+el_status el_sr_run(el_sr *s, const el_table *t, struct el_error *err)
 {
+    eli_err_clear(err);
     if (!s || !t)
-        return EL_ERR_INVALID_ARG;
-    s->errmsg[0] = '\0';
+        return eli_err(err, EL_ERR_INVALID_ARG, "sr: missing handle or table");
     clear_front(s);
     memset(&s->stats, 0, sizeof s->stats);
     if (!s->target)
-        return fail(s, EL_ERR_INVALID_ARG, "no target column set");
+        return eli_err(err, EL_ERR_INVALID_ARG, "no target column set");
     size_t n = el_table_nrows(t);
     long tj = el_table_col_index(t, s->target);
     if (tj < 0)
-        return fail(s, EL_ERR_MISSING, "target column '%s' is missing", s->target);
+        return eli_err(err, EL_ERR_MISSING, "target column '%s' is missing", s->target);
     const double *y = el_table_col_values(t, (size_t)tj);
     if (!y)
-        return fail(s, EL_ERR_MISSING, "target column '%s' is not numeric", s->target);
+        return eli_err(err, EL_ERR_MISSING, "target column '%s' is not numeric", s->target);
     if (n < 2)
-        return fail(s, EL_ERR_DATA, "need at least 2 rows, got %zu", n);
+        return eli_err(err, EL_ERR_DATA, "need at least 2 rows, got %zu", n);
     /* Variables: the ones set, or every numeric column but the target. */
     size_t nc = el_table_ncols(t);
     size_t nv = s->vars ? s->nvars : 0;
@@ -567,16 +553,16 @@ el_status el_sr_run(el_sr *s, const el_table *t)
             continue;
         long cj = el_table_col_index(t, name);
         if (cj < 0) {
-            st = fail(s, EL_ERR_MISSING, "variable column '%s' is missing", name);
+            st = eli_err(err, EL_ERR_MISSING, "variable column '%s' is missing", name);
             goto done;
         }
         cols[v] = el_table_col_values(t, (size_t)cj);
         if (!cols[v]) {
-            st = fail(s, EL_ERR_MISSING, "variable column '%s' is not numeric", name);
+            st = eli_err(err, EL_ERR_MISSING, "variable column '%s' is not numeric", name);
             goto done;
         }
         if ((size_t)cj == (size_t)tj) {
-            st = fail(s, EL_ERR_INVALID_ARG, "the target '%s' cannot be a variable", name);
+            st = eli_err(err, EL_ERR_INVALID_ARG, "the target '%s' cannot be a variable", name);
             goto done;
         }
         s->run_vars[v] = eli_strdup(name);
@@ -590,10 +576,10 @@ el_status el_sr_run(el_sr *s, const el_table *t)
             goto done;
         for (size_t i = 0; i < n; i++) {
             if (!(y[i] != 0.0)) {
-                st = fail(s, EL_ERR_DATA,
-                          "target '%s' is 0 at row %zu: the relative loss needs "
-                          "nonzero targets",
-                          s->target, i + 1);
+                st = eli_err(err, EL_ERR_DATA,
+                             "target '%s' is 0 at row %zu: the relative loss needs "
+                             "nonzero targets",
+                             s->target, i + 1);
                 goto done;
             }
             w[i] = 1.0 / (y[i] * y[i]);
@@ -601,7 +587,7 @@ el_status el_sr_run(el_sr *s, const el_table *t)
     }
     st = eli_sr_data_init(&d, cols, nv, y, w, n);
     if (st == EL_ERR_NUMERIC) {
-        fail(s, st, "the target or a variable holds a non-finite value");
+        eli_err(err, st, "the target or a variable holds a non-finite value");
         goto done;
     }
     if (st != EL_OK)
@@ -616,13 +602,13 @@ el_status el_sr_run(el_sr *s, const el_table *t)
     cfg.progress = s->progress ? progress_cb : NULL;
     cfg.ud = s;
     if (cfg.max_evals == 0 && !(cfg.time_limit > 0)) {
-        st = fail(s, EL_ERR_INVALID_ARG, "no evaluation budget and no time limit");
+        st = eli_err(err, EL_ERR_INVALID_ARG, "no evaluation budget and no time limit");
         goto done;
     }
     struct eli_sr_outcome oc;
     st = eli_sr_search(&cfg, &d, hof, &oc);
     if (st != EL_OK) {
-        fail(s, st, "search failed: %s", el_strerror(st));
+        eli_err(err, st, "search failed: %s", el_strerror(st));
         goto done;
     }
     s->stats.evals = oc.evals;
@@ -634,10 +620,10 @@ el_status el_sr_run(el_sr *s, const el_table *t)
     s->checksum = el_table_checksum(t);
     st = build_front(s, hof, &d);
     if (st != EL_OK)
-        fail(s, st, "cannot build the front: %s", el_strerror(st));
+        eli_err(err, st, "cannot build the front: %s", el_strerror(st));
 done:
-    if (st == EL_ERR_NOMEM && !s->errmsg[0])
-        fail(s, st, "out of memory");
+    if (st == EL_ERR_NOMEM && err && !err->text[0])
+        eli_err(err, st, "out of memory");
     if (st != EL_OK)
         clear_front(s);
     eli_free(hof);

@@ -212,6 +212,8 @@ static int valid(const struct eli_node *nd, size_t n)
     size_t sp = 0;
     for (size_t k = 0; k < n; k++) {
         int ar = eli_op_arity(nd[k].op);
+        if (ar < 0 || sp < (size_t)ar)
+            return 0; /* not a well-formed postfix program */
         if (ar == 0) {
             fam[sp] = 0;
             isc[sp] = nd[k].op == ELI_OP_CONST;
@@ -645,10 +647,12 @@ static struct ind *victim(struct island *is)
 {
     if (is->cfg->replace_oldest) /* regularized evolution: a FIFO population */
         return &is->pop[is->ring++ % is->npop];
-    struct ind *worst = NULL;
-    for (size_t t = 0; t < is->cfg->tournament; t++) {
+    /* the first draw is the worst so far (the same draws as before, and
+     * never NULL, even for a tournament of 0) */
+    struct ind *worst = &is->pop[eli_rng_below(&is->rng, is->npop)];
+    for (size_t t = 1; t < is->cfg->tournament; t++) {
         struct ind *c = &is->pop[eli_rng_below(&is->rng, is->npop)];
-        if (!worst || c->key > worst->key)
+        if (c->key > worst->key)
             worst = c;
     }
     return worst;

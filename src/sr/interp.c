@@ -71,9 +71,10 @@
 
 static double *align64(void *p)
 {
-    uintptr_t u = (uintptr_t)p;
-    u = (u + 63u) & ~(uintptr_t)63u;
-    return (double *)u;
+    /* pointer arithmetic rather than an integer-to-pointer cast, so the
+     * compiler keeps the pointer's provenance */
+    char *c = p;
+    return (double *)(void *)(c + (64u - (uintptr_t)p % 64u) % 64u);
 }
 
 el_status eli_sr_data_init(struct eli_sr_data *d, const double *const *cols, size_t nvars,
@@ -242,18 +243,18 @@ enum {
         LOOP(expr_);                                                                               \
         break;
 #define OUTERS(base, t)                                                                            \
-    FCASE(base + 0, OUT_LV(t, +))                                                                  \
-    FCASE(base + 1, OUT_LS(t, +))                                                                  \
-    FCASE(base + 2, OUT_LV(t, -))                                                                  \
-    FCASE(base + 3, OUT_LS(t, -))                                                                  \
-    FCASE(base + 4, OUT_RV(t, -))                                                                  \
-    FCASE(base + 5, OUT_RS(t, -))                                                                  \
-    FCASE(base + 6, OUT_LV(t, *))                                                                  \
-    FCASE(base + 7, OUT_LS(t, *))                                                                  \
-    FCASE(base + 8, OUT_LV(t, /))                                                                  \
-    FCASE(base + 9, OUT_LS(t, /))                                                                  \
-    FCASE(base + 10, OUT_RV(t, /))                                                                 \
-    FCASE(base + 11, OUT_RS(t, /))
+    FCASE((base) + 0, OUT_LV(t, +))                                                                \
+    FCASE((base) + 1, OUT_LS(t, +))                                                                \
+    FCASE((base) + 2, OUT_LV(t, -))                                                                \
+    FCASE((base) + 3, OUT_LS(t, -))                                                                \
+    FCASE((base) + 4, OUT_RV(t, -))                                                                \
+    FCASE((base) + 5, OUT_RS(t, -))                                                                \
+    FCASE((base) + 6, OUT_LV(t, *))                                                                \
+    FCASE((base) + 7, OUT_LS(t, *))                                                                \
+    FCASE((base) + 8, OUT_LV(t, /))                                                                \
+    FCASE((base) + 9, OUT_LS(t, /))                                                                \
+    FCASE((base) + 10, OUT_RV(t, /))                                                               \
+    FCASE((base) + 11, OUT_RS(t, /))
 #define FUSED_CASES                                                                                \
     OUTERS(0, IN_VV(+))                                                                            \
     OUTERS(12, IN_VS(+))                                                                           \
@@ -459,9 +460,9 @@ static int unary_code(int op)
 
 /* An operand on the compile-time stack. */
 struct opnd {
-    int kind;        /* 0 scalar, 1 column, 2 slot */
     const double *p; /* column or slot buffer */
     double s;
+    int kind;   /* 0 scalar, 1 column, 2 slot */
     int parity; /* slot: which of the level's two buffers */
 };
 
@@ -476,7 +477,7 @@ static void compile(struct eli_sr_ws *ws, const struct eli_sr_data *d, const str
         const struct eli_node *nd = &nodes[k];
         int ar = eli_op_arity(nd->op);
         if (ar == 0) {
-            struct opnd o = {0, NULL, 0.0, 0};
+            struct opnd o = {.p = NULL, .s = 0.0, .kind = 0, .parity = 0};
             if (nd->op == ELI_OP_VAR) {
                 o.kind = 1;
                 o.p = d->x + (size_t)nd->arg * d->npad;
@@ -490,8 +491,11 @@ static void compile(struct eli_sr_ws *ws, const struct eli_sr_data *d, const str
         struct opnd a = ar == 2 ? st[--sp] : b;
         size_t level = sp;
         if (a.kind == 0 && b.kind == 0) {
-            struct opnd o = {
-                0, NULL, ar == 2 ? eli_op_apply2(nd->op, a.s, b.s) : eli_op_apply1(nd->op, a.s), 0};
+            struct opnd o = {.p = NULL,
+                             .s = ar == 2 ? eli_op_apply2(nd->op, a.s, b.s)
+                                          : eli_op_apply1(nd->op, a.s),
+                             .kind = 0,
+                             .parity = 0};
             st[sp++] = o;
             continue;
         }
@@ -520,7 +524,7 @@ static void compile(struct eli_sr_ws *ws, const struct eli_sr_data *d, const str
                 prev->c = x.kind != 0 ? x.p : dummy;
                 prev->ccol = (uint8_t)(x.kind == 1);
                 prev->s2 = x.s;
-                struct opnd o = {2, dst, 0.0, parity};
+                struct opnd o = {.p = dst, .s = 0.0, .kind = 2, .parity = parity};
                 st[sp++] = o;
                 continue;
             }
@@ -575,7 +579,7 @@ static void compile(struct eli_sr_ws *ws, const struct eli_sr_data *d, const str
             }
             in->s = a.s;
         }
-        struct opnd o = {2, dst, 0.0, parity};
+        struct opnd o = {.p = dst, .s = 0.0, .kind = 2, .parity = parity};
         st[sp++] = o;
     }
     ws->nins = ni;
@@ -631,6 +635,9 @@ size_t eli_sr_grad_prepare(struct eli_sr_ws *ws, const struct eli_node *nodes, s
     size_t sp = 0, nc = 0;
     for (size_t k = 0; k < n; k++) {
         int ar = eli_op_arity(nodes[k].op);
+        if (ar < 0 || sp < (size_t)ar)
+            break; /* programs come well-formed from gp.c; a malformed one
+                    * stops here instead of reading below st[] */
         ws->ca[k] = ws->cb[k] = 0;
         if (ar == 2) {
             ws->cb[k] = st[--sp];

@@ -135,9 +135,10 @@ double eli_sr_scaled_loss(const struct eli_sr_data *d, const double *f, int mode
 
 static double *align64(void *p)
 {
-    uintptr_t u = (uintptr_t)p;
-    u = (u + 63u) & ~(uintptr_t)63u;
-    return (double *)u;
+    /* pointer arithmetic rather than an integer-to-pointer cast, so the
+     * compiler keeps the pointer's provenance */
+    char *c = p;
+    return (double *)(void *)(c + (64u - (uintptr_t)p % 64u) % 64u);
 }
 
 el_status eli_sr_lm_ws_init(struct eli_sr_lm_ws *lw, size_t npad)

@@ -26,10 +26,11 @@ check() { # check NAME STATUS
 make -s install BUILD="$BUILD" PREFIX="$P" >"$W/log" 2>&1
 check make-install $?
 
-# The SONAME and the links.
+# The SONAME and the links (MAJOR from the header, as the Makefile reads it).
+MAJOR=$(sed -n 's/^#define EL_VERSION_MAJOR *\([0-9]*\)$/\1/p' include/energylens/core.h)
 rc=1
-if [ -L "$P/lib/libenergylens.so" ] && [ -L "$P/lib/libenergylens.so.0" ] &&
-    readelf -d "$P/lib/libenergylens.so" 2>"$W/log" | grep -q 'SONAME.*\[libenergylens\.so\.0\]'; then
+if [ -n "$MAJOR" ] && [ -L "$P/lib/libenergylens.so" ] && [ -L "$P/lib/libenergylens.so.$MAJOR" ] &&
+    readelf -d "$P/lib/libenergylens.so" 2>"$W/log" | grep -q "SONAME.*\[libenergylens\.so\.$MAJOR\]"; then
     rc=0
 fi
 check soname $rc

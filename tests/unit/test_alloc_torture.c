@@ -340,16 +340,13 @@ static el_status sc_sr(void)
     if (st == EL_OK)
         st = el_sr_set_seed(sr, 1);
     if (st == EL_OK)
-        st = el_sr_set_max_evals(sr, 400);
+        st = el_sr_set_max_evals(sr, 400, &terr);
     if (st == EL_OK)
         st = el_sr_set_islands(sr, 1);
     if (st == EL_OK)
         st = el_sr_set_population(sr, 20);
-    if (st == EL_OK) {
-        st = el_sr_run(sr, t);
-        if (st != EL_OK)
-            snprintf(terr.text, sizeof terr.text, "%s", el_sr_errmsg(sr));
-    }
+    if (st == EL_OK)
+        st = el_sr_run(sr, t, &terr);
     if (st == EL_OK) {
         char *json = el_sr_to_json(sr);
         st = json ? EL_OK : EL_ERR_NOMEM;

@@ -40,8 +40,8 @@ static el_sr *make_sr(size_t threads, uint64_t seed)
     el_sr *s = NULL;
     assert_int_equal(el_sr_create(&s), EL_OK);
     assert_int_equal(el_sr_set_target(s, "y"), EL_OK);
-    assert_int_equal(el_sr_set_ops(s, "+,-,*,/,^,log,exp,sqrt"), EL_OK);
-    assert_int_equal(el_sr_set_max_evals(s, 20000), EL_OK);
+    assert_int_equal(el_sr_set_ops(s, "+,-,*,/,^,log,exp,sqrt", NULL), EL_OK);
+    assert_int_equal(el_sr_set_max_evals(s, 20000, NULL), EL_OK);
     assert_int_equal(el_sr_set_islands(s, 3), EL_OK);
     assert_int_equal(el_sr_set_population(s, 60), EL_OK);
     assert_int_equal(el_sr_set_threads(s, threads), EL_OK);
@@ -54,7 +54,7 @@ static void test_recovers_simple_law(void **state)
     (void)state;
     el_table *t = make_table(120, 0);
     el_sr *s = make_sr(1, 1);
-    assert_int_equal(el_sr_run(s, t), EL_OK);
+    assert_int_equal(el_sr_run(s, t, NULL), EL_OK);
     struct el_sr_stats st;
     el_sr_stats(s, &st);
     assert_true(st.evals <= 20000);
@@ -105,7 +105,7 @@ static void test_reproducible_for_a_seed(void **state)
     char *ref = NULL;
     for (size_t threads = 1; threads <= 3; threads++) {
         el_sr *s = make_sr(threads, 42);
-        assert_int_equal(el_sr_run(s, t), EL_OK);
+        assert_int_equal(el_sr_run(s, t, NULL), EL_OK);
         char *txt = front_text(s);
         /* "threads" is recorded in the file; compare the rest. */
         char *th = strstr(txt, "\"threads\"");
@@ -119,7 +119,7 @@ static void test_reproducible_for_a_seed(void **state)
         }
         /* A second run on the same handle repeats itself. */
         if (threads == 2) {
-            assert_int_equal(el_sr_run(s, t), EL_OK);
+            assert_int_equal(el_sr_run(s, t, NULL), EL_OK);
             txt = front_text(s);
             th = strstr(txt, "\"threads\"");
             th[11] = 'X';
@@ -131,7 +131,7 @@ static void test_reproducible_for_a_seed(void **state)
     /* Another seed searches differently (its evaluation count differs or
      * its front does). */
     el_sr *s = make_sr(1, 43);
-    assert_int_equal(el_sr_run(s, t), EL_OK);
+    assert_int_equal(el_sr_run(s, t, NULL), EL_OK);
     char *other = front_text(s);
     assert_true(strcmp(other, ref) != 0);
     el_free(other);
@@ -145,7 +145,7 @@ static void test_front_file_is_a_model(void **state)
     (void)state;
     el_table *t = make_table(80, 0);
     el_sr *s = make_sr(2, 5);
-    assert_int_equal(el_sr_run(s, t), EL_OK);
+    assert_int_equal(el_sr_run(s, t, NULL), EL_OK);
     char path[] = "/tmp/el_test_front_XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -204,23 +204,27 @@ static void test_errors_and_cancel(void **state)
     (void)state;
     el_table *t = make_table(50, 1);
     el_sr *s = make_sr(1, 0);
-    assert_int_equal(el_sr_set_ops(s, "+,frobnicate"), EL_ERR_INVALID_ARG);
-    assert_non_null(strstr(el_sr_errmsg(s), "frobnicate"));
+    struct el_error err;
+    assert_int_equal(el_sr_set_ops(s, "+,frobnicate", &err), EL_ERR_INVALID_ARG);
+    assert_int_equal(err.status, EL_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.text, "frobnicate"));
     assert_int_equal(el_sr_set_max_size(s, 61), EL_ERR_INVALID_ARG);
     assert_int_equal(el_sr_set_loss(s, EL_LOSS_LOG2), EL_ERR_INVALID_ARG);
     assert_int_equal(el_sr_set_target(s, "nope"), EL_OK);
-    assert_int_equal(el_sr_run(s, t), EL_ERR_MISSING);
+    assert_int_equal(el_sr_run(s, t, &err), EL_ERR_MISSING);
+    assert_int_equal(err.status, EL_ERR_MISSING);
+    assert_non_null(strstr(err.text, "'nope'"));
     assert_int_equal(el_sr_set_target(s, "y"), EL_OK);
     assert_int_equal(el_sr_set_loss(s, EL_LOSS_REL2), EL_OK);
-    assert_int_equal(el_sr_run(s, t), EL_ERR_DATA); /* a zero target */
+    assert_int_equal(el_sr_run(s, t, NULL), EL_ERR_DATA); /* a zero target */
     assert_int_equal(el_sr_set_loss(s, EL_LOSS_ABS2), EL_OK);
     const char *vars[] = {"x0", "missing"};
     assert_int_equal(el_sr_set_vars(s, vars, 2), EL_OK);
-    assert_int_equal(el_sr_run(s, t), EL_ERR_MISSING);
+    assert_int_equal(el_sr_run(s, t, NULL), EL_ERR_MISSING);
     assert_int_equal(el_sr_set_vars(s, vars, 1), EL_OK);
     int calls = 0;
     el_sr_set_progress(s, cancel_at_once, &calls);
-    assert_int_equal(el_sr_run(s, t), EL_OK);
+    assert_int_equal(el_sr_run(s, t, NULL), EL_OK);
     struct el_sr_stats st;
     el_sr_stats(s, &st);
     assert_int_equal(calls, 1);

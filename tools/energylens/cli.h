@@ -98,8 +98,8 @@ int data_opts_handle(struct data_opts *d, int opt, const char *arg, const char *
  * columns that must be present and valid (may be NULL). Drops and filters are
  * reported on stderr unless quiet. Returns an exit code (CLI_OK on success).
  */
-int cli_read_tables(const char *cmd, const struct data_opts *d, char *const *files, int nfiles,
-                    const char *const *require, size_t nreq, el_table **out);
+int cli_read_tables(const char *cmd, const struct data_opts *d, const char *const *files,
+                    int nfiles, const char *const *require, size_t nreq, el_table **out);
 /* A one-line description of the data options, for model provenance notes. */
 void data_opts_describe(const struct data_opts *d, char *buf, size_t len);
 

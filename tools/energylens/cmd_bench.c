@@ -393,10 +393,10 @@ int cmd_bench(int argc, char **argv)
     if (st != EL_OK)
         return cli_fail(cmd, st, NULL);
     int rc = CLI_OK;
-    if ((methods && (st = el_bench_set_methods(b, methods, &err)) != EL_OK) ||
-        (protocols && (st = el_bench_set_protocols(b, protocols, &err)) != EL_OK) ||
-        (dataset_by && (st = el_bench_set_dataset_by(b, dataset_by, &err)) != EL_OK) ||
-        (scenario_by && (st = el_bench_set_scenario_by(b, scenario_by, &err)) != EL_OK)) {
+    if ((methods && el_bench_set_methods(b, methods, &err) != EL_OK) ||
+        (protocols && el_bench_set_protocols(b, protocols, &err) != EL_OK) ||
+        (dataset_by && el_bench_set_dataset_by(b, dataset_by, &err) != EL_OK) ||
+        (scenario_by && el_bench_set_scenario_by(b, scenario_by, &err) != EL_OK)) {
         rc = cli_usage_error(cmd, "%s", err.text);
         goto done;
     }
@@ -436,7 +436,7 @@ int cmd_bench(int argc, char **argv)
                 bd.wheres[bd.nwheres++] = cli_bundled[k].wheres[w];
             char path[4096];
             snprintf(path, sizeof path, "%s/%s", cli_datadir(), cli_bundled[k].file);
-            char *files[1] = {path};
+            const char *files[1] = {path};
             el_table *t = NULL;
             if ((rc = cli_read_tables(cmd, &bd, files, 1, req, 1, &t)) != CLI_OK)
                 goto done;
@@ -450,7 +450,8 @@ int cmd_bench(int argc, char **argv)
     }
     for (int i = optind; i < argc; i++) {
         el_table *t = NULL;
-        if ((rc = cli_read_tables(cmd, &d, argv + i, 1, req, 1, &t)) != CLI_OK)
+        if ((rc = cli_read_tables(cmd, &d, (const char *const *)(argv + i), 1, req, 1, &t)) !=
+            CLI_OK)
             goto done;
         char name[256];
         table_name(argv[i], name, sizeof name);
@@ -464,7 +465,7 @@ int cmd_bench(int argc, char **argv)
     struct progress prog = {now_s(), 0.0, 0};
     if (!d.quiet && isatty(STDERR_FILENO))
         el_bench_set_progress(b, on_progress, &prog);
-    if ((st = el_bench_run(b, &err)) != EL_OK) {
+    if (el_bench_run(b, &err) != EL_OK) {
         rc = cli_fail_err(cmd, &err);
         goto done;
     }

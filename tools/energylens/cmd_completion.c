@@ -189,7 +189,7 @@ static void parse_line(struct cmd_opts *c, const char *line, size_t n)
                 if (bars && !caps && !o->values[0]) {
                     size_t w = 0;
                     for (size_t q = a; q < e && w + 1 < sizeof o->values; q++)
-                        o->values[w++] = line[q] == '|' ? ' ' : line[q];
+                        o->values[w++] = (char)(line[q] == '|' ? ' ' : line[q]);
                     o->values[w] = '\0';
                 }
             }

@@ -166,7 +166,7 @@ int cmd_demo(int argc, char **argv)
     d.quiet = 1;
     const char *req[] = {"energy_j", "latency_s"};
     el_table *t = NULL;
-    char *files[1] = {(char *)(uintptr_t)data};
+    const char *files[1] = {data};
     int rc = cli_read_tables(cmd, &d, files, 1, req, 2, &t);
     if (rc != CLI_OK)
         return rc;

@@ -369,7 +369,8 @@ int cmd_discover(int argc, char **argv)
     for (size_t i = 0; i < nvars; i++)
         req[nreq++] = vars[i];
     el_table *t = NULL;
-    int rc = cli_read_tables(cmd, &d, argv + optind, argc - optind, req, nreq, &t);
+    int rc = cli_read_tables(cmd, &d, (const char *const *)(argv + optind), argc - optind, req,
+                             nreq, &t);
     if (rc != CLI_OK) {
         free(vars_copy);
         return rc;
@@ -424,17 +425,19 @@ int cmd_discover(int argc, char **argv)
         if (nexcl)
             el_sr_set_note(s, "excluded_derived", ex);
     }
+    struct el_error err;
+    memset(&err, 0, sizeof err);
     if ((st = el_sr_set_target(s, target)) != EL_OK ||
         (st = el_sr_set_vars(s, vars, nvars)) != EL_OK ||
-        (ops && (st = el_sr_set_ops(s, ops)) != EL_OK) ||
-        (st = el_sr_set_max_evals(s, max_evals)) != EL_OK ||
+        (ops && (st = el_sr_set_ops(s, ops, &err)) != EL_OK) ||
+        (st = el_sr_set_max_evals(s, max_evals, &err)) != EL_OK ||
         (st = el_sr_set_time_limit(s, time_limit)) != EL_OK ||
         (st = el_sr_set_seed(s, seed)) != EL_OK || (st = el_sr_set_threads(s, threads)) != EL_OK ||
         (islands && (st = el_sr_set_islands(s, islands)) != EL_OK) ||
         (pop && (st = el_sr_set_population(s, pop)) != EL_OK) ||
         (max_size && (st = el_sr_set_max_size(s, max_size)) != EL_OK) ||
         (st = el_sr_set_loss(s, loss)) != EL_OK) {
-        rc = cli_fail(cmd, st, el_sr_errmsg(s));
+        rc = cli_fail(cmd, st, err.text);
         goto done;
     }
     {
@@ -453,15 +456,14 @@ int cmd_discover(int argc, char **argv)
     }
     struct live lv = {!d.quiet && fmt != FMT_JSON && isatty(STDERR_FILENO), 0, 0.0};
     el_sr_set_progress(s, on_progress, &lv);
-    st = el_sr_run(s, t);
+    st = el_sr_run(s, t, &err);
     if (lv.printed)
         fprintf(stderr, "\r\033[K");
     if (st != EL_OK) {
-        rc = cli_fail(cmd, st, el_sr_errmsg(s));
+        rc = cli_fail(cmd, st, err.text);
         goto done;
     }
-    struct el_error err;
-    if (output && (st = el_sr_save(s, output, &err)) != EL_OK) {
+    if (output && el_sr_save(s, output, &err) != EL_OK) {
         rc = cli_fail_err(cmd, &err);
         goto done;
     }

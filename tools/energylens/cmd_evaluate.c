@@ -92,7 +92,8 @@ int cmd_evaluate(int argc, char **argv)
         return cli_fail_err(cmd, &err);
     const char *target = el_model_target(m);
     el_table *t = NULL;
-    int rc = cli_read_tables(cmd, &d, argv + optind + 1, argc - optind - 1, &target, 1, &t);
+    int rc = cli_read_tables(cmd, &d, (const char *const *)(argv + optind + 1), argc - optind - 1,
+                             &target, 1, &t);
     if (rc != CLI_OK) {
         el_model_destroy(m);
         return rc;
@@ -135,11 +136,15 @@ int cmd_evaluate(int argc, char **argv)
             rc = cli_fail(cmd, EL_ERR_NOMEM, NULL);
             goto done;
         }
-        keys[i][0] = '\0';
+        size_t at = 0;
         for (size_t g = 0; g < ng; g++) {
-            strcat(keys[i], el_table_cell(t, i, (size_t)gcols[g]));
-            strcat(keys[i], "\x1f");
+            const char *cell = el_table_cell(t, i, (size_t)gcols[g]);
+            size_t cl = strlen(cell);
+            memcpy(keys[i] + at, cell, cl);
+            at += cl;
+            keys[i][at++] = '\x1f';
         }
+        keys[i][at] = '\0';
     }
     double mape = (double)NAN, r2 = (double)NAN, rmse = (double)NAN;
     el_metric_mape(y, p, n, &mape);

@@ -346,7 +346,7 @@ int cmd_next(int argc, char **argv)
     char **reasons = NULL;
     /* measurements (a header alone means nothing measured yet) */
     if (!header_only(data)) {
-        char *files[1] = {(char *)(uintptr_t)data};
+        const char *files[1] = {data};
         if ((rc = cli_read_tables(cmd, &d, files, 1, NULL, 0, &meas)) != CLI_OK)
             goto done;
     }
@@ -356,18 +356,16 @@ int cmd_next(int argc, char **argv)
         /* the same schema, maps and filters as the measurements, so that the
          * candidates speak the same columns; the file's own columns are
          * what is printed back */
-        char *files[1] = {(char *)(uintptr_t)space_file};
+        const char *files[1] = {space_file};
         if ((rc = cli_read_tables(cmd, &d, files, 1, NULL, 0, &cand)) != CLI_OK)
             goto done;
-        if ((st = el_reader_create(&rd)) != EL_OK ||
-            (st = el_reader_read(rd, space_file, &raw, &err)) != EL_OK) {
+        if (el_reader_create(&rd) != EL_OK || el_reader_read(rd, space_file, &raw, &err) != EL_OK) {
             rc = cli_fail_err(cmd, &err);
             goto done;
         }
     } else {
-        if ((st = el_space_create(&sp)) != EL_OK ||
-            (st = el_space_load_yaml(sp, space_file, &err)) != EL_OK ||
-            (st = el_space_enumerate(sp, &cand, &err)) != EL_OK) {
+        if (el_space_create(&sp) != EL_OK || el_space_load_yaml(sp, space_file, &err) != EL_OK ||
+            el_space_enumerate(sp, &cand, &err) != EL_OK) {
             rc = cli_fail_err(cmd, &err);
             goto done;
         }
@@ -389,7 +387,7 @@ int cmd_next(int argc, char **argv)
     if (strcmp(prior_arg, "none") == 0) {
         el_planner_set_prior(pl, NULL);
     } else if (strcmp(prior_arg, "default") != 0) {
-        if ((st = el_prior_load(prior_arg, &prior, &err)) != EL_OK) {
+        if (el_prior_load(prior_arg, &prior, &err) != EL_OK) {
             rc = cli_fail_err(cmd, &err);
             goto done;
         }
@@ -406,23 +404,23 @@ int cmd_next(int argc, char **argv)
                               &bytes, &have, memnote, sizeof memnote);
         if (rc != CLI_OK)
             goto done;
-        if (have && (st = el_planner_set_memory(pl, &facts, bytes, util, &err)) != EL_OK) {
+        if (have && el_planner_set_memory(pl, &facts, bytes, util, &err) != EL_OK) {
             rc = cli_fail_err(cmd, &err);
             goto done;
         }
     }
     if (failures_file) {
         el_reader *fr = NULL;
-        if ((st = el_reader_create(&fr)) != EL_OK ||
-            (st = el_reader_read(fr, failures_file, &fails, &err)) != EL_OK ||
-            (st = el_planner_add_failures(pl, fails, &err)) != EL_OK) {
+        if (el_reader_create(&fr) != EL_OK ||
+            el_reader_read(fr, failures_file, &fails, &err) != EL_OK ||
+            el_planner_add_failures(pl, fails, &err) != EL_OK) {
             el_reader_destroy(fr);
             rc = cli_fail_err(cmd, &err);
             goto done;
         }
         el_reader_destroy(fr);
     }
-    if ((st = el_planner_run(pl, meas, k, ignore_stop, &err)) != EL_OK) {
+    if (el_planner_run(pl, meas, k, ignore_stop, &err) != EL_OK) {
         rc = cli_fail_err(cmd, &err);
         goto done;
     }

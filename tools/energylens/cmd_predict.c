@@ -93,7 +93,8 @@ int cmd_predict(int argc, char **argv)
     if (st != EL_OK)
         return cli_fail_err(cmd, &err);
     el_table *t = NULL;
-    rc = cli_read_tables(cmd, &d, argv + optind + 1, argc - optind - 1, NULL, 0, &t);
+    rc = cli_read_tables(cmd, &d, (const char *const *)(argv + optind + 1), argc - optind - 1, NULL,
+                         0, &t);
     if (rc != CLI_OK) {
         el_model_destroy(m);
         return rc;
@@ -108,14 +109,14 @@ int cmd_predict(int argc, char **argv)
     int intervals = level > 0.0 && el_model_has_uncertainty(m);
     if (!pred || !lo || !hi) {
         rc = cli_fail(cmd, EL_ERR_NOMEM, NULL);
-    } else if ((st = intervals ? el_model_predict_interval(m, t, level, pred, lo, hi, &err)
-                               : el_model_predict(m, t, pred, &err)) != EL_OK ||
-               (st = el_table_set_numeric(t, colname, pred, n, &err)) != EL_OK ||
-               (intervals && ((st = el_table_set_numeric(t, loname, lo, n, &err)) != EL_OK ||
-                              (st = el_table_set_numeric(t, hiname, hi, n, &err)) != EL_OK))) {
+    } else if ((intervals ? el_model_predict_interval(m, t, level, pred, lo, hi, &err)
+                          : el_model_predict(m, t, pred, &err)) != EL_OK ||
+               el_table_set_numeric(t, colname, pred, n, &err) != EL_OK ||
+               (intervals && (el_table_set_numeric(t, loname, lo, n, &err) != EL_OK ||
+                              el_table_set_numeric(t, hiname, hi, n, &err) != EL_OK))) {
         rc = cli_fail_err(cmd, &err);
     } else if (output) {
-        if ((st = el_table_write_csv(t, output, &err)) != EL_OK)
+        if (el_table_write_csv(t, output, &err) != EL_OK)
             rc = cli_fail_err(cmd, &err);
         else if (!d.quiet)
             cli_msg(cmd, "wrote %zu rows to %s", n, output);

@@ -105,7 +105,7 @@ static int prior_build(int argc, char **argv)
     if (orc != CLI_OK)
         return orc;
     size_t nt = (bundled ? cli_nbundled : 0) + (size_t)(argc - optind), k = 0;
-    el_table **tables = calloc(nt ? nt : 1, sizeof *tables);
+    el_table **tables = calloc(nt ? nt : 1, sizeof(el_table *));
     if (!tables)
         return cli_fail(cmd, EL_ERR_NOMEM, NULL);
     const char *req[1] = {"energy_j"};
@@ -121,13 +121,14 @@ static int prior_build(int argc, char **argv)
             bd.wheres[bd.nwheres++] = cli_bundled[b].wheres[w];
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", cli_datadir(), cli_bundled[b].file);
-        char *files[1] = {path};
+        const char *files[1] = {path};
         if ((rc = cli_read_tables(cmd, &bd, files, 1, req, 1, &tables[k])) != CLI_OK)
             goto done;
         k++;
     }
     for (int i = optind; i < argc; i++) {
-        if ((rc = cli_read_tables(cmd, &d, argv + i, 1, req, 1, &tables[k])) != CLI_OK)
+        if ((rc = cli_read_tables(cmd, &d, (const char *const *)(argv + i), 1, req, 1,
+                                  &tables[k])) != CLI_OK)
             goto done;
         k++;
     }
@@ -138,7 +139,7 @@ static int prior_build(int argc, char **argv)
         rc = cli_fail_err(cmd, &err);
         goto done;
     }
-    if ((st = el_prior_save(p, output, &err)) != EL_OK) {
+    if (el_prior_save(p, output, &err) != EL_OK) {
         rc = cli_fail_err(cmd, &err);
         el_prior_destroy(p);
         goto done;

@@ -131,7 +131,8 @@ int cmd_report(int argc, char **argv)
         goto done;
     }
     const char *target = el_model_target(m);
-    rc = cli_read_tables(cmd, &d, argv + optind + 1, argc - optind - 1, &target, 1, &t);
+    rc = cli_read_tables(cmd, &d, (const char *const *)(argv + optind + 1), argc - optind - 1,
+                         &target, 1, &t);
     if (rc != CLI_OK)
         goto done;
     char source[2048], desc[1536];

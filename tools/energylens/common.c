@@ -230,8 +230,8 @@ void data_opts_describe(const struct data_opts *d, char *buf, size_t len)
 #undef ADD
 }
 
-int cli_read_tables(const char *cmd, const struct data_opts *d, char *const *files, int nfiles,
-                    const char *const *require, size_t nreq, el_table **out)
+int cli_read_tables(const char *cmd, const struct data_opts *d, const char *const *files,
+                    int nfiles, const char *const *require, size_t nreq, el_table **out)
 {
     *out = NULL;
     struct el_error err;
@@ -277,7 +277,7 @@ read:;
         cli_msg(cmd, "note: %s", note);
     for (int f = 0; f < nfiles; f++) {
         el_table *t = NULL;
-        if ((st = el_reader_read(r, files[f], &t, &err)) != EL_OK)
+        if (el_reader_read(r, files[f], &t, &err) != EL_OK)
             goto fail;
         size_t dropped = el_reader_dropped(r);
         if (dropped && !d->quiet) {
@@ -627,14 +627,13 @@ int cli_memory_facts(const char *cmd, const char *info_file, const char *model_n
                      int *have, char *note, size_t notelen)
 {
     struct el_error err;
-    el_status st;
     const char *gname = gpu_name ? gpu_name : data_gpu;
     const char *mname = model_name ? model_name : data_model;
     int have_facts = 0;
     *have = 0;
     *bytes = 0;
     if (info_file) {
-        if ((st = el_model_facts_load(info_file, model_name, facts, &err)) != EL_OK)
+        if (el_model_facts_load(info_file, model_name, facts, &err) != EL_OK)
             return cli_fail_err(cmd, &err);
         have_facts = 1;
     } else if (mname && el_model_facts_builtin(mname, 0, facts) == EL_OK) {
