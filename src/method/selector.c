@@ -1173,14 +1173,13 @@ done:
     return st;
 }
 
-/* Prediction intervals of the excluded candidates shown (--include-infeasible)
- * whose prediction is a positive finite energy: what they would have cost. */
-static el_status excluded_intervals(const struct run *r, struct rec *rows, size_t n,
-                                    struct el_error *err)
+/* Prediction intervals of rows[0..n) into their elo/ehi. With
+ * positive_only, rows whose prediction is not a positive finite energy get
+ * NaN: an interval around a rejected prediction means nothing. */
+static el_status rows_interval(const struct run *r, struct rec *rows, size_t n, int positive_only,
+                               struct el_error *err)
 {
     const el_selector *s = r->s;
-    if (n == 0 || !el_model_has_uncertainty(s->energy))
-        return EL_OK;
     el_table *t = NULL;
     double *col = eli_mallocarray(n, sizeof *col), *lo = eli_mallocarray(n, sizeof *lo);
     double *hi = eli_mallocarray(n, sizeof *hi);
@@ -1198,7 +1197,7 @@ static el_status excluded_intervals(const struct run *r, struct rec *rows, size_
     if ((st = el_model_predict_interval(s->energy, t, SEL_LEVEL, NULL, lo, hi, err)) != EL_OK)
         goto done;
     for (size_t i = 0; i < n; i++) {
-        int ok = rows[i].e > 0 && isfinite(rows[i].e);
+        int ok = !positive_only || (rows[i].e > 0 && isfinite(rows[i].e));
         rows[i].elo = ok ? lo[i] : (double)NAN;
         rows[i].ehi = ok ? hi[i] : (double)NAN;
     }
@@ -1208,6 +1207,16 @@ done:
     eli_free(lo);
     eli_free(hi);
     return st;
+}
+
+/* Prediction intervals of the excluded candidates shown (--include-infeasible)
+ * whose prediction is a positive finite energy: what they would have cost. */
+static el_status excluded_intervals(const struct run *r, struct rec *rows, size_t n,
+                                    struct el_error *err)
+{
+    if (n == 0 || !el_model_has_uncertainty(r->s->energy))
+        return EL_OK;
+    return rows_interval(r, rows, n, 1, err);
 }
 
 /* Prediction intervals of the n best included candidates (rows, ranked)
@@ -1220,28 +1229,12 @@ static el_status uncertainty(struct run *r, struct rec *rows, size_t n, el_selec
         rows[i].popt = (double)NAN;
     if (n == 0 || !el_model_has_uncertainty(s->energy))
         return EL_OK;
-    el_table *t = NULL;
-    double *col = eli_mallocarray(n, sizeof *col), *lo = eli_mallocarray(n, sizeof *lo);
-    double *hi = eli_mallocarray(n, sizeof *hi), *best = NULL, *kbest = NULL;
+    double *best = NULL, *kbest = NULL;
     size_t *pos = NULL, *win = NULL, *kwin = NULL;
     unsigned char *bad = NULL, *kbad = NULL;
-    el_status st = EL_ERR_NOMEM;
-    if (!col || !lo || !hi || el_table_create(n, &t) != EL_OK) {
-        eli_err(err, st, "out of memory");
+    el_status st = rows_interval(r, rows, n, 0, err);
+    if (st != EL_OK)
         goto done;
-    }
-    for (size_t k = 0; k < r->naxes; k++) {
-        for (size_t i = 0; i < n; i++)
-            col[i] = rows[i].v[k];
-        if ((st = el_table_set_numeric(t, r->names[k], col, n, err)) != EL_OK)
-            goto done;
-    }
-    if ((st = el_model_predict_interval(s->energy, t, SEL_LEVEL, NULL, lo, hi, err)) != EL_OK)
-        goto done;
-    for (size_t i = 0; i < n; i++) {
-        rows[i].elo = lo[i];
-        rows[i].ehi = hi[i];
-    }
     if (!r->theta) {
         st = EL_OK;
         goto done;
@@ -1295,10 +1288,6 @@ static el_status uncertainty(struct run *r, struct rec *rows, size_t n, el_selec
     sel->p_optimal_eval = (size_t)evals;
     st = EL_OK;
 done:
-    el_table_destroy(t);
-    eli_free(col);
-    eli_free(lo);
-    eli_free(hi);
     eli_free(best);
     eli_free(kbest);
     eli_free(pos);
