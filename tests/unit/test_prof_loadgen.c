@@ -411,19 +411,28 @@ static void test_open_loop(void **state)
         fail_msg("Poisson gaps: coefficient of variation %g", cv);
 
     /* against the fake server (8 ms per request): 1,000 requests at 400/s,
-     * measured from the send times, within 5% for both kinds of arrivals */
-    struct eli_server s;
-    const char *ex[] = {"--ttft-ms", "4", "--tpot-ms", "1", NULL};
-    int port = start(&s, ex);
+     * measured from the send times, within 5% for both kinds of arrivals.
+     * Under memcheck the client itself cannot hold 400/s (CI saw 374): a
+     * slower server and 50/s, checked only for never sending faster than
+     * asked, and still for the overlap that makes the loop open. */
+    int slow = el_test_slow();
+    double want = slow ? 50 : 400;
+    size_t n = slow ? 200 : 1000;
+    static struct eli_server s;
+    memset(&s, 0, sizeof s);
+    const char *ex_fast[] = {"--ttft-ms", "4", "--tpot-ms", "1", NULL};
+    const char *ex_slow[] = {"--ttft-ms", "40", "--tpot-ms", "10", NULL};
+    int port = start(&s, slow ? ex_slow : ex_fast);
     for (int poisson = 0; poisson <= 1; poisson++) {
         struct eli_lg_result r;
-        run_open(port, 1, 1000, 256, 5, 400, poisson, &r);
-        assert_int_equal(r.nok, 1000);
+        run_open(port, 1, n, 256, 5, want, poisson, &r);
+        assert_int_equal(r.nok, n);
         double rate = eli_lg_send_rate(&r);
-        if (!(fabs(rate / 400 - 1) < 0.05))
-            fail_msg("%s arrivals: %g requests/s sent for 400 requested (%zu late, up to %g s)",
-                     poisson ? "Poisson" : "constant", rate, r.nlate, r.max_lag_s);
-        /* open loop: requests overlap (about 400 x 8 ms = 3.2 in flight) */
+        if (slow ? !(rate > 0 && rate < want * 1.05) : !(fabs(rate / want - 1) < 0.05))
+            fail_msg("%s arrivals: %g requests/s sent for %g requested (%zu late, up to %g s)",
+                     poisson ? "Poisson" : "constant", rate, want, r.nlate, r.max_lag_s);
+        /* open loop: requests overlap (400 x 8 ms = 3.2 in flight; slowed,
+         * 50 x 80 ms = 4) */
         struct eli_window w;
         eli_window_find_open(r.req, r.n, &w);
         assert_true(w.steady);
@@ -433,9 +442,10 @@ static void test_open_loop(void **state)
     /* the cap: one in flight cannot keep up with 400/s at 8 ms each, so
      * requests wait, are counted late, and the rate falls short */
     struct eli_lg_result r;
-    run_open(port, 1, 200, 1, 5, 400, 0, &r);
-    assert_int_equal(r.nok, 200);
-    assert_true(r.nlate > 100);
+    size_t ncap = slow ? 60 : 200;
+    run_open(port, 1, ncap, 1, 5, 400, 0, &r);
+    assert_int_equal(r.nok, ncap);
+    assert_true(r.nlate > ncap / 2);
     assert_true(r.max_lag_s > 0.05);
     assert_true(eli_lg_send_rate(&r) < 0.5 * 400);
     eli_lg_result_free(&r);
