@@ -927,7 +927,20 @@ el_status el_planner_run(el_planner *p, const el_table *measured, size_t k, int 
         snprintf(p->st.stop_reason, sizeof p->st.stop_reason,
                  "budget: %.3g of %.3g GPU-hours spent", p->st.spent_gpu_hours, p->budget_gpu_h);
     } else if (model && p->st.pick != SIZE_MAX && p->st.pick_measured) {
-        if (p->st.p_optimal >= p->stop_p) {
+        /* A fit with no more rows than free parameters passes through every
+         * row, and its leave-one-out intervals and draws are too narrow:
+         * P(optimal) 1.00 after two or three points is an artefact of
+         * the interpolation, not evidence. The model still chooses what to
+         * measure; only the stopping rules wait for a determined fit. */
+        struct el_fit_info fi;
+        el_model_fit_info(p->model, &fi);
+        if (el_model_fit_warning(p->model, NULL, 0)) {
+            if (!p->st.note[0])
+                snprintf(p->st.note, sizeof p->st.note,
+                         "no model-based stop yet: %zu rows for %zu free parameters (the fit is "
+                         "not determined before %zu)",
+                         fi.nrows, fi.nfree, fi.nfree + 1);
+        } else if (p->st.p_optimal >= p->stop_p) {
             stop = 1;
             snprintf(p->st.stop_reason, sizeof p->st.stop_reason,
                      "P(the measured pick is optimal) %.2f >= %.2f", p->st.p_optimal, p->stop_p);
