@@ -4,14 +4,21 @@
  * do; GSL has only a process-wide handler, so it is switched off once, by
  * the first caller (documented in energylens.h), and every GSL status is
  * checked instead. Every function here, and every other GSL user in src/,
- * calls eli_gsl_init() before its first GSL call. Also the library's one
- * dense solver, eli_chol_solve (Cholesky, for the normal equations of the
- * fit's variable projection and polish and of the SR constant optimiser). */
+ * calls eli_gsl_init() before its first GSL call. Also the library's dense
+ * solvers, both GSL: eli_chol_solve (Cholesky, for the damped normal
+ * equations of the fit's polish and of the SR constant optimiser) and
+ * eli_psd_lstsq (truncated SVD, for the fit's variable projection, whose
+ * normal equations are singular when a split has fewer rows than linear
+ * coefficients). */
 #include "linalg_int.h"
 
 #include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
 #include <math.h>
 #include <pthread.h>
+#include <string.h>
 
 #include "../core/banned.h"
 
@@ -37,51 +44,10 @@ static void chol_load(const double *a, double *l, size_t m, double jitter)
     }
 }
 
-/* Cholesky factor of l's lower triangle, in place. Written out, as the
- * two solvers it replaces (fit.c, sr/lm.c) computed it, rather than GSL's
- * gsl_linalg_cholesky_decomp1/svx: the same operations in the same order
- * keep every fit bit-for-bit what it was. GSL rounds differently, and the
- * ML.ENERGY 60/40 fits (6-15 rows, ridges the rows do not pin, where
- * L-BFGS stops wherever its gradient test fires) then end elsewhere,
- * moving the published MAPE from 6.17% to 6.36% by rounding alone.
- * @return 0 if a pivot is not positive (l is then garbage). */
-static int chol_factor(double *l, size_t m)
+static int all_finite(const double *x, size_t m)
 {
-    for (size_t j = 0; j < m; j++) {
-        double s = l[j * m + j];
-        for (size_t k = 0; k < j; k++)
-            s -= l[j * m + k] * l[j * m + k];
-        if (!(s > 0.0) || !isfinite(s))
-            return 0;
-        double d = sqrt(s);
-        l[j * m + j] = d;
-        for (size_t i = j + 1; i < m; i++) {
-            double t = l[i * m + j];
-            for (size_t k = 0; k < j; k++)
-                t -= l[i * m + k] * l[j * m + k];
-            l[i * m + j] = t / d;
-        }
-    }
-    return 1;
-}
-
-/* Solves L L' x = b in place given the factor. @return 0 if x is not finite. */
-static int chol_subst(const double *l, double *b, size_t m)
-{
-    for (size_t i = 0; i < m; i++) {
-        double t = b[i];
-        for (size_t k = 0; k < i; k++)
-            t -= l[i * m + k] * b[k];
-        b[i] = t / l[i * m + i];
-    }
-    for (size_t i = m; i-- > 0;) {
-        double t = b[i];
-        for (size_t k = i + 1; k < m; k++)
-            t -= l[k * m + i] * b[k];
-        b[i] = t / l[i * m + i];
-    }
     for (size_t i = 0; i < m; i++)
-        if (!isfinite(b[i]))
+        if (!isfinite(x[i]))
             return 0;
     return 1;
 }
@@ -90,6 +56,7 @@ int eli_chol_solve(const double *a, double *l, double *b, size_t m)
 {
     if (m == 0)
         return 1;
+    eli_gsl_init();
     double dmax = 0.0;
     for (size_t i = 0; i < m; i++) {
         if (!isfinite(a[i * m + i]))
@@ -98,6 +65,8 @@ int eli_chol_solve(const double *a, double *l, double *b, size_t m)
     }
     if (!(dmax > 0.0))
         return 0;
+    gsl_matrix_view lv = gsl_matrix_view_array(l, m, m);
+    gsl_vector_view bv = gsl_vector_view_array(b, m);
     /* The callers' matrices are normal equations J'J (+ damping), positive
      * semi-definite in exact arithmetic; with nearly collinear columns
      * rounding can still make a pivot <= 0. Then a ridge of 1e-12 (then
@@ -107,9 +76,51 @@ int eli_chol_solve(const double *a, double *l, double *b, size_t m)
     double jitter = 0.0;
     for (int tries = 0; tries < 4; tries++) {
         chol_load(a, l, m, jitter);
-        if (chol_factor(l, m))
-            return chol_subst(l, b, m);
+        if (gsl_linalg_cholesky_decomp1(&lv.matrix) == GSL_SUCCESS)
+            return gsl_linalg_cholesky_svx(&lv.matrix, &bv.vector) == GSL_SUCCESS &&
+                   all_finite(b, m);
         jitter = jitter > 0.0 ? jitter * 100.0 : 1e-12 * dmax;
     }
     return 0;
+}
+
+int eli_psd_lstsq(const double *a, double *work, double *b, size_t m, double rcond)
+{
+    if (m == 0)
+        return 1;
+    eli_gsl_init();
+    for (size_t i = 0; i < m * m; i++)
+        if (!isfinite(a[i]))
+            return 0;
+    /* work holds U (m x m, overwriting a copy of a), then V (m x m), then
+     * the singular values (m) and a scratch vector (m). */
+    double *u = work, *v = work + m * m, *sv = work + 2 * m * m, *t = sv + m;
+    memcpy(u, a, m * m * sizeof *u);
+    gsl_matrix_view uv = gsl_matrix_view_array(u, m, m);
+    gsl_matrix_view vv = gsl_matrix_view_array(v, m, m);
+    gsl_vector_view sview = gsl_vector_view_array(sv, m);
+    if (gsl_linalg_SV_decomp_jacobi(&uv.matrix, &vv.matrix, &sview.vector) != GSL_SUCCESS)
+        return 0;
+    double smax = 0.0;
+    for (size_t k = 0; k < m; k++)
+        smax = fmax(smax, sv[k]);
+    if (!(smax > 0.0))
+        return 0;
+    /* x = V diag(1/s) U' b over the singular values above rcond * smax */
+    for (size_t k = 0; k < m; k++) {
+        double d = 0.0;
+        if (sv[k] > rcond * smax) {
+            for (size_t i = 0; i < m; i++)
+                d += u[i * m + k] * b[i];
+            d /= sv[k];
+        }
+        t[k] = d;
+    }
+    for (size_t i = 0; i < m; i++) {
+        double x = 0.0;
+        for (size_t k = 0; k < m; k++)
+            x += v[i * m + k] * t[k];
+        b[i] = x;
+    }
+    return all_finite(b, m);
 }

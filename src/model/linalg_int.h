@@ -19,7 +19,16 @@ void eli_gsl_init(void);
  * overwritten by x. A matrix that rounding left not quite positive
  * definite is solved with a small diagonal jitter (see linalg.c).
  * @return 1 on success, 0 if a is not positive definite even with the
- * jitter, or x is not finite. No allocation; thread-safe. */
+ * jitter, or x is not finite. Thread-safe. */
 int eli_chol_solve(const double *a, double *l, double *b, size_t m);
+
+/* Minimum-norm least-squares solution of a x = b for a symmetric positive
+ * semi-definite a (m x m, row-major, full matrix read, not changed) by a
+ * truncated SVD: singular values below rcond times the largest are
+ * dropped. For normal equations of fewer rows than unknowns, where
+ * Cholesky with a ridge amplifies rounding along the null space. work
+ * holds 2 m^2 + 2 m doubles; b is overwritten by x.
+ * @return 1 on success, 0 if a is zero or not finite. */
+int eli_psd_lstsq(const double *a, double *work, double *b, size_t m, double rcond);
 
 #endif
