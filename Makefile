@@ -42,6 +42,19 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/replay_%)
 FAKE_SRC  := $(sort $(wildcard tests/fakes/*.c))
 FAKE_SO   := $(FAKE_SRC:tests/fakes/%.c=$(BUILD)/fakes/%.so)
 
+# The shared library carries an ABI version: the file is
+# libenergylens.so.MAJOR.MINOR.PATCH (from the header's EL_VERSION_*), its
+# SONAME libenergylens.so.MAJOR, and the two links beside it are what the
+# dynamic loader (SONAME) and the linker (-lenergylens) look for. An
+# incompatible change to the ABI bumps MAJOR, so programs linked against an
+# older SONAME keep loading the library they were built for. Defined
+# before the first rule that names them: make expands prerequisites as it
+# reads each rule.
+EL_VERSION := $(shell sed -n 's/^\#define EL_VERSION_STRING "\(.*\)"/\1/p' include/energylens/core.h)
+EL_MAJOR   := $(firstword $(subst ., ,$(EL_VERSION)))
+SONAME     := libenergylens.so.$(EL_MAJOR)
+SOREAL     := libenergylens.so.$(EL_VERSION)
+
 .PHONY: all lib cli tests bench test clean format-check install uninstall check-layers tidy \
         check-headers
 all: lib cli tests bench $(FAKE_SO) $(REPLAY_BIN)
@@ -58,17 +71,6 @@ $(BUILD)/libenergylens.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
-
-# The shared library carries an ABI version: the file is
-# libenergylens.so.MAJOR.MINOR.PATCH (from the header's EL_VERSION_*), its
-# SONAME libenergylens.so.MAJOR, and the two links beside it are what the
-# dynamic loader (SONAME) and the linker (-lenergylens) look for. An
-# incompatible change to the ABI bumps MAJOR, so programs linked against an
-# older SONAME keep loading the library they were built for.
-EL_VERSION := $(shell sed -n 's/^\#define EL_VERSION_STRING "\(.*\)"/\1/p' include/energylens/core.h)
-EL_MAJOR   := $(firstword $(subst ., ,$(EL_VERSION)))
-SONAME     := libenergylens.so.$(EL_MAJOR)
-SOREAL     := libenergylens.so.$(EL_VERSION)
 
 $(BUILD)/$(SOREAL): $(LIB_OBJ)
 	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LIBS)

@@ -35,6 +35,13 @@ if [ -n "$MAJOR" ] && [ -L "$P/lib/libenergylens.so" ] && [ -L "$P/lib/libenergy
 fi
 check soname $rc
 
+# The build tree has the same links: a program linked with -Lbuild
+# -lenergylens asks the loader for the SONAME, which must exist there.
+rc=1
+[ -n "$MAJOR" ] && [ -L "$BUILD/libenergylens.so.$MAJOR" ] && [ -e "$BUILD/libenergylens.so.$MAJOR" ] && rc=0
+[ "$rc" -eq 0 ] || echo "$BUILD/libenergylens.so.$MAJOR: missing after make" >"$W/log"
+check build-tree-soname $rc
+
 # The README's example, extracted verbatim, built with pkg-config.
 awk '/^```c$/{on=1; next} /^```$/{on=0} on' README.md >"$W/example.c"
 export PKG_CONFIG_PATH="$P/lib/pkgconfig"
