@@ -113,7 +113,7 @@ and B200) and TokenPowerBench (\`--schema tokenpowerbench --where engine=vllm
 (50 with >= 8 rows, each of 8-25 rows), TokenPowerBench two usable ones (71
 and 96 rows) plus a few stragglers without a GPU name. Ranking metrics are
 per scenario (here: the dataset) over its held-out configurations. See
-\`energylens bench --help\` and the el_bench section of \`energylens.h\` for
+\`energylens bench --help\` and \`include/energylens/bench.h\` for
 the protocols; docs/DESIGN.md sections 5-7 for the metrics and the paper.
 
 ## 1. Core protocol (the core issue's acceptance test)

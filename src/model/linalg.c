@@ -2,7 +2,7 @@
  *
  * GSL's default error handler aborts the process, which a library must not
  * do; GSL has only a process-wide handler, so it is switched off once, by
- * the first caller (documented in energylens.h), and every GSL status is
+ * the first caller (documented in energylens/method.h), and every GSL status is
  * checked instead. Every function here, and every other GSL user in src/,
  * calls eli_gsl_init() before its first GSL call. Also the library's dense
  * solvers, both GSL: eli_chol_solve (Cholesky, for the damped normal

@@ -28,7 +28,7 @@
 #define MIDDOT    "\xc2\xb7" /* U+00B7 */
 #define TOP_ROWS  12         /* rows of the ranked-configuration table */
 #define MAX_SPACE 1500       /* space points written into the page */
-/* measurements written into the page (REPORT_MAX_POINTS in energylens.h) */
+/* measurements written into the page (REPORT_MAX_POINTS, include/energylens/report.h) */
 #define MAX_MEASURED 5000
 #define MANY_ROWS    40 /* above this, residual bars lose their labels */
 /* A logarithmic scale fitted to the data (not rounded out to powers of 10)
