@@ -478,6 +478,17 @@ fitted : {
     }
     data_opts_describe(&d, desc, sizeof desc);
     el_model_set_note(m, "files", files);
+    /* "files" keeps the paths as given (relative to where fit ran); the
+     * absolute folder of the first one lets select find the profiling
+     * run's failures.csv from any directory. */
+    char *real = optind < argc ? realpath(argv[optind], NULL) : NULL;
+    if (real) {
+        char *slash = strrchr(real, '/');
+        if (slash)
+            *(slash == real ? slash + 1 : slash) = '\0';
+        el_model_set_note(m, "data_dir", real);
+        free(real);
+    }
     el_model_set_note(m, "options", desc);
     median_note(m, t);
 }

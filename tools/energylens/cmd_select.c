@@ -158,23 +158,32 @@ static int stream_row(const struct el_candidate *c, void *ud)
     return ferror(x->f) ? 1 : 0;
 }
 
-/* Path of a failures.csv next to the first training file, or "". */
+/* Path of a failures.csv next to the first training file, or "": the path
+ * as fit recorded it (relative to where fit ran), else in the absolute
+ * folder fit recorded (data_dir), so select finds it from any directory. */
 static void failures_next_to_data(const el_model *m, char *buf, size_t len)
 {
     buf[0] = '\0';
     const char *files = el_model_note(m, "files");
-    if (!files || !*files)
+    if (files && *files) {
+        char first[2048];
+        snprintf(first, sizeof first, "%s", files);
+        char *sp = strchr(first, ' ');
+        if (sp)
+            *sp = '\0';
+        char *slash = strrchr(first, '/');
+        if (slash)
+            snprintf(buf, len, "%.*s/failures.csv", (int)(slash - first), first);
+        else
+            snprintf(buf, len, "failures.csv");
+        if (access(buf, R_OK) == 0)
+            return;
+    }
+    const char *dir = el_model_note(m, "data_dir");
+    buf[0] = '\0';
+    if (!dir || !*dir)
         return;
-    char first[2048];
-    snprintf(first, sizeof first, "%s", files);
-    char *sp = strchr(first, ' ');
-    if (sp)
-        *sp = '\0';
-    char *slash = strrchr(first, '/');
-    if (slash)
-        snprintf(buf, len, "%.*s/failures.csv", (int)(slash - first), first);
-    else
-        snprintf(buf, len, "failures.csv");
+    snprintf(buf, len, "%s%sfailures.csv", dir, dir[strlen(dir) - 1] == '/' ? "" : "/");
     if (access(buf, R_OK) != 0)
         buf[0] = '\0';
 }
