@@ -421,8 +421,11 @@ static void test_max_num_seqs(void **state)
         fail_msg("%s", err.text);
 }
 
-/* A RAPL package counter moving at 10 W: +100,000 uJ every 10 ms, written
- * in place with a fixed width (the meter keeps the file open). */
+/* A RAPL package counter moving at 10 W, written in place every 10 ms with
+ * a fixed width (the meter keeps the file open). The value comes from the
+ * clock, not from counting writes: under memcheck (one thread runs at a
+ * time) and on a loaded machine the sleeps overshoot, and a counter that
+ * assumed 10 ms per write read as 5.8 W. */
 static atomic_int rapl_stop;
 static char rapl_file[400];
 
@@ -430,13 +433,16 @@ static void *rapl_writer(void *arg)
 {
     (void)arg;
     int fd = open(rapl_file, O_WRONLY | O_CLOEXEC);
-    unsigned long long uj = 1000000;
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     while (fd >= 0 && !atomic_load(&rapl_stop)) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        double s = (double)(t.tv_sec - t0.tv_sec) + 1e-9 * (double)(t.tv_nsec - t0.tv_nsec);
+        unsigned long long uj = 1000000ULL + (unsigned long long)(s * 10.0 * 1e6);
         char b[32];
         int n = snprintf(b, sizeof b, "%015llu\n", uj);
         if (pwrite(fd, b, (size_t)n, 0) != n)
             break;
-        uj += 100000;
         struct timespec ts = {0, 10000000};
         nanosleep(&ts, NULL);
     }
