@@ -50,6 +50,13 @@ el_status eli_dep_fit(struct eli_dep *d, const char *target, uint64_t seed, stru
  * otherwise strength and conditioned are taken as given. `corpus` is a note
  * kept in the file (which data).
  */
+/* The strength-grid cell a prior build picks: pts[(k * ngrid + g) * 2 + c]
+ * is point k's held-out MAPE at strength index g, unconditioned (c = 0) or
+ * conditioned (c = 1). The weakest cell (lowest g, then c = 0) whose mean
+ * is within one standard error (of the paired per-point differences) of the
+ * lowest mean. cnt = 0: cell (0, 0). */
+void eli_prior_pick_one_se(const double *pts, size_t cnt, size_t ngrid, size_t *g_out, int *c_out);
+
 el_status eli_prior_make(const struct eli_dep *deps, size_t n, const unsigned char *use,
                          const char *target, uint64_t seed, int tune, double strength,
                          int conditioned, const char *corpus, el_prior **out, struct el_error *err);

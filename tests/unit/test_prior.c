@@ -254,6 +254,46 @@ static void test_default(void **state)
     el_prior_destroy(p);
 }
 
+/* The strength pick: the weakest grid cell within one standard error of
+ * the lowest mean (paired differences), not the lowest mean itself. */
+static void test_pick_one_se(void **state)
+{
+    (void)state;
+    enum { K = 4, G = 3 };
+    double pts[K * G * 2];
+    size_t g;
+    int c;
+    /* cell (1, 1) is lowest by 0.5 on average but its differences to
+     * (0, 0) swing by +-4: within one standard error, so (0, 0) */
+    const double noisy[K] = {4.0, -4.0, 4.0, -6.0};
+    for (size_t k = 0; k < K; k++)
+        for (size_t j = 0; j < G * 2; j++)
+            pts[k * G * 2 + j] = 10.0 + (double)j;
+    for (size_t k = 0; k < K; k++) {
+        pts[(k * G + 0) * 2 + 0] = 10.0;
+        pts[(k * G + 1) * 2 + 1] = 10.0 + noisy[k];
+    }
+    eli_prior_pick_one_se(pts, K, G, &g, &c);
+    assert_int_equal(g, 0);
+    assert_int_equal(c, 0);
+    /* a steady gain of 2 at every point (standard error 0): (1, 1) */
+    for (size_t k = 0; k < K; k++)
+        pts[(k * G + 1) * 2 + 1] = 8.0;
+    eli_prior_pick_one_se(pts, K, G, &g, &c);
+    assert_int_equal(g, 1);
+    assert_int_equal(c, 1);
+    /* (0, 1) is 0.25 worse on average, within its spread: the weaker wins */
+    for (size_t k = 0; k < K; k++)
+        pts[(k * G + 0) * 2 + 1] = k % 2 ? 6.5 : 10.0;
+    eli_prior_pick_one_se(pts, K, G, &g, &c);
+    assert_int_equal(g, 0);
+    assert_int_equal(c, 1);
+    /* no points: the no-prior cell */
+    eli_prior_pick_one_se(pts, 0, G, &g, &c);
+    assert_int_equal(g, 0);
+    assert_int_equal(c, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +304,7 @@ int main(void)
         cmocka_unit_test(heavy_map_helps_small_n),
         cmocka_unit_test(heavy_template_mismatch),
         cmocka_unit_test(test_default),
+        cmocka_unit_test(test_pick_one_se),
     };
     return el_run_tests(tests, NULL, NULL);
 }
