@@ -91,12 +91,12 @@ int main(int argc, char **argv)
         int show = n >= 100000;
         el_fit_set_progress(f, progress, &show);
         double t0 = now();
-        el_status st = el_fit_run(f, m, t, NULL);
+        el_status st = el_fit_run(f, m, t, NULL, &err);
         double dt = now() - t0;
         if (show)
             fprintf(stderr, "\n");
         if (st != EL_OK) {
-            fprintf(stderr, "fit of %zu rows failed: %s\n", n, el_fit_errmsg(f));
+            fprintf(stderr, "fit of %zu rows failed: %s\n", n, err.text);
             return 1;
         }
         struct el_fit_info fi;

@@ -109,8 +109,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (el_model_from_template("energylens12", &m, &err) != EL_OK || el_fit_create(&f) != EL_OK ||
-        el_fit_run(f, m, t, NULL) != EL_OK) {
-        fprintf(stderr, "bench_select: fit failed: %s\n", f ? el_fit_errmsg(f) : err.text);
+        el_fit_run(f, m, t, NULL, &err) != EL_OK) {
+        fprintf(stderr, "bench_select: fit failed: %s\n", err.text);
         return 4;
     }
     struct el_model_facts facts;

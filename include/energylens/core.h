@@ -19,10 +19,9 @@
  *    it has a message to give it takes a trailing `struct el_error *err`
  *    (may be NULL) that receives the status and a one-line, lower-case
  *    message naming the file, row and column where they apply. There is no
- *    per-handle message channel (the el_sr errmsg getter went in 1.0.0);
- *    setters that can only reject an argument return EL_ERR_INVALID_ARG
- *    and say which in their comment. (The el_fit and el_profiler errmsg
- *    getters are the remaining exceptions, to be converted the same way.)
+ *    per-handle message channel (the el_sr, el_fit and el_profiler errmsg
+ *    getters went in 1.0.0); setters that can only reject an argument
+ *    return EL_ERR_INVALID_ARG and say which in their comment.
  *  - The library never prints, never exits and never aborts on bad input.
  *  - Handles are not thread-safe; distinct handles may be used from distinct
  *    threads at once. const handles may be read from several threads at once.

@@ -40,6 +40,8 @@ EL_API const char *el_stop_str(el_stop s);
 
 EL_API el_status el_fit_create(el_fit **out);
 EL_API void el_fit_destroy(el_fit *f);
+/* The setters return EL_ERR_INVALID_ARG, leaving f unchanged, for a NULL f
+ * or a value outside the range given beside each. */
 EL_API el_status el_fit_set_seed(el_fit *f, uint64_t seed);
 EL_API el_status el_fit_set_starts(el_fit *f, size_t nstarts); /* >= 1 */
 EL_API el_status el_fit_set_loss(el_fit *f, el_loss loss);
@@ -68,12 +70,11 @@ EL_API void el_fit_set_progress(el_fit *f, el_fit_progress_fn fn, void *userdata
  * On any error m is left exactly as it was.
  * @return EL_ERR_MISSING (a variable not in t), EL_ERR_DATA (target <= 0 or
  * no rows), EL_ERR_NUMERIC (no start gave a finite loss), EL_ERR_CANCELLED
- * (the progress callback asked to stop; *why is EL_STOP_CANCELLED). *why
- * gets the best start's stop reason (may be NULL).
+ * (the progress callback asked to stop; *why is EL_STOP_CANCELLED), with the
+ * message in *err. *why gets the best start's stop reason (may be NULL).
  */
-EL_API el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why);
-/* @return the last error message of f ("" if none). Borrowed. */
-EL_API const char *el_fit_errmsg(const el_fit *f);
+EL_API el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why,
+                            struct el_error *err);
 
 #ifdef __cplusplus
 }

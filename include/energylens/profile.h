@@ -258,7 +258,8 @@ EL_API el_status el_profiler_create(const el_plan *plan, el_profiler **out, stru
 EL_API void el_profiler_destroy(el_profiler *p);
 EL_API void el_profiler_set_callback(el_profiler *p, el_profile_fn fn, void *userdata);
 /* Runs only heavy configuration k (0 <= k < el_plan_nheavy) into
- * OUTPUT/shards/heavy-NNN/ (a Slurm array task). */
+ * OUTPUT/shards/heavy-NNN/ (a Slurm array task). @return EL_ERR_INVALID_ARG
+ * when k is out of range (p is then unchanged). */
 EL_API el_status el_profiler_set_shard(el_profiler *p, size_t k);
 /* 1: points in failures.csv are removed from it and measured again. */
 EL_API void el_profiler_set_retry_failed(el_profiler *p, int on);
@@ -280,15 +281,15 @@ EL_API el_status el_profiler_set_points(el_profiler *p, const char *const *keys,
  * writable, or another profiler holds the directory), EL_ERR_UNAVAILABLE (no
  * meter),
  * EL_ERR_DATA (existing files from a different plan), EL_ERR_PARSE (prompts
- * file). out (may be NULL) is filled in every case, also when cancelled.
+ * file), with the message in *err. out (may be NULL) is filled in every
+ * case, also when cancelled.
  */
-EL_API el_status el_profiler_run(el_profiler *p, struct el_profile_summary *out);
+EL_API el_status el_profiler_run(el_profiler *p, struct el_profile_summary *out,
+                                 struct el_error *err);
 /* Asks a running el_profiler_run to stop: the current point is dropped, the
  * server stopped, and the run returns. Async-signal-safe (call it from a
  * SIGINT handler). */
 EL_API void el_profiler_cancel(el_profiler *p);
-/* Last error message ("" if none). Borrowed. */
-EL_API const char *el_profiler_errmsg(const el_profiler *p);
 
 /*
  * Adaptive profiling (`energylens profile --adaptive`, docs/PROFILING.md):
@@ -345,11 +346,11 @@ struct el_adaptive_summary {
  * point selection of el_profiler_set_points is replaced. cfg NULL: the
  * defaults. @return as el_profiler_run, plus EL_ERR_DATA or EL_ERR_MISSING
  * from reading the output files or from the planner, and EL_ERR_IO when
- * decisions.jsonl cannot be written. out (may be NULL) is filled in every
- * case.
+ * decisions.jsonl cannot be written; the message in *err. out (may be NULL)
+ * is filled in every case.
  */
 EL_API el_status el_profiler_run_adaptive(el_profiler *p, const struct el_adaptive_config *cfg,
-                                          struct el_adaptive_summary *out);
+                                          struct el_adaptive_summary *out, struct el_error *err);
 
 /*
  * Joins the measurements.csv and failures.csv of several output directories

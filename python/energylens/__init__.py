@@ -205,8 +205,7 @@ _fit_destroy = _fn("el_fit_destroy", None, _vp)
 _fit_set_seed = _fn("el_fit_set_seed", _st, _vp, _c.c_uint64)
 _fit_set_starts = _fn("el_fit_set_starts", _st, _vp, _sz)
 _fit_set_loss = _fn("el_fit_set_loss", _st, _vp, _c.c_int)
-_fit_run = _fn("el_fit_run", _st, _vp, _vp, _vp, _c.POINTER(_c.c_int))
-_fit_errmsg = _fn("el_fit_errmsg", _cp, _vp)
+_fit_run = _fn("el_fit_run", _st, _vp, _vp, _vp, _c.POINTER(_c.c_int), _E)
 _fit_method = _fn("el_fit_method", _st, _cp, _vp, _cp, _c.c_uint64, _PP, _E)
 
 _space_create = _fn("el_space_create", _st, _PP)
@@ -848,9 +847,8 @@ def _fit(t, method, target, seed, template, formula, variables, starts, loss):
                 _check(_fit_set_starts(f, starts))
             if loss is not None:
                 _check(_fit_set_loss(f, _LOSSES[loss]))
-            st = _fit_run(f, m._h, t._h, None)
-            if st != 0:
-                _raise(st, _s(_fit_errmsg(f)))
+            err = _ErrorStruct()
+            _check(_fit_run(f, m._h, t._h, None, _c.byref(err)), err)
         finally:
             _fit_destroy(f)
         return m

@@ -961,10 +961,8 @@ static el_status fit_warm_energylens(const el_bench *b, const struct btable *bt,
     el_fit_set_seed(f, seed);
     el_fit_set_starts(f, 1);
     el_fit_set_prior(f, WARM_PRIOR);
-    if ((st = el_fit_run(f, m, tr, NULL)) != EL_OK) {
-        eli_err(err, st, "%s", el_fit_errmsg(f));
+    if ((st = el_fit_run(f, m, tr, NULL, err)) != EL_OK)
         goto done;
-    }
     *out = m;
     m = NULL;
 done:
@@ -1005,10 +1003,8 @@ static el_status fit_prior_energylens(const el_bench *b, const struct btable *bt
     }
     el_fit_set_seed(f, seed);
     el_fit_use_prior(f, p);
-    if ((st = el_fit_run(f, m, tr, NULL)) != EL_OK) {
-        eli_err(err, st, "%s", el_fit_errmsg(f));
+    if ((st = el_fit_run(f, m, tr, NULL, err)) != EL_OK)
         goto done;
-    }
     *out = m;
     m = NULL;
 done:

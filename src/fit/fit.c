@@ -46,7 +46,6 @@ struct el_fit {
     int structure; /* 1: hold parameters the data cannot identify (default) */
     el_fit_progress_fn progress;
     void *userdata;
-    char errmsg[512];
 };
 
 const char *el_stop_str(el_stop s)
@@ -170,21 +169,6 @@ void el_fit_set_progress(el_fit *f, el_fit_progress_fn fn, void *userdata)
         return;
     f->progress = fn;
     f->userdata = userdata;
-}
-
-const char *el_fit_errmsg(const el_fit *f)
-{
-    return f ? f->errmsg : "";
-}
-
-static el_status fit_fail(el_fit *f, el_status st, const char *fmt, ...) ELI_PRINTF(3, 4);
-static el_status fit_fail(el_fit *f, el_status st, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(f->errmsg, sizeof f->errmsg, fmt, ap);
-    va_end(ap);
-    return st;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -603,59 +587,59 @@ static int near_bound_rel(double v, double b)
     return isfinite(b) && fabs(v - b) <= 1e-6 * fmax(1.0, fabs(b));
 }
 
-el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
+el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why, struct el_error *err)
 {
+    eli_err_clear(err);
     if (why)
         *why = EL_STOP_NONE;
     if (!f)
-        return EL_ERR_INVALID_ARG;
-    f->errmsg[0] = '\0';
+        return eli_err(err, EL_ERR_INVALID_ARG, "fit: no fit handle");
     if (!m || !t)
-        return fit_fail(f, EL_ERR_INVALID_ARG, "fit: no model or no table");
+        return eli_err(err, EL_ERR_INVALID_ARG, "fit: no model or no table");
     if (m->engine)
-        return fit_fail(f, EL_ERR_INVALID_ARG,
-                        "a %s model has no parameters to fit; train it with el_fit_method",
-                        m->method);
+        return eli_err(err, EL_ERR_INVALID_ARG,
+                       "a %s model has no parameters to fit; train it with el_fit_method",
+                       m->method);
     double t0 = eli_now();
     size_t n = el_table_nrows(t), np = m->np, nv = m->expr->nvars;
     if (np == 0)
-        return fit_fail(f, EL_ERR_DATA,
-                        "the formula has no parameters to fit (every name in it is a column)");
+        return eli_err(err, EL_ERR_DATA,
+                       "the formula has no parameters to fit (every name in it is a column)");
     if (np > ELI_MODEL_MAX_PARAMS)
-        return fit_fail(f, EL_ERR_LIMIT, "the formula has %zu parameters (at most %d)", np,
-                        ELI_MODEL_MAX_PARAMS);
+        return eli_err(err, EL_ERR_LIMIT, "the formula has %zu parameters (at most %d)", np,
+                       ELI_MODEL_MAX_PARAMS);
     {
         struct el_error terr;
         if (eli_model_check_target(m, &terr) != EL_OK)
-            return fit_fail(f, terr.status, "%s", terr.text);
+            return eli_err(err, terr.status, "%s", terr.text);
     }
     const char *src = el_table_source(t);
     long tj = el_table_col_index(t, m->target);
     if (tj < 0)
-        return fit_fail(f, EL_ERR_MISSING, "%s%starget column '%s' is missing",
-                        src && *src ? src : "", src && *src ? ": " : "", m->target);
+        return eli_err(err, EL_ERR_MISSING, "%s%starget column '%s' is missing",
+                       src && *src ? src : "", src && *src ? ": " : "", m->target);
     const double *y = el_table_col_values(t, (size_t)tj);
     if (!y)
-        return fit_fail(f, EL_ERR_DATA, "%s%starget column '%s' is not numeric",
-                        src && *src ? src : "", src && *src ? ": " : "", m->target);
+        return eli_err(err, EL_ERR_DATA, "%s%starget column '%s' is not numeric",
+                       src && *src ? src : "", src && *src ? ": " : "", m->target);
     if (n == 0)
-        return fit_fail(f, EL_ERR_DATA, "no rows to fit");
+        return eli_err(err, EL_ERR_DATA, "no rows to fit");
     for (size_t i = 0; i < n; i++) {
         if (!(y[i] > 0.0) && f->loss != EL_LOSS_ABS2) {
             long line = el_table_row_line(t, i);
-            return fit_fail(f, EL_ERR_DATA,
-                            "%s:%ld: target '%s' is %g; the relative loss needs values > 0",
-                            src && *src ? src : "row", line ? line : (long)i + 1, m->target, y[i]);
+            return eli_err(err, EL_ERR_DATA,
+                           "%s:%ld: target '%s' is %g; the relative loss needs values > 0",
+                           src && *src ? src : "row", line ? line : (long)i + 1, m->target, y[i]);
         }
     }
-    struct el_error err;
+    struct el_error berr;
     const double **cols = eli_mallocarray(nv + 1, sizeof *cols);
     if (!cols)
-        return fit_fail(f, EL_ERR_NOMEM, "out of memory");
-    el_status st = eli_model_bind(m, t, cols, &err);
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
+    el_status st = eli_model_bind(m, t, cols, &berr);
     if (st != EL_OK) {
         eli_free(cols);
-        return fit_fail(f, st, "%s", err.text);
+        return eli_err(err, st, "%s", berr.text);
     }
 
     /* The fit works on a copy of the parameter table: the caller's model is
@@ -688,7 +672,7 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, (unsigned)np);
     if (!wp || !notes || !ident || !freem || !rw || !scale || !prior_x || !prior_w || !theta0 ||
         !x || !best_theta || !lb || !ub || !o.theta || !o.pred || !o.jac || !opt) {
-        st = fit_fail(f, EL_ERR_NOMEM, "out of memory");
+        st = eli_err(err, EL_ERR_NOMEM, "out of memory");
         goto done;
     }
     memcpy(wp, m->p, np * sizeof *wp);
@@ -720,7 +704,7 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     if (f->structure) {
         st = eli_fit_identify(m, wp, cols, n, y, f->seed, ident, notes);
         if (st != EL_OK) {
-            fit_fail(f, st, "out of memory");
+            eli_err(err, st, "out of memory");
             goto done;
         }
         for (size_t k = 0; k < np; k++)
@@ -744,7 +728,7 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
         so.jac = sub_jac = eli_mallocarray(ms * np, sizeof *so.jac);
         if (!pick || !sub_cols || !sub_data || !so.pred || !so.jac) {
             eli_free(pick);
-            st = fit_fail(f, EL_ERR_NOMEM, "out of memory");
+            st = eli_err(err, EL_ERR_NOMEM, "out of memory");
             goto done;
         }
         struct eli_rng srng;
@@ -827,8 +811,8 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
         }
         if (f->learned) { /* MAP with a learned prior: its centre, weights and mode */
             if ((st = eli_prior_apply(f->learned, m, t, cols, y, n, scale, prior_x, prior_w, theta0,
-                                      prior_desc, sizeof prior_desc, &err)) != EL_OK) {
-                fit_fail(f, st, "%s", err.text);
+                                      prior_desc, sizeof prior_desc, &berr)) != EL_OK) {
+                eli_err(err, st, "%s", berr.text);
                 goto done;
             }
         }
@@ -880,8 +864,8 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
                 f->progress(c * f->nstarts + s + 1, ncand * f->nstarts, best, f->userdata)) {
                 if (why)
                     *why = EL_STOP_CANCELLED;
-                st = fit_fail(f, EL_ERR_CANCELLED, "fit cancelled after %zu of %zu starts",
-                              done_starts, f->nstarts);
+                st = eli_err(err, EL_ERR_CANCELLED, "fit cancelled after %zu of %zu starts",
+                             done_starts, f->nstarts);
                 goto done;
             }
         }
@@ -890,10 +874,10 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
             continue;
         }
         if (!(best < 1e299)) {
-            st = fit_fail(f, EL_ERR_NUMERIC,
-                          "no starting point gave a finite loss (%zu starts); check the formula's "
-                          "domain (log, sqrt, ^ of negatives) and the bounds",
-                          done_starts);
+            st = eli_err(err, EL_ERR_NUMERIC,
+                         "no starting point gave a finite loss (%zu starts); check the formula's "
+                         "domain (log, sqrt, ^ of negatives) and the bounds",
+                         done_starts);
             goto done;
         }
         /* Polish the winner where the rows determine an optimum: with fewer
@@ -933,8 +917,8 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
                 f->progress((c + 1) * f->nstarts, ncand * f->nstarts, L, f->userdata)) {
                 if (why)
                     *why = EL_STOP_CANCELLED;
-                st = fit_fail(f, EL_ERR_CANCELLED, "fit cancelled while refining on all %zu rows",
-                              n);
+                st = eli_err(err, EL_ERR_CANCELLED, "fit cancelled while refining on all %zu rows",
+                             n);
                 goto done;
             }
         }
@@ -955,7 +939,7 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
             o.w = NULL;
             o.wsum = (double)n;
             if (ust == EL_ERR_NOMEM) {
-                st = fit_fail(f, ust, "out of memory");
+                st = eli_err(err, ust, "out of memory");
                 goto done;
             }
             /* other failures (one row, a non-finite Jacobian) leave the model
@@ -1012,7 +996,7 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
     if (ncand > 1) {
         sr = eli_calloc(1, sizeof *sr);
         if (!sr) {
-            st = fit_fail(f, EL_ERR_NOMEM, "out of memory");
+            st = eli_err(err, EL_ERR_NOMEM, "out of memory");
             goto done;
         }
         sr->ncand = ncand;
@@ -1090,7 +1074,7 @@ el_status el_fit_run(el_fit *f, el_model *m, const el_table *t, el_stop *why)
         el_model_set_note(m, "prior", prior_desc);
     m->info = fi;
     if (el_model_set_coverage(m, t, NULL) != EL_OK) {
-        st = fit_fail(f, EL_ERR_NOMEM, "out of memory recording the training coverage");
+        st = eli_err(err, EL_ERR_NOMEM, "out of memory recording the training coverage");
         goto done;
     }
     if (why)

@@ -288,7 +288,7 @@ el_status eli_dep_fit(struct eli_dep *d, const char *target, uint64_t seed, stru
         goto done;
     }
     el_fit_set_seed(f, seed ^ fnv1a(d->name, 1469598103934665603ULL));
-    if (el_fit_run(f, m, t, NULL) != EL_OK) {
+    if (el_fit_run(f, m, t, NULL, NULL) != EL_OK) {
         st = EL_OK; /* a deployment the template cannot fit stays out */
         goto done;
     }
@@ -593,7 +593,7 @@ static double tune_point(const struct eli_dep *d, const el_prior *p, const char 
     el_fit_set_seed(f, seed);
     el_fit_use_prior(f, p);
     pred = eli_mallocarray(nt, sizeof *pred);
-    if (!pred || el_fit_run(f, m, tr, NULL) != EL_OK ||
+    if (!pred || el_fit_run(f, m, tr, NULL, NULL) != EL_OK ||
         el_model_predict(m, te, pred, &err) != EL_OK)
         goto done;
     long tj = el_table_col_index(te, target);

@@ -578,9 +578,11 @@ static el_status fit_model(el_planner *p, struct work *w, const el_table *measur
             goto done;
         }
     }
-    if (el_fit_run(f, m, measured, NULL) != EL_OK) {
-        snprintf(p->st.note, sizeof p->st.note, "the model could not be fitted (%s)",
-                 el_fit_errmsg(f));
+    struct el_error ferr;
+    if (el_fit_run(f, m, measured, NULL, &ferr) != EL_OK) {
+        /* the reason cut to fit the note with its closing parenthesis */
+        snprintf(p->st.note, sizeof p->st.note, "the model could not be fitted (%.*s)",
+                 (int)(sizeof p->st.note - sizeof "the model could not be fitted ()"), ferr.text);
         st = EL_OK; /* fall back to the design; not an error */
         el_model_destroy(m);
         m = NULL;

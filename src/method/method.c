@@ -225,9 +225,7 @@ static el_status fit_formula(el_model *m, const el_table *t, const char *target,
     if ((st = el_fit_create(&f)) != EL_OK)
         return eli_err(err, st, "out of memory");
     el_fit_set_seed(f, seed);
-    st = el_fit_run(f, m, t, NULL);
-    if (st != EL_OK)
-        eli_err(err, st, "%s", el_fit_errmsg(f));
+    st = el_fit_run(f, m, t, NULL, err);
     el_fit_destroy(f);
     return st;
 }

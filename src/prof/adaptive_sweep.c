@@ -488,14 +488,15 @@ static el_status make_planner(const el_table *cand, const struct el_adaptive_con
 }
 
 el_status el_profiler_run_adaptive(el_profiler *pf, const struct el_adaptive_config *cfg,
-                                   struct el_adaptive_summary *out)
+                                   struct el_adaptive_summary *out, struct el_error *err)
 {
+    eli_err_clear(err);
     if (out) {
         memset(out, 0, sizeof *out);
         out->pick_value = out->p_optimal = ELI_NAN;
     }
     if (!pf)
-        return EL_ERR_INVALID_ARG;
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_profiler_run_adaptive: profiler is NULL");
     eli_profiler_begin(pf);
     const el_plan *p = eli_profiler_plan(pf);
     struct el_adaptive_config dflt;
@@ -506,16 +507,14 @@ el_status el_profiler_run_adaptive(el_profiler *pf, const struct el_adaptive_con
     if (out)
         out->points.total = p->npoints;
     if (eli_profiler_shard_or_retry(pf))
-        return eli_profiler_fail(pf, EL_ERR_INVALID_ARG,
-                                 "adaptive profiling runs the whole plan: not with a shard or "
-                                 "with retry-failed");
-    if (cfg->batch < 1 || cfg->batch > 1000) {
-        char m[128];
-        snprintf(m, sizeof m, "adaptive: batch of %zu points is not in 1..1000", cfg->batch);
-        return eli_profiler_fail(pf, EL_ERR_INVALID_ARG, m);
-    }
-    struct el_error err;
-    memset(&err, 0, sizeof err);
+        return eli_err(err, EL_ERR_INVALID_ARG,
+                       "adaptive profiling runs the whole plan: not with a shard or "
+                       "with retry-failed");
+    if (cfg->batch < 1 || cfg->batch > 1000)
+        return eli_err(err, EL_ERR_INVALID_ARG, "adaptive: batch of %zu points is not in 1..1000",
+                       cfg->batch);
+    struct el_error e;
+    memset(&e, 0, sizeof e);
     el_table *cand = NULL, *meas = NULL, *fails = NULL;
     el_prior *prior = NULL;
     el_planner *pl = NULL;
@@ -530,17 +529,15 @@ el_status el_profiler_run_adaptive(el_profiler *pf, const struct el_adaptive_con
     memset(&s, 0, sizeof s);
     s.pick = SIZE_MAX;
     s.pick_value = s.p_optimal = ELI_NAN;
-    el_status st = dpath ? EL_OK : eli_err(&err, EL_ERR_NOMEM, "out of memory");
-    if (st == EL_OK && (st = eli_profiler_lock(pf)) != EL_OK) {
-        snprintf(err.text, sizeof err.text, "%s", el_profiler_errmsg(pf));
+    el_status st = dpath ? EL_OK : eli_err(&e, EL_ERR_NOMEM, "out of memory");
+    if (st == EL_OK && (st = eli_profiler_lock(pf, &e)) != EL_OK)
         goto done;
-    }
     if (st == EL_OK)
-        st = el_plan_points_table(p, &cand, &err);
+        st = el_plan_points_table(p, &cand, &e);
     if (st == EL_OK)
-        st = decisions_count(dpath, &iteration, &err);
+        st = decisions_count(dpath, &iteration, &e);
     if (st == EL_OK && !(keys = eli_mallocarray(cfg->batch, sizeof *keys)))
-        st = eli_err(&err, EL_ERR_NOMEM, "out of memory");
+        st = eli_err(&e, EL_ERR_NOMEM, "out of memory");
     /* the embedded prior once, not once per round (a NULL prior leaves the
      * planner to load it itself) */
     if (st == EL_OK && el_prior_default(&prior, NULL) != EL_OK)
@@ -553,12 +550,12 @@ el_status el_profiler_run_adaptive(el_profiler *pf, const struct el_adaptive_con
         el_table_destroy(meas);
         el_table_destroy(fails);
         meas = fails = NULL;
-        if ((st = read_opt(p->output, "measurements.csv", &meas, &err)) != EL_OK ||
-            (st = read_opt(p->output, "failures.csv", &fails, &err)) != EL_OK)
+        if ((st = read_opt(p->output, "measurements.csv", &meas, &e)) != EL_OK ||
+            (st = read_opt(p->output, "failures.csv", &fails, &e)) != EL_OK)
             break;
         eli_keyset_free(&seen);
         if ((st = add_keys(meas, &seen)) != EL_OK || (st = add_keys(fails, &seen)) != EL_OK) {
-            eli_err(&err, st, "out of memory");
+            eli_err(&e, st, "out of memory");
             break;
         }
         on_disk = 0;
@@ -567,12 +564,12 @@ el_status el_profiler_run_adaptive(el_profiler *pf, const struct el_adaptive_con
         if (first)
             resumed = on_disk;
         first = 0;
-        if ((st = measured_s_in(cand, meas, &err)) != EL_OK)
+        if ((st = measured_s_in(cand, meas, &e)) != EL_OK)
             break;
         el_planner_destroy(pl);
         pl = NULL;
-        if ((st = make_planner(cand, cfg, prior, fails, &pl, &err)) != EL_OK ||
-            (st = el_planner_run(pl, meas, cfg->batch, 0, &err)) != EL_OK)
+        if ((st = make_planner(cand, cfg, prior, fails, &pl, &e)) != EL_OK ||
+            (st = el_planner_run(pl, meas, cfg->batch, 0, &e)) != EL_OK)
             break;
         el_planner_state(pl, &s);
         size_t nfail = fails ? el_table_nrows(fails) : 0;
@@ -580,10 +577,10 @@ el_status el_profiler_run_adaptive(el_profiler *pf, const struct el_adaptive_con
         free(line);
         line = decision_json(p, pl, &s, iteration, nfail);
         if (!line) {
-            st = eli_err(&err, EL_ERR_NOMEM, "out of memory writing a decision");
+            st = eli_err(&e, EL_ERR_NOMEM, "out of memory writing a decision");
             break;
         }
-        if ((st = decisions_append(p->output, dpath, line, &err)) != EL_OK)
+        if ((st = decisions_append(p->output, dpath, line, &e)) != EL_OK)
             break;
         if (out)
             out->rounds++;
@@ -600,23 +597,21 @@ el_status el_profiler_run_adaptive(el_profiler *pf, const struct el_adaptive_con
             el_planner_proposal(pl, i, &q);
             keys[i] = el_plan_point_key(p, q.row);
         }
-        if ((st = el_profiler_set_points(pf, keys, np, &err)) != EL_OK)
+        if ((st = el_profiler_set_points(pf, keys, np, &e)) != EL_OK)
             break;
         struct el_profile_summary rs;
-        st = eli_profiler_round(pf, &rs);
+        st = eli_profiler_round(pf, &rs, &e);
         measured += rs.measured;
         failed += rs.failed;
-        if (st != EL_OK) {
-            snprintf(err.text, sizeof err.text, "%s", el_profiler_errmsg(pf));
+        if (st != EL_OK)
             break;
-        }
         if (rs.cancelled) {
             cancelled = 1;
             break;
         }
         if (rs.measured + rs.failed == 0) {
             /* cannot happen (the planner skips what is on disk); never loop on it */
-            st = eli_err(&err, EL_ERR_DATA,
+            st = eli_err(&e, EL_ERR_DATA,
                          "adaptive: decision %zu proposed %zu points already on disk (first: %s)",
                          iteration, np, keys[0]);
             break;
@@ -626,8 +621,10 @@ el_status el_profiler_run_adaptive(el_profiler *pf, const struct el_adaptive_con
 done:
     el_profiler_set_points(pf, NULL, 0, NULL);
     eli_profiler_unlock(pf);
-    if (st != EL_OK && err.text[0] && strcmp(err.text, el_profiler_errmsg(pf)) != 0)
-        eli_profiler_fail(pf, st, err.text);
+    if (st != EL_OK && err) {
+        *err = e;
+        err->status = st;
+    }
     if (out) {
         out->points.measured = measured;
         out->points.failed = failed;

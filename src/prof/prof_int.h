@@ -426,7 +426,7 @@ char *eli_path_join(const char *a, const char *b);
 
 /* One el_profiler_run that keeps the cancel flag and the meter validation
  * of the rounds before it (el_profiler_run resets both, then calls this). */
-el_status eli_profiler_round(el_profiler *pf, struct el_profile_summary *out);
+el_status eli_profiler_round(el_profiler *pf, struct el_profile_summary *out, struct el_error *err);
 /* Starts a multi-round run: clears the cancel flag and the validation. */
 void eli_profiler_begin(el_profiler *pf);
 const el_plan *eli_profiler_plan(const el_profiler *pf);
@@ -435,11 +435,9 @@ int eli_profiler_cancelled(const el_profiler *pf);
 int eli_profiler_shard_or_retry(const el_profiler *pf);
 /* Calls the profiler's callback (an enum el_profile_event_kind event). */
 void eli_profiler_event(el_profiler *pf, int kind, const char *point, const char *msg);
-/* Records msg as the profiler's error message and returns st. */
-el_status eli_profiler_fail(el_profiler *pf, el_status st, const char *msg);
 /* Creates the output directory and takes OUTPUT/.lock for the whole loop
  * (the rounds then run under it); EL_ERR_IO when another profiler holds it. */
-el_status eli_profiler_lock(el_profiler *pf);
+el_status eli_profiler_lock(el_profiler *pf, struct el_error *err);
 void eli_profiler_unlock(el_profiler *pf);
 
 /* The current UTC time, ISO 8601 ("2026-12-05T06:40:00Z"), for the

@@ -61,7 +61,6 @@ struct el_profiler {
     int held_lock;      /* OUTPUT/.lock held by the caller (adaptive loop), or -1 */
     int val_done;       /* the meter was validated earlier in this run (pf->val holds it) */
     volatile sig_atomic_t cancel;
-    char errmsg[512];
     /* one run */
     char *outdir;
     el_meter *meter;
@@ -168,12 +167,6 @@ static void logf_(el_profiler *pf, const char *point, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     emit(pf, EL_PROF_LOG, point, msg);
-}
-
-static el_status fail_run(el_profiler *pf, el_status st, const char *msg)
-{
-    snprintf(pf->errmsg, sizeof pf->errmsg, "%s", msg);
-    return st;
 }
 
 /* ---- lifecycle -------------------------------------------------------------- */
@@ -288,11 +281,6 @@ void el_profiler_cancel(el_profiler *pf)
 {
     if (pf)
         pf->cancel = 1;
-}
-
-const char *el_profiler_errmsg(const el_profiler *pf)
-{
-    return pf ? pf->errmsg : "";
 }
 
 /* ---- prompts and request bodies ------------------------------------------------ */
@@ -817,7 +805,7 @@ static void row_config(const el_profiler *pf, struct row *r, size_t i, const str
 }
 
 static el_status record_failure(el_profiler *pf, size_t i, const char *phase, const char *reason,
-                                const char *started)
+                                const char *started, struct el_error *err)
 {
     struct pointcfg c;
     point_config(pf, i, &c);
@@ -830,13 +818,12 @@ static el_status record_failure(el_profiler *pf, size_t i, const char *phase, co
     const char *cells[MAX_COLS];
     for (size_t j = 0; j < r.ncols; j++)
         cells[j] = r.cell[j];
-    struct el_error err;
-    el_status st = eli_csvlog_append(&pf->fail, cells, &err);
+    el_status st = eli_csvlog_append(&pf->fail, cells, err);
     if (st != EL_OK)
-        return fail_run(pf, st, err.text);
+        return st;
     st = eli_keyset_add(&pf->done, pf->plan->points[i].key);
     if (st != EL_OK)
-        return fail_run(pf, st, "out of memory");
+        return eli_err(err, st, "out of memory");
     pf->nfailed++;
     pf->nprocessed++;
     emit(pf, EL_PROF_POINT_FAILED, pf->plan->points[i].key, reason);
@@ -876,7 +863,7 @@ static void series_name(const el_plan *p, size_t i, char *buf, size_t len)
 static el_status write_series(el_profiler *pf, size_t i, const char *rel,
                               const struct eli_series *s, const struct eli_lg_result *lg,
                               const struct eli_window *w, double e_win,
-                              const struct el_meter_health *dh)
+                              const struct el_meter_health *dh, struct el_error *err)
 {
     const el_plan *p = pf->plan;
     json_t *root = json_object();
@@ -944,14 +931,14 @@ static el_status write_series(el_profiler *pf, size_t i, const char *rel,
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     if (!text)
-        return fail_run(pf, EL_ERR_NOMEM, "out of memory writing a series");
+        return eli_err(err, EL_ERR_NOMEM, "out of memory writing a series");
     char *path = eli_path_join(pf->outdir, rel);
-    struct el_error err;
-    el_status st = path ? el_file_write(path, text, strlen(text), &err) : EL_ERR_NOMEM;
+    struct el_error werr;
+    el_status st = path ? el_file_write(path, text, strlen(text), &werr) : EL_ERR_NOMEM;
     free(text);
     eli_free(path);
     if (st != EL_OK)
-        return fail_run(pf, st, st == EL_ERR_NOMEM ? "out of memory" : err.text);
+        return eli_err(err, st, "%s", st == EL_ERR_NOMEM ? "out of memory" : werr.text);
     return EL_OK;
 }
 
@@ -1061,7 +1048,8 @@ static uint64_t key_hash(const char *key)
 
 /* Measures point i. Returns EL_OK when it was recorded (either file), the
  * run's error otherwise; *cancelled when the run was stopped during it. */
-static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *cancelled)
+static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *cancelled,
+                               struct el_error *err)
 {
     const el_plan *p = pf->plan;
     const char *key = p->points[i].key;
@@ -1073,11 +1061,11 @@ static el_status measure_point(el_profiler *pf, size_t i, const char *url, int *
     size_t nreq = p->requests;
     int attempt = 0;
     if (p->rnd && make_random_prompts(pf, (size_t)c.input_len, (size_t)c.output_len) != EL_OK)
-        return fail_run(pf, EL_ERR_NOMEM, "out of memory making prompts");
+        return eli_err(err, EL_ERR_NOMEM, "out of memory making prompts");
 again:;
     struct bodies bd;
     if (make_bodies(pf, nreq, c.max_tokens, c.min_tokens, c.fixed_max_tokens, &bd) != EL_OK)
-        return fail_run(pf, EL_ERR_NOMEM, "out of memory building requests");
+        return eli_err(err, EL_ERR_NOMEM, "out of memory building requests");
     long mt_max = 0;
     for (size_t q = 0; q < bd.n; q++)
         if (bd.mt[q] > mt_max)
@@ -1106,15 +1094,14 @@ again:;
     struct eli_sampler sp;
     if (eli_sampler_start_thermal(&sp, pf->meter, sample_period(pf), THERMAL_PERIOD_S) != EL_OK) {
         bodies_free(&bd);
-        return fail_run(pf, EL_ERR_NOMEM, "cannot start the sampler thread");
+        return eli_err(err, EL_ERR_NOMEM, "cannot start the sampler thread");
     }
     struct eli_sampler csp;
     int cpu_on = pf->cpu_meter && eli_sampler_start(&csp, pf->cpu_meter, 0.05) == EL_OK;
     struct eli_sampler dsp;
     int dram_on = pf->dram_meter && eli_sampler_start(&dsp, pf->dram_meter, 0.05) == EL_OK;
     struct eli_lg_result lg;
-    struct el_error err;
-    el_status st = eli_loadgen_run(&lc, &lg, &err);
+    el_status st = eli_loadgen_run(&lc, &lg, err);
     eli_sampler_stop(&sp);
     double e_cpu = ELI_NAN;
     if (cpu_on)
@@ -1135,7 +1122,7 @@ again:;
         eli_series_free(&dsp.s);
     if (st != EL_OK) {
         eli_series_free(&sp.s);
-        return fail_run(pf, st, err.text);
+        return st;
     }
     if (lg.cancelled || pf->cancel) {
         *cancelled = 1;
@@ -1225,7 +1212,7 @@ again:;
     if (reason[0]) {
         eli_series_free(&sp.s);
         eli_lg_result_free(&lg);
-        return record_failure(pf, i, "measure", reason, started);
+        return record_failure(pf, i, "measure", reason, started, err);
     }
     if (dh.backward_steps || dh.jumps || dh.stalls || dh.read_errors) {
         char ft[128];
@@ -1245,7 +1232,7 @@ again:;
         eli_free(tpots);
         eli_series_free(&sp.s);
         eli_lg_result_free(&lg);
-        return fail_run(pf, EL_ERR_NOMEM, "out of memory");
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
     }
     double lo = w.steady ? w.t0 : w.t0 - 1e-9;
     size_t nttft = 0;
@@ -1312,7 +1299,7 @@ again:;
     double power = e_win / win_s;
     char rel[256];
     series_name(p, i, rel, sizeof rel);
-    st = write_series(pf, i, rel, &sp.s, &lg, &w, e_win, &dh);
+    st = write_series(pf, i, rel, &sp.s, &lg, &w, e_win, &dh, err);
     eli_series_free(&sp.s);
     if (st != EL_OK) {
         eli_free(lats);
@@ -1391,12 +1378,12 @@ again:;
     const char *cells[MAX_COLS];
     for (size_t j = 0; j < r.ncols; j++)
         cells[j] = r.cell[j];
-    st = eli_csvlog_append(&pf->meas, cells, &err);
+    st = eli_csvlog_append(&pf->meas, cells, err);
     if (st != EL_OK)
-        return fail_run(pf, st, err.text);
+        return st;
     st = eli_keyset_add(&pf->done, key);
     if (st != EL_OK)
-        return fail_run(pf, st, "out of memory");
+        return eli_err(err, st, "out of memory");
     pf->ndone++;
     pf->nprocessed++;
     char msg[160];
@@ -1853,7 +1840,7 @@ static el_status select_devices(el_profiler *pf, size_t first, char *why, size_t
     return st;
 }
 
-static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
+static el_status run_heavy(el_profiler *pf, size_t first, size_t count, struct el_error *err)
 {
     const el_plan *p = pf->plan;
     size_t h = p->points[first].heavy;
@@ -1861,7 +1848,7 @@ static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
     size_t np = 0;
     size_t *pend = count <= 4096 ? pending : eli_mallocarray(count, sizeof *pend);
     if (!pend)
-        return fail_run(pf, EL_ERR_NOMEM, "out of memory");
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
     for (size_t i = first; i < first + count; i++)
         if ((!pf->sel || pf->sel[i]) && !eli_keyset_has(&pf->done, p->points[i].key))
             pend[np++] = i;
@@ -1884,7 +1871,7 @@ static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
         if (pf->cancel)
             goto out;
         for (size_t k = 0; k < np && st == EL_OK; k++)
-            st = record_failure(pf, pend[k], "start", why, started);
+            st = record_failure(pf, pend[k], "start", why, started, err);
         goto out;
     }
     emit(pf, EL_PROF_SERVER_READY, hname, "");
@@ -1919,8 +1906,8 @@ static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
             lc.deadline = eli_now() + p->point_timeout_s;
             lc.cancel = &pf->cancel;
             struct eli_lg_result lg;
-            struct el_error err;
-            if (eli_loadgen_run(&lc, &lg, &err) == EL_OK) {
+            struct el_error werr;
+            if (eli_loadgen_run(&lc, &lg, &werr) == EL_OK) {
                 if (lg.nfail > 0)
                     logf_(pf, hname, "warm-up: %zu of %zu requests failed; first: %s", lg.nfail,
                           warm, lg.first_error);
@@ -1959,7 +1946,7 @@ static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
                     if (pf->cancel)
                         break;
                     for (size_t j = k; j < np && st == EL_OK; j++)
-                        st = record_failure(pf, pend[j], "restart", why, started);
+                        st = record_failure(pf, pend[j], "restart", why, started, err);
                     break;
                 }
             } else {
@@ -1967,12 +1954,12 @@ static el_status run_heavy(el_profiler *pf, size_t first, size_t count)
                          p->restarts);
                 eli_prof_now_iso(started, sizeof started);
                 for (size_t j = k; j < np && st == EL_OK; j++)
-                    st = record_failure(pf, pend[j], "server", why, started);
+                    st = record_failure(pf, pend[j], "server", why, started, err);
                 break;
             }
         }
         int cancelled = 0;
-        st = measure_point(pf, pend[k], x.api, &cancelled);
+        st = measure_point(pf, pend[k], x.api, &cancelled, err);
         if (cancelled)
             break;
     }
@@ -2027,7 +2014,7 @@ static el_status write_run_json(el_profiler *pf, struct el_error *err)
     return st;
 }
 
-static el_status open_meter(el_profiler *pf)
+static el_status open_meter(el_profiler *pf, struct el_error *err)
 {
     const el_plan *p = pf->plan;
     struct el_meter_config mc;
@@ -2043,10 +2030,9 @@ static el_status open_meter(el_profiler *pf)
     mc.unit = p->meter_unit;
     mc.stall_s = p->stall_s;
     mc.max_power_w = p->max_power_w;
-    struct el_error err;
-    el_status st = el_meter_create(&mc, &pf->meter, &err);
+    el_status st = el_meter_create(&mc, &pf->meter, err);
     if (st != EL_OK)
-        return fail_run(pf, st, err.text);
+        return st;
     /* CPU package energy from RAPL beside the GPUs (Zeus and ML.ENERGY count
      * it too); the powercap root can be moved with EL_POWERCAP_ROOT (tests) */
     if (p->cpu_mode != 1 && strcmp(el_meter_kind(pf->meter), "rapl") != 0 && !pf->cpu_meter) {
@@ -2060,7 +2046,7 @@ static el_status open_meter(el_profiler *pf)
         if (el_meter_create(&cc, &pf->cpu_meter, &cerr) != EL_OK) {
             pf->cpu_meter = NULL;
             if (p->cpu_mode == 2)
-                return fail_run(pf, EL_ERR_UNAVAILABLE, cerr.text);
+                return eli_err(err, EL_ERR_UNAVAILABLE, "%s", cerr.text);
             if (!pf->val_done)
                 logf_(pf, "", "CPU energy: not measured (%s)", cerr.text);
         } else if (!pf->val_done) {
@@ -2081,7 +2067,7 @@ static el_status open_meter(el_profiler *pf)
         if (eli_meter_open_backend(&eli_meter_rapl_dram, &dc, &pf->dram_meter, &derr) != EL_OK) {
             pf->dram_meter = NULL;
             if (p->dram_mode == 2)
-                return fail_run(pf, EL_ERR_UNAVAILABLE, derr.text);
+                return eli_err(err, EL_ERR_UNAVAILABLE, "%s", derr.text);
             if (!pf->val_done)
                 logf_(pf, "", "DRAM energy: not measured (%s)", derr.text);
         } else if (!pf->val_done) {
@@ -2093,7 +2079,7 @@ static el_status open_meter(el_profiler *pf)
     if (p->devsel == DEV_LIST) {
         char why[128];
         if (select_devices(pf, 0, why, sizeof why) != EL_OK)
-            return fail_run(pf, EL_ERR_INVALID_ARG, why);
+            return eli_err(err, EL_ERR_INVALID_ARG, "%s", why);
     }
     if (pf->val_done) {
         /* a later round of the adaptive loop: the first round's validation holds */
@@ -2118,11 +2104,10 @@ static el_status open_meter(el_profiler *pf)
     return EL_OK;
 }
 
-static el_status run(el_profiler *pf, int lockfd)
+static el_status run(el_profiler *pf, int lockfd, struct el_error *err)
 {
     (void)lockfd;
     el_plan *p = pf->plan;
-    struct el_error err;
     el_status st;
     /* the points of this run (all, or one heavy configuration) */
     size_t lo = 0, hi = p->npoints;
@@ -2143,25 +2128,25 @@ static el_status run(el_profiler *pf, int lockfd)
     if (!mpath || !fpath) {
         eli_free(mpath);
         eli_free(fpath);
-        return fail_run(pf, EL_ERR_NOMEM, "out of memory");
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
     }
     struct eli_keyset failed_keys;
     memset(&failed_keys, 0, sizeof failed_keys);
-    st = eli_csvlog_open(&pf->meas, mpath, pf->mcols, pf->nmcols, &pf->done, &err);
+    st = eli_csvlog_open(&pf->meas, mpath, pf->mcols, pf->nmcols, &pf->done, err);
     if (st == EL_OK)
         st = eli_csvlog_open(&pf->fail, fpath, pf->fcols, pf->nfcols,
-                             pf->retry_failed ? &failed_keys : &pf->done, &err);
+                             pf->retry_failed ? &failed_keys : &pf->done, err);
     eli_free(mpath);
     eli_free(fpath);
     if (st != EL_OK) {
         eli_keyset_free(&failed_keys);
-        return fail_run(pf, st, err.text);
+        return st;
     }
     if (pf->retry_failed && failed_keys.n > 0) {
-        st = eli_csvlog_remove(&pf->fail, &failed_keys, &err);
+        st = eli_csvlog_remove(&pf->fail, &failed_keys, err);
         eli_keyset_free(&failed_keys);
         if (st != EL_OK)
-            return fail_run(pf, st, err.text);
+            return st;
     }
     eli_keyset_free(&failed_keys);
     for (size_t i = lo; i < hi; i++)
@@ -2174,24 +2159,24 @@ static el_status run(el_profiler *pf, int lockfd)
     eli_free(plf);
     if (pf->nresumed == pf->total && !leftover)
         return EL_OK;
-    st = load_prompts(pf, &err);
+    st = load_prompts(pf, err);
     if (st != EL_OK)
-        return fail_run(pf, st, err.text);
-    st = open_meter(pf);
+        return st;
+    st = open_meter(pf, err);
     if (st != EL_OK)
         return st;
     if (leftover)
         pl_apply_leftover(pf);
     if (pf->nresumed == pf->total)
         return EL_OK;
-    st = write_run_json(pf, &err);
+    st = write_run_json(pf, err);
     if (st != EL_OK)
-        return fail_run(pf, st, err.text);
+        return st;
     for (size_t i = lo; i < hi && st == EL_OK && !pf->cancel;) {
         size_t j = i;
         while (j < hi && p->points[j].heavy == p->points[i].heavy)
             j++;
-        st = run_heavy(pf, i, j - i);
+        st = run_heavy(pf, i, j - i, err);
         i = j;
     }
     return st;
@@ -2216,24 +2201,24 @@ static void remove_stale_temps(const char *dir)
     closedir(d);
 }
 
-el_status el_profiler_run(el_profiler *pf, struct el_profile_summary *out)
+el_status el_profiler_run(el_profiler *pf, struct el_profile_summary *out, struct el_error *err)
 {
     if (out)
         memset(out, 0, sizeof *out);
     if (!pf)
-        return EL_ERR_INVALID_ARG;
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_profiler_run: profiler is NULL");
     pf->cancel = 0;
     pf->val_done = 0;
-    return eli_profiler_round(pf, out);
+    return eli_profiler_round(pf, out, err);
 }
 
-el_status eli_profiler_round(el_profiler *pf, struct el_profile_summary *out)
+el_status eli_profiler_round(el_profiler *pf, struct el_profile_summary *out, struct el_error *err)
 {
+    eli_err_clear(err);
     if (out)
         memset(out, 0, sizeof *out);
     if (!pf)
-        return EL_ERR_INVALID_ARG;
-    pf->errmsg[0] = '\0';
+        return eli_err(err, EL_ERR_INVALID_ARG, "el_profiler_run: profiler is NULL");
     pf->ndone = pf->nfailed = pf->nresumed = pf->nprocessed = pf->total = 0;
     pf->nmcols = pf->nfcols = 0;
     memset(&pf->srv, 0, sizeof pf->srv);
@@ -2244,40 +2229,32 @@ el_status eli_profiler_round(el_profiler *pf, struct el_profile_summary *out)
         snprintf(sub, sizeof sub, "shards/heavy-%03zu", p->heavy_list[pf->shard]);
     pf->outdir = sub[0] ? eli_path_join(p->output, sub) : eli_strdup(p->output);
     if (!pf->outdir)
-        return fail_run(pf, EL_ERR_NOMEM, "out of memory");
-    struct el_error err;
-    el_status st = eli_mkdirs(pf->outdir, &err);
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
+    el_status st = eli_mkdirs(pf->outdir, err);
     char *logs = eli_path_join(pf->outdir, "logs");
     char *series = eli_path_join(pf->outdir, "series");
     char *lock = eli_path_join(pf->outdir, ".lock");
     pf->pidfile = eli_path_join(pf->outdir, "server.pid");
     int lockfd = -1;
     if (!logs || !series || !lock || !pf->pidfile) {
-        st = fail_run(pf, EL_ERR_NOMEM, "out of memory");
+        st = eli_err(err, EL_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (st != EL_OK) {
-        fail_run(pf, st, err.text);
+    if (st != EL_OK)
         goto done;
-    }
-    if ((st = eli_mkdirs(logs, &err)) != EL_OK || (st = eli_mkdirs(series, &err)) != EL_OK) {
-        fail_run(pf, st, err.text);
+    if ((st = eli_mkdirs(logs, err)) != EL_OK || (st = eli_mkdirs(series, err)) != EL_OK)
         goto done;
-    }
     if (pf->held_lock >= 0)
         goto locked; /* the adaptive loop holds it across its rounds */
     lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (lockfd < 0) {
-        char m[512];
-        snprintf(m, sizeof m, "%s: cannot open: %s", lock, strerror(errno));
-        st = fail_run(pf, EL_ERR_IO, m);
+        st = eli_err(err, EL_ERR_IO, "%s: cannot open: %s", lock, strerror(errno));
         goto done;
     }
     if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
-        char m[512];
-        snprintf(m, sizeof m, "another profiler is writing to %s (wait for it, or use another -o)",
-                 pf->outdir);
-        st = fail_run(pf, EL_ERR_IO, m);
+        st = eli_err(err, EL_ERR_IO,
+                     "another profiler is writing to %s (wait for it, or use another -o)",
+                     pf->outdir);
         goto done;
     }
 locked:
@@ -2285,7 +2262,7 @@ locked:
     remove_stale_temps(series);
     if (eli_pidfile_reap(pf->pidfile, p->stop_timeout_s))
         logf_(pf, "", "stopped a server left running by an earlier, killed run");
-    st = run(pf, lockfd);
+    st = run(pf, lockfd, err);
     stop_server(pf);
     pl_restore(pf);
 done:
@@ -2330,7 +2307,6 @@ void eli_profiler_begin(el_profiler *pf)
 {
     pf->cancel = 0;
     pf->val_done = 0;
-    pf->errmsg[0] = '\0';
 }
 
 int eli_profiler_cancelled(const el_profiler *pf)
@@ -2348,34 +2324,26 @@ void eli_profiler_event(el_profiler *pf, int kind, const char *point, const char
     emit(pf, kind, point, msg);
 }
 
-el_status eli_profiler_fail(el_profiler *pf, el_status st, const char *msg)
-{
-    return fail_run(pf, st, msg);
-}
-
-el_status eli_profiler_lock(el_profiler *pf)
+el_status eli_profiler_lock(el_profiler *pf, struct el_error *err)
 {
     const char *out = pf->plan->output;
-    struct el_error err;
-    el_status st = eli_mkdirs(out, &err);
+    el_status st = eli_mkdirs(out, err);
     if (st != EL_OK)
-        return fail_run(pf, st, err.text);
+        return st;
     char *lock = eli_path_join(out, ".lock");
     if (!lock)
-        return fail_run(pf, EL_ERR_NOMEM, "out of memory");
+        return eli_err(err, EL_ERR_NOMEM, "out of memory");
     int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    char m[512];
     if (fd < 0) {
-        snprintf(m, sizeof m, "%s: cannot open: %s", lock, strerror(errno));
+        st = eli_err(err, EL_ERR_IO, "%s: cannot open: %s", lock, strerror(errno));
         eli_free(lock);
-        return fail_run(pf, EL_ERR_IO, m);
+        return st;
     }
     eli_free(lock);
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         close(fd);
-        snprintf(m, sizeof m, "another profiler is writing to %s (wait for it, or use another -o)",
-                 out);
-        return fail_run(pf, EL_ERR_IO, m);
+        return eli_err(err, EL_ERR_IO,
+                       "another profiler is writing to %s (wait for it, or use another -o)", out);
     }
     pf->held_lock = fd;
     return EL_OK;

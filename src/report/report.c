@@ -357,7 +357,7 @@ static el_status prepare_latency(struct eli_report_ctx *c, el_model **owned)
     if (st == EL_OK)
         st = el_fit_set_seed(f, r->seed);
     if (st == EL_OK)
-        st = el_fit_run(f, m, c->t, NULL);
+        st = el_fit_run(f, m, c->t, NULL, &e2);
     if (st != EL_OK) {
         if (st == EL_ERR_NOMEM) {
             el_fit_destroy(f);
@@ -367,7 +367,7 @@ static el_status prepare_latency(struct eli_report_ctx *c, el_model **owned)
         eli_report_note(r,
                         "fitting a latency model to latency_s failed (%s): no "
                         "latency-optimal pick",
-                        f ? el_fit_errmsg(f) : el_strerror(st));
+                        f ? e2.text : el_strerror(st));
         el_fit_destroy(f);
         el_model_destroy(m);
         return EL_OK;

@@ -175,7 +175,7 @@ static el_status sc_fit(void)
         st = el_fit_create(&f);
     if (st == EL_OK) {
         el_fit_set_starts(f, 2);
-        st = el_fit_run(f, m, t, NULL);
+        st = el_fit_run(f, m, t, NULL, &terr);
     }
     el_fit_destroy(f);
     el_model_destroy(m);

@@ -62,6 +62,7 @@ static el_table *gen(size_t n, unsigned long long seed, double noise, double **t
 
 static double fit_and_score(double noise, unsigned long long seed)
 {
+    struct el_error ferr;
     double *truth_train, *truth_test;
     el_table *train = gen(60, seed, noise, &truth_train);
     el_table *test = gen(300, seed + 1000, 0.0, &truth_test);
@@ -70,9 +71,9 @@ static double fit_and_score(double noise, unsigned long long seed)
     el_fit *f;
     assert_int_equal(el_fit_create(&f), EL_OK);
     el_stop why;
-    el_status st = el_fit_run(f, m, train, &why);
+    el_status st = el_fit_run(f, m, train, &why, &ferr);
     if (st != EL_OK)
-        fail_msg("fit failed: %s", el_fit_errmsg(f));
+        fail_msg("fit failed: %s", ferr.text);
     double *pred = malloc(300 * sizeof(double));
     assert_int_equal(el_model_predict(m, test, pred, NULL), EL_OK);
     double mape;
@@ -133,11 +134,12 @@ static el_model *formula_model(const char *formula, const char *const *vars, siz
 
 static void run_fit(el_model *m, const el_table *t, el_loss loss, el_stop *why)
 {
+    struct el_error ferr;
     el_fit *f;
     assert_int_equal(el_fit_create(&f), EL_OK);
     assert_int_equal(el_fit_set_loss(f, loss), EL_OK);
-    if (el_fit_run(f, m, t, why) != EL_OK)
-        fail_msg("fit: %s", el_fit_errmsg(f));
+    if (el_fit_run(f, m, t, why, &ferr) != EL_OK)
+        fail_msg("fit: %s", ferr.text);
     el_fit_destroy(f);
 }
 
@@ -222,6 +224,7 @@ static void test_badly_scaled(void **state)
 
 static void test_reproducible_with_seed(void **state)
 {
+    struct el_error ferr;
     (void)state;
     double *truth;
     el_table *t = gen(30, 9, 0.05, &truth);
@@ -232,7 +235,7 @@ static void test_reproducible_with_seed(void **state)
         assert_int_equal(el_model_from_template("energylens12", &m, NULL), EL_OK);
         assert_int_equal(el_fit_create(&f), EL_OK);
         el_fit_set_seed(f, 42);
-        assert_int_equal(el_fit_run(f, m, t, NULL), EL_OK);
+        assert_int_equal(el_fit_run(f, m, t, NULL, &ferr), EL_OK);
         for (size_t k = 0; k < 12; k++)
             v[r][k] = el_model_param_value(m, k);
         el_fit_destroy(f);
@@ -247,6 +250,7 @@ static void test_reproducible_with_seed(void **state)
  * is 1e5 plus an ulp) writes a model file that loads again. */
 static void test_at_bound_round_trip(void **state)
 {
+    struct el_error ferr;
     (void)state;
     enum { N = 6 };
     double tp[N], pp[N], b[N], sin[N], sout[N], y[N];
@@ -267,7 +271,7 @@ static void test_at_bound_round_trip(void **state)
     assert_int_equal(el_model_from_template("energylens12", &m, NULL), EL_OK);
     assert_int_equal(el_fit_create(&f), EL_OK);
     el_fit_set_starts(f, 2);
-    assert_int_equal(el_fit_run(f, m, t, NULL), EL_OK);
+    assert_int_equal(el_fit_run(f, m, t, NULL, &ferr), EL_OK);
     int at_hi = 0;
     for (size_t k = 0; k < el_model_nparams(m); k++) {
         double lo, hi;
@@ -290,6 +294,7 @@ static void test_at_bound_round_trip(void **state)
 
 static void test_fit_errors(void **state)
 {
+    struct el_error ferr;
     (void)state;
     static const char *const names[] = {"x", "energy_j"};
     const double x[2] = {1, 2}, y[2] = {1, -2};
@@ -298,21 +303,26 @@ static void test_fit_errors(void **state)
     el_fit *f;
     assert_int_equal(el_fit_create(&f), EL_OK);
     el_model *m = formula_model("a*x", names, 1);
-    assert_int_equal(el_fit_run(f, m, t, NULL), EL_ERR_DATA);
-    assert_non_null(strstr(el_fit_errmsg(f), "target 'energy_j' is -2"));
+    assert_int_equal(el_fit_run(f, m, t, NULL, &ferr), EL_ERR_DATA);
+    assert_int_equal(ferr.status, EL_ERR_DATA);
+    assert_non_null(strstr(ferr.text, "target 'energy_j' is -2"));
+    assert_int_equal(el_fit_run(f, m, t, NULL, NULL), EL_ERR_DATA); /* err may be NULL */
+    assert_int_equal(el_fit_run(NULL, m, t, NULL, &ferr), EL_ERR_INVALID_ARG);
+    assert_int_equal(ferr.status, EL_ERR_INVALID_ARG);
     el_model_set_target(m, "latency_s");
-    assert_int_equal(el_fit_run(f, m, t, NULL), EL_ERR_MISSING);
-    assert_non_null(strstr(el_fit_errmsg(f), "target column 'latency_s' is missing"));
+    assert_int_equal(el_fit_run(f, m, t, NULL, &ferr), EL_ERR_MISSING);
+    assert_int_equal(ferr.status, EL_ERR_MISSING);
+    assert_non_null(strstr(ferr.text, "target column 'latency_s' is missing"));
     el_model_destroy(m);
     static const char *const more[] = {"x", "z"};
     m = formula_model("a*z", more, 2);
     el_model_set_target(m, "x");
-    assert_int_equal(el_fit_run(f, m, t, NULL), EL_ERR_MISSING);
-    assert_non_null(strstr(el_fit_errmsg(f), "column 'z' needed by the formula is missing"));
+    assert_int_equal(el_fit_run(f, m, t, NULL, &ferr), EL_ERR_MISSING);
+    assert_non_null(strstr(ferr.text, "column 'z' needed by the formula is missing"));
     el_model_destroy(m);
     m = formula_model("2*z", more, 2); /* no parameters: a bad formula, not a caller error */
-    assert_int_equal(el_fit_run(f, m, t, NULL), EL_ERR_DATA);
-    assert_non_null(strstr(el_fit_errmsg(f), "no parameters to fit"));
+    assert_int_equal(el_fit_run(f, m, t, NULL, &ferr), EL_ERR_DATA);
+    assert_non_null(strstr(ferr.text, "no parameters to fit"));
     el_model_destroy(m);
     assert_int_equal(el_fit_set_starts(f, 0), EL_ERR_INVALID_ARG);
     assert_int_equal(el_fit_set_ftol(f, (double)NAN), EL_ERR_INVALID_ARG);
@@ -330,6 +340,7 @@ static int cancel_after_two(size_t start, size_t nstarts, double best, void *ud)
 
 static void test_progress_cancel(void **state)
 {
+    struct el_error ferr;
     (void)state;
     double *truth;
     el_table *t = gen(20, 3, 0.0, &truth);
@@ -341,9 +352,9 @@ static void test_progress_cancel(void **state)
     el_fit_set_progress(f, cancel_after_two, &seen);
     el_stop why = EL_STOP_NONE;
     /* a cancelled fit says so and leaves the model as it was */
-    assert_int_equal(el_fit_run(f, m, t, &why), EL_ERR_CANCELLED);
+    assert_int_equal(el_fit_run(f, m, t, &why, &ferr), EL_ERR_CANCELLED);
     assert_int_equal(why, EL_STOP_CANCELLED);
-    assert_non_null(strstr(el_fit_errmsg(f), "cancelled after 2 of 16 starts"));
+    assert_non_null(strstr(ferr.text, "cancelled after 2 of 16 starts"));
     struct el_fit_info fi;
     el_model_fit_info(m, &fi);
     assert_int_equal(fi.fitted, 0);

@@ -68,6 +68,7 @@ static el_table *grid12(double pp_const)
  * used to pass by luck (seeds 4, 5 stopped short in a flat valley). */
 static void test_recovers_twelve_parameters(void **state)
 {
+    struct el_error ferr;
     (void)state;
     el_table *t = grid12(0);
     for (uint64_t seed = 1; seed <= 5; seed++) {
@@ -77,8 +78,8 @@ static void test_recovers_twelve_parameters(void **state)
         assert_int_equal(el_fit_create(&f), EL_OK);
         el_fit_set_seed(f, seed);
         el_stop why = EL_STOP_NONE;
-        if (el_fit_run(f, m, t, &why) != EL_OK)
-            fail_msg("seed %u: fit: %s", (unsigned)seed, el_fit_errmsg(f));
+        if (el_fit_run(f, m, t, &why, &ferr) != EL_OK)
+            fail_msg("seed %u: fit: %s", (unsigned)seed, ferr.text);
         /* a converged stop, not a budget or a cancellation */
         assert_true(why == EL_STOP_PGTOL || why == EL_STOP_FTOL || why == EL_STOP_XTOL);
         for (size_t k = 0; k < 12; k++) {
@@ -99,14 +100,15 @@ static void test_recovers_twelve_parameters(void **state)
 
 static void test_constant_axis_not_identified(void **state)
 {
+    struct el_error ferr;
     (void)state;
     el_table *t = grid12(1.0); /* pp never varies */
     el_model *m;
     el_fit *f;
     assert_int_equal(el_model_from_template("energylens12", &m, NULL), EL_OK);
     assert_int_equal(el_fit_create(&f), EL_OK);
-    if (el_fit_run(f, m, t, NULL) != EL_OK)
-        fail_msg("fit: %s", el_fit_errmsg(f));
+    if (el_fit_run(f, m, t, NULL, &ferr) != EL_OK)
+        fail_msg("fit: %s", ferr.text);
     for (size_t k = 0; k < 12; k++) {
         const char *name = el_model_param_name(m, k);
         /* k_p * pp is then the intercept: still identified */
@@ -124,7 +126,7 @@ static void test_constant_axis_not_identified(void **state)
     assert_int_equal(fi.nfree, 10);
     /* the template as written estimates every parameter */
     assert_int_equal(el_fit_set_structure(f, "fixed"), EL_OK);
-    assert_int_equal(el_fit_run(f, m, t, NULL), EL_OK);
+    assert_int_equal(el_fit_run(f, m, t, NULL, &ferr), EL_OK);
     for (size_t k = 0; k < 12; k++)
         assert_false(el_model_param_fixed(m, k));
     assert_int_equal(el_fit_set_structure(f, "sometimes"), EL_ERR_INVALID_ARG);
@@ -153,6 +155,7 @@ static el_table *powerlaw(size_t n, unsigned long long seed)
 
 static el_model *fit_powerlaw(const el_table *t)
 {
+    struct el_error ferr;
     static const char *const vars[] = {"x"};
     el_model *m;
     el_fit *f;
@@ -160,8 +163,8 @@ static el_model *fit_powerlaw(const el_table *t)
     assert_int_equal(el_model_set_bounds(m, "a", 0, 1e4, NULL), EL_OK);
     assert_int_equal(el_model_set_bounds(m, "b", -3, 3, NULL), EL_OK);
     assert_int_equal(el_fit_create(&f), EL_OK);
-    if (el_fit_run(f, m, t, NULL) != EL_OK)
-        fail_msg("fit: %s", el_fit_errmsg(f));
+    if (el_fit_run(f, m, t, NULL, &ferr) != EL_OK)
+        fail_msg("fit: %s", ferr.text);
     el_fit_destroy(f);
     return m;
 }
@@ -256,6 +259,7 @@ static void test_uncertainty_round_trip(void **state)
  * and the warning survives save/load; enough rows, no warning. */
 static void test_few_rows_warning(void **state)
 {
+    struct el_error ferr;
     (void)state;
     el_table *full = grid12(0), *t = NULL;
     size_t rows[4] = {0, 7, 61, 130}; /* tp, batch, s_in and s_out vary */
@@ -268,8 +272,8 @@ static void test_few_rows_warning(void **state)
     assert_string_equal(w, "");
     assert_int_equal(el_fit_create(&f), EL_OK);
     el_fit_set_starts(f, 2);
-    if (el_fit_run(f, m, t, NULL) != EL_OK)
-        fail_msg("fit: %s", el_fit_errmsg(f));
+    if (el_fit_run(f, m, t, NULL, &ferr) != EL_OK)
+        fail_msg("fit: %s", ferr.text);
     struct el_fit_info fi;
     el_model_fit_info(m, &fi);
     assert_int_equal(fi.nrows, 4);
@@ -289,7 +293,7 @@ static void test_few_rows_warning(void **state)
     el_free(json);
     assert_int_equal(el_model_fit_warning(m, w, 8), 1); /* truncated, terminated */
     assert_int_equal(strlen(w), 7);
-    assert_int_equal(el_fit_run(f, m, full, NULL), EL_OK);
+    assert_int_equal(el_fit_run(f, m, full, NULL, &ferr), EL_OK);
     assert_int_equal(el_model_fit_warning(m, w, sizeof w), 0);
     assert_string_equal(w, "");
     el_fit_destroy(f);
@@ -302,6 +306,7 @@ static void test_few_rows_warning(void **state)
  * log-scale flag of a parameter whose bounds reach zero. */
 static void test_failed_fit_leaves_model(void **state)
 {
+    struct el_error ferr;
     (void)state;
     el_table *t = grid12(0);
     size_t n = el_table_nrows(t);
@@ -319,9 +324,9 @@ static void test_failed_fit_leaves_model(void **state)
     assert_int_equal(el_fit_create(&f), EL_OK);
     el_fit_set_starts(f, 3);
     el_stop why;
-    assert_int_equal(el_fit_run(f, m, t, &why), EL_ERR_NUMERIC);
+    assert_int_equal(el_fit_run(f, m, t, &why, &ferr), EL_ERR_NUMERIC);
     assert_int_equal(why, EL_STOP_NONE);
-    assert_non_null(strstr(el_fit_errmsg(f), "no starting point gave a finite loss"));
+    assert_non_null(strstr(ferr.text, "no starting point gave a finite loss"));
     char *after = el_model_to_json(m);
     assert_string_equal(before, after);
     assert_int_equal(el_model_param_logscale(m, 0), logscale);

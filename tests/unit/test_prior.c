@@ -183,6 +183,7 @@ static void test_validation(void **state)
  * better than the plain fit, and its model notes the prior. */
 static void heavy_map_helps_small_n(void **state)
 {
+    struct el_error ferr;
     (void)state;
     el_prior *p = build_corpus(8);
     el_table *all = deployment(30, 9, 999, 0.05);
@@ -204,8 +205,8 @@ static void heavy_map_helps_small_n(void **state)
             assert_int_equal(el_prior_set_strength(p, 0.01), EL_OK);
             assert_int_equal(el_fit_use_prior(f, p), EL_OK);
         }
-        if (el_fit_run(f, m, train, NULL) != EL_OK)
-            fail_msg("fit: %s", el_fit_errmsg(f));
+        if (el_fit_run(f, m, train, NULL, &ferr) != EL_OK)
+            fail_msg("fit: %s", ferr.text);
         const char *note = el_model_note(m, "prior");
         if (use)
             assert_true(note && strstr(note, "strength 0.01"));
@@ -227,6 +228,7 @@ static void heavy_map_helps_small_n(void **state)
 
 static void heavy_template_mismatch(void **state)
 {
+    struct el_error ferr;
     (void)state;
     el_prior *p = build_corpus(6);
     el_table *t = deployment(12, 1, 5, 0.0);
@@ -235,8 +237,8 @@ static void heavy_template_mismatch(void **state)
     assert_int_equal(el_model_from_template("text-motif", &m, NULL), EL_OK);
     assert_int_equal(el_fit_create(&f), EL_OK);
     el_fit_use_prior(f, p);
-    assert_int_equal(el_fit_run(f, m, t, NULL), EL_ERR_INVALID_ARG);
-    assert_non_null(strstr(el_fit_errmsg(f), "energylens12"));
+    assert_int_equal(el_fit_run(f, m, t, NULL, &ferr), EL_ERR_INVALID_ARG);
+    assert_non_null(strstr(ferr.text, "energylens12"));
     el_fit_destroy(f);
     el_model_destroy(m);
     el_table_destroy(t);

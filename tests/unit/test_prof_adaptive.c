@@ -137,8 +137,8 @@ static el_status run_adaptive(const el_plan *p, uint64_t seed, struct el_adaptiv
     struct el_adaptive_config c;
     el_adaptive_config_init(&c, p);
     c.seed = seed;
-    el_status st = el_profiler_run_adaptive(pf, &c, sum);
-    snprintf(errmsg, len, "%s", el_profiler_errmsg(pf));
+    el_status st = el_profiler_run_adaptive(pf, &c, sum, &err);
+    snprintf(errmsg, len, "%s", err.text);
     el_profiler_destroy(pf);
     return st;
 }
@@ -195,8 +195,11 @@ static void test_points_table_and_selection(void **state)
     /* adaptive runs the whole plan */
     assert_int_equal(el_profiler_set_shard(pf, 0), EL_OK);
     struct el_adaptive_summary as;
-    assert_int_equal(el_profiler_run_adaptive(pf, NULL, &as), EL_ERR_INVALID_ARG);
-    assert_non_null(strstr(el_profiler_errmsg(pf), "shard"));
+    assert_int_equal(el_profiler_run_adaptive(pf, NULL, &as, &err), EL_ERR_INVALID_ARG);
+    assert_int_equal(err.status, EL_ERR_INVALID_ARG);
+    assert_non_null(strstr(err.text, "shard"));
+    /* err may be NULL */
+    assert_int_equal(el_profiler_run_adaptive(pf, NULL, &as, NULL), EL_ERR_INVALID_ARG);
     el_profiler_destroy(pf);
     struct el_adaptive_config c;
     el_adaptive_config_init(&c, p);
@@ -222,7 +225,7 @@ static void test_set_points_runs_only_those(void **state)
     const char *keys[] = {el_plan_point_key(p, 4), el_plan_point_key(p, 1)};
     assert_int_equal(el_profiler_set_points(pf, keys, 2, &err), EL_OK);
     struct el_profile_summary sum;
-    assert_int_equal(el_profiler_run(pf, &sum), EL_OK);
+    assert_int_equal(el_profiler_run(pf, &sum, &err), EL_OK);
     assert_int_equal(sum.total, 2);
     assert_int_equal(sum.measured, 2);
     assert_int_equal(sum.remaining, 0);
@@ -233,7 +236,7 @@ static void test_set_points_runs_only_those(void **state)
     assert_string_equal(cell(m, 1, "point"), el_plan_point_key(p, 4));
     el_table_destroy(m);
     /* the same points again: on disk, skipped */
-    assert_int_equal(el_profiler_run(pf, &sum), EL_OK);
+    assert_int_equal(el_profiler_run(pf, &sum, &err), EL_OK);
     assert_int_equal(sum.resumed, 2);
     assert_int_equal(sum.measured, 0);
     el_profiler_destroy(pf);
@@ -342,7 +345,7 @@ static void test_adaptive_sigkill_resume(void **state)
         c.budget_points = 0;
         c.stop_p = 1;
         c.stop_saving_pct = 0;
-        el_status st = el_profiler_run_adaptive(pf, &c, NULL);
+        el_status st = el_profiler_run_adaptive(pf, &c, NULL, NULL);
         _exit(st == EL_OK ? 0 : 1);
     }
     double end = eli_now() + 30;
@@ -375,9 +378,9 @@ static void test_adaptive_sigkill_resume(void **state)
     c.stop_p = 1;
     c.stop_saving_pct = 0;
     struct el_adaptive_summary sum;
-    el_status st = el_profiler_run_adaptive(pf, &c, &sum);
+    el_status st = el_profiler_run_adaptive(pf, &c, &sum, &err);
     if (st != EL_OK)
-        fail_msg("rerun: %s", el_profiler_errmsg(pf));
+        fail_msg("rerun: %s", err.text);
     el_profiler_destroy(pf);
     reap_all();
     assert_true(sum.stopped);

@@ -215,7 +215,7 @@ static void test_sweep_on_devices_2_3(void **state)
     struct el_error err;
     assert_int_equal(el_profiler_create(p, &pf, &err), EL_OK);
     el_profiler_set_callback(pf, quiet_cb, NULL);
-    el_profiler_run(pf, &sum);
+    el_profiler_run(pf, &sum, &err);
     el_profiler_destroy(pf);
     assert_int_equal(sum.measured, 0);
     el_table *f = penv_read(&e, "failures.csv");

@@ -69,7 +69,7 @@ static pid_t run_and_kill(const struct penv *e, const el_plan *p, size_t rows, u
         el_profiler *pf = NULL;
         if (el_profiler_create(p, &pf, NULL) != EL_OK)
             _exit(2);
-        el_status st = el_profiler_run(pf, NULL);
+        el_status st = el_profiler_run(pf, NULL, NULL);
         _exit(st == EL_OK ? 0 : 1);
     }
     double end = eli_now() + 30;
@@ -151,7 +151,7 @@ static void test_cancel(void **state)
     cancel_at = 3; /* during the first point of the second configuration */
     el_profiler_set_callback(pf, cancel_cb, NULL);
     struct el_profile_summary sum;
-    assert_int_equal(el_profiler_run(pf, &sum), EL_OK);
+    assert_int_equal(el_profiler_run(pf, &sum, NULL), EL_OK);
     assert_int_equal(sum.cancelled, 1);
     assert_int_equal(sum.measured, 2);
     assert_int_equal(sum.remaining, 2);
@@ -160,7 +160,7 @@ static void test_cancel(void **state)
     assert_int_equal(access(path, F_OK), -1); /* its server was stopped */
     /* the same profiler resumes */
     el_profiler_set_callback(pf, quiet_cb, NULL);
-    assert_int_equal(el_profiler_run(pf, &sum), EL_OK);
+    assert_int_equal(el_profiler_run(pf, &sum, NULL), EL_OK);
     assert_int_equal(sum.resumed, 2);
     assert_int_equal(sum.measured, 2);
     el_profiler_cancel(NULL);
@@ -180,6 +180,7 @@ static void test_retry_lock_mismatch(void **state)
               ", \"--crash-tp\", \"2\"", NULL, NULL);
     el_plan *p = penv_plan(&e);
     struct el_profile_summary sum;
+    struct el_error err;
     penv_run(&e, p, &sum);
     assert_int_equal(sum.failed, 1);
     el_plan_destroy(p);
@@ -200,7 +201,7 @@ static void test_retry_lock_mismatch(void **state)
     el_profiler *pf = NULL;
     assert_int_equal(el_profiler_create(p, &pf, NULL), EL_OK);
     el_profiler_set_retry_failed(pf, 1);
-    assert_int_equal(el_profiler_run(pf, &sum), EL_OK);
+    assert_int_equal(el_profiler_run(pf, &sum, &err), EL_OK);
     assert_int_equal(sum.resumed, 1);
     assert_int_equal(sum.measured, 1);
     size_t nm, nf;
@@ -213,9 +214,10 @@ static void test_retry_lock_mismatch(void **state)
     int fd = open(lock, O_RDWR);
     assert_true(fd >= 0);
     assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
-    assert_int_equal(el_profiler_run(pf, &sum), EL_ERR_IO);
-    if (!strstr(el_profiler_errmsg(pf), "another profiler"))
-        fail_msg("%s", el_profiler_errmsg(pf));
+    assert_int_equal(el_profiler_run(pf, &sum, &err), EL_ERR_IO);
+    assert_int_equal(err.status, EL_ERR_IO);
+    if (!strstr(err.text, "another profiler"))
+        fail_msg("%s", err.text);
     close(fd);
     el_profiler_destroy(pf);
     el_plan_destroy(p);
@@ -232,9 +234,10 @@ static void test_retry_lock_mismatch(void **state)
     fclose(f);
     p = penv_plan(&e);
     assert_int_equal(el_profiler_create(p, &pf, NULL), EL_OK);
-    assert_int_equal(el_profiler_run(pf, &sum), EL_ERR_DATA);
-    if (!strstr(el_profiler_errmsg(pf), "different plan"))
-        fail_msg("%s", el_profiler_errmsg(pf));
+    assert_int_equal(el_profiler_run(pf, &sum, &err), EL_ERR_DATA);
+    assert_int_equal(err.status, EL_ERR_DATA);
+    if (!strstr(err.text, "different plan"))
+        fail_msg("%s", err.text);
     el_profiler_destroy(pf);
     el_plan_destroy(p);
     penv_free(&e);
@@ -258,7 +261,7 @@ static void test_shards_merge(void **state)
         assert_int_equal(el_profiler_create(p, &pf, NULL), EL_OK);
         assert_int_equal(el_profiler_set_shard(pf, k), EL_OK);
         struct el_profile_summary sum;
-        assert_int_equal(el_profiler_run(pf, &sum), EL_OK);
+        assert_int_equal(el_profiler_run(pf, &sum, NULL), EL_OK);
         assert_int_equal(sum.total, 1);
         assert_int_equal(sum.measured + sum.failed, 1);
         el_profiler_destroy(pf);

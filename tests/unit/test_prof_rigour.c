@@ -122,7 +122,7 @@ static void test_power_limit_axis_sigkill(void **state)
         struct el_error err;
         if (el_profiler_create(p, &pf, &err) == EL_OK) {
             el_profiler_set_callback(pf, quiet_cb, NULL);
-            el_profiler_run(pf, NULL);
+            el_profiler_run(pf, NULL, NULL);
         }
         _exit(0);
     }
@@ -507,9 +507,9 @@ static void test_cpu_energy(void **state)
     struct el_error err;
     assert_int_equal(el_profiler_create(p, &pf, &err), EL_OK);
     el_profiler_set_callback(pf, quiet_cb, NULL);
-    assert_int_equal(el_profiler_run(pf, &sum), EL_ERR_UNAVAILABLE);
-    if (!strstr(el_profiler_errmsg(pf), "rapl"))
-        fail_msg("%s", el_profiler_errmsg(pf));
+    assert_int_equal(el_profiler_run(pf, &sum, &err), EL_ERR_UNAVAILABLE);
+    if (!strstr(err.text, "rapl"))
+        fail_msg("%s", err.text);
     el_profiler_destroy(pf);
     el_plan_destroy(p);
     unsetenv("EL_POWERCAP_ROOT");
@@ -597,9 +597,9 @@ static void test_dram_energy(void **state)
     struct el_error err;
     assert_int_equal(el_profiler_create(p, &pf, &err), EL_OK);
     el_profiler_set_callback(pf, quiet_cb, NULL);
-    assert_int_equal(el_profiler_run(pf, &sum), EL_ERR_UNAVAILABLE);
-    if (!strstr(el_profiler_errmsg(pf), "no dram zone"))
-        fail_msg("%s", el_profiler_errmsg(pf));
+    assert_int_equal(el_profiler_run(pf, &sum, &err), EL_ERR_UNAVAILABLE);
+    if (!strstr(err.text, "no dram zone"))
+        fail_msg("%s", err.text);
     el_profiler_destroy(pf);
     el_plan_destroy(p);
     penv_free(&e);

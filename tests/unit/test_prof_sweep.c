@@ -45,6 +45,7 @@ static double rel_error(const struct penv *e, const el_table *m, size_t i, unsig
 
 static void test_sweep_and_fit(void **state)
 {
+    struct el_error ferr;
     (void)state;
     /* fine counter steps: this checks the bookkeeping, not the hardware */
     setenv("FAKE_COUNTER_UPDATE_S", "0.00002", 1);
@@ -139,9 +140,9 @@ static void test_sweep_and_fit(void **state)
     assert_int_equal(el_fit_create(&fit), EL_OK);
     el_fit_set_starts(fit, 2);
     el_stop why;
-    el_status st = el_fit_run(fit, mod, m, &why);
+    el_status st = el_fit_run(fit, mod, m, &why, &ferr);
     if (st != EL_OK)
-        fail_msg("fit: %s", el_fit_errmsg(fit));
+        fail_msg("fit: %s", ferr.text);
     el_fit_destroy(fit);
     el_model_destroy(mod);
     el_table_destroy(m);

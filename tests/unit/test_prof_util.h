@@ -225,9 +225,9 @@ static void penv_run(const struct penv *e, const el_plan *p, struct el_profile_s
     if (el_profiler_create(p, &pf, &err) != EL_OK)
         fail_msg("%s", err.text);
     el_profiler_set_callback(pf, quiet_cb, NULL);
-    el_status st = el_profiler_run(pf, sum);
+    el_status st = el_profiler_run(pf, sum, &err);
     if (st != EL_OK)
-        fail_msg("profile: %s", el_profiler_errmsg(pf));
+        fail_msg("profile: %s", err.text);
     el_profiler_destroy(pf);
 }
 

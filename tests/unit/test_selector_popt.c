@@ -21,6 +21,7 @@
 
 static el_model *fit_qwen(void)
 {
+    struct el_error ferr;
     struct el_error err;
     el_reader *r = NULL;
     el_table *t = NULL;
@@ -35,7 +36,7 @@ static el_model *fit_qwen(void)
                      EL_OK);
     assert_int_equal(el_model_from_template("energylens12", &m, &err), EL_OK);
     assert_int_equal(el_fit_create(&f), EL_OK);
-    assert_int_equal(el_fit_run(f, m, t, NULL), EL_OK);
+    assert_int_equal(el_fit_run(f, m, t, NULL, &ferr), EL_OK);
     assert_true(el_model_has_uncertainty(m));
     el_fit_destroy(f);
     el_table_destroy(t);

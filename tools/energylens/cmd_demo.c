@@ -49,9 +49,9 @@ static int fit_one(const char *tmpl, const char *target, const el_table *t, el_m
         el_model_destroy(m);
         return cli_fail("demo", EL_ERR_NOMEM, NULL);
     }
-    el_status st = el_fit_run(f, m, t, NULL);
+    el_status st = el_fit_run(f, m, t, NULL, &err);
     if (st != EL_OK) {
-        int rc = cli_fail("demo", st, el_fit_errmsg(f));
+        int rc = cli_fail("demo", st, err.text);
         el_fit_destroy(f);
         el_model_destroy(m);
         return rc;

@@ -458,13 +458,13 @@ int cmd_fit(int argc, char **argv)
     if (progress && !d.quiet)
         el_fit_set_progress(f, on_fit_progress, &pg);
     el_stop why;
-    st = el_fit_run(f, m, t, &why);
+    st = el_fit_run(f, m, t, &why, &err);
     if (pg.shown) {
         fputc('\n', stderr);
         fflush(stderr);
     }
     if (st != EL_OK) {
-        rc = cli_fail(cmd, st, el_fit_errmsg(f));
+        rc = cli_fail(cmd, st, err.text);
         goto done;
     }
 fitted : {

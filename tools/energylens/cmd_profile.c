@@ -384,10 +384,10 @@ int cmd_profile(int argc, char **argv)
         ac.stop_saving_pct = stop_saving;
         ac.cost_point_s = point_s;
         ac.cost_restart_s = restart_s;
-        st = el_profiler_run_adaptive(pf, &ac, &asum);
+        st = el_profiler_run_adaptive(pf, &ac, &asum, &err);
         sum = asum.points;
     } else {
-        st = el_profiler_run(pf, &sum);
+        st = el_profiler_run(pf, &sum, &err);
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
@@ -396,7 +396,7 @@ int cmd_profile(int argc, char **argv)
         fprintf(stderr, "\n");
     int rc;
     if (st != EL_OK) {
-        rc = cli_fail(cmd, st, el_profiler_errmsg(pf));
+        rc = cli_fail(cmd, st, err.text);
     } else {
         if (adaptive && !quiet) {
             char pick[1024];
