@@ -2104,6 +2104,25 @@ static el_status open_meter(el_profiler *pf, struct el_error *err)
     return EL_OK;
 }
 
+/* flock(LOCK_EX) on the output directory's lock, waiting up to 2 s for it.
+ * A profiler killed a moment ago leaves children that still hold the lock
+ * (forked, not yet exec'd or not yet dead of their parent-death signal) for
+ * a few milliseconds; a rerun at once saw "another profiler" (about 1 in
+ * 100 runs of test_adaptive_sigkill_resume). A live profiler holds it for
+ * minutes, so the wait only removes that race. @return 0 when locked. */
+static int lock_dir(int fd)
+{
+    for (int i = 0; i < 100; i++) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
 static el_status run(el_profiler *pf, int lockfd, struct el_error *err)
 {
     (void)lockfd;
@@ -2251,7 +2270,7 @@ el_status eli_profiler_round(el_profiler *pf, struct el_profile_summary *out, st
         st = eli_err(err, EL_ERR_IO, "%s: cannot open: %s", lock, strerror(errno));
         goto done;
     }
-    if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+    if (lock_dir(lockfd) != 0) {
         st = eli_err(err, EL_ERR_IO,
                      "another profiler is writing to %s (wait for it, or use another -o)",
                      pf->outdir);
@@ -2340,7 +2359,7 @@ el_status eli_profiler_lock(el_profiler *pf, struct el_error *err)
         return st;
     }
     eli_free(lock);
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (lock_dir(fd) != 0) {
         close(fd);
         return eli_err(err, EL_ERR_IO,
                        "another profiler is writing to %s (wait for it, or use another -o)", out);
