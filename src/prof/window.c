@@ -98,7 +98,7 @@ void eli_window_find_open(const struct eli_lg_req *req, size_t n, struct eli_win
         sent++;
     if (sent == 0)
         return;
-    double t_first_end = INFINITY, t_last = 0;
+    double t_first_end = HUGE_VAL, t_last = 0;
     for (size_t i = 0; i < sent; i++) {
         if (req[i].err == LG_OK && req[i].t_end < t_first_end)
             t_first_end = req[i].t_end;
