@@ -609,7 +609,8 @@ done:
     return isfinite(mape) ? fmin(mape, PRIOR_MAPE_CAP) : PRIOR_MAPE_CAP;
 }
 
-void eli_prior_pick_one_se(const double *pts, size_t cnt, size_t ngrid, size_t *g_out, int *c_out)
+void eli_prior_pick_one_se(const double *pts, size_t cnt, size_t ngrid, double *mean, size_t *g_out,
+                           int *c_out)
 {
     *g_out = 0;
     *c_out = 0;
@@ -624,6 +625,7 @@ void eli_prior_pick_one_se(const double *pts, size_t cnt, size_t ngrid, size_t *
             for (size_t k = 0; k < cnt; k++)
                 m += pts[(k * ngrid + g) * 2 + (size_t)c];
             m /= (double)cnt;
+            mean[g * 2 + (size_t)c] = m;
             if (m < best - 1e-12) {
                 best = m;
                 lg = g;
@@ -688,10 +690,7 @@ el_status eli_prior_make(const struct eli_dep *deps, size_t n, const unsigned ch
         if (!seen)
             fam[nfam++] = deps[d].family;
     }
-    double sum[PRIOR_NGRID][2] = {{0}};
-    size_t cnt = 0, maxpts = 0;
-    for (size_t d = 0; d < n; d++)
-        maxpts += PRIOR_NTUNE_N;
+    size_t cnt = 0, maxpts = n * PRIOR_NTUNE_N;
     /* every point's score on every grid cell, for the paired comparison */
     double *pts = eli_mallocarray(maxpts ? maxpts * PRIOR_NGRID * 2 : 1, sizeof *pts);
     if (!pts) {
@@ -717,9 +716,8 @@ el_status eli_prior_make(const struct eli_dep *deps, size_t n, const unsigned ch
                 for (size_t g = 0; g < PRIOR_NGRID; g++)
                     for (int c = 0; c < 2; c++) {
                         pc[c]->strength = PRIOR_GRID[g];
-                        double v = tune_point(&deps[d], pc[c], target, nt, seed, perm);
-                        sum[g][c] += v;
-                        pts[(cnt * PRIOR_NGRID + g) * 2 + (size_t)c] = v;
+                        pts[(cnt * PRIOR_NGRID + g) * 2 + (size_t)c] =
+                            tune_point(&deps[d], pc[c], target, nt, seed, perm);
                     }
                 cnt++;
             }
@@ -736,16 +734,16 @@ el_status eli_prior_make(const struct eli_dep *deps, size_t n, const unsigned ch
     }
     size_t bg = PRIOR_NGRID / 2;
     int bc = 0;
-    if (cnt > 0) {
-        eli_prior_pick_one_se(pts, cnt, PRIOR_NGRID, &bg, &bc);
-    }
+    double mean[PRIOR_NGRID][2];
+    if (cnt > 0)
+        eli_prior_pick_one_se(pts, cnt, PRIOR_NGRID, &mean[0][0], &bg, &bc);
     eli_free(pts);
     ELI_TRY(make_stats(deps, n, use, target, PRIOR_GRID[bg], bc, out, err));
     el_prior *p = *out;
     p->tuned = cnt > 0;
     for (size_t g = 0; g < PRIOR_NGRID; g++)
         for (int c = 0; c < 2; c++)
-            p->grid_score[g][c] = cnt ? sum[g][c] / (double)cnt : (double)NAN;
+            p->grid_score[g][c] = cnt ? mean[g][c] : (double)NAN;
     char sel[512];
     if (cnt)
         snprintf(sel, sizeof sel,

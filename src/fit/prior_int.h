@@ -54,8 +54,10 @@ el_status eli_dep_fit(struct eli_dep *d, const char *target, uint64_t seed, stru
  * is point k's held-out MAPE at strength index g, unconditioned (c = 0) or
  * conditioned (c = 1). The weakest cell (lowest g, then c = 0) whose mean
  * is within one standard error (of the paired per-point differences) of the
- * lowest mean. cnt = 0: cell (0, 0). */
-void eli_prior_pick_one_se(const double *pts, size_t cnt, size_t ngrid, size_t *g_out, int *c_out);
+ * lowest mean. mean (ngrid x 2) receives each cell's mean score, the grid
+ * the prior file records. cnt = 0: cell (0, 0), mean untouched. */
+void eli_prior_pick_one_se(const double *pts, size_t cnt, size_t ngrid, double *mean, size_t *g_out,
+                           int *c_out);
 
 el_status eli_prior_make(const struct eli_dep *deps, size_t n, const unsigned char *use,
                          const char *target, uint64_t seed, int tune, double strength,

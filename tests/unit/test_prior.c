@@ -262,7 +262,7 @@ static void test_pick_one_se(void **state)
 {
     (void)state;
     enum { K = 4, G = 3 };
-    double pts[K * G * 2];
+    double pts[K * G * 2], mean[G * 2];
     size_t g;
     int c;
     /* cell (1, 1) is lowest by 0.5 on average but its differences to
@@ -275,23 +275,25 @@ static void test_pick_one_se(void **state)
         pts[(k * G + 0) * 2 + 0] = 10.0;
         pts[(k * G + 1) * 2 + 1] = 10.0 + noisy[k];
     }
-    eli_prior_pick_one_se(pts, K, G, &g, &c);
+    eli_prior_pick_one_se(pts, K, G, mean, &g, &c);
     assert_int_equal(g, 0);
     assert_int_equal(c, 0);
+    el_assert_close(mean[0], 10.0, 1e-12);       /* the grid the file records */
+    el_assert_close(mean[1 * 2 + 1], 9.5, 1e-12); /* 10 + mean of the swings */
     /* a steady gain of 2 at every point (standard error 0): (1, 1) */
     for (size_t k = 0; k < K; k++)
         pts[(k * G + 1) * 2 + 1] = 8.0;
-    eli_prior_pick_one_se(pts, K, G, &g, &c);
+    eli_prior_pick_one_se(pts, K, G, mean, &g, &c);
     assert_int_equal(g, 1);
     assert_int_equal(c, 1);
     /* (0, 1) is 0.25 worse on average, within its spread: the weaker wins */
     for (size_t k = 0; k < K; k++)
         pts[(k * G + 0) * 2 + 1] = k % 2 ? 6.5 : 10.0;
-    eli_prior_pick_one_se(pts, K, G, &g, &c);
+    eli_prior_pick_one_se(pts, K, G, mean, &g, &c);
     assert_int_equal(g, 0);
     assert_int_equal(c, 1);
     /* no points: the no-prior cell */
-    eli_prior_pick_one_se(pts, 0, G, &g, &c);
+    eli_prior_pick_one_se(pts, 0, G, mean, &g, &c);
     assert_int_equal(g, 0);
     assert_int_equal(c, 0);
 }
