@@ -934,9 +934,9 @@ el_status el_planner_run(el_planner *p, const el_table *measured, size_t k, int 
          * P(optimal) 1.00 after two or three points is an artefact of
          * the interpolation, not evidence. The model still chooses what to
          * measure; only the stopping rules wait for a determined fit. */
-        struct el_fit_info fi;
-        el_model_fit_info(p->model, &fi);
         if (el_model_fit_warning(p->model, NULL, 0)) {
+            struct el_fit_info fi;
+            el_model_fit_info(p->model, &fi);
             if (!p->st.note[0])
                 snprintf(p->st.note, sizeof p->st.note,
                          "no model-based stop yet: %zu rows for %zu free parameters (the fit is "
